@@ -1,0 +1,1 @@
+//! The x86-64 instruction encoder (to be written).

@@ -1,0 +1,175 @@
+//! Diagnostics: one error type for every stage, rendered with
+//! `codespan-reporting` as `FILE:LINE:COL` plus the source line and a caret.
+
+use std::io::{self, IsTerminal};
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, termcolor};
+
+use crate::ast::Span;
+
+/// A named source text (the file name is a stand-in such as `<expr>` for
+/// programs that did not come from a file).
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(&self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A secondary message attached to another place in the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub span: Span,
+    pub message: String,
+}
+
+/// An error the user caused: at compile time or while the program ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The headline, e.g. `division by zero`.
+    pub message: String,
+    /// Where it happened; the caret goes here.
+    pub span: Span,
+    /// A short text printed next to the caret (may be empty).
+    pub label: String,
+    /// Other places worth pointing at (e.g. the earlier definition).
+    pub related: Vec<Note>,
+    /// Free-standing hints printed under the source excerpt.
+    pub help: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: String::new(),
+            related: Vec::new(),
+            help: Vec::new(),
+        }
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = label.into();
+        self
+    }
+
+    pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.related.push(Note {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help.push(help.into());
+        self
+    }
+
+    fn to_codespan(&self, text_len: usize) -> CsDiagnostic<()> {
+        let clamp = |span: Span| {
+            let start = span.start.min(text_len);
+            start..span.end.clamp(start, text_len)
+        };
+        let mut labels =
+            vec![CsLabel::primary((), clamp(self.span)).with_message(self.label.clone())];
+        labels.extend(
+            self.related
+                .iter()
+                .map(|note| CsLabel::secondary((), clamp(note.span)).with_message(&note.message)),
+        );
+        CsDiagnostic::error()
+            .with_message(&self.message)
+            .with_labels(labels)
+            .with_notes(self.help.iter().map(|h| format!("help: {h}")).collect())
+    }
+
+    /// The diagnostic as plain text (no colour), ending in a newline.
+    pub fn render(&self, file: &SourceFile) -> String {
+        let files = SimpleFile::new(&file.name, &file.text);
+        term::emit_into_string(&term::Config::default(), &files, &self.to_codespan(file.text.len()))
+            .unwrap_or_else(|_| self.render_fallback(file))
+    }
+
+    /// A one-line rendering used if the source excerpt cannot be shown.
+    fn render_fallback(&self, file: &SourceFile) -> String {
+        let (line, col) = file.line_col(self.span.start);
+        format!("error: {}\n --> {}:{line}:{col}\n", self.message, file.name)
+    }
+}
+
+/// Whether diagnostics on stderr should be coloured: only on a terminal and
+/// only when `NO_COLOR` is unset (<https://no-color.org>).
+pub fn stderr_wants_colour() -> bool {
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Writes diagnostics to stderr, coloured when [`stderr_wants_colour`].
+pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
+    let choice = if stderr_wants_colour() {
+        termcolor::ColorChoice::Always
+    } else {
+        termcolor::ColorChoice::Never
+    };
+    let stream = termcolor::StandardStream::stderr(choice);
+    let mut lock = stream.lock();
+    let files = SimpleFile::new(&file.name, &file.text);
+    let config = term::Config::default();
+    for diagnostic in diagnostics {
+        let cs = diagnostic.to_codespan(file.text.len());
+        if term::emit_to_write_style(&mut lock, &config, &files, &cs).is_err() {
+            eprint!("{}", diagnostic.render_fallback(file));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_from_one() {
+        let file = SourceFile::new("t.ex", "ab\ncé d\n");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(3), (2, 1));
+        // 'é' is two bytes but one column.
+        assert_eq!(file.line_col(6), (2, 3));
+    }
+
+    #[test]
+    fn render_names_file_line_and_column() {
+        let file = SourceFile::new("t.ex", "fn f(x) = x / 0\n");
+        let text = Diagnostic::error("division by zero", Span::new(12, 13)).render(&file);
+        assert!(text.contains("error: division by zero"), "{text}");
+        assert!(text.contains("t.ex:1:13"), "{text}");
+        assert!(text.contains('^'), "{text}");
+    }
+}
