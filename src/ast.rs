@@ -192,3 +192,47 @@ impl fmt::Display for BinOp {
         f.write_str(self.symbol())
     }
 }
+
+/// Renders the program as S-expressions, one item per line, e.g.
+/// `(fn fib (n) (if (< n 2) n (+ (fib (- n 1)) (fib (- n 2)))))`.
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            match item {
+                Item::Func(def) => {
+                    let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
+                    writeln!(f, "(fn {} ({}) {})", def.name.name, params.join(" "), def.body)?;
+                }
+                Item::Expr(expr) => writeln!(f, "{expr}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Int(value) => write!(f, "{value}"),
+            ExprKind::IntMinMagnitude => f.write_str("9223372036854775808"),
+            ExprKind::Var(name) => f.write_str(name),
+            ExprKind::Call { callee, args } => {
+                write!(f, "({}", callee.name)?;
+                for arg in args {
+                    write!(f, " {arg}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Unary { op, operand, .. } => write!(f, "({op} {operand})"),
+            ExprKind::Binary { op, lhs, rhs, .. } => write!(f, "({op} {lhs} {rhs})"),
+            ExprKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => write!(f, "(if {cond} {then_branch} {else_branch})"),
+            ExprKind::Let { name, value, body } => {
+                write!(f, "(let {} {value} {body})", name.name)
+            }
+        }
+    }
+}

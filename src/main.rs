@@ -1,1 +1,264 @@
-fn main() {}
+//! The `exprjit` command: compile a program to machine code and run it.
+
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+
+use exprjit::diag::{self, Diagnostic, SourceFile};
+use exprjit::pipeline::{self, Timings};
+use exprjit::{codegen, lexer, parser};
+
+/// Compile a program of integer functions to x86-64 machine code and run it.
+#[derive(Parser, Debug)]
+#[command(name = "exprjit", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// Program to run; `-` reads standard input (as does no FILE when stdin
+    /// is not a terminal).
+    #[arg(value_name = "FILE", conflicts_with = "expr")]
+    file: Option<PathBuf>,
+
+    /// Run SOURCE given on the command line instead of a file.
+    #[arg(short = 'e', long = "expr", value_name = "SOURCE")]
+    expr: Option<String>,
+
+    /// Compile only: report errors, run nothing.
+    #[arg(long)]
+    check: bool,
+
+    /// Print an intermediate form instead of running.
+    #[arg(long, value_enum, value_name = "FORM")]
+    emit: Option<Emit>,
+
+    /// Print the time each phase took to stderr.
+    #[arg(long)]
+    time: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  exprjit examples/fib.ex
+  exprjit -e 'fn sq(x) = x * x; sq(12)'
+  echo '1 + 2' | exprjit";
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// The token stream the parser sees.
+    Tokens,
+    /// The parsed syntax tree.
+    Ast,
+    /// The generated machine code, as hex bytes per function.
+    Asm,
+}
+
+/// Exit status for compile and runtime errors.
+const EXIT_ERROR: u8 = 1;
+/// Exit status for usage errors (bad flags, unreadable input).
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The compiler recurses once per nesting level of the program; give it a
+    // stack sized for the deepest nesting it accepts.
+    let worker = std::thread::Builder::new()
+        .name("exprjit".into())
+        .stack_size(pipeline::COMPILER_STACK_SIZE)
+        .spawn(move || run(&cli));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(error) => {
+            eprintln!("exprjit: cannot start the compiler thread: {error}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
+    let source = match read_source(cli) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let file = source;
+    let mut timings = Timings::default();
+
+    match cli.emit {
+        Some(Emit::Tokens) => return emit_tokens(&file),
+        Some(Emit::Ast) => return emit_ast(&file),
+        _ => {}
+    }
+
+    let program = match pipeline::front_end(&file.text, &mut timings) {
+        Ok(program) => program,
+        Err(errors) => {
+            diag::emit_to_stderr(&file, &errors);
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    if cli.check {
+        report_timings(cli, &timings, None);
+        return ExitCode::SUCCESS;
+    }
+    if cli.emit == Some(Emit::Asm) {
+        return emit_asm(&program);
+    }
+    let loaded = match pipeline::back_end(&program, &mut timings) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("exprjit: cannot map executable memory: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+
+    let start = Instant::now();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut status = ExitCode::SUCCESS;
+    for index in 0..loaded.top_level_count() {
+        match loaded.run_top_level(index) {
+            Ok(Ok(value)) => {
+                if writeln!(out, "{value}").is_err() {
+                    // The reader went away (e.g. `| head`): stop quietly.
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Ok(Err(error)) => {
+                let _ = out.flush();
+                diag::emit_to_stderr(&file, &[error.to_diagnostic()]);
+                status = ExitCode::from(EXIT_ERROR);
+                break;
+            }
+            Err(error) => {
+                let _ = out.flush();
+                eprintln!("exprjit: cannot allocate the JIT stack: {error}");
+                status = ExitCode::from(EXIT_ERROR);
+                break;
+            }
+        }
+    }
+    let _ = out.flush();
+    report_timings(cli, &timings, Some(start.elapsed()));
+    status
+}
+
+/// Reads the program named on the command line. Usage errors are reported
+/// here and turned into exit status 2.
+fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
+    let (name, bytes) = if let Some(expr) = &cli.expr {
+        ("<expr>".to_owned(), expr.clone().into_bytes())
+    } else {
+        match cli.file.as_deref() {
+            Some(path) if path.as_os_str() != "-" => {
+                let name = path.display().to_string();
+                if path.is_dir() {
+                    eprintln!("exprjit: '{name}' is a directory, not a program file");
+                    return Err(ExitCode::from(EXIT_USAGE));
+                }
+                match std::fs::read(path) {
+                    Ok(bytes) => (name, bytes),
+                    Err(error) => {
+                        eprintln!("exprjit: cannot read '{name}': {}", describe_io_error(&error));
+                        return Err(ExitCode::from(EXIT_USAGE));
+                    }
+                }
+            }
+            Some(_) => read_stdin()?,
+            None if !io::stdin().is_terminal() => read_stdin()?,
+            None => {
+                eprintln!(
+                    "exprjit: no program given (the interactive REPL is not available yet)\n\n\
+                     Usage: exprjit FILE | exprjit -e SOURCE | exprjit - < FILE\n\
+                     For more information, try '--help'."
+                );
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    };
+    match pipeline::decode_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err((text, diagnostic)) => {
+            diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
+            Err(ExitCode::from(EXIT_ERROR))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(String, Vec<u8>), ExitCode> {
+    let mut bytes = Vec::new();
+    match io::stdin().lock().read_to_end(&mut bytes) {
+        Ok(_) => Ok(("<stdin>".to_owned(), bytes)),
+        Err(error) => {
+            eprintln!("exprjit: cannot read standard input: {error}");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// An I/O error's message without the "(os error N)" suffix.
+fn describe_io_error(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+fn emit_tokens(file: &SourceFile) -> ExitCode {
+    let lexed = lexer::tokenize(&file.text);
+    let mut out = String::new();
+    for (start, token, _) in &lexed.tokens {
+        let (line, col) = file.line_col(*start);
+        out.push_str(&format!("{line}:{col} {token}\n"));
+    }
+    print!("{out}");
+    finish(file, &lexed.errors)
+}
+
+fn emit_ast(file: &SourceFile) -> ExitCode {
+    let parsed = parser::parse(&file.text);
+    print!("{}", parsed.program);
+    finish(file, &parsed.errors)
+}
+
+fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
+    let compiled = codegen::lower::compile(program);
+    let mut out = String::new();
+    for (func, code) in program.funcs.iter().zip(&compiled.funcs) {
+        out.push_str(&format!(
+            "{} ({} bytes at {:#06x}):\n",
+            func.name, code.size, code.offset
+        ));
+        for chunk in compiled.code[code.offset..code.offset + code.size].chunks(16) {
+            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&format!("  {}\n", hex.join(" ")));
+        }
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// Reports `errors` (if any) and picks the exit status.
+fn finish(file: &SourceFile, errors: &[Diagnostic]) -> ExitCode {
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        diag::emit_to_stderr(file, errors);
+        ExitCode::from(EXIT_ERROR)
+    }
+}
+
+fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
+    if !cli.time {
+        return;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!("parse    {:9.3} ms", ms(timings.parse));
+    eprintln!("check    {:9.3} ms", ms(timings.check));
+    if let Some(run) = run {
+        eprintln!("codegen  {:9.3} ms", ms(timings.codegen));
+        eprintln!("load     {:9.3} ms", ms(timings.load));
+        eprintln!("run      {:9.3} ms", ms(run));
+    }
+}

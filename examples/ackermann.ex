@@ -1,0 +1,8 @@
+# The Ackermann function: deep, non-tail recursion.
+fn ack(m, n) =
+    if m == 0 then n + 1
+    else if n == 0 then ack(m - 1, 1)
+    else ack(m - 1, ack(m, n - 1))
+ack(2, 3)
+ack(3, 5)
+ack(3, 10)

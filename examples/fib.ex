@@ -1,0 +1,3 @@
+# naive Fibonacci
+fn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)
+fib(30)

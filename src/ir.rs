@@ -1,0 +1,78 @@
+//! The checked program: every name resolved, every call's arity verified.
+//!
+//! Code generation and any other back end consume this tree and never see
+//! names: variables are numbered slots of their function, calls name a
+//! function by index.
+
+use crate::ast::{BinOp, Span, UnOp};
+
+/// Index of a function in [`Program::funcs`].
+pub type FuncId = usize;
+
+/// Index of a variable (parameter or `let` binding) within its function.
+/// Parameters are `0..arity`; each `let` gets the next free index.
+pub type LocalId = usize;
+
+/// A program ready for code generation.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// The user's functions, then one zero-parameter function per top-level
+    /// expression.
+    pub funcs: Vec<Func>,
+    /// The functions holding the top-level expressions, in source order.
+    pub top_level: Vec<FuncId>,
+}
+
+/// One function.
+#[derive(Clone, Debug)]
+pub struct Func {
+    /// The user's name, or a description such as `<top-level expression 1>`.
+    pub name: String,
+    /// Where the name is written (for a top-level expression: the expression).
+    pub name_span: Span,
+    /// Number of parameters.
+    pub arity: usize,
+    /// Parameters plus `let` bindings: the number of distinct [`LocalId`]s.
+    pub locals: usize,
+    pub body: Expr,
+}
+
+/// An expression. Spans are kept only where a runtime error can point.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    Int(i64),
+    Local(LocalId),
+    Call {
+        func: FuncId,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        /// The operator, where a division by zero is reported.
+        op_span: Span,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then_branch: Box<Expr>,
+        else_branch: Box<Expr>,
+    },
+    Let {
+        local: LocalId,
+        value: Box<Expr>,
+        body: Box<Expr>,
+    },
+}
+
+impl Expr {
+    /// True for expressions that are a constant or a variable: they cannot
+    /// fail, have no effects, and can be read at any time.
+    pub fn is_leaf(&self) -> bool {
+        matches!(self, Expr::Int(_) | Expr::Local(_))
+    }
+}

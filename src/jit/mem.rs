@@ -1,0 +1,213 @@
+//! Executable memory with W^X enforced by the types.
+//!
+//! Machine code is copied into a [`WritableCode`] mapping (read+write), which
+//! [`WritableCode::make_exec`] consumes and flips to read+exec, returning an
+//! [`ExecutableCode`]. No value of either type ever refers to a page that is
+//! writable and executable at the same time, and the mapping is unmapped when
+//! the [`ExecutableCode`] is dropped.
+
+use std::io;
+use std::ptr::NonNull;
+
+/// The size of a page on x86-64 Linux.
+pub const PAGE_SIZE: usize = 4096;
+
+/// Rounds `len` up to a whole number of pages (at least one).
+fn page_round(len: usize) -> usize {
+    len.max(1).div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
+/// A private anonymous mapping, unmapped on drop.
+struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapping {
+    fn new(len: usize, prot: libc::c_int) -> io::Result<Mapping> {
+        let len = page_round(len);
+        // SAFETY: a fresh anonymous mapping at an address of the kernel's
+        // choosing cannot alias any existing Rust object.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(io::Error::last_os_error)?;
+        Ok(Mapping { ptr, len })
+    }
+
+    fn protect(&self, prot: libc::c_int) -> io::Result<()> {
+        // SAFETY: `ptr..ptr+len` is exactly the mapping this value owns.
+        let rc = unsafe { libc::mprotect(self.ptr.as_ptr().cast(), self.len, prot) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is owned by this value and nothing borrows it
+        // any more (borrows of the bytes are tied to the owner's lifetime).
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+/// Read+write pages that code is being copied into. Never executable.
+pub struct WritableCode {
+    map: Mapping,
+    used: usize,
+}
+
+impl WritableCode {
+    /// Maps enough read+write pages for `capacity` bytes of code.
+    pub fn with_capacity(capacity: usize) -> io::Result<WritableCode> {
+        Ok(WritableCode {
+            map: Mapping::new(capacity, libc::PROT_READ | libc::PROT_WRITE)?,
+            used: 0,
+        })
+    }
+
+    /// Appends `bytes`; fails if they do not fit in the capacity.
+    pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.len() > self.map.len - self.used {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                "code does not fit in its buffer",
+            ));
+        }
+        // SAFETY: the destination range lies inside the read+write mapping
+        // (checked just above) and cannot overlap `bytes`, which is Rust memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.ptr.as_ptr().add(self.used),
+                bytes.len(),
+            );
+        }
+        self.used += bytes.len();
+        Ok(())
+    }
+
+    /// Switches the pages to read+exec. Consumes `self`, so nothing can write
+    /// to the code afterwards.
+    pub fn make_exec(self) -> io::Result<ExecutableCode> {
+        self.map.protect(libc::PROT_READ | libc::PROT_EXEC)?;
+        Ok(ExecutableCode {
+            map: self.map,
+            len: self.used,
+        })
+    }
+}
+
+/// Read+exec pages holding finished machine code. Never writable.
+pub struct ExecutableCode {
+    map: Mapping,
+    len: usize,
+}
+
+// SAFETY: the pages are immutable once executable, so sharing or moving the
+// owner between threads cannot cause a data race.
+unsafe impl Send for ExecutableCode {}
+// SAFETY: as above; `&ExecutableCode` only allows reading.
+unsafe impl Sync for ExecutableCode {}
+
+impl ExecutableCode {
+    /// Copies `code` into fresh pages and makes them executable.
+    pub fn new(code: &[u8]) -> io::Result<ExecutableCode> {
+        let mut buffer = WritableCode::with_capacity(code.len())?;
+        buffer.push(code)?;
+        buffer.make_exec()
+    }
+
+    /// The address of the first byte of code.
+    pub fn base(&self) -> *const u8 {
+        self.map.ptr.as_ptr()
+    }
+
+    /// The number of code bytes (not the mapped size).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The code bytes (readable: the pages are read+exec).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes of the mapping were initialised by
+        // `push`, the pages are readable, and they live as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.map.ptr.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines of `/proc/self/maps` whose permissions include both w and x.
+    fn writable_and_executable_mappings() -> Vec<String> {
+        std::fs::read_to_string("/proc/self/maps")
+            .expect("read /proc/self/maps")
+            .lines()
+            .filter(|line| {
+                let perms = line.split_whitespace().nth(1).unwrap_or("");
+                perms.contains('w') && perms.contains('x')
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn mapping_perms(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        for line in maps.lines() {
+            let mut fields = line.split_whitespace();
+            let range = fields.next().unwrap();
+            let perms = fields.next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let lo = usize::from_str_radix(lo, 16).unwrap();
+            let hi = usize::from_str_radix(hi, 16).unwrap();
+            if (lo..hi).contains(&addr) {
+                return perms.to_owned();
+            }
+        }
+        panic!("no mapping contains {addr:#x}");
+    }
+
+    #[test]
+    fn never_writable_and_executable() {
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+        let mut buffer = WritableCode::with_capacity(100).unwrap();
+        buffer.push(&[0xB8, 1, 0, 0, 0, 0xC3]).unwrap();
+        let addr = buffer.map.ptr.as_ptr() as usize;
+        assert!(mapping_perms(addr).starts_with("rw-"));
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+        let code = buffer.make_exec().unwrap();
+        assert!(mapping_perms(addr).starts_with("r-x"));
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+        assert_eq!(code.bytes(), &[0xB8, 1, 0, 0, 0, 0xC3]);
+        drop(code);
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn push_beyond_capacity_fails() {
+        let mut buffer = WritableCode::with_capacity(PAGE_SIZE).unwrap();
+        buffer.push(&[0x90; PAGE_SIZE]).unwrap();
+        assert!(buffer.push(&[0x90]).is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! Loading generated code into executable memory and running it.
+//!
+//! [`mem`] owns the W^X code pages, [`runtime`] the JIT stack and the entry
+//! trampoline's contract; this module ties a compiled program's code to its
+//! names and trap table so that a trap becomes a located [`RuntimeError`].
+
+pub mod mem;
+pub mod runtime;
+
+use std::io;
+
+use crate::ast::Span;
+use crate::codegen::lower::{Compiled, TrapKind, TrapSite};
+use crate::diag::Diagnostic;
+use crate::ir;
+use runtime::{Exit, FuncEntry, Module};
+
+/// An error raised while JIT code ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuntimeError {
+    /// `/` or `%` by zero, at the operator.
+    DivisionByZero { span: Span },
+    /// Recursion exhausted the JIT stack on entry to `func`.
+    StackOverflow { func: String, span: Span },
+}
+
+impl RuntimeError {
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            RuntimeError::DivisionByZero { span } => {
+                Diagnostic::error("division by zero", *span).with_label("the divisor is 0")
+            }
+            RuntimeError::StackOverflow { func, span } => {
+                Diagnostic::error(format!("stack overflow in function '{func}'"), *span)
+                    .with_label("recursion nested too deeply here")
+            }
+        }
+    }
+}
+
+/// A compiled program loaded into executable memory, ready to run.
+pub struct Program {
+    module: Module,
+    names: Vec<(String, Span)>,
+    top_level: Vec<ir::FuncId>,
+    traps: Vec<TrapSite>,
+}
+
+impl Program {
+    /// Copies the generated code of `program` into executable memory.
+    pub fn load(program: &ir::Program, compiled: Compiled) -> io::Result<Program> {
+        let entries = program
+            .funcs
+            .iter()
+            .zip(&compiled.funcs)
+            .map(|(func, code)| FuncEntry {
+                offset: code.offset,
+                arity: func.arity,
+            })
+            .collect();
+        Ok(Program {
+            module: Module::load(&compiled.code, compiled.enter, entries)?,
+            names: program
+                .funcs
+                .iter()
+                .map(|f| (f.name.clone(), f.name_span))
+                .collect(),
+            top_level: program.top_level.clone(),
+            traps: compiled.traps,
+        })
+    }
+
+    /// How many top-level expressions the program has.
+    pub fn top_level_count(&self) -> usize {
+        self.top_level.len()
+    }
+
+    /// Evaluates top-level expression number `index`.
+    pub fn run_top_level(&self, index: usize) -> io::Result<Result<i64, RuntimeError>> {
+        self.call(self.top_level[index], &[])
+    }
+
+    /// Calls function `func` with `args` (which must match its arity).
+    pub fn call(&self, func: ir::FuncId, args: &[i64]) -> io::Result<Result<i64, RuntimeError>> {
+        Ok(match self.module.call(func, args)? {
+            Exit::Returned(value) => Ok(value),
+            Exit::Trapped { offset } => Err(self.trap_cause(offset)),
+        })
+    }
+
+    fn trap_cause(&self, offset: usize) -> RuntimeError {
+        let site = self
+            .traps
+            .binary_search_by_key(&offset, |site| site.offset)
+            .map(|i| self.traps[i])
+            .unwrap_or_else(|_| panic!("trap at unknown code offset {offset:#x}"));
+        match site.kind {
+            TrapKind::DivisionByZero { op_span } => RuntimeError::DivisionByZero { span: op_span },
+            TrapKind::StackOverflow { func } => {
+                let (name, span) = self.names[func].clone();
+                RuntimeError::StackOverflow { func: name, span }
+            }
+        }
+    }
+
+    /// The executable code (for `--emit asm` and tests).
+    pub fn code(&self) -> &[u8] {
+        self.module.code().bytes()
+    }
+}

@@ -1,0 +1,61 @@
+//! Golden-file tests: every `tests/golden/**/*.ex` runs through the real
+//! `exprjit` binary, and its stdout, stderr and exit status must match the
+//! files beside it (`NAME.stdout`, `NAME.stderr`, `NAME.status`).
+//!
+//! A first line of the form `# args: FLAG...` passes extra flags before the
+//! file name.
+//!
+//! To regenerate the expectations after an intended change, run
+//! `SNAPSHOTS=overwrite cargo test --test golden` and review the diff.
+
+use std::path::Path;
+use std::process::Command;
+
+use datatest_stable::Utf8Path;
+use snapbox::{Assert, Data};
+
+fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let relative = path.as_std_path().strip_prefix(root).unwrap_or(path.as_std_path());
+    let output = Command::new(env!("CARGO_BIN_EXE_exprjit"))
+        .current_dir(root)
+        .args(extra_args(&source))
+        .arg(relative)
+        .env("NO_COLOR", "1")
+        .output()?;
+    let status = match output.status.code() {
+        Some(code) => format!("{code}\n"),
+        None => format!("killed: {}\n", output.status),
+    };
+    let assert = Assert::new().action_env("SNAPSHOTS");
+    let expected = |ext: &str| Data::read_from(&path.with_extension(ext).into_std_path_buf(), None).raw();
+    let mut failures = Vec::new();
+    for (name, actual) in [
+        ("stdout", output.stdout),
+        ("stderr", output.stderr),
+        ("status", status.into_bytes()),
+    ] {
+        let actual = Data::text(String::from_utf8_lossy(&actual).into_owned());
+        if let Err(error) = assert.try_eq(Some(&name), actual, expected(name)) {
+            failures.push(error.to_string());
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n").into())
+    }
+}
+
+/// Flags from a leading `# args: ...` line.
+fn extra_args(source: &[u8]) -> Vec<String> {
+    let first_line = source.split(|&b| b == b'\n').next().unwrap_or_default();
+    String::from_utf8_lossy(first_line)
+        .strip_prefix("# args:")
+        .map(|args| args.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+datatest_stable::harness! {
+    { test = golden, root = "tests/golden", pattern = r"\.ex$" },
+}

@@ -1,0 +1,3 @@
+# args: --check
+fn f(x) = x / 0
+f(1)

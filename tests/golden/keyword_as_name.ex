@@ -1,0 +1,2 @@
+fn if(x) = x
+let then = 1 in then

@@ -1,0 +1,10 @@
+# calls in tail position run in constant stack: 100,000,000 iterations
+fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)
+count(100000000, 0)
+fn loop_let(n) = let m = n - 1 in if m < 0 then 42 else loop_let(m)
+loop_let(50000000)
+fn ping(n) = if n == 0 then 1 else pong(n - 1)
+fn pong(n) = if n == 0 then 2 else ping(n - 1)
+ping(10000001)
+fn many(a, b, c, d, e, f, g, h) = if a == 0 then b + c + d + e + f + g + h else many(a - 1, b + 1, c, d, e, f, g, h)
+many(10000000, 0, 1, 1, 1, 1, 1, 1)
