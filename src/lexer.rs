@@ -1,1 +1,386 @@
-//! The lexer (to be written).
+//! The lexer: source text to tokens, built on `logos`.
+//!
+//! Newlines are tokens, because they can end items; [`crate::parser`]
+//! decides which ones do. Comments and blanks (space, tab, CR) are skipped.
+//! Integer literals are decoded here, so that every later stage sees an
+//! `i64` (or the one magnitude, 2^63, that only unary minus can use).
+
+use std::fmt;
+
+use logos::Logos;
+
+use crate::ast::Span;
+use crate::diag::Diagnostic;
+
+/// A token of the language, borrowing names from the source.
+#[derive(Logos, Copy, Clone, Debug, PartialEq, Eq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\r]+")]
+// A comment runs to the end of its line: the greedy match is the point.
+#[logos(skip(r"#[^\n]*", allow_greedy = true))]
+pub enum Token<'src> {
+    #[token("\n")]
+    Newline,
+    #[token(";")]
+    Semicolon,
+    #[token(",")]
+    Comma,
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("=")]
+    Assign,
+
+    #[token("fn")]
+    Fn,
+    #[token("if")]
+    If,
+    #[token("then")]
+    Then,
+    #[token("else")]
+    Else,
+    #[token("let")]
+    Let,
+    #[token("in")]
+    In,
+
+    #[token("||")]
+    OrOr,
+    #[token("&&")]
+    AndAnd,
+    #[token("==")]
+    EqEq,
+    #[token("!=")]
+    NotEq,
+    #[token("<")]
+    Lt,
+    #[token("<=")]
+    Le,
+    #[token(">")]
+    Gt,
+    #[token(">=")]
+    Ge,
+    #[token("|")]
+    Pipe,
+    #[token("^")]
+    Caret,
+    #[token("&")]
+    Amp,
+    #[token("<<")]
+    Shl,
+    #[token(">>")]
+    Shr,
+    #[token("+")]
+    Plus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("/")]
+    Slash,
+    #[token("%")]
+    Percent,
+    #[token("!")]
+    Bang,
+    #[token("~")]
+    Tilde,
+
+    /// A name. Keywords win over this pattern (logos prefers the literal
+    /// token on an exact match).
+    #[regex("[A-Za-z_][A-Za-z0-9_]*")]
+    Ident(&'src str),
+
+    /// An integer literal. The pattern deliberately swallows trailing letters
+    /// and digits (`12ab`, `0x`, `0b102`) so that a malformed literal is one
+    /// error, not a literal followed by a confusing name.
+    #[regex("[0-9][0-9A-Za-z_]*", parse_int)]
+    Int(IntLit),
+
+    /// Input the lexer could not make sense of. The parser reports it.
+    Error,
+}
+
+/// The value of an integer literal.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IntLit {
+    Value(i64),
+    /// The decimal `9223372036854775808`: valid only right after unary minus.
+    MinMagnitude,
+}
+
+/// Why a piece of input is not a token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum LexError {
+    #[default]
+    UnknownCharacter,
+    /// A literal with a bad digit, a missing digit or a misplaced `_`.
+    InvalidLiteral(&'static str),
+    /// A literal that does not fit in 64 bits.
+    OutOfRange,
+}
+
+/// The tokens of a source text with their byte ranges, plus the errors
+/// found on the way. Every error also leaves a token behind (a
+/// [`Token::Error`], or an `Int(0)` for a bad literal) so that parsing can
+/// go on and report more.
+#[derive(Clone, Debug, Default)]
+pub struct Lexed<'src> {
+    pub tokens: Vec<(usize, Token<'src>, usize)>,
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Splits `source` into tokens.
+pub fn tokenize(source: &str) -> Lexed<'_> {
+    let mut lexed = Lexed::default();
+    let mut lexer = Token::lexer(source);
+    while let Some(result) = lexer.next() {
+        let range = lexer.span();
+        let span = Span::new(range.start, range.end);
+        let token = match result {
+            Ok(token) => token,
+            // The parser turns an error token into "unknown character".
+            Err(LexError::UnknownCharacter) => Token::Error,
+            Err(LexError::InvalidLiteral(why)) => {
+                lexed.errors.push(
+                    Diagnostic::error("invalid integer literal", span)
+                        .with_label(why)
+                        .with_help("literals are decimal (42), hex (0xff) or binary (0b1010)"),
+                );
+                Token::Int(IntLit::Value(0))
+            }
+            Err(LexError::OutOfRange) => {
+                lexed.errors.push(
+                    Diagnostic::error("integer literal out of range", span)
+                        .with_label("does not fit in 64 bits")
+                        .with_help(
+                            "integers are 64-bit: decimal literals go up to \
+                             9223372036854775807, hex and binary ones up to 64 bits",
+                        ),
+                );
+                Token::Int(IntLit::Value(0))
+            }
+        };
+        lexed.tokens.push((span.start, token, span.end));
+    }
+    lexed
+}
+
+fn parse_int<'src>(lexer: &mut logos::Lexer<'src, Token<'src>>) -> Result<IntLit, LexError> {
+    decode_int(lexer.slice())
+}
+
+/// Decodes the text of an integer literal.
+fn decode_int(text: &str) -> Result<IntLit, LexError> {
+    let (radix, digits) = match text.get(..2) {
+        Some("0x" | "0X") => (16, &text[2..]),
+        Some("0b" | "0B") => (2, &text[2..]),
+        _ => (10, text),
+    };
+    if digits.is_empty() {
+        return Err(LexError::InvalidLiteral("no digits after the prefix"));
+    }
+    if digits.starts_with('_') || digits.ends_with('_') {
+        return Err(LexError::InvalidLiteral("`_` may only separate digits"));
+    }
+    let mut value: u64 = 0;
+    let mut overflow = false;
+    for ch in digits.chars().filter(|&c| c != '_') {
+        let Some(digit) = ch.to_digit(radix) else {
+            return Err(LexError::InvalidLiteral(match radix {
+                16 => "not a hexadecimal digit",
+                2 => "not a binary digit",
+                _ => "not a decimal digit",
+            }));
+        };
+        match value
+            .checked_mul(u64::from(radix))
+            .and_then(|v| v.checked_add(u64::from(digit)))
+        {
+            Some(next) => value = next,
+            // Keep scanning: a bad digit later on is the better message.
+            None => overflow = true,
+        }
+    }
+    if overflow {
+        return Err(LexError::OutOfRange);
+    }
+    const MIN_MAGNITUDE: u64 = 1 << 63;
+    match radix {
+        // Hex and binary literals spell out a bit pattern.
+        16 | 2 => Ok(IntLit::Value(value as i64)),
+        _ if value < MIN_MAGNITUDE => Ok(IntLit::Value(value as i64)),
+        _ if value == MIN_MAGNITUDE => Ok(IntLit::MinMagnitude),
+        _ => Err(LexError::OutOfRange),
+    }
+}
+
+impl Token<'_> {
+    /// True for the tokens that can only be an infix operator.
+    /// (`-` is excluded: it is also prefix negation.)
+    pub fn is_infix_only(&self) -> bool {
+        use Token::*;
+        matches!(
+            self,
+            OrOr | AndAnd
+                | EqEq
+                | NotEq
+                | Lt
+                | Le
+                | Gt
+                | Ge
+                | Pipe
+                | Caret
+                | Amp
+                | Shl
+                | Shr
+                | Plus
+                | Star
+                | Slash
+                | Percent
+        )
+    }
+
+    /// True for the comparison operators.
+    pub fn is_comparison(&self) -> bool {
+        use Token::*;
+        matches!(self, EqEq | NotEq | Lt | Le | Gt | Ge)
+    }
+
+    /// True if an expression can end with this token. A newline after a
+    /// token that cannot end one continues the item on the next line.
+    pub fn can_end_expression(&self) -> bool {
+        matches!(
+            self,
+            Token::Ident(_) | Token::Int(_) | Token::RParen | Token::Error
+        )
+    }
+
+    /// The source spelling of a punctuation or keyword token.
+    pub fn symbol(&self) -> Option<&'static str> {
+        use Token::*;
+        Some(match self {
+            Newline => "\\n",
+            Semicolon => ";",
+            Comma => ",",
+            LParen => "(",
+            RParen => ")",
+            Assign => "=",
+            Fn => "fn",
+            If => "if",
+            Then => "then",
+            Else => "else",
+            Let => "let",
+            In => "in",
+            OrOr => "||",
+            AndAnd => "&&",
+            EqEq => "==",
+            NotEq => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            Pipe => "|",
+            Caret => "^",
+            Amp => "&",
+            Shl => "<<",
+            Shr => ">>",
+            Plus => "+",
+            Minus => "-",
+            Star => "*",
+            Slash => "/",
+            Percent => "%",
+            Bang => "!",
+            Tilde => "~",
+            Ident(_) | Int(_) | Error => return None,
+        })
+    }
+
+    pub fn is_keyword(&self) -> bool {
+        use Token::*;
+        matches!(self, Fn | If | Then | Else | Let | In)
+    }
+}
+
+/// How a token is described to a user, e.g. in `--emit tokens` and in
+/// "found ..." parts of syntax errors.
+impl fmt::Display for Token<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Newline => f.write_str("newline"),
+            Token::Ident(name) => write!(f, "name `{name}`"),
+            Token::Int(IntLit::Value(value)) => write!(f, "integer `{value}`"),
+            Token::Int(IntLit::MinMagnitude) => f.write_str("integer `9223372036854775808`"),
+            Token::Error => f.write_str("unknown character"),
+            token if token.is_keyword() => write!(f, "keyword `{}`", token.symbol().unwrap_or("")),
+            token => write!(f, "`{}`", token.symbol().unwrap_or("")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(source: &str) -> Vec<Token<'_>> {
+        let lexed = tokenize(source);
+        assert!(lexed.errors.is_empty(), "{:?}", lexed.errors);
+        lexed.tokens.into_iter().map(|(_, t, _)| t).collect()
+    }
+
+    fn int(value: i64) -> Token<'static> {
+        Token::Int(IntLit::Value(value))
+    }
+
+    #[test]
+    fn operators_take_the_longest_match() {
+        use Token::*;
+        assert_eq!(
+            kinds("<<= <= << < >> >= == = != ! || | && &"),
+            [Shl, Assign, Le, Shl, Lt, Shr, Ge, EqEq, Assign, NotEq, Bang, OrOr, Pipe, AndAnd, Amp]
+        );
+    }
+
+    #[test]
+    fn keywords_and_names() {
+        use Token::*;
+        assert_eq!(
+            kinds("fn iff if in_ in _x9"),
+            [Fn, Ident("iff"), If, Ident("in_"), In, Ident("_x9")]
+        );
+    }
+
+    #[test]
+    fn comments_and_blanks_are_skipped_but_newlines_are_not() {
+        use Token::*;
+        assert_eq!(kinds("1 # one\r\n\t2"), [int(1), Newline, int(2)]);
+    }
+
+    #[test]
+    fn literals_in_every_base() {
+        assert_eq!(kinds("1_000 0xff 0b101 007"), [int(1000), int(255), int(5), int(7)]);
+        assert_eq!(kinds("0xFFFF_FFFF_FFFF_FFFF"), [int(-1)]);
+        assert_eq!(kinds("9223372036854775807"), [int(i64::MAX)]);
+        assert_eq!(
+            kinds("9223372036854775808"),
+            [Token::Int(IntLit::MinMagnitude)]
+        );
+    }
+
+    #[test]
+    fn bad_literals_are_errors() {
+        for source in ["9223372036854775809", "0x1_0000_0000_0000_0000", "12ab", "0x", "0b2", "1_"] {
+            let lexed = tokenize(source);
+            assert_eq!(lexed.errors.len(), 1, "{source}");
+            assert_eq!(lexed.tokens.len(), 1, "{source}");
+        }
+    }
+
+    #[test]
+    fn unknown_characters_become_error_tokens() {
+        let lexed = tokenize("1 $ 2");
+        assert_eq!(lexed.tokens[1], (2, Token::Error, 3));
+        let lexed = tokenize("é");
+        assert_eq!(lexed.tokens, [(0, Token::Error, 2)]);
+    }
+}

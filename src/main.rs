@@ -254,6 +254,7 @@ fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
         return;
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!("lex      {:9.3} ms", ms(timings.lex));
     eprintln!("parse    {:9.3} ms", ms(timings.parse));
     eprintln!("check    {:9.3} ms", ms(timings.check));
     if let Some(run) = run {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
 use crate::diag::Diagnostic;
-use crate::{check, codegen, ir, jit, parser};
+use crate::{check, codegen, ir, jit, lexer, parser};
 
 /// Deepest expression nesting accepted. The later stages recurse once per
 /// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
@@ -19,6 +19,7 @@ pub const COMPILER_STACK_SIZE: usize = 4 << 30;
 /// Wall time spent in each stage.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
+    pub lex: Duration,
     pub parse: Duration,
     pub check: Duration,
     pub codegen: Duration,
@@ -41,7 +42,10 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (String, Diagnostic)> {
 /// Parses and checks `source`.
 pub fn front_end(source: &str, timings: &mut Timings) -> Result<ir::Program, Vec<Diagnostic>> {
     let start = Instant::now();
-    let parsed = parser::parse(source);
+    let lexed = lexer::tokenize(source);
+    timings.lex = start.elapsed();
+    let start = Instant::now();
+    let parsed = parser::parse_tokens(source, lexed);
     let mut errors = parsed.errors;
     errors.extend(nesting_errors(&parsed.program));
     timings.parse = start.elapsed();
