@@ -201,7 +201,13 @@ impl fmt::Display for Program {
             match item {
                 Item::Func(def) => {
                     let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
-                    writeln!(f, "(fn {} ({}) {})", def.name.name, params.join(" "), def.body)?;
+                    writeln!(
+                        f,
+                        "(fn {} ({}) {})",
+                        def.name.name,
+                        params.join(" "),
+                        def.body
+                    )?;
                 }
                 Item::Expr(expr) => writeln!(f, "{expr}")?,
             }

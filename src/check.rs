@@ -1,7 +1,7 @@
 //! Name resolution and arity checking: turns the parsed [`ast::Program`] into
 //! the resolved [`ir::Program`], or reports every error it finds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, ExprKind, Span, UnOp};
 use crate::diag::Diagnostic;
@@ -10,7 +10,21 @@ use crate::ir::{self, FuncId, LocalId};
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order.
 pub fn check(program: &ast::Program) -> Result<ir::Program, Vec<Diagnostic>> {
-    let mut checker = Checker::default();
+    check_assuming(program, &[])
+}
+
+/// Like [`check`], for a program some of whose definitions did not parse:
+/// `broken` names those functions, and calls to them are not reported as
+/// calls to unknown functions. Used to report the checker's errors together
+/// with the syntax errors.
+pub fn check_assuming(
+    program: &ast::Program,
+    broken: &[String],
+) -> Result<ir::Program, Vec<Diagnostic>> {
+    let mut checker = Checker {
+        broken: broken.iter().map(String::as_str).collect(),
+        ..Checker::default()
+    };
     let funcs = program.items.iter().filter_map(|item| match item {
         ast::Item::Func(def) => Some(def),
         ast::Item::Expr(_) => None,
@@ -56,6 +70,8 @@ struct Signature {
 #[derive(Default)]
 struct Checker<'a> {
     signatures: HashMap<&'a str, Signature>,
+    /// Functions defined by items that failed to parse.
+    broken: HashSet<&'a str>,
     errors: Vec<Diagnostic>,
 }
 
@@ -161,9 +177,15 @@ impl<'a> Checker<'a> {
             ExprKind::Call { callee, args } => {
                 let args: Vec<ir::Expr> = args.iter().map(|arg| self.expr(arg, scope)).collect();
                 let Some(signature) = self.signatures.get(callee.name.as_str()) else {
+                    if self.broken.contains(callee.name.as_str()) {
+                        return ir::Expr::Int(0);
+                    }
                     self.errors.push(
-                        Diagnostic::error(format!("unknown function '{}'", callee.name), callee.span)
-                            .with_label("no function of this name is defined"),
+                        Diagnostic::error(
+                            format!("unknown function '{}'", callee.name),
+                            callee.span,
+                        )
+                        .with_label("no function of this name is defined"),
                     );
                     return ir::Expr::Int(0);
                 };

@@ -1,6 +1,7 @@
 //! Diagnostics: one error type for every stage, rendered with
 //! `codespan-reporting` as `FILE:LINE:COL` plus the source line and a caret.
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal};
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
@@ -33,6 +34,21 @@ impl SourceFile {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = before[line_start..].chars().count() + 1;
         (line, col)
+    }
+}
+
+impl SourceFile {
+    /// The file as the renderer sees it: control characters (a NUL, a form
+    /// feed...) would print as nothing and leave the caret line misaligned,
+    /// so they are shown as blanks. Byte offsets and lines are unchanged.
+    fn excerpt_source(&self) -> SimpleFile<&str, Cow<'_, str>> {
+        let is_invisible = |c: char| c.is_ascii_control() && c != '\n' && c != '\t';
+        let text = if self.text.contains(is_invisible) {
+            Cow::Owned(self.text.replace(is_invisible, " "))
+        } else {
+            Cow::Borrowed(self.text.as_str())
+        };
+        SimpleFile::new(self.name.as_str(), text)
     }
 }
 
@@ -114,9 +130,13 @@ impl Diagnostic {
 
     /// The diagnostic as plain text (no colour), ending in a newline.
     pub fn render(&self, file: &SourceFile) -> String {
-        let files = SimpleFile::new(&file.name, &file.text);
-        term::emit_into_string(&term::Config::default(), &files, &self.to_codespan(file.text.len()))
-            .unwrap_or_else(|_| self.render_fallback(file))
+        let files = file.excerpt_source();
+        term::emit_into_string(
+            &term::Config::default(),
+            &files,
+            &self.to_codespan(file.text.len()),
+        )
+        .unwrap_or_else(|_| self.render_fallback(file))
     }
 
     /// A one-line rendering used if the source excerpt cannot be shown.
@@ -141,7 +161,7 @@ pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
     };
     let stream = termcolor::StandardStream::stderr(choice);
     let mut lock = stream.lock();
-    let files = SimpleFile::new(&file.name, &file.text);
+    let files = file.excerpt_source();
     let config = term::Config::default();
     for diagnostic in diagnostics {
         let cs = diagnostic.to_codespan(file.text.len());

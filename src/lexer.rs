@@ -337,7 +337,10 @@ mod tests {
         use Token::*;
         assert_eq!(
             kinds("<<= <= << < >> >= == = != ! || | && &"),
-            [Shl, Assign, Le, Shl, Lt, Shr, Ge, EqEq, Assign, NotEq, Bang, OrOr, Pipe, AndAnd, Amp]
+            [
+                Shl, Assign, Le, Shl, Lt, Shr, Ge, EqEq, Assign, NotEq, Bang, OrOr, Pipe, AndAnd,
+                Amp
+            ]
         );
     }
 
@@ -358,7 +361,10 @@ mod tests {
 
     #[test]
     fn literals_in_every_base() {
-        assert_eq!(kinds("1_000 0xff 0b101 007"), [int(1000), int(255), int(5), int(7)]);
+        assert_eq!(
+            kinds("1_000 0xff 0b101 007"),
+            [int(1000), int(255), int(5), int(7)]
+        );
         assert_eq!(kinds("0xFFFF_FFFF_FFFF_FFFF"), [int(-1)]);
         assert_eq!(kinds("9223372036854775807"), [int(i64::MAX)]);
         assert_eq!(
@@ -369,7 +375,14 @@ mod tests {
 
     #[test]
     fn bad_literals_are_errors() {
-        for source in ["9223372036854775809", "0x1_0000_0000_0000_0000", "12ab", "0x", "0b2", "1_"] {
+        for source in [
+            "9223372036854775809",
+            "0x1_0000_0000_0000_0000",
+            "12ab",
+            "0x",
+            "0b2",
+            "1_",
+        ] {
             let lexed = tokenize(source);
             assert_eq!(lexed.errors.len(), 1, "{source}");
             assert_eq!(lexed.tokens.len(), 1, "{source}");

@@ -159,7 +159,10 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
                 match std::fs::read(path) {
                     Ok(bytes) => (name, bytes),
                     Err(error) => {
-                        eprintln!("exprjit: cannot read '{name}': {}", describe_io_error(&error));
+                        eprintln!(
+                            "exprjit: cannot read '{name}': {}",
+                            describe_io_error(&error)
+                        );
                         return Err(ExitCode::from(EXIT_USAGE));
                     }
                 }
@@ -178,7 +181,8 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
     };
     match pipeline::decode_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
-        Err((text, diagnostic)) => {
+        Err(invalid) => {
+            let (text, diagnostic) = *invalid;
             diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
             Err(ExitCode::from(EXIT_ERROR))
         }

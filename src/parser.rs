@@ -30,6 +30,8 @@ pub struct Parsed {
     pub program: ast::Program,
     /// Lexical and syntax errors, in source order.
     pub errors: Vec<Diagnostic>,
+    /// Names of the functions whose definitions failed to parse.
+    pub broken_definitions: Vec<String>,
     /// True when the input stops in the middle of an item (an open
     /// parenthesis, or an item cut short by the end of the input): a REPL
     /// should ask for another line rather than report the error.
@@ -54,6 +56,9 @@ pub fn parse_tokens(source: &str, lexed: Lexed<'_>) -> Parsed {
         match parser.parse(tokens.iter().map(|&token| Ok::<_, ()>(token))) {
             Ok(parsed_item) => parsed.program.items.push(parsed_item),
             Err(error) => {
+                if let [(_, Token::Fn, _), (_, Token::Ident(name), _), ..] = tokens {
+                    parsed.broken_definitions.push((*name).to_owned());
+                }
                 let at_end_of_input = matches!(error, ParseError::UnrecognizedEof { .. })
                     && item.ended_by == Terminator::EndOfInput;
                 parsed.incomplete |= at_end_of_input;
@@ -233,9 +238,11 @@ impl ErrorContext<'_, '_> {
             Terminator::EndOfInput => "end of input",
         };
         let wanted = describe_expected(expected);
-        let mut diagnostic =
-            Diagnostic::error(format!("expected {wanted}, found {found}"), Span::new(end, end))
-                .with_label(format!("expected {wanted} after this"));
+        let mut diagnostic = Diagnostic::error(
+            format!("expected {wanted}, found {found}"),
+            Span::new(end, end),
+        )
+        .with_label(format!("expected {wanted} after this"));
         if self.item.ended_by != Terminator::EndOfInput {
             diagnostic = diagnostic.with_help(
                 "an item ends at a newline unless the line ends with an operator, `=`, `,`, \
@@ -250,11 +257,8 @@ impl ErrorContext<'_, '_> {
         let has = |name: &str| expected.iter().any(|e| e.trim_matches('"') == name);
         if token == Token::Error {
             let text = &self.source[span.start..span.end];
-            return Diagnostic::error(
-                format!("unknown character `{}`", text.escape_debug()),
-                span,
-            )
-            .with_label("not part of the language");
+            return Diagnostic::error(format!("unknown character `{}`", text.escape_debug()), span)
+                .with_label("not part of the language");
         }
         if token == Token::RParen && self.unmatched_closes.contains(&span.start) {
             return Diagnostic::error("unmatched `)`", span)
@@ -266,13 +270,11 @@ impl ErrorContext<'_, '_> {
                 .with_help("combine comparisons with `&&`, as in `a < b && b < c`");
         }
         let wanted = describe_expected(expected);
-        let mut diagnostic =
-            Diagnostic::error(format!("expected {wanted}, found {token}"), span).with_label(
-                match token {
-                    Token::Ident(_) | Token::Int(_) => "unexpected here".to_owned(),
-                    _ => format!("unexpected {token}"),
-                },
-            );
+        let mut diagnostic = Diagnostic::error(format!("expected {wanted}, found {token}"), span)
+            .with_label(match token {
+                Token::Ident(_) | Token::Int(_) => "unexpected here".to_owned(),
+                _ => format!("unexpected {token}"),
+            });
         if token.is_keyword() && has("name") && !has("integer") {
             let keyword = token.symbol().unwrap_or_default();
             diagnostic =
@@ -281,7 +283,7 @@ impl ErrorContext<'_, '_> {
         if matches!(token, Token::If | Token::Let) && has("integer") && !has("if") {
             let keyword = token.symbol().unwrap_or_default();
             diagnostic = diagnostic.with_help(format!(
-                "an operand that is a `{keyword}` expression must be in parentheses"
+                "put the `{keyword}` expression in parentheses to use it as an operand"
             ));
         }
         if has("+") && !has("integer") && !has(")") && !has(",") {
@@ -430,10 +432,7 @@ mod tests {
             first_error("fn if(x) = x"),
             "expected a name, found keyword `if`"
         );
-        assert_eq!(
-            first_error("1 +* 2"),
-            "expected an expression, found `*`"
-        );
+        assert_eq!(first_error("1 +* 2"), "expected an expression, found `*`");
         assert_eq!(
             first_error("f(1 2)"),
             "expected an operator, `,` or `)`, found integer `2`"

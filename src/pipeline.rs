@@ -12,6 +12,8 @@ use crate::{check, codegen, ir, jit, lexer, parser};
 /// gets a clear error instead of a crash.
 pub const MAX_NESTING: usize = 2_000_000;
 
+const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
+
 /// Stack for the thread that compiles (the stages after parsing recurse per
 /// nesting level). Reserved, not committed: only what is used costs memory.
 pub const COMPILER_STACK_SIZE: usize = 4 << 30;
@@ -26,8 +28,9 @@ pub struct Timings {
     pub load: Duration,
 }
 
-/// Converts raw bytes to text, or reports the first invalid UTF-8 sequence.
-pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (String, Diagnostic)> {
+/// Converts raw bytes to text, or reports the first invalid UTF-8 sequence
+/// together with a lossy text to show it in.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> {
     String::from_utf8(bytes).map_err(|error| {
         let at = error.utf8_error().valid_up_to();
         let len = error.utf8_error().error_len().unwrap_or(1);
@@ -35,7 +38,7 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (String, Diagnostic)> {
         let diagnostic = Diagnostic::error("invalid UTF-8 in source", Span::new(at, at + len))
             .with_label("this byte is not valid UTF-8")
             .with_help("exprjit source files must be encoded as UTF-8");
-        (text, diagnostic)
+        Box::new((text, diagnostic))
     })
 }
 
@@ -50,6 +53,14 @@ pub fn front_end(source: &str, timings: &mut Timings) -> Result<ir::Program, Vec
     errors.extend(nesting_errors(&parsed.program));
     timings.parse = start.elapsed();
     if !errors.is_empty() {
+        // Still check what did parse, so that every error is reported at
+        // once; the checker's stages recurse, so not past the nesting limit.
+        if !errors.iter().any(|e| e.message == NESTED_TOO_DEEPLY)
+            && let Err(more) = check::check_assuming(&parsed.program, &parsed.broken_definitions)
+        {
+            errors.extend(more);
+        }
+        errors.sort_by_key(|error| error.span.start);
         return Err(errors);
     }
     let start = Instant::now();
@@ -82,9 +93,8 @@ fn nesting_errors(program: &ast::Program) -> Vec<Diagnostic> {
         while let Some((expr, depth)) = work.pop() {
             if depth > MAX_NESTING {
                 errors.push(
-                    Diagnostic::error("expression nested too deeply", expr.span).with_label(
-                        format!("more than {MAX_NESTING} levels of nesting"),
-                    ),
+                    Diagnostic::error(NESTED_TOO_DEEPLY, expr.span)
+                        .with_label(format!("more than {MAX_NESTING} levels of nesting")),
                 );
                 break;
             }

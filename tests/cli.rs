@@ -123,13 +123,20 @@ fn unknown_flag_is_a_usage_error() {
 
 #[test]
 fn expression_on_the_command_line() {
-    let output = exprjit().args(["-e", "fn sq(x) = x*x; sq(12)"]).output().unwrap();
+    let output = exprjit()
+        .args(["-e", "fn sq(x) = x*x; sq(12)"])
+        .output()
+        .unwrap();
     assert_eq!(stdout(&output), "144\n");
     assert!(output.status.success());
 
     let output = exprjit().args(["-e", "1 / 0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("<expr>:1:3"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("<expr>:1:3"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -140,7 +147,11 @@ fn program_from_stdin() {
         let output = run_with_stdin(command, b"fn sq(x) = x * x\nsq(12)\nsq(0) / 0\n");
         assert_eq!(stdout(&output), "144\n");
         assert_eq!(output.status.code(), Some(1));
-        assert!(stderr(&output).contains("<stdin>:3:7"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("<stdin>:3:7"),
+            "{}",
+            stderr(&output)
+        );
     }
 }
 

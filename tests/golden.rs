@@ -16,7 +16,10 @@ use snapbox::{Assert, Data};
 
 fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let relative = path.as_std_path().strip_prefix(root).unwrap_or(path.as_std_path());
+    let relative = path
+        .as_std_path()
+        .strip_prefix(root)
+        .unwrap_or(path.as_std_path());
     let output = Command::new(env!("CARGO_BIN_EXE_exprjit"))
         .current_dir(root)
         .args(extra_args(&source))
@@ -28,7 +31,8 @@ fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
         None => format!("killed: {}\n", output.status),
     };
     let assert = Assert::new().action_env("SNAPSHOTS");
-    let expected = |ext: &str| Data::read_from(&path.with_extension(ext).into_std_path_buf(), None).raw();
+    let expected =
+        |ext: &str| Data::read_from(&path.with_extension(ext).into_std_path_buf(), None).raw();
     let mut failures = Vec::new();
     for (name, actual) in [
         ("stdout", output.stdout),

@@ -376,15 +376,36 @@ impl FuncLowering<'_> {
     fn arithmetic(&mut self, op: BinOp, op_span: Span, lhs: &ir::Expr, rhs: &ir::Expr) {
         let operand = self.operands(lhs, rhs);
         match op {
-            BinOp::Add => self.alu(operand, Assembler::add_rr, Assembler::add_ri, Assembler::add_rm),
-            BinOp::Sub => self.alu(operand, Assembler::sub_rr, Assembler::sub_ri, Assembler::sub_rm),
-            BinOp::BitAnd => {
-                self.alu(operand, Assembler::and_rr, Assembler::and_ri, Assembler::and_rm)
-            }
-            BinOp::BitOr => self.alu(operand, Assembler::or_rr, Assembler::or_ri, Assembler::or_rm),
-            BinOp::BitXor => {
-                self.alu(operand, Assembler::xor_rr, Assembler::xor_ri, Assembler::xor_rm)
-            }
+            BinOp::Add => self.alu(
+                operand,
+                Assembler::add_rr,
+                Assembler::add_ri,
+                Assembler::add_rm,
+            ),
+            BinOp::Sub => self.alu(
+                operand,
+                Assembler::sub_rr,
+                Assembler::sub_ri,
+                Assembler::sub_rm,
+            ),
+            BinOp::BitAnd => self.alu(
+                operand,
+                Assembler::and_rr,
+                Assembler::and_ri,
+                Assembler::and_rm,
+            ),
+            BinOp::BitOr => self.alu(
+                operand,
+                Assembler::or_rr,
+                Assembler::or_ri,
+                Assembler::or_rm,
+            ),
+            BinOp::BitXor => self.alu(
+                operand,
+                Assembler::xor_rr,
+                Assembler::xor_ri,
+                Assembler::xor_rm,
+            ),
             BinOp::Mul => self.alu(
                 operand,
                 Assembler::imul_rr,
@@ -490,7 +511,12 @@ impl FuncLowering<'_> {
     }
 
     fn compare(&mut self, operand: Operand) {
-        self.alu(operand, Assembler::cmp_rr, Assembler::cmp_ri, Assembler::cmp_rm);
+        self.alu(
+            operand,
+            Assembler::cmp_rr,
+            Assembler::cmp_ri,
+            Assembler::cmp_rm,
+        );
     }
 
     /// Jumps to `target` if the truth of `expr` (non-zero) equals `jump_if`,

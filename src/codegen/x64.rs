@@ -687,7 +687,9 @@ mod tests {
         check("49 8B 04 24", |a| a.mov_rm(Rax, Mem::new(R12, 0)));
         check("48 8B 45 00", |a| a.mov_rm(Rax, Mem::new(Rbp, 0)));
         check("49 8B 45 00", |a| a.mov_rm(Rax, Mem::new(R13, 0)));
-        check("48 8B 8D 18 FC FF FF", |a| a.mov_rm(Rcx, Mem::new(Rbp, -1000)));
+        check("48 8B 8D 18 FC FF FF", |a| {
+            a.mov_rm(Rcx, Mem::new(Rbp, -1000))
+        });
         check("4C 89 7D F8", |a| a.mov_mr(Mem::new(Rbp, -8), R15));
         check("48 8B 03", |a| a.mov_rm(Rax, Mem::new(Rbx, 0)));
         check("4D 8B 7F 80", |a| a.mov_rm(R15, Mem::new(R15, -128)));
@@ -796,7 +798,13 @@ mod tests {
                 let code = bytes(|a| a.mov_rr(dst, src));
                 let rex = 0x48 | ((src.number() >> 3) << 2) | (dst.number() >> 3);
                 let modrm = 0xC0 | (src.low() << 3) | dst.low();
-                assert_eq!(code, [rex, 0x89, modrm], "mov {}, {}", dst.name(), src.name());
+                assert_eq!(
+                    code,
+                    [rex, 0x89, modrm],
+                    "mov {}, {}",
+                    dst.name(),
+                    src.name()
+                );
             }
         }
     }
@@ -821,7 +829,11 @@ mod tests {
                     1 => 1,
                     _ => 2,
                 };
-                assert_eq!(code[2], (mode << 6) | (1 << 3) | base.low(), "{base:?} {disp}");
+                assert_eq!(
+                    code[2],
+                    (mode << 6) | (1 << 3) | base.low(),
+                    "{base:?} {disp}"
+                );
                 let disp_at = if needs_sib {
                     assert_eq!(code[3], 0x24);
                     4

@@ -238,13 +238,20 @@ impl Module {
         // aligned at the call. A huge argument list would not leave room for
         // frames; the limit check in the callee then reports stack overflow.
         let usable = STACK_SIZE - 2 * PAGE_SIZE - STACK_RESERVE - PAGE_SIZE;
-        assert!(stack_args * 8 < usable, "too many arguments for the JIT stack");
+        assert!(
+            stack_args * 8 < usable,
+            "too many arguments for the JIT stack"
+        );
         let sp = (stack.top() as usize - stack_args * 8) & !15;
         let sp = sp as *mut i64;
         // SAFETY: `sp..sp+stack_args` lies inside the read+write part of the
         // stack (checked above) and nothing else uses the stack right now.
         unsafe {
-            std::ptr::copy_nonoverlapping(args[REGISTER_ARGS.min(args.len())..].as_ptr(), sp, stack_args);
+            std::ptr::copy_nonoverlapping(
+                args[REGISTER_ARGS.min(args.len())..].as_ptr(),
+                sp,
+                stack_args,
+            );
         }
 
         let ctx = stack.context();
