@@ -21,20 +21,61 @@ pub fn check_assuming(
     program: &ast::Program,
     broken: &[String],
 ) -> Result<ir::Program, Vec<Diagnostic>> {
+    check_with(program, &[], broken)
+}
+
+/// Checks `program` in an environment of functions defined earlier (a REPL
+/// session's definitions; their [`FuncId`]s are their indexes). A
+/// definition in `program` with the name of an earlier one replaces it and
+/// keeps its id, so that earlier callers reach the new one. Changing the
+/// number of parameters of a function that an earlier, not redefined
+/// function calls is an error.
+///
+/// The result holds every function: the environment's (updated), the new
+/// ones, then one per top-level expression.
+pub fn check_with(
+    program: &ast::Program,
+    earlier: &[ir::Func],
+    broken: &[String],
+) -> Result<ir::Program, Vec<Diagnostic>> {
     let mut checker = Checker {
         broken: broken.iter().map(String::as_str).collect(),
+        next_id: earlier.len(),
         ..Checker::default()
     };
-    let funcs = program.items.iter().filter_map(|item| match item {
-        ast::Item::Func(def) => Some(def),
-        ast::Item::Expr(_) => None,
-    });
-    for def in funcs.clone() {
-        checker.declare(def);
+    for (id, func) in earlier.iter().enumerate() {
+        checker.signatures.insert(
+            &func.name,
+            Signature {
+                id,
+                arity: func.arity,
+                name_span: None,
+                text: func.signature.clone(),
+            },
+        );
     }
-    let mut out = ir::Program::default();
-    for def in funcs {
-        out.funcs.push(checker.function(def));
+    let defs: Vec<&ast::FuncDef> = program
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Func(def) => Some(def),
+            ast::Item::Expr(_) => None,
+        })
+        .collect();
+    let ids: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
+    checker.check_arity_changes(&defs, earlier);
+
+    let mut out = ir::Program {
+        funcs: earlier.to_vec(),
+        top_level: Vec::new(),
+    };
+    for (def, id) in defs.iter().zip(ids) {
+        let func = checker.function(def);
+        match id {
+            Some(id) if id < out.funcs.len() => out.funcs[id] = func,
+            Some(_) => out.funcs.push(func),
+            None => {} // a duplicate, already reported
+        }
     }
     for (index, item) in program.items.iter().enumerate() {
         if let ast::Item::Expr(expr) = item {
@@ -44,6 +85,7 @@ pub fn check_assuming(
             out.funcs.push(ir::Func {
                 name: format!("<top-level expression {}>", index + 1),
                 name_span: expr.span,
+                signature: String::new(),
                 arity: 0,
                 locals: scope.count,
                 body,
@@ -62,7 +104,8 @@ pub fn check_assuming(
 struct Signature {
     id: FuncId,
     arity: usize,
-    name_span: Span,
+    /// Where it is defined, if in the program being checked.
+    name_span: Option<Span>,
     /// `name(p1, p2)`, for error messages.
     text: String,
 }
@@ -72,6 +115,10 @@ struct Checker<'a> {
     signatures: HashMap<&'a str, Signature>,
     /// Functions defined by items that failed to parse.
     broken: HashSet<&'a str>,
+    /// Names defined by the program being checked (not the environment).
+    defined_here: HashSet<&'a str>,
+    /// The id the next new function gets.
+    next_id: FuncId,
     errors: Vec<Diagnostic>,
 }
 
@@ -102,24 +149,81 @@ impl<'a> Scope<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn declare(&mut self, def: &'a ast::FuncDef) {
+    /// Records the signature of `def`; returns its id, or `None` for a
+    /// duplicate definition.
+    fn declare(&mut self, def: &'a ast::FuncDef) -> Option<FuncId> {
         let name = def.name.name.as_str();
-        if let Some(first) = self.signatures.get(name) {
-            self.errors.push(
+        if !self.defined_here.insert(name) {
+            let mut error =
                 Diagnostic::error(format!("function '{name}' is defined twice"), def.name.span)
-                    .with_label("defined again here")
-                    .with_related(first.name_span, "first defined here"),
-            );
-            return;
+                    .with_label("defined again here");
+            if let Some(first) = self.signatures.get(name).and_then(|s| s.name_span) {
+                error = error.with_related(first, "first defined here");
+            }
+            self.errors.push(error);
+            return None;
         }
         let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
+        let id = match self.signatures.get(name) {
+            Some(earlier) => earlier.id,
+            None => {
+                self.next_id += 1;
+                self.next_id - 1
+            }
+        };
         let signature = Signature {
-            id: self.signatures.len(),
+            id,
             arity: def.params.len(),
-            name_span: def.name.span,
+            name_span: Some(def.name.span),
             text: format!("{name}({})", params.join(", ")),
         };
         self.signatures.insert(name, signature);
+        Some(id)
+    }
+
+    /// Reports redefinitions that change the number of parameters of a
+    /// function that an earlier function, not itself redefined, calls.
+    fn check_arity_changes(&mut self, defs: &[&'a ast::FuncDef], earlier: &[ir::Func]) {
+        for def in defs {
+            let Some(&Signature { id, arity, .. }) = self.signatures.get(def.name.name.as_str())
+            else {
+                continue;
+            };
+            let Some(old) = earlier.get(id) else {
+                continue;
+            };
+            if old.arity == arity {
+                continue;
+            }
+            let callers: Vec<&str> = earlier
+                .iter()
+                .filter(|caller| !self.defined_here.contains(caller.name.as_str()))
+                .filter(|caller| caller.body.calls(id))
+                .map(|caller| caller.name.as_str())
+                .collect();
+            if callers.is_empty() {
+                continue;
+            }
+            let quoted: Vec<String> = callers.iter().map(|c| format!("'{c}'")).collect();
+            self.errors.push(
+                Diagnostic::error(
+                    format!(
+                        "cannot change the number of parameters of '{}' from {} to {}",
+                        def.name.name, old.arity, arity
+                    ),
+                    def.name.span,
+                )
+                .with_label(format!(
+                    "still called with {} by {}",
+                    plural(old.arity, "argument"),
+                    quoted.join(", ")
+                ))
+                .with_help(format!(
+                    "redefine {} in the same entry, or give the new function another name",
+                    quoted.join(", ")
+                )),
+            );
+        }
     }
 
     fn function(&mut self, def: &'a ast::FuncDef) -> ir::Func {
@@ -139,9 +243,11 @@ impl<'a> Checker<'a> {
         }
         // Repeated parameters still get their own slot so arity stays right.
         let body = self.expr(&def.body, &mut scope);
+        let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
         ir::Func {
             name: def.name.name.clone(),
             name_span: def.name.span,
+            signature: format!("{}({})", def.name.name, params.join(", ")),
             arity: def.params.len(),
             locals: scope.count,
             body,
@@ -190,23 +296,24 @@ impl<'a> Checker<'a> {
                     return ir::Expr::Int(0);
                 };
                 if signature.arity != args.len() {
-                    self.errors.push(
-                        Diagnostic::error(
-                            format!(
-                                "function '{}' takes {} but {} {} given",
-                                callee.name,
-                                plural(signature.arity, "argument"),
-                                args.len(),
-                                if args.len() == 1 { "was" } else { "were" }
-                            ),
-                            expr.span,
-                        )
-                        .with_label(format!("expected {}", plural(signature.arity, "argument")))
-                        .with_related(
-                            signature.name_span,
-                            format!("defined here as {}", signature.text),
+                    let mut error = Diagnostic::error(
+                        format!(
+                            "function '{}' takes {} but {} {} given",
+                            callee.name,
+                            plural(signature.arity, "argument"),
+                            args.len(),
+                            if args.len() == 1 { "was" } else { "were" }
                         ),
-                    );
+                        expr.span,
+                    )
+                    .with_label(format!("expected {}", plural(signature.arity, "argument")));
+                    error = match signature.name_span {
+                        Some(span) => {
+                            error.with_related(span, format!("defined here as {}", signature.text))
+                        }
+                        None => error.with_help(format!("it is defined as {}", signature.text)),
+                    };
+                    self.errors.push(error);
                 }
                 ir::Expr::Call {
                     func: signature.id,

@@ -30,6 +30,8 @@ pub struct Func {
     pub name: String,
     /// Where the name is written (for a top-level expression: the expression).
     pub name_span: Span,
+    /// How the user declared it, e.g. `add(x, y)`.
+    pub signature: String,
     /// Number of parameters.
     pub arity: usize,
     /// Parameters plus `let` bindings: the number of distinct [`LocalId`]s.
@@ -74,5 +76,30 @@ impl Expr {
     /// fail, have no effects, and can be read at any time.
     pub fn is_leaf(&self) -> bool {
         matches!(self, Expr::Int(_) | Expr::Local(_))
+    }
+
+    /// True if this expression calls `func` anywhere.
+    pub fn calls(&self, func: FuncId) -> bool {
+        let mut work = vec![self];
+        while let Some(expr) = work.pop() {
+            match expr {
+                Expr::Int(_) | Expr::Local(_) => {}
+                Expr::Call { func: callee, args } => {
+                    if *callee == func {
+                        return true;
+                    }
+                    work.extend(args);
+                }
+                Expr::Unary { operand, .. } => work.push(operand),
+                Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
+                Expr::If {
+                    cond,
+                    then_branch,
+                    else_branch,
+                } => work.extend([&**cond, then_branch, else_branch]),
+                Expr::Let { value, body, .. } => work.extend([&**value, body]),
+            }
+        }
+        false
     }
 }

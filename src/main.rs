@@ -117,7 +117,7 @@ fn run(cli: &Cli) -> ExitCode {
     let mut out = BufWriter::new(stdout.lock());
     let mut status = ExitCode::SUCCESS;
     for index in 0..loaded.top_level_count() {
-        match loaded.run_top_level(index) {
+        match loaded.run_top_level(index, None) {
             Ok(Ok(value)) => {
                 if writeln!(out, "{value}").is_err() {
                     // The reader went away (e.g. `| head`): stop quietly.

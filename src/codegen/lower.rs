@@ -50,6 +50,8 @@ pub struct TrapSite {
     /// The return address of the stub's call to the trap exit, as an offset
     /// into [`Compiled::code`].
     pub offset: usize,
+    /// The function the trap site belongs to.
+    pub func: FuncId,
     pub kind: TrapKind,
 }
 
@@ -222,6 +224,7 @@ impl FuncLowering<'_> {
             self.asm.call(self.trap_exit);
             self.traps.push(TrapSite {
                 offset: self.asm.offset(),
+                func: id,
                 kind,
             });
         }

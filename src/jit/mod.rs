@@ -13,27 +13,45 @@ use crate::ast::Span;
 use crate::codegen::lower::{Compiled, TrapKind, TrapSite};
 use crate::diag::Diagnostic;
 use crate::ir;
+pub use runtime::Interrupt;
 use runtime::{Exit, FuncEntry, Module};
 
 /// An error raised while JIT code ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RuntimeError {
-    /// `/` or `%` by zero, at the operator.
-    DivisionByZero { span: Span },
-    /// Recursion exhausted the JIT stack on entry to `func`.
-    StackOverflow { func: String, span: Span },
+    /// `/` or `%` by zero, at the operator `span` in function `func`.
+    DivisionByZero { func: ir::FuncId, span: Span },
+    /// Recursion exhausted the JIT stack on entry to `func`, whose name is
+    /// at `span`.
+    StackOverflow {
+        func: ir::FuncId,
+        name: String,
+        span: Span,
+    },
+    /// An [`Interrupt`] stopped the run.
+    Interrupted,
 }
 
 impl RuntimeError {
+    /// The function whose source the error points into, if any.
+    pub fn func(&self) -> Option<ir::FuncId> {
+        match self {
+            RuntimeError::DivisionByZero { func, .. }
+            | RuntimeError::StackOverflow { func, .. } => Some(*func),
+            RuntimeError::Interrupted => None,
+        }
+    }
+
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
-            RuntimeError::DivisionByZero { span } => {
+            RuntimeError::DivisionByZero { span, .. } => {
                 Diagnostic::error("division by zero", *span).with_label("the divisor is 0")
             }
-            RuntimeError::StackOverflow { func, span } => {
-                Diagnostic::error(format!("stack overflow in function '{func}'"), *span)
+            RuntimeError::StackOverflow { name, span, .. } => {
+                Diagnostic::error(format!("stack overflow in function '{name}'"), *span)
                     .with_label("recursion nested too deeply here")
             }
+            RuntimeError::Interrupted => Diagnostic::error("interrupted", Span::default()),
         }
     }
 }
@@ -76,15 +94,26 @@ impl Program {
     }
 
     /// Evaluates top-level expression number `index`.
-    pub fn run_top_level(&self, index: usize) -> io::Result<Result<i64, RuntimeError>> {
-        self.call(self.top_level[index], &[])
+    pub fn run_top_level(
+        &self,
+        index: usize,
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<Result<i64, RuntimeError>> {
+        self.call(self.top_level[index], &[], interrupt)
     }
 
-    /// Calls function `func` with `args` (which must match its arity).
-    pub fn call(&self, func: ir::FuncId, args: &[i64]) -> io::Result<Result<i64, RuntimeError>> {
-        Ok(match self.module.call(func, args)? {
+    /// Calls function `func` with `args` (which must match its arity);
+    /// `interrupt`, if given, can stop the call.
+    pub fn call(
+        &self,
+        func: ir::FuncId,
+        args: &[i64],
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<Result<i64, RuntimeError>> {
+        Ok(match self.module.call(func, args, interrupt)? {
             Exit::Returned(value) => Ok(value),
             Exit::Trapped { offset } => Err(self.trap_cause(offset)),
+            Exit::Interrupted => Err(RuntimeError::Interrupted),
         })
     }
 
@@ -95,10 +124,13 @@ impl Program {
             .map(|i| self.traps[i])
             .unwrap_or_else(|_| panic!("trap at unknown code offset {offset:#x}"));
         match site.kind {
-            TrapKind::DivisionByZero { op_span } => RuntimeError::DivisionByZero { span: op_span },
+            TrapKind::DivisionByZero { op_span } => RuntimeError::DivisionByZero {
+                func: site.func,
+                span: op_span,
+            },
             TrapKind::StackOverflow { func } => {
                 let (name, span) = self.names[func].clone();
-                RuntimeError::StackOverflow { func: name, span }
+                RuntimeError::StackOverflow { func, name, span }
             }
         }
     }

@@ -19,6 +19,8 @@
 use std::cell::RefCell;
 use std::io;
 use std::mem::offset_of;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::mem::{ExecutableCode, PAGE_SIZE};
 
@@ -41,8 +43,11 @@ pub const LARGE_FRAME: usize = STACK_RESERVE / 2;
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct StackContext {
-    /// The lowest `rsp` a function may start with.
-    pub limit: u64,
+    /// The lowest `rsp` a function may start with. Atomic because an
+    /// [`Interrupt`] raises it to `u64::MAX` from another thread or a signal
+    /// handler, which makes the next function entry trap (the one compare
+    /// serves both purposes, as in V8).
+    pub limit: AtomicU64,
     /// `rsp` inside the entry trampoline, restored by the trap exit.
     pub saved_rsp: u64,
     /// 0 while running; the return address of the trap call after a trap.
@@ -162,6 +167,101 @@ pub enum Exit {
     /// A trap fired; `offset` is the trap site's return address as an offset
     /// into the code, which the code generator's trap table maps to a cause.
     Trapped { offset: usize },
+    /// An [`Interrupt`] stopped the call at a function entry.
+    Interrupted,
+}
+
+/// Stops a running call from another thread or from a signal handler.
+///
+/// While a call made with this interrupt runs, `running` points at the
+/// context of its stack. [`Interrupt::request`] raises that context's limit
+/// so the next function entry traps. To keep the context from going away
+/// while it is written, a requester swaps in the `BUSY` marker and puts the
+/// pointer back afterwards, and the call waits for the pointer to come back
+/// before it clears it. The requester never waits, so it is safe in a signal
+/// handler interrupting the calling thread itself.
+#[derive(Debug, Default)]
+pub struct Interrupt {
+    running: AtomicPtr<StackContext>,
+}
+
+/// Marks an [`Interrupt`] whose running context is being written.
+const BUSY: *mut StackContext = ptr::dangling_mut();
+
+impl Interrupt {
+    pub const fn new() -> Interrupt {
+        Interrupt {
+            running: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Stops the call currently running with this interrupt, if any, at its
+    /// next function entry. Only atomic operations: async-signal-safe.
+    pub fn request(&self) {
+        let ctx = self.running.swap(BUSY, Ordering::SeqCst);
+        if ctx.is_null() || ctx == BUSY {
+            // Nothing running, or another request is writing: done either way.
+            if ctx.is_null() {
+                self.running.store(ptr::null_mut(), Ordering::SeqCst);
+            }
+            return;
+        }
+        // SAFETY: `ctx` was published by `begin` and is not withdrawn by
+        // `end` until we put it back below, so the context page is mapped.
+        unsafe { (*ctx).limit.store(u64::MAX, Ordering::SeqCst) };
+        self.running.store(ctx, Ordering::SeqCst);
+    }
+
+    fn begin(&self, ctx: *mut StackContext) {
+        // A request made while nothing ran has nothing to stop.
+        while self
+            .running
+            .compare_exchange(ptr::null_mut(), ctx, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn end(&self, ctx: *mut StackContext) {
+        while self
+            .running
+            .compare_exchange(ctx, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// The interrupt the SIGINT handler requests (see [`install_sigint_handler`]).
+static SIGINT_TARGET: AtomicPtr<Interrupt> = AtomicPtr::new(ptr::null_mut());
+
+extern "C" fn on_sigint(_signal: libc::c_int) {
+    let target = SIGINT_TARGET.load(Ordering::SeqCst);
+    if !target.is_null() {
+        // SAFETY: only `install_sigint_handler` stores here, and it stores a
+        // `&'static Interrupt`.
+        unsafe { (*target).request() };
+    }
+}
+
+/// Makes SIGINT (Ctrl-C) request `interrupt` instead of killing the
+/// process.
+pub fn install_sigint_handler(interrupt: &'static Interrupt) -> io::Result<()> {
+    SIGINT_TARGET.store(ptr::from_ref(interrupt).cast_mut(), Ordering::SeqCst);
+    // SAFETY: `on_sigint` only performs atomic operations, which are
+    // async-signal-safe; the sigaction struct is fully initialised.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGINT, &action, ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// Where a function starts in a [`Module`] and how many arguments it takes.
@@ -211,7 +311,12 @@ impl Module {
     /// # Panics
     /// If `index` is out of range or `args.len()` is not the function's arity
     /// (both are bugs in the caller, which knows the signatures).
-    pub fn call(&self, index: usize, args: &[i64]) -> io::Result<Exit> {
+    pub fn call(
+        &self,
+        index: usize,
+        args: &[i64],
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<Exit> {
         let func = self.funcs[index];
         assert_eq!(args.len(), func.arity, "wrong number of arguments");
         THREAD_STACK.with(|cell| match cell.try_borrow_mut() {
@@ -220,14 +325,20 @@ impl Module {
                     *slot = Some(JitStack::new()?);
                 }
                 let stack = slot.as_mut().expect("stack was just created");
-                Ok(self.call_on(stack, func, args))
+                Ok(self.call_on(stack, func, args, interrupt))
             }
             // Re-entered (JIT code cannot do this today): use a fresh stack.
-            Err(_) => Ok(self.call_on(&mut JitStack::new()?, func, args)),
+            Err(_) => Ok(self.call_on(&mut JitStack::new()?, func, args, interrupt)),
         })
     }
 
-    fn call_on(&self, stack: &mut JitStack, func: FuncEntry, args: &[i64]) -> Exit {
+    fn call_on(
+        &self,
+        stack: &mut JitStack,
+        func: FuncEntry,
+        args: &[i64],
+        interrupt: Option<&Interrupt>,
+    ) -> Exit {
         const REGISTER_ARGS: usize = 6;
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
@@ -258,10 +369,13 @@ impl Module {
         // SAFETY: the context page is mapped read+write and owned by `stack`.
         unsafe {
             ctx.write(StackContext {
-                limit: stack.limit(),
+                limit: AtomicU64::new(stack.limit()),
                 saved_rsp: 0,
                 trap_pc: 0,
             });
+        }
+        if let Some(interrupt) = interrupt {
+            interrupt.begin(ctx);
         }
         let base = self.code.base();
         // SAFETY: `enter` is the entry trampoline and `func` a function of
@@ -274,8 +388,15 @@ impl Module {
             let result = enter(ctx, base.add(func.offset), sp, register_args.as_ptr());
             (result, (*ctx).trap_pc)
         };
+        if let Some(interrupt) = interrupt {
+            interrupt.end(ctx);
+        }
+        // SAFETY: as above; the call is over, so only this thread reads it.
+        let interrupted = unsafe { (*ctx).limit.load(Ordering::SeqCst) } == u64::MAX;
         if trap_pc == 0 {
             Exit::Returned(result)
+        } else if interrupted {
+            Exit::Interrupted
         } else {
             Exit::Trapped {
                 offset: trap_pc as usize - base as usize,
