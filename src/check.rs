@@ -10,18 +10,7 @@ use crate::ir::{self, FuncId, LocalId};
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order.
 pub fn check(program: &ast::Program) -> Result<ir::Program, Vec<Diagnostic>> {
-    check_assuming(program, &[])
-}
-
-/// Like [`check`], for a program some of whose definitions did not parse:
-/// `broken` names those functions, and calls to them are not reported as
-/// calls to unknown functions. Used to report the checker's errors together
-/// with the syntax errors.
-pub fn check_assuming(
-    program: &ast::Program,
-    broken: &[String],
-) -> Result<ir::Program, Vec<Diagnostic>> {
-    check_with(program, &[], broken)
+    check_with(program, &[], &[])
 }
 
 /// Checks `program` in an environment of functions defined earlier (a REPL
@@ -30,6 +19,10 @@ pub fn check_assuming(
 /// keeps its id, so that earlier callers reach the new one. Changing the
 /// number of parameters of a function that an earlier, not redefined
 /// function calls is an error.
+///
+/// `broken` names functions whose definitions did not parse; calls to them
+/// are not reported as calls to unknown functions (so that the checker's
+/// errors can be reported together with the syntax errors).
 ///
 /// The result holds every function: the environment's (updated), the new
 /// ones, then one per top-level expression.
@@ -67,8 +60,9 @@ pub fn check_with(
 
     let mut out = ir::Program {
         funcs: earlier.to_vec(),
-        top_level: Vec::new(),
+        ..ir::Program::default()
     };
+    let mut def_ids = Vec::new();
     for (def, id) in defs.iter().zip(ids) {
         let func = checker.function(def);
         match id {
@@ -76,9 +70,18 @@ pub fn check_with(
             Some(_) => out.funcs.push(func),
             None => {} // a duplicate, already reported
         }
+        def_ids.extend(id);
     }
+    let mut def_ids = def_ids.into_iter();
     for (index, item) in program.items.iter().enumerate() {
+        if let ast::Item::Func(_) = item {
+            // Duplicates have no id; every other definition takes the next.
+            if let Some(id) = def_ids.next() {
+                out.items.push(ir::Item::Def(id));
+            }
+        }
         if let ast::Item::Expr(expr) = item {
+            out.items.push(ir::Item::Expr(out.funcs.len()));
             out.top_level.push(out.funcs.len());
             let mut scope = Scope::default();
             let body = checker.expr(expr, &mut scope);

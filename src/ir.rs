@@ -21,6 +21,17 @@ pub struct Program {
     pub funcs: Vec<Func>,
     /// The functions holding the top-level expressions, in source order.
     pub top_level: Vec<FuncId>,
+    /// The items of the checked source, in order.
+    pub items: Vec<Item>,
+}
+
+/// An item of the checked source.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// A function definition.
+    Def(FuncId),
+    /// A top-level expression, held by a zero-parameter function.
+    Expr(FuncId),
 }
 
 /// One function.

@@ -90,7 +90,7 @@ fn run(cli: &Cli) -> ExitCode {
         _ => {}
     }
 
-    let program = match pipeline::front_end(&file.text, &mut timings) {
+    let program = match pipeline::front_end(&file.text, &[], &mut timings) {
         Ok(program) => program,
         Err(errors) => {
             diag::emit_to_stderr(&file, &errors);

@@ -42,8 +42,13 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> 
     })
 }
 
-/// Parses and checks `source`.
-pub fn front_end(source: &str, timings: &mut Timings) -> Result<ir::Program, Vec<Diagnostic>> {
+/// Parses and checks `source`, in which the `earlier` definitions (of a
+/// REPL session) are visible; see [`check::check_with`].
+pub fn front_end(
+    source: &str,
+    earlier: &[ir::Func],
+    timings: &mut Timings,
+) -> Result<ir::Program, Vec<Diagnostic>> {
     let start = Instant::now();
     let lexed = lexer::tokenize(source);
     timings.lex = start.elapsed();
@@ -56,7 +61,7 @@ pub fn front_end(source: &str, timings: &mut Timings) -> Result<ir::Program, Vec
         // Still check what did parse, so that every error is reported at
         // once; the checker's stages recurse, so not past the nesting limit.
         if !errors.iter().any(|e| e.message == NESTED_TOO_DEEPLY)
-            && let Err(more) = check::check_assuming(&parsed.program, &parsed.broken_definitions)
+            && let Err(more) = check::check_with(&parsed.program, earlier, &parsed.broken_definitions)
         {
             errors.extend(more);
         }
@@ -64,7 +69,7 @@ pub fn front_end(source: &str, timings: &mut Timings) -> Result<ir::Program, Vec
         return Err(errors);
     }
     let start = Instant::now();
-    let checked = check::check(&parsed.program);
+    let checked = check::check_with(&parsed.program, earlier, &[]);
     timings.check = start.elapsed();
     checked
 }

@@ -31,6 +31,8 @@ pub struct Compiled {
     pub code: Vec<u8>,
     /// Offset of the entry trampoline ([`crate::jit::runtime`]'s `EnterFn`).
     pub enter: usize,
+    /// Offset of the shared trap exit that every trap stub calls.
+    pub trap_exit: usize,
     /// Where each function of the program lives, indexed like `ir.funcs`.
     pub funcs: Vec<FuncCode>,
     /// Every trap site, sorted by offset.
@@ -38,7 +40,7 @@ pub struct Compiled {
 }
 
 /// The bytes of one function (its body and its trap stubs).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct FuncCode {
     pub offset: usize,
     pub size: usize,
@@ -64,11 +66,46 @@ pub enum TrapKind {
     StackOverflow { func: FuncId },
 }
 
+impl Compiled {
+    /// Every named piece of code, for disassembly: the trampoline, the trap
+    /// exit and each function under its name.
+    pub fn symbols(&self, program: &ir::Program) -> Vec<Symbol> {
+        let first_func = self.funcs.first().map_or(self.code.len(), |f| f.offset);
+        let mut symbols = vec![
+            Symbol {
+                name: "<entry trampoline>".to_owned(),
+                offset: self.enter,
+                size: self.trap_exit - self.enter,
+            },
+            Symbol {
+                name: "<trap exit>".to_owned(),
+                offset: self.trap_exit,
+                size: first_func - self.trap_exit,
+            },
+        ];
+        symbols.extend(program.funcs.iter().zip(&self.funcs).map(|(func, code)| Symbol {
+            name: func.name.clone(),
+            offset: code.offset,
+            size: code.size,
+        }));
+        symbols
+    }
+}
+
+/// A named range of the generated code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    pub offset: usize,
+    pub size: usize,
+}
+
 /// Generates machine code for every function of `program`.
 pub fn compile(program: &ir::Program) -> Compiled {
     let mut asm = Assembler::new();
     let trap_exit = asm.new_label();
     let enter = emit_trampoline(&mut asm, trap_exit);
+    let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let func_labels: Vec<Label> = program.funcs.iter().map(|_| asm.new_label()).collect();
     let mut traps = Vec::new();
     let mut funcs = Vec::with_capacity(program.funcs.len());
@@ -97,6 +134,7 @@ pub fn compile(program: &ir::Program) -> Compiled {
     Compiled {
         code: asm.finish(),
         enter,
+        trap_exit: trap_exit_offset,
         funcs,
         traps,
     }

@@ -10,7 +10,7 @@ pub mod runtime;
 use std::io;
 
 use crate::ast::Span;
-use crate::codegen::lower::{Compiled, TrapKind, TrapSite};
+use crate::codegen::lower::{Compiled, Symbol, TrapKind, TrapSite};
 use crate::diag::Diagnostic;
 use crate::ir;
 pub use runtime::Interrupt;
@@ -60,6 +60,7 @@ impl RuntimeError {
 pub struct Program {
     module: Module,
     names: Vec<(String, Span)>,
+    symbols: Vec<Symbol>,
     top_level: Vec<ir::FuncId>,
     traps: Vec<TrapSite>,
 }
@@ -78,6 +79,7 @@ impl Program {
             .collect();
         Ok(Program {
             module: Module::load(&compiled.code, compiled.enter, entries)?,
+            symbols: compiled.symbols(program),
             names: program
                 .funcs
                 .iter()
@@ -135,8 +137,19 @@ impl Program {
         }
     }
 
-    /// The executable code (for `--emit asm` and tests).
+    /// The executable code (for disassembly and tests).
     pub fn code(&self) -> &[u8] {
         self.module.code().bytes()
+    }
+
+    /// The address the code is mapped at.
+    pub fn base_address(&self) -> u64 {
+        self.module.code().base() as u64
+    }
+
+    /// The named ranges of [`Self::code`]: trampoline, trap exit, then
+    /// every function indexed by its [`ir::FuncId`] (offset by two).
+    pub fn symbols(&self) -> &[Symbol] {
+        &self.symbols
     }
 }

@@ -1,0 +1,90 @@
+//! Disassembly of generated code for people (`:asm` in the REPL and
+//! `--emit asm`), using `iced-x86`'s decoder and Intel formatter. Only
+//! decoding: the encoder in [`crate::codegen::x64`] stays our own.
+
+use std::fmt::Write;
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind};
+
+use crate::codegen::lower::Symbol;
+
+/// Disassembles `symbol` out of `code`, which is (or will be) mapped at
+/// `base`. Jump and call targets are named after the symbol they land in,
+/// e.g. `<fib>` or `<fib+0x1c>`.
+pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) -> String {
+    let bytes = &code[symbol.offset..symbol.offset + symbol.size];
+    let start = base + symbol.offset as u64;
+    let mut decoder = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    formatter.options_mut().set_first_operand_char_index(8);
+    formatter.options_mut().set_space_after_operand_separator(true);
+    let mut out = format!("{} ({} bytes):\n", symbol.name, symbol.size);
+    let mut text = String::new();
+    let mut instruction = Instruction::default();
+    while decoder.can_decode() {
+        decoder.decode_out(&mut instruction);
+        text.clear();
+        formatter.format(&instruction, &mut text);
+        let offset = (instruction.ip() - start) as usize;
+        let raw = &bytes[offset..offset + instruction.len()];
+        let hex: Vec<String> = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let _ = write!(out, "  {:#010x}  {:<30} {text}", instruction.ip(), hex.join(" "));
+        if let Some(target) = branch_target(&instruction) {
+            if let Some(name) = describe_target(target, base, symbols) {
+                let _ = write!(out, "  ; {name}");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The target of a direct jump or call.
+fn branch_target(instruction: &Instruction) -> Option<u64> {
+    let is_branch = matches!(
+        instruction.op0_kind(),
+        OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64
+    );
+    is_branch.then(|| instruction.near_branch_target())
+}
+
+/// `<name>` or `<name+0xoff>` for an address inside one of `symbols`.
+fn describe_target(target: u64, base: u64, symbols: &[Symbol]) -> Option<String> {
+    let offset = usize::try_from(target.checked_sub(base)?).ok()?;
+    let symbol = symbols
+        .iter()
+        .find(|s| (s.offset..s.offset + s.size.max(1)).contains(&offset))?;
+    Some(match offset - symbol.offset {
+        0 => format!("<{}>", symbol.name),
+        delta => format!("<{}+{delta:#x}>", symbol.name),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_call_targets() {
+        // f: call g; ret    g: mov eax, 1; ret
+        let code = [0xE8, 0x01, 0, 0, 0, 0xC3, 0xB8, 1, 0, 0, 0, 0xC3];
+        let symbols = [
+            Symbol {
+                name: "f".into(),
+                offset: 0,
+                size: 6,
+            },
+            Symbol {
+                name: "g".into(),
+                offset: 6,
+                size: 6,
+            },
+        ];
+        let text = disassemble(&code, 0x1000, &symbols, &symbols[0]);
+        assert!(text.starts_with("f (6 bytes):\n"), "{text}");
+        assert!(text.contains("call"), "{text}");
+        assert!(text.contains("; <g>"), "{text}");
+        let text = disassemble(&code, 0x1000, &symbols, &symbols[1]);
+        assert!(text.contains("mov     eax, 1"), "{text}");
+    }
+}

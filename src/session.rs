@@ -1,0 +1,279 @@
+//! An interactive session: definitions that accumulate over entries, each
+//! entry compiled and run at once.
+//!
+//! Every entry recompiles the session's definitions together with the entry
+//! into one fresh module, and the previous module is dropped (unmapped).
+//! That keeps redefinition simple and exact: a redefined function keeps its
+//! [`FuncId`], so earlier callers are compiled against the new body, and
+//! memory stays proportional to the live definitions however often they
+//! change. The price is recompiling every definition per entry, which at
+//! the compiler's speed is invisible for hand-typed sessions.
+//!
+//! An entry is all or nothing: if it fails to compile or a runtime error
+//! stops it, the session keeps its previous definitions.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::codegen::lower::Symbol;
+use crate::diag::{Diagnostic, SourceFile};
+use crate::ir::{self, FuncId};
+use crate::jit::{self, Interrupt, RuntimeError};
+use crate::pipeline::{self, Timings};
+
+/// What an entry produced, item by item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// A function was defined (or replaced an earlier one of that name).
+    Defined { signature: String, redefined: bool },
+    /// A top-level expression's value.
+    Value(i64),
+}
+
+/// Why an entry failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Compile or runtime errors, with the source they point into (an
+    /// earlier entry's, for a runtime error inside an earlier definition).
+    Errors {
+        file: Rc<SourceFile>,
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// An [`Interrupt`] stopped the run.
+    Interrupted,
+    /// The system refused memory for code or the JIT stack.
+    System(String),
+}
+
+/// The outcome of one entry.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The replies produced before any failure, in item order.
+    pub replies: Vec<Reply>,
+    pub failure: Option<Failure>,
+    /// Compile phases, and the time spent running.
+    pub timings: Timings,
+    pub run: Duration,
+}
+
+/// A REPL session's state.
+#[derive(Default)]
+pub struct Session {
+    /// Every live definition; a function's [`FuncId`] is its index.
+    defs: Vec<ir::Func>,
+    /// The entry each definition came from, to render its diagnostics.
+    def_sources: Vec<Rc<SourceFile>>,
+    /// The code of the last successful entry, kept for disassembly.
+    loaded: Option<jit::Program>,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// Compiles and runs one entry named `name` (e.g. `<entry 3>`).
+    pub fn eval(&mut self, name: &str, text: &str, interrupt: Option<&Interrupt>) -> Outcome {
+        let file = Rc::new(SourceFile::new(name, text));
+        let mut outcome = Outcome {
+            replies: Vec::new(),
+            failure: None,
+            timings: Timings::default(),
+            run: Duration::ZERO,
+        };
+        let program = match pipeline::front_end(text, &self.defs, &mut outcome.timings) {
+            Ok(program) => program,
+            Err(diagnostics) => {
+                outcome.failure = Some(Failure::Errors { file, diagnostics });
+                return outcome;
+            }
+        };
+        let loaded = match pipeline::back_end(&program, &mut outcome.timings) {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                outcome.failure = Some(Failure::System(format!(
+                    "cannot map executable memory: {error}"
+                )));
+                return outcome;
+            }
+        };
+        let start = Instant::now();
+        for item in &program.items {
+            match *item {
+                ir::Item::Def(id) => outcome.replies.push(Reply::Defined {
+                    signature: program.funcs[id].signature.clone(),
+                    redefined: id < self.defs.len(),
+                }),
+                ir::Item::Expr(id) => match loaded.call(id, &[], interrupt) {
+                    Ok(Ok(value)) => outcome.replies.push(Reply::Value(value)),
+                    Ok(Err(error)) => {
+                        outcome.failure = Some(self.runtime_failure(&program, &file, error));
+                        break;
+                    }
+                    Err(error) => {
+                        outcome.failure = Some(Failure::System(format!(
+                            "cannot allocate the JIT stack: {error}"
+                        )));
+                        break;
+                    }
+                },
+            }
+        }
+        outcome.run = start.elapsed();
+        if outcome.failure.is_none() {
+            self.commit(program, &file);
+            self.loaded = Some(loaded);
+        }
+        outcome
+    }
+
+    /// Keeps the definitions of a successful entry.
+    fn commit(&mut self, mut program: ir::Program, file: &Rc<SourceFile>) {
+        let defined_here: Vec<FuncId> = program
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ir::Item::Def(id) => Some(*id),
+                ir::Item::Expr(_) => None,
+            })
+            .collect();
+        let def_count = program.funcs.len() - program.top_level.len();
+        program.funcs.truncate(def_count);
+        self.defs = program.funcs;
+        self.def_sources.resize(def_count, Rc::clone(file));
+        for id in defined_here {
+            self.def_sources[id] = Rc::clone(file);
+        }
+    }
+
+    fn runtime_failure(
+        &self,
+        program: &ir::Program,
+        file: &Rc<SourceFile>,
+        error: RuntimeError,
+    ) -> Failure {
+        if error == RuntimeError::Interrupted {
+            return Failure::Interrupted;
+        }
+        // The error points into the source of the function it happened in:
+        // this entry, unless an earlier definition not replaced here.
+        let from_earlier_entry = error.func().filter(|&id| {
+            id < self.defs.len() && !program.items.contains(&ir::Item::Def(id))
+        });
+        let file = match from_earlier_entry {
+            Some(id) => Rc::clone(&self.def_sources[id]),
+            None => Rc::clone(file),
+        };
+        Failure::Errors {
+            file,
+            diagnostics: vec![error.to_diagnostic()],
+        }
+    }
+
+    /// The signatures of all definitions, in definition order.
+    pub fn signatures(&self) -> impl Iterator<Item = &str> {
+        self.defs.iter().map(|f| f.signature.as_str())
+    }
+
+    /// The names of all definitions.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.defs.iter().map(|f| f.name.as_str())
+    }
+
+    /// Forgets every definition and frees all code.
+    pub fn reset(&mut self) {
+        *self = Session::default();
+    }
+
+    /// The disassembly of function `name`, if it is defined.
+    pub fn disassemble(&self, name: &str) -> Option<String> {
+        let loaded = self.loaded.as_ref()?;
+        let id = self.defs.iter().position(|f| f.name == name)?;
+        // The first two symbols are the trampoline and the trap exit.
+        let symbols: &[Symbol] = loaded.symbols();
+        let symbol = symbols.get(id + 2)?;
+        Some(crate::disasm::disassemble(
+            loaded.code(),
+            loaded.base_address(),
+            symbols,
+            symbol,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(session: &mut Session, text: &str) -> Vec<Reply> {
+        let outcome = session.eval("<test>", text, None);
+        assert!(outcome.failure.is_none(), "{text}: {:?}", outcome.failure);
+        outcome.replies
+    }
+
+    #[test]
+    fn redefinition_is_seen_by_earlier_callers() {
+        let mut session = Session::new();
+        values(&mut session, "fn f(x) = x + 1");
+        values(&mut session, "fn g(x) = f(x) * 10");
+        assert_eq!(values(&mut session, "g(1)"), [Reply::Value(20)]);
+        let replies = values(&mut session, "fn f(x) = x + 2; g(1)");
+        assert_eq!(
+            replies,
+            [
+                Reply::Defined {
+                    signature: "f(x)".into(),
+                    redefined: true
+                },
+                Reply::Value(30)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_entry_changes_nothing() {
+        let mut session = Session::new();
+        values(&mut session, "fn f(x) = x + 1");
+        let outcome = session.eval("<test>", "fn f(x) = x / 0; f(1)", None);
+        assert!(matches!(outcome.failure, Some(Failure::Errors { .. })));
+        assert_eq!(values(&mut session, "f(1)"), [Reply::Value(2)]);
+        let outcome = session.eval("<test>", "fn f(x) = y", None);
+        assert!(outcome.failure.is_some());
+        assert_eq!(values(&mut session, "f(1)"), [Reply::Value(2)]);
+    }
+
+    #[test]
+    fn arity_changes_that_break_callers_are_refused() {
+        let mut session = Session::new();
+        values(&mut session, "fn f(x) = x; fn g() = f(1)");
+        let outcome = session.eval("<test>", "fn f(x, y) = x + y", None);
+        let Some(Failure::Errors { diagnostics, .. }) = outcome.failure else {
+            panic!("accepted")
+        };
+        assert!(diagnostics[0].message.contains("cannot change"), "{diagnostics:?}");
+        // Redefining the caller in the same entry is fine.
+        values(&mut session, "fn f(x, y) = x + y; fn g() = f(1, 2)");
+        assert_eq!(values(&mut session, "g()"), [Reply::Value(3)]);
+    }
+
+    #[test]
+    fn runtime_errors_point_into_the_defining_entry() {
+        let mut session = Session::new();
+        values(&mut session, "fn f(x) = 1 / x");
+        let outcome = session.eval("<second>", "f(0)", None);
+        let Some(Failure::Errors { file, .. }) = outcome.failure else {
+            panic!("no error")
+        };
+        assert_eq!(file.name, "<test>");
+    }
+
+    #[test]
+    fn reset_forgets_everything() {
+        let mut session = Session::new();
+        values(&mut session, "fn f() = 1");
+        assert!(session.disassemble("f").is_some());
+        session.reset();
+        assert_eq!(session.names().count(), 0);
+        assert!(session.eval("<test>", "f()", None).failure.is_some());
+    }
+}
