@@ -18,6 +18,9 @@ pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) 
     let mut formatter = IntelFormatter::new();
     formatter.options_mut().set_first_operand_char_index(8);
     formatter.options_mut().set_space_after_operand_separator(true);
+    formatter.options_mut().set_hex_prefix("0x");
+    formatter.options_mut().set_hex_suffix("");
+    formatter.options_mut().set_uppercase_hex(false);
     let mut out = format!("{} ({} bytes):\n", symbol.name, symbol.size);
     let mut text = String::new();
     let mut instruction = Instruction::default();
@@ -54,9 +57,11 @@ fn describe_target(target: u64, base: u64, symbols: &[Symbol]) -> Option<String>
     let symbol = symbols
         .iter()
         .find(|s| (s.offset..s.offset + s.size.max(1)).contains(&offset))?;
+    // Names such as `<trap exit>` come with their own brackets.
+    let name = symbol.name.trim_start_matches('<').trim_end_matches('>');
     Some(match offset - symbol.offset {
-        0 => format!("<{}>", symbol.name),
-        delta => format!("<{}+{delta:#x}>", symbol.name),
+        0 => format!("<{name}>"),
+        delta => format!("<{name}+{delta:#x}>"),
     })
 }
 

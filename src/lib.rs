@@ -15,4 +15,5 @@ pub mod jit;
 pub mod lexer;
 pub mod parser;
 pub mod pipeline;
+pub mod repl;
 pub mod session;

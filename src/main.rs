@@ -35,13 +35,19 @@ struct Cli {
     /// Print the time each phase took to stderr.
     #[arg(long)]
     time: bool,
+
+    /// Start the interactive REPL even when stdin is not a terminal (then
+    /// without line editing, echoing prompts and input).
+    #[arg(short = 'i', long, conflicts_with_all = ["file", "expr"])]
+    interactive: bool,
 }
 
 const EXAMPLES: &str = "\
 Examples:
   exprjit examples/fib.ex
   exprjit -e 'fn sq(x) = x * x; sq(12)'
-  echo '1 + 2' | exprjit";
+  echo '1 + 2' | exprjit
+  exprjit                      (on a terminal: the interactive REPL)";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
@@ -77,6 +83,16 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> ExitCode {
+    let stdin_is_terminal = io::stdin().is_terminal();
+    if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
+        return match exprjit::repl::run(stdin_is_terminal) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("exprjit: {error}");
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
     let source = match read_source(cli) {
         Ok(source) => source,
         Err(code) => return code,
@@ -168,15 +184,7 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
                 }
             }
             Some(_) => read_stdin()?,
-            None if !io::stdin().is_terminal() => read_stdin()?,
-            None => {
-                eprintln!(
-                    "exprjit: no program given (the interactive REPL is not available yet)\n\n\
-                     Usage: exprjit FILE | exprjit -e SOURCE | exprjit - < FILE\n\
-                     For more information, try '--help'."
-                );
-                return Err(ExitCode::from(EXIT_USAGE));
-            }
+            None => read_stdin()?,
         }
     };
     match pipeline::decode_utf8(bytes) {
@@ -228,16 +236,10 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 
 fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
     let compiled = codegen::lower::compile(program);
+    let symbols = compiled.symbols(program);
     let mut out = String::new();
-    for (func, code) in program.funcs.iter().zip(&compiled.funcs) {
-        out.push_str(&format!(
-            "{} ({} bytes at {:#06x}):\n",
-            func.name, code.size, code.offset
-        ));
-        for chunk in compiled.code[code.offset..code.offset + code.size].chunks(16) {
-            let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            out.push_str(&format!("  {}\n", hex.join(" ")));
-        }
+    for symbol in &symbols {
+        out.push_str(&exprjit::disasm::disassemble(&compiled.code, 0, &symbols, symbol));
     }
     print!("{out}");
     ExitCode::SUCCESS

@@ -3,13 +3,15 @@
 //! files beside it (`NAME.stdout`, `NAME.stderr`, `NAME.status`).
 //!
 //! A first line of the form `# args: FLAG...` passes extra flags before the
-//! file name.
+//! file name. Files under `tests/golden/repl/` are REPL transcripts instead:
+//! the file is piped into `exprjit -i` as typed input.
 //!
 //! To regenerate the expectations after an intended change, run
 //! `SNAPSHOTS=overwrite cargo test --test golden` and review the diff.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use datatest_stable::Utf8Path;
 use snapbox::{Assert, Data};
@@ -20,12 +22,17 @@ fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
         .as_std_path()
         .strip_prefix(root)
         .unwrap_or(path.as_std_path());
-    let output = Command::new(env!("CARGO_BIN_EXE_exprjit"))
-        .current_dir(root)
-        .args(extra_args(&source))
-        .arg(relative)
-        .env("NO_COLOR", "1")
-        .output()?;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_exprjit"));
+    command.current_dir(root).env("NO_COLOR", "1");
+    let output = if relative.starts_with("tests/golden/repl") {
+        // A REPL transcript: the file is what the user types.
+        command.arg("-i").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn()?;
+        child.stdin.take().expect("piped stdin").write_all(&source)?;
+        child.wait_with_output()?
+    } else {
+        command.args(extra_args(&source)).arg(relative).output()?
+    };
     let status = match output.status.code() {
         Some(code) => format!("{code}\n"),
         None => format!("killed: {}\n", output.status),
