@@ -54,9 +54,7 @@ static CTRL_C: Interrupt = Interrupt::new();
 /// Runs the REPL until the user leaves. `line_editing` selects rustyline;
 /// without it prompts and input are echoed to stdout (for pipes).
 pub fn run(line_editing: bool) -> io::Result<()> {
-    if let Err(error) = crate::jit::runtime::install_sigint_handler(&CTRL_C) {
-        eprintln!("exprjit: Ctrl-C will not stop computations: {error}");
-    }
+    arm_ctrl_c();
     let mut repl = Repl {
         session: Session::new(),
         entries: 0,
@@ -65,6 +63,13 @@ pub fn run(line_editing: bool) -> io::Result<()> {
         repl.run_editor()
     } else {
         repl.run_plain()
+    }
+}
+
+/// Makes Ctrl-C (SIGINT) stop the running computation.
+fn arm_ctrl_c() {
+    if let Err(error) = crate::jit::runtime::install_sigint_handler(&CTRL_C) {
+        eprintln!("exprjit: Ctrl-C will not stop computations: {error}");
     }
 }
 
@@ -106,6 +111,9 @@ impl Repl {
                             let _ = editor.save_history(path);
                         }
                     }
+                    // rustyline keeps its own SIGINT handler installed from
+                    // `Editor::new` on; ours must be the one while code runs.
+                    arm_ctrl_c();
                     if self.entry(&line) == Next::Quit {
                         break;
                     }
