@@ -17,7 +17,9 @@ pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) 
     let mut decoder = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE);
     let mut formatter = IntelFormatter::new();
     formatter.options_mut().set_first_operand_char_index(8);
-    formatter.options_mut().set_space_after_operand_separator(true);
+    formatter
+        .options_mut()
+        .set_space_after_operand_separator(true);
     formatter.options_mut().set_hex_prefix("0x");
     formatter.options_mut().set_hex_suffix("");
     formatter.options_mut().set_uppercase_hex(false);
@@ -31,11 +33,16 @@ pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) 
         let offset = (instruction.ip() - start) as usize;
         let raw = &bytes[offset..offset + instruction.len()];
         let hex: Vec<String> = raw.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = write!(out, "  {:#010x}  {:<30} {text}", instruction.ip(), hex.join(" "));
-        if let Some(target) = branch_target(&instruction) {
-            if let Some(name) = describe_target(target, base, symbols) {
-                let _ = write!(out, "  ; {name}");
-            }
+        let _ = write!(
+            out,
+            "  {:#010x}  {:<30} {text}",
+            instruction.ip(),
+            hex.join(" ")
+        );
+        if let Some(name) =
+            branch_target(&instruction).and_then(|target| describe_target(target, base, symbols))
+        {
+            let _ = write!(out, "  ; {name}");
         }
         out.push('\n');
     }

@@ -239,7 +239,12 @@ fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
     let symbols = compiled.symbols(program);
     let mut out = String::new();
     for symbol in &symbols {
-        out.push_str(&exprjit::disasm::disassemble(&compiled.code, 0, &symbols, symbol));
+        out.push_str(&exprjit::disasm::disassemble(
+            &compiled.code,
+            0,
+            &symbols,
+            symbol,
+        ));
     }
     print!("{out}");
     ExitCode::SUCCESS

@@ -61,7 +61,8 @@ pub fn front_end(
         // Still check what did parse, so that every error is reported at
         // once; the checker's stages recurse, so not past the nesting limit.
         if !errors.iter().any(|e| e.message == NESTED_TOO_DEEPLY)
-            && let Err(more) = check::check_with(&parsed.program, earlier, &parsed.broken_definitions)
+            && let Err(more) =
+                check::check_with(&parsed.program, earlier, &parsed.broken_definitions)
         {
             errors.extend(more);
         }

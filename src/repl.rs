@@ -30,9 +30,15 @@ const COMMANDS: [(&str, &str); 8] = [
     (":help", "this help"),
     (":list", "every defined function"),
     (":asm NAME", "the machine code of function NAME"),
-    (":ast ENTRY", "the syntax tree of an expression or definition"),
+    (
+        ":ast ENTRY",
+        "the syntax tree of an expression or definition",
+    ),
     (":time ENTRY", "run ENTRY and show compile and run times"),
-    (":load FILE", "run a file's definitions and expressions in the session"),
+    (
+        ":load FILE",
+        "run a file's definitions and expressions in the session",
+    ),
     (":reset", "forget every definition"),
     (":quit", "leave (so does Ctrl-D)"),
 ];
@@ -98,7 +104,10 @@ impl Repl {
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
-        println!("exprjit {} — :help for help, Ctrl-D to leave", env!("CARGO_PKG_VERSION"));
+        println!(
+            "exprjit {} — :help for help, Ctrl-D to leave",
+            env!("CARGO_PKG_VERSION")
+        );
         loop {
             if let Some(helper) = editor.helper_mut() {
                 helper.names = self.session.names().map(str::to_owned).collect();
@@ -312,7 +321,9 @@ fn history_path() -> Option<PathBuf> {
     let state = std::env::var_os("XDG_STATE_HOME")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/state"))
+        })?;
     let dir = state.join("exprjit");
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir.join("history"))

@@ -157,9 +157,9 @@ impl Session {
         }
         // The error points into the source of the function it happened in:
         // this entry, unless an earlier definition not replaced here.
-        let from_earlier_entry = error.func().filter(|&id| {
-            id < self.defs.len() && !program.items.contains(&ir::Item::Def(id))
-        });
+        let from_earlier_entry = error
+            .func()
+            .filter(|&id| id < self.defs.len() && !program.items.contains(&ir::Item::Def(id)));
         let file = match from_earlier_entry {
             Some(id) => Rc::clone(&self.def_sources[id]),
             None => Rc::clone(file),
@@ -250,7 +250,10 @@ mod tests {
         let Some(Failure::Errors { diagnostics, .. }) = outcome.failure else {
             panic!("accepted")
         };
-        assert!(diagnostics[0].message.contains("cannot change"), "{diagnostics:?}");
+        assert!(
+            diagnostics[0].message.contains("cannot change"),
+            "{diagnostics:?}"
+        );
         // Redefining the caller in the same entry is fine.
         values(&mut session, "fn f(x, y) = x + y; fn g() = f(1, 2)");
         assert_eq!(values(&mut session, "g()"), [Reply::Value(3)]);

@@ -26,9 +26,17 @@ fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
     command.current_dir(root).env("NO_COLOR", "1");
     let output = if relative.starts_with("tests/golden/repl") {
         // A REPL transcript: the file is what the user types.
-        command.arg("-i").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .arg("-i")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = command.spawn()?;
-        child.stdin.take().expect("piped stdin").write_all(&source)?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(&source)?;
         child.wait_with_output()?
     } else {
         command.args(extra_args(&source)).arg(relative).output()?

@@ -83,11 +83,17 @@ impl Compiled {
                 size: first_func - self.trap_exit,
             },
         ];
-        symbols.extend(program.funcs.iter().zip(&self.funcs).map(|(func, code)| Symbol {
-            name: func.name.clone(),
-            offset: code.offset,
-            size: code.size,
-        }));
+        symbols.extend(
+            program
+                .funcs
+                .iter()
+                .zip(&self.funcs)
+                .map(|(func, code)| Symbol {
+                    name: func.name.clone(),
+                    offset: code.offset,
+                    size: code.size,
+                }),
+        );
         symbols
     }
 }
