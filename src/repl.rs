@@ -419,3 +419,38 @@ impl Highlighter for ReplHelper {
         self.colour
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn helper(colour: bool) -> ReplHelper {
+        ReplHelper {
+            names: vec!["fib".into(), "fact".into(), "gcd".into()],
+            colour,
+        }
+    }
+
+    #[test]
+    fn tab_completes_commands_and_function_names() {
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let (start, found) = helper(false).complete(":ti", 3, &ctx).unwrap();
+        assert_eq!((start, found), (0, vec![":time".to_owned()]));
+        let (start, found) = helper(false).complete("1 + f", 5, &ctx).unwrap();
+        assert_eq!(
+            (start, found),
+            (4, vec!["fib".to_owned(), "fact".to_owned()])
+        );
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        assert_eq!(
+            helper(false).highlight("if 1 then 2 else 3", 0),
+            "if 1 then 2 else 3"
+        );
+        let coloured = helper(true).highlight("x + 1", 0);
+        assert_eq!(coloured, "x \x1b[33m+\x1b[0m \x1b[36m1\x1b[0m");
+    }
+}
