@@ -1,0 +1,2 @@
+fn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)
+fib(35)
