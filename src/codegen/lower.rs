@@ -1,28 +1,57 @@
-//! Lowering: the checked [`ir::Program`] onto the x86-64 [`Assembler`].
+//! Lowering: the checked [`ir::Program`] onto the x86-64 [`Assembler`], in
+//! one pass per function, in the style of V8's Liftoff and Wasmtime's Winch.
 //!
-//! A straightforward single-pass scheme: every variable has a frame slot,
-//! each expression leaves its value in `rax`, the right operand of a binary
-//! operator is used straight from an immediate, a variable's slot or `rcx`,
-//! and only a value that must survive the evaluation of a non-trivial sibling
-//! goes to a temporary slot. Conditions compile to `cmp` + `jcc` without
-//! materialising 0/1. Calls in tail position become jumps.
+//! Three layers, as in Winch: the encoder ([`crate::codegen::x64`]), the
+//! virtual operand stack with its register allocator
+//! ([`crate::codegen::regs`]), and this visitor, which walks the tree once
+//! and chooses instructions as values are consumed:
 //!
-//! Every function starts with the stack-limit check from the runtime
-//! contract (see [`crate::jit::runtime`]) and ends with its out-of-line trap
-//! stubs, each a `call` to the shared trap exit; the return address of that
-//! call is the key of the [`TrapSite`] describing the cause.
+//! * Values stay in registers. A constant is an immediate or folds away
+//!   (with the language's wrapping semantics); a variable is read where it
+//!   lives; only values that must survive a call or a branch move to a
+//!   callee-saved register or a frame slot.
+//! * Parameters stay in their argument registers in functions that make no
+//!   calls, and such functions need no frame; functions that call keep
+//!   their variables in callee-saved registers.
+//! * Comparisons feeding `if`, `&&`, `||` and `!` become `cmp` + `jcc`;
+//!   `setcc` only when the value is used as a number.
+//! * Multiplication by a power of two is a shift; division by a constant
+//!   never tests for zero and uses shifts (powers of two) or a multiply by a
+//!   magic number ([`crate::codegen::divide`]).
+//! * Calls in tail position are jumps, whatever the number of arguments:
+//!   arguments past the sixth go on the stack and the callee pops them
+//!   (`ret imm16`), so a tail call can change their number.
+//!
+//! # Frames and the runtime contract
+//!
+//! A function with a frame (`push rbp; mov rbp, rsp`, callee-saved
+//! registers, slots and an outgoing-argument area) compares `rsp` against
+//! the stack limit right after allocating the frame (it has touched only
+//! the few pushes the 16 KiB reserve below the limit covers); its overflow
+//! stub resets `rsp` to `rbp` before calling the trap exit. A function
+//! without a frame checks `rsp` on entry if it makes tail calls, so that
+//! every loop (a tail call) and every recursion passes a check, which is
+//! what lets an interrupt (which raises the limit) stop
+//! `fn loop(n) = loop(n + 1)`. A function that makes no calls at all needs
+//! no check: it touches no stack beyond the return address its caller's
+//! check covered, and it finishes.
+//!
+//! Every function ends with its out-of-line trap stubs, each a `call` to
+//! the shared trap exit; the return address of that call is the key of the
+//! [`TrapSite`] describing the cause.
 
 use crate::ast::{BinOp, Span, UnOp};
-use crate::codegen::x64::{Assembler, Cond, Label, Mem, Reg};
+use crate::codegen::analysis::Facts;
+use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
+use crate::codegen::regs::{
+    CALLEE_SAVED, FIXED, Home, POOL, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+};
+use crate::codegen::x64::{Assembler, Cond, ImmSlot, Label, Mem, Reg};
 use crate::ir::{self, FuncId, LocalId};
 use crate::jit::runtime::{CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, STACK_BASE_MASK};
 
 /// System V integer argument registers, in order.
 pub const ARG_REGS: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::Rcx, Reg::R8, Reg::R9];
-
-/// Callee-saved registers the entry trampoline preserves for Rust, because a
-/// trap leaves JIT frames without running their epilogues.
-const CALLEE_SAVED: [Reg; 5] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
 
 /// The output of code generation for a whole program.
 #[derive(Clone, Debug)]
@@ -117,20 +146,32 @@ pub fn compile(program: &ir::Program) -> Compiled {
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
         let offset = asm.offset();
-        FuncLowering {
-            asm: &mut asm,
-            program,
-            func_labels: &func_labels,
-            trap_exit,
-            traps: &mut traps,
-            stubs: Vec::new(),
-            locals: func.locals,
-            temps_in_use: 0,
-            max_temps: 0,
-            max_outgoing: 0,
-            stack_params: stack_arg_count(func.arity),
+        let facts = Facts::of(func, program);
+        let traps_before = traps.len();
+        let mut framed = !frameless_fits(func.arity, &facts);
+        loop {
+            let done = FuncLowering::new(
+                &mut asm,
+                program,
+                &func_labels,
+                trap_exit,
+                &mut traps,
+                id,
+                &facts,
+                framed,
+            )
+            .function(func);
+            if done {
+                break;
+            }
+            // The register bound of the analysis was not enough to do
+            // without a frame (it is meant to be conservative): emit the
+            // function again with one, where spilling is always possible.
+            assert!(!framed, "register allocation failed in a framed function");
+            asm.truncate(offset);
+            traps.truncate(traps_before);
+            framed = true;
         }
-        .function(id, func);
         funcs.push(FuncCode {
             offset,
             size: asm.offset() - offset,
@@ -146,9 +187,1265 @@ pub fn compile(program: &ir::Program) -> Compiled {
     }
 }
 
+/// Whether a function can do without a frame: it makes no calls except
+/// tail calls without stack arguments, and its parameters plus the bound on
+/// its temporaries fit the caller-saved registers.
+fn frameless_fits(arity: usize, facts: &Facts) -> bool {
+    if facts.calls || facts.tail_stack_args > 0 {
+        return false;
+    }
+    let params = arity.min(ARG_REGS.len());
+    if facts.registers + params > POOL.len() {
+        return false;
+    }
+    let param_regs = RegSet::of(&ARG_REGS[..params]);
+    let mut stable = 0;
+    let mut relocated = 0;
+    for reg in POOL {
+        let fixed = facts.fixed_regs && FIXED.has(reg);
+        if fixed && param_regs.has(reg) {
+            relocated += 1;
+        }
+        if !fixed && !param_regs.has(reg) {
+            stable += 1;
+        }
+    }
+    facts.stable + relocated <= stable
+}
+
 /// How many of `arity` arguments are passed on the stack.
 fn stack_arg_count(arity: usize) -> usize {
     arity.saturating_sub(ARG_REGS.len())
+}
+
+/// The state of the lowering at a branch, restored for the other side.
+struct Snapshot {
+    used: RegSet,
+    slots: Vec<bool>,
+    depth: usize,
+}
+
+/// The lowering state of one function.
+struct FuncLowering<'a> {
+    asm: &'a mut Assembler,
+    func_labels: &'a [Label],
+    trap_exit: Label,
+    traps: &'a mut Vec<TrapSite>,
+    id: FuncId,
+    /// Out-of-line trap stubs to emit after the body; `true` if the stub
+    /// must first reset `rsp` to `rbp` (a failed check after the frame was
+    /// allocated).
+    stubs: Vec<(Label, TrapKind, bool)>,
+    /// The function has a frame (`rbp` set up, slots, callee-saved
+    /// registers saved).
+    framed: bool,
+    /// The function makes no calls except tail calls.
+    leaf: bool,
+    /// `rax`, `rcx` and `rdx` are needed by some instruction, so nothing
+    /// that must stay put lives there.
+    fixed: bool,
+    /// The virtual operand stack.
+    stack: Vec<Val>,
+    /// Registers owned by a value or holding a variable.
+    used: RegSet,
+    /// Where each variable lives while it is in scope.
+    homes: Vec<Option<Home>>,
+    /// Callee-saved registers pushed in the prologue, in push order.
+    saved: Vec<Reg>,
+    /// Spill slots in use, by number.
+    slots: Vec<bool>,
+    /// Stack-argument area at the bottom of the frame, in 8-byte words.
+    outgoing: usize,
+    /// How many of this function's own parameters came on the stack.
+    stack_params: usize,
+    /// The `sub rsp, imm32` of the prologue, patched with the frame size.
+    frame_size: Option<ImmSlot>,
+    /// A frameless function ran out of registers; it will be emitted again
+    /// with a frame.
+    failed: bool,
+}
+
+impl<'a> FuncLowering<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        asm: &'a mut Assembler,
+        program: &'a ir::Program,
+        func_labels: &'a [Label],
+        trap_exit: Label,
+        traps: &'a mut Vec<TrapSite>,
+        id: FuncId,
+        facts: &Facts,
+        framed: bool,
+    ) -> Self {
+        let func = &program.funcs[id];
+        let leaf = !facts.calls;
+        let saved_wanted = if leaf {
+            facts.lets + 2 + usize::from(facts.fixed_regs) * 2
+        } else {
+            func.arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call
+        };
+        let saved = if framed {
+            CALLEE_SAVED[..saved_wanted.min(CALLEE_SAVED.len())].to_vec()
+        } else {
+            Vec::new()
+        };
+        FuncLowering {
+            asm,
+            func_labels,
+            trap_exit,
+            traps,
+            id,
+            stubs: Vec::new(),
+            framed,
+            leaf,
+            fixed: facts.fixed_regs,
+            stack: Vec::new(),
+            used: RegSet::EMPTY,
+            homes: vec![None; func.locals],
+            saved,
+            slots: Vec::new(),
+            outgoing: facts.call_stack_args.max(facts.tail_stack_args),
+            stack_params: stack_arg_count(func.arity),
+            frame_size: None,
+            failed: false,
+        }
+    }
+
+    /// Emits the function; false if it must be emitted again with a frame.
+    fn function(mut self, func: &ir::Func) -> bool {
+        self.asm.bind(self.func_labels[self.id]);
+        let facts_tail_growth = 8 * self.outgoing.saturating_sub(self.stack_params);
+        if self.framed {
+            self.asm.push_r(Reg::Rbp);
+            self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+            for reg in self.saved.clone() {
+                self.asm.push_r(reg);
+            }
+            self.frame_size = Some(self.asm.sub_ri32(Reg::Rsp, 0));
+            self.stack_check(facts_tail_growth, true);
+        } else if func_has_tail_calls(&func.body) {
+            self.stack_check(0, false);
+        }
+        self.place_params(func.arity);
+        self.ret_expr(&func.body);
+
+        if self.framed {
+            let words = self.saved.len() + self.slots.len() + self.outgoing;
+            let frame = 8 * (self.slots.len() + self.outgoing + words % 2);
+            let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
+            let slot = self.frame_size.expect("framed prologue");
+            self.asm.patch_i32(slot, frame);
+        }
+        for (label, kind, reset) in std::mem::take(&mut self.stubs) {
+            self.asm.bind(label);
+            if reset {
+                self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
+            }
+            self.asm.call(self.trap_exit);
+            self.traps.push(TrapSite {
+                offset: self.asm.offset(),
+                func: self.id,
+                kind,
+            });
+        }
+        !self.failed
+    }
+
+    /// Traps unless `rsp - extra` is at or above the limit.
+    fn stack_check(&mut self, extra: usize, reset: bool) {
+        let overflow = self.asm.new_label();
+        self.stubs
+            .push((overflow, TrapKind::StackOverflow { func: self.id }, reset));
+        emit_context_address(self.asm, SCRATCH);
+        if extra > 0 {
+            let extra = i32::try_from(extra).expect("stack arguments beyond 2 GiB");
+            self.asm.lea(Reg::Rax, Mem::new(Reg::Rsp, -extra));
+            self.asm.cmp_rm(Reg::Rax, Mem::new(SCRATCH, CTX_LIMIT));
+        } else {
+            self.asm.cmp_rm(Reg::Rsp, Mem::new(SCRATCH, CTX_LIMIT));
+        }
+        self.asm.jcc(Cond::B, overflow);
+    }
+
+    /// Gives every parameter its home: its argument register in a function
+    /// that makes no calls (moved out of `rcx`/`rdx` if those are needed),
+    /// else a callee-saved register or a slot; stack arguments stay where
+    /// the caller put them.
+    fn place_params(&mut self, arity: usize) {
+        for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+            self.used.insert(reg);
+            self.homes[param] = Some(Home::Reg(reg));
+        }
+        for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+            // Calls clobber argument registers; fixed instructions clobber
+            // `rcx` and `rdx`.
+            let must_move = !self.leaf || (self.fixed && FIXED.has(reg));
+            if !must_move {
+                continue;
+            }
+            let home = self.alloc_stable();
+            self.store(home, Src::Reg(reg));
+            self.used.remove(reg);
+            self.homes[param] = Some(home);
+        }
+        for param in ARG_REGS.len()..arity {
+            let index = (param - ARG_REGS.len()) as i32;
+            let mem = if self.framed {
+                Mem::new(Reg::Rbp, 16 + 8 * index)
+            } else {
+                Mem::new(Reg::Rsp, 8 + 8 * index)
+            };
+            self.homes[param] = Some(Home::Mem(mem));
+        }
+    }
+
+    // ---- registers, slots and the operand stack ------------------------------
+
+    /// A register that something in the function may move a value out of:
+    /// all caller-saved registers when there is a frame (calls clobber
+    /// them; slots and callee-saved registers are the stable places), else
+    /// only the ones fixed instructions need.
+    fn is_volatile(&self, reg: Reg) -> bool {
+        POOL.contains(&reg) && (self.framed || (self.fixed && FIXED.has(reg)))
+    }
+
+    fn slot_mem(&self, slot: u32) -> Mem {
+        Mem::new(Reg::Rbp, -8 * (self.saved.len() as i32 + 1 + slot as i32))
+    }
+
+    fn home_src(&self, home: Home) -> Src {
+        match home {
+            Home::Reg(reg) => Src::Reg(reg),
+            Home::Slot(slot) => Src::Mem(self.slot_mem(slot)),
+            Home::Mem(mem) => Src::Mem(mem),
+        }
+    }
+
+    /// Where `val` can be read.
+    fn src(&self, val: Val) -> Src {
+        match val {
+            Val::Const(value) => Src::Imm(value),
+            Val::Reg(reg) => Src::Reg(reg),
+            Val::Slot(slot) => Src::Mem(self.slot_mem(slot)),
+            Val::Local(local) => self.home_src(self.homes[local].expect("variable in scope")),
+        }
+    }
+
+    /// Releases what `val` owns.
+    fn free(&mut self, val: Val) {
+        match val {
+            Val::Reg(reg) => self.used.remove(reg),
+            Val::Slot(slot) => self.slots[slot as usize] = false,
+            Val::Const(_) | Val::Local(_) => {}
+        }
+    }
+
+    /// A free caller-saved register not in `avoid`; spills a waiting value
+    /// if there is none (with a frame), or marks the attempt failed.
+    fn alloc_reg(&mut self, avoid: RegSet) -> Reg {
+        if let Some(reg) = POOL
+            .into_iter()
+            .find(|&r| !self.used.has(r) && !avoid.has(r))
+        {
+            self.used.insert(reg);
+            return reg;
+        }
+        if self.framed {
+            let victim = self
+                .stack
+                .iter()
+                .position(|v| matches!(v, Val::Reg(r) if POOL.contains(r) && !avoid.has(*r)));
+            if let Some(index) = victim {
+                let Val::Reg(reg) = self.stack[index] else {
+                    unreachable!()
+                };
+                let slot = self.alloc_slot();
+                self.asm.mov_mr(self.slot_mem(slot), reg);
+                self.stack[index] = Val::Slot(slot);
+                return reg;
+            }
+        }
+        self.failed = true;
+        SCRATCH
+    }
+
+    fn alloc_slot(&mut self) -> u32 {
+        let slot = match self.slots.iter().position(|used| !used) {
+            Some(free) => free,
+            None => {
+                self.slots.push(false);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[slot] = true;
+        slot as u32
+    }
+
+    /// A place nothing else in the function disturbs: a callee-saved
+    /// register or a slot with a frame, a register outside the fixed ones
+    /// without.
+    fn alloc_stable(&mut self) -> Home {
+        if self.framed {
+            if let Some(&reg) = self.saved.iter().find(|&&r| !self.used.has(r)) {
+                self.used.insert(reg);
+                return Home::Reg(reg);
+            }
+            return Home::Slot(self.alloc_slot());
+        }
+        let avoid = if self.fixed { FIXED } else { RegSet::EMPTY };
+        Home::Reg(self.alloc_reg(avoid))
+    }
+
+    fn store(&mut self, home: Home, src: Src) {
+        match home {
+            Home::Reg(reg) => self.load(reg, src),
+            Home::Slot(slot) => {
+                let mem = self.slot_mem(slot);
+                self.store_mem(mem, src);
+            }
+            Home::Mem(_) => unreachable!("incoming arguments are never written"),
+        }
+    }
+
+    fn store_mem(&mut self, mem: Mem, src: Src) {
+        match src {
+            Src::Reg(reg) => self.asm.mov_mr(mem, reg),
+            Src::Mem(from) => {
+                self.asm.mov_rm(SCRATCH, from);
+                self.asm.mov_mr(mem, SCRATCH);
+            }
+            Src::Imm(value) => {
+                self.asm.mov_ri(SCRATCH, value);
+                self.asm.mov_mr(mem, SCRATCH);
+            }
+        }
+    }
+
+    /// `dst = src` (flags untouched).
+    fn load(&mut self, dst: Reg, src: Src) {
+        match src {
+            Src::Reg(reg) if reg == dst => {}
+            Src::Reg(reg) => self.asm.mov_rr(dst, reg),
+            Src::Mem(mem) => self.asm.mov_rm(dst, mem),
+            Src::Imm(value) => self.asm.mov_ri(dst, value),
+        }
+    }
+
+    fn home_val(home: Home) -> Val {
+        match home {
+            Home::Reg(reg) => Val::Reg(reg),
+            Home::Slot(slot) => Val::Slot(slot),
+            Home::Mem(_) => unreachable!("incoming arguments are not owned"),
+        }
+    }
+
+    fn pop(&mut self) -> Val {
+        self.stack.pop().expect("operand stack underflow")
+    }
+
+    /// A register holding `val` that the caller may overwrite (the result
+    /// register of an operation); never one in `avoid`. Consumes `val`.
+    fn owned(&mut self, val: Val, avoid: RegSet) -> Reg {
+        if let Val::Reg(reg) = val
+            && !avoid.has(reg)
+        {
+            return reg;
+        }
+        let src = self.src(val);
+        let reg = self.alloc_reg(avoid);
+        self.load(reg, src);
+        self.free(val);
+        reg
+    }
+
+    /// A register holding `val` for reading (a variable's own register if it
+    /// has one); the second value is what to free afterwards.
+    fn readable(&mut self, val: Val, avoid: RegSet) -> (Reg, Val) {
+        match self.src(val) {
+            Src::Reg(reg) if !avoid.has(reg) => (reg, val),
+            src => {
+                let reg = self.alloc_reg(avoid);
+                self.load(reg, src);
+                self.free(val);
+                (reg, Val::Reg(reg))
+            }
+        }
+    }
+
+    /// An operand for an ALU instruction: an immediate if it fits in 32
+    /// bits (else loaded into the scratch register), a register or memory.
+    fn operand(&mut self, val: Val) -> Src {
+        match self.src(val) {
+            Src::Imm(value) if i32::try_from(value).is_err() => {
+                self.asm.mov_ri(SCRATCH, value);
+                Src::Reg(SCRATCH)
+            }
+            src => src,
+        }
+    }
+
+    /// Moves every value waiting on the operand stack (below the top
+    /// `keep`) that sits in a volatile register to a stable place, so that
+    /// a call or the code on either side of a branch cannot disturb it.
+    fn stabilize(&mut self, keep: usize) {
+        let below = self.stack.len() - keep;
+        for index in 0..below {
+            if let Val::Reg(reg) = self.stack[index]
+                && self.is_volatile(reg)
+            {
+                let home = self.alloc_stable();
+                self.store(home, Src::Reg(reg));
+                self.used.remove(reg);
+                self.stack[index] = Self::home_val(home);
+            }
+        }
+    }
+
+    /// Frees `reg` for an instruction that needs it, moving the value on
+    /// the operand stack that owns it elsewhere.
+    fn evict(&mut self, reg: Reg) {
+        if !self.used.has(reg) {
+            return;
+        }
+        let Some(index) = self.stack.iter().position(|&v| v == Val::Reg(reg)) else {
+            // Only operand-stack values are ever in fixed registers.
+            self.failed = true;
+            return;
+        };
+        let to = self.alloc_reg(FIXED);
+        self.asm.mov_rr(to, reg);
+        self.used.remove(reg);
+        self.stack[index] = Val::Reg(to);
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            used: self.used,
+            slots: self.slots.clone(),
+            depth: self.stack.len(),
+        }
+    }
+
+    fn restore(&mut self, snapshot: &Snapshot) {
+        self.used = snapshot.used;
+        let len = self.slots.len();
+        self.slots.clone_from(&snapshot.slots);
+        // Slots first used on the other side stay reserved in the frame.
+        self.slots.resize(len, false);
+        self.stack.truncate(snapshot.depth);
+    }
+
+    /// A new out-of-line trap stub for `kind`; returns its label.
+    fn stub(&mut self, kind: TrapKind) -> Label {
+        let label = self.asm.new_label();
+        self.stubs.push((label, kind, false));
+        label
+    }
+
+    // ---- expressions -------------------------------------------------------
+
+    /// Evaluates `expr` in tail position: returns its value or jumps to the
+    /// callee.
+    fn ret_expr(&mut self, expr: &ir::Expr) {
+        match expr {
+            ir::Expr::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                let else_label = self.asm.new_label();
+                self.branch(cond, false, else_label);
+                let snapshot = self.snapshot();
+                self.ret_expr(then_branch);
+                self.asm.bind(else_label);
+                self.restore(&snapshot);
+                self.ret_expr(else_branch);
+            }
+            ir::Expr::Let { local, value, body } => {
+                self.bind_local(*local, value);
+                self.ret_expr(body);
+                if let Some(home) = self.homes[*local].take()
+                    && !matches!(home, Home::Mem(_))
+                {
+                    self.free(Self::home_val(home));
+                }
+            }
+            ir::Expr::Call { func, args } => self.tail_call(*func, args),
+            _ => {
+                self.expr(expr);
+                let val = self.pop();
+                let src = self.src(val);
+                self.load(Reg::Rax, src);
+                self.free(val);
+                self.emit_return();
+            }
+        }
+    }
+
+    fn emit_epilogue(&mut self) {
+        if self.framed {
+            let saved = 8 * self.saved.len() as i32;
+            self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
+            for reg in self.saved.clone().into_iter().rev() {
+                self.asm.pop_r(reg);
+            }
+            self.asm.pop_r(Reg::Rbp);
+        }
+    }
+
+    /// Returns `rax`, popping this function's stack arguments.
+    fn emit_return(&mut self) {
+        self.emit_epilogue();
+        let bytes = 8 * self.stack_params;
+        match u16::try_from(bytes) {
+            Ok(bytes) => self.asm.ret_pop(bytes),
+            Err(_) => {
+                self.asm.pop_r(SCRATCH);
+                let bytes = i32::try_from(bytes).expect("stack arguments beyond 2 GiB");
+                self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, bytes));
+                self.asm.jmp_r(SCRATCH);
+            }
+        }
+    }
+
+    /// Evaluates `expr` onto the operand stack.
+    fn expr(&mut self, expr: &ir::Expr) {
+        match expr {
+            ir::Expr::Int(value) => self.stack.push(Val::Const(*value)),
+            ir::Expr::Local(local) => self.stack.push(Val::Local(*local)),
+            ir::Expr::Unary {
+                op: op @ (UnOp::Neg | UnOp::BitNot),
+                operand,
+            } => {
+                self.expr(operand);
+                let val = self.pop();
+                if let Val::Const(value) = val {
+                    let folded = match op {
+                        UnOp::Neg => value.wrapping_neg(),
+                        _ => !value,
+                    };
+                    self.stack.push(Val::Const(folded));
+                    return;
+                }
+                let reg = self.owned(val, RegSet::EMPTY);
+                match op {
+                    UnOp::Neg => self.asm.neg_r(reg),
+                    _ => self.asm.not_r(reg),
+                }
+                self.stack.push(Val::Reg(reg));
+            }
+            ir::Expr::Unary { op: UnOp::Not, .. } => self.bool_value(expr),
+            ir::Expr::Binary { op, .. } if is_boolean(*op) => self.bool_value(expr),
+            ir::Expr::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
+                self.expr(lhs);
+                self.expr(rhs);
+                self.arithmetic(*op, *op_span);
+            }
+            ir::Expr::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                self.stabilize(0);
+                let else_label = self.asm.new_label();
+                let end = self.asm.new_label();
+                self.branch(cond, false, else_label);
+                let snapshot = self.snapshot();
+                self.expr(then_branch);
+                let val = self.pop();
+                let result = self.owned(val, RegSet::EMPTY);
+                self.asm.jmp(end);
+                self.asm.bind(else_label);
+                self.restore(&snapshot);
+                self.expr(else_branch);
+                let val = self.pop();
+                let src = self.src(val);
+                self.load(result, src);
+                self.free(val);
+                self.used.insert(result);
+                self.asm.bind(end);
+                self.stack.push(Val::Reg(result));
+            }
+            ir::Expr::Let { local, value, body } => {
+                self.bind_local(*local, value);
+                self.expr(body);
+                let home = self.homes[*local].take().expect("bound above");
+                if self.stack.last() == Some(&Val::Local(*local)) {
+                    // The body's value is the variable: it takes over the home.
+                    *self.stack.last_mut().expect("checked") = Self::home_val(home);
+                } else {
+                    self.free(Self::home_val(home));
+                }
+            }
+            ir::Expr::Call { func, args } => self.call(*func, args),
+        }
+    }
+
+    /// Evaluates `value` into a stable home for `local`.
+    fn bind_local(&mut self, local: LocalId, value: &ir::Expr) {
+        self.expr(value);
+        let val = self.pop();
+        let home = match val {
+            Val::Reg(reg) if !self.is_volatile(reg) => Home::Reg(reg),
+            Val::Slot(slot) => Home::Slot(slot),
+            _ => {
+                let src = self.src(val);
+                let home = self.alloc_stable();
+                self.store(home, src);
+                self.free(val);
+                home
+            }
+        };
+        self.homes[local] = Some(home);
+    }
+
+    /// Consumes the top two values and pushes `lhs OP rhs`.
+    fn arithmetic(&mut self, op: BinOp, op_span: Span) {
+        let n = self.stack.len();
+        if let (Val::Const(a), Val::Const(b)) = (self.stack[n - 2], self.stack[n - 1])
+            && let Some(value) = fold(op, a, b)
+        {
+            self.stack.truncate(n - 2);
+            self.stack.push(Val::Const(value));
+            return;
+        }
+        match op {
+            BinOp::Shl | BinOp::Shr => self.shift(op),
+            BinOp::Div | BinOp::Rem => self.divide(op, op_span),
+            _ => self.alu(op),
+        }
+    }
+
+    fn alu(&mut self, op: BinOp) {
+        let mut rhs = self.pop();
+        let mut lhs = self.pop();
+        let commutative = matches!(
+            op,
+            BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
+        );
+        if commutative && matches!(lhs, Val::Const(_)) {
+            std::mem::swap(&mut lhs, &mut rhs);
+        }
+        if let Val::Const(c) = rhs {
+            // The identities: the operation vanishes or gives a constant.
+            match (op, c) {
+                (BinOp::Add | BinOp::Sub | BinOp::BitOr | BinOp::BitXor, 0)
+                | (BinOp::Mul, 1)
+                | (BinOp::BitAnd, -1) => {
+                    self.stack.push(lhs);
+                    return;
+                }
+                (BinOp::Mul | BinOp::BitAnd, 0) => {
+                    self.free(lhs);
+                    self.stack.push(Val::Const(0));
+                    return;
+                }
+                (BinOp::Mul, -1) | (BinOp::BitXor, -1) => {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    if op == BinOp::Mul {
+                        self.asm.neg_r(reg);
+                    } else {
+                        self.asm.not_r(reg);
+                    }
+                    self.stack.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Mul, c) if c > 0 && (c as u64).is_power_of_two() => {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.shl_ri(reg, c.trailing_zeros() as u8);
+                    self.stack.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Mul, c) if i32::try_from(c).is_ok() => {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    self.free(to_free);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    self.asm.imul_rri(reg, src, c as i32);
+                    self.stack.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Add | BinOp::Sub, c) => {
+                    let delta = if op == BinOp::Add {
+                        Some(c)
+                    } else {
+                        c.checked_neg()
+                    };
+                    if let Some(delta) = delta.and_then(|d| i32::try_from(d).ok()) {
+                        // `lea` computes into a fresh register straight from
+                        // a variable's register, saving the copy.
+                        if let (Val::Local(_), Src::Reg(home)) = (lhs, self.src(lhs)) {
+                            let reg = self.alloc_reg(RegSet::EMPTY);
+                            self.asm.lea(reg, Mem::new(home, delta));
+                            self.stack.push(Val::Reg(reg));
+                        } else {
+                            let reg = self.owned(lhs, RegSet::EMPTY);
+                            self.asm.add_ri(reg, delta);
+                            self.stack.push(Val::Reg(reg));
+                        }
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if op == BinOp::Sub && lhs == Val::Const(0) {
+            let reg = self.owned(rhs, RegSet::EMPTY);
+            self.asm.neg_r(reg);
+            self.stack.push(Val::Reg(reg));
+            return;
+        }
+        let reg = self.owned(lhs, RegSet::EMPTY);
+        let operand = self.operand(rhs);
+        type Forms = (
+            fn(&mut Assembler, Reg, Reg),
+            fn(&mut Assembler, Reg, i32),
+            fn(&mut Assembler, Reg, Mem),
+        );
+        let (rr, ri, rm): Forms = match op {
+            BinOp::Add => (Assembler::add_rr, Assembler::add_ri, Assembler::add_rm),
+            BinOp::Sub => (Assembler::sub_rr, Assembler::sub_ri, Assembler::sub_rm),
+            BinOp::BitAnd => (Assembler::and_rr, Assembler::and_ri, Assembler::and_rm),
+            BinOp::BitOr => (Assembler::or_rr, Assembler::or_ri, Assembler::or_rm),
+            BinOp::BitXor => (Assembler::xor_rr, Assembler::xor_ri, Assembler::xor_rm),
+            BinOp::Mul => (
+                Assembler::imul_rr,
+                |asm, dst, imm| asm.imul_rri(dst, dst, imm),
+                Assembler::imul_rm,
+            ),
+            _ => unreachable!("{op} is not an ALU operator"),
+        };
+        match operand {
+            Src::Reg(src) => rr(self.asm, reg, src),
+            Src::Imm(value) => ri(self.asm, reg, value as i32),
+            Src::Mem(mem) => rm(self.asm, reg, mem),
+        }
+        self.free(rhs);
+        self.stack.push(Val::Reg(reg));
+    }
+
+    /// Shifts use the count modulo 64, which is what the hardware does for
+    /// 64-bit operands.
+    fn shift(&mut self, op: BinOp) {
+        if let Some(&Val::Const(count)) = self.stack.last() {
+            self.stack.pop();
+            let count = (count & 63) as u8;
+            let lhs = self.pop();
+            if count == 0 {
+                self.stack.push(lhs);
+                return;
+            }
+            let reg = self.owned(lhs, RegSet::EMPTY);
+            match op {
+                BinOp::Shl => self.asm.shl_ri(reg, count),
+                _ => self.asm.sar_ri(reg, count),
+            }
+            self.stack.push(Val::Reg(reg));
+            return;
+        }
+        // The count must be in `cl`.
+        if self.stack.last() != Some(&Val::Reg(Reg::Rcx)) {
+            self.evict(Reg::Rcx);
+        }
+        let count = self.pop();
+        let lhs = self.pop();
+        let avoid = RegSet::EMPTY.with(Reg::Rcx);
+        let reg = self.owned(lhs, avoid);
+        let src = self.src(count);
+        self.load(Reg::Rcx, src);
+        self.free(count);
+        match op {
+            BinOp::Shl => self.asm.shl_rcl(reg),
+            _ => self.asm.sar_rcl(reg),
+        }
+        self.stack.push(Val::Reg(reg));
+    }
+
+    /// Signed division or remainder of the top two values.
+    fn divide(&mut self, op: BinOp, op_span: Span) {
+        if let Some(&Val::Const(divisor)) = self.stack.last() {
+            self.stack.pop();
+            self.divide_by_constant(op, op_span, divisor);
+        } else {
+            self.divide_by_variable(op, op_span);
+        }
+    }
+
+    fn divide_by_constant(&mut self, op: BinOp, op_span: Span, divisor: i64) {
+        let rem = op == BinOp::Rem;
+        match divisor_kind(divisor) {
+            DivisorKind::Zero => {
+                let trap = self.stub(TrapKind::DivisionByZero { op_span });
+                self.asm.jmp(trap);
+                let lhs = self.pop();
+                self.free(lhs);
+                self.stack.push(Val::Const(0));
+            }
+            DivisorKind::One | DivisorKind::MinusOne if rem => {
+                let lhs = self.pop();
+                self.free(lhs);
+                self.stack.push(Val::Const(0));
+            }
+            DivisorKind::One => {}
+            DivisorKind::MinusOne => {
+                let lhs = self.pop();
+                let reg = self.owned(lhs, RegSet::EMPTY);
+                self.asm.neg_r(reg);
+                self.stack.push(Val::Reg(reg));
+            }
+            DivisorKind::Min => {
+                // x / MIN is 1 for MIN and 0 otherwise; x % MIN is 0 for MIN
+                // and x otherwise.
+                let lhs = self.pop();
+                self.asm.mov_ri(SCRATCH, i64::MIN);
+                if rem {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    let keep = self.asm.new_label();
+                    self.asm.cmp_rr(reg, SCRATCH);
+                    self.asm.jcc(Cond::Ne, keep);
+                    self.asm.zero_r(reg);
+                    self.asm.bind(keep);
+                    self.stack.push(Val::Reg(reg));
+                } else {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    self.asm.cmp_rr(src, SCRATCH);
+                    self.asm.setcc(Cond::E, reg);
+                    self.asm.movzx_r8(reg, reg);
+                    self.free(to_free);
+                    self.stack.push(Val::Reg(reg));
+                }
+            }
+            DivisorKind::PowerOfTwo { shift, negative } => {
+                // Round toward zero: add 2^k - 1 to negative dividends.
+                let lhs = self.pop();
+                let src = self.src(lhs);
+                self.load(SCRATCH, src);
+                if shift == 1 {
+                    self.asm.shr_ri(SCRATCH, 63);
+                } else {
+                    self.asm.sar_ri(SCRATCH, 63);
+                    self.asm.shr_ri(SCRATCH, (64 - shift) as u8);
+                }
+                if rem {
+                    // x - ((x + bias) rounded down to a multiple of 2^k)
+                    match src {
+                        Src::Reg(reg) => self.asm.add_rr(SCRATCH, reg),
+                        Src::Mem(mem) => self.asm.add_rm(SCRATCH, mem),
+                        Src::Imm(_) => unreachable!("constants fold"),
+                    }
+                    match i32::try_from(-(1i64 << shift)) {
+                        Ok(mask) => self.asm.and_ri(SCRATCH, mask),
+                        Err(_) => {
+                            self.asm.sar_ri(SCRATCH, shift as u8);
+                            self.asm.shl_ri(SCRATCH, shift as u8);
+                        }
+                    }
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.sub_rr(reg, SCRATCH);
+                    self.stack.push(Val::Reg(reg));
+                } else {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.add_rr(reg, SCRATCH);
+                    self.asm.sar_ri(reg, shift as u8);
+                    if negative {
+                        self.asm.neg_r(reg);
+                    }
+                    self.stack.push(Val::Reg(reg));
+                }
+            }
+            DivisorKind::Magic(magic) => self.divide_by_magic(rem, divisor, magic),
+        }
+    }
+
+    /// `q = mulhi(x, M) (+/- x) >> s`, plus one if negative; `x - q * d`
+    /// for the remainder. Uses `rax` and `rdx`.
+    fn divide_by_magic(&mut self, rem: bool, divisor: i64, magic: Magic) {
+        self.evict(Reg::Rax);
+        self.evict(Reg::Rdx);
+        let lhs = self.pop();
+        let (x, x_val) = self.readable(lhs, FIXED);
+        self.used.insert(Reg::Rax);
+        self.used.insert(Reg::Rdx);
+        self.asm.mov_ri(Reg::Rax, magic.multiplier);
+        self.asm.imul_wide_r(x);
+        match magic.correction {
+            1 => self.asm.add_rr(Reg::Rdx, x),
+            -1 => self.asm.sub_rr(Reg::Rdx, x),
+            _ => {}
+        }
+        if magic.shift > 0 {
+            self.asm.sar_ri(Reg::Rdx, magic.shift as u8);
+        }
+        self.asm.mov_rr(Reg::Rax, Reg::Rdx);
+        self.asm.shr_ri(Reg::Rax, 63);
+        self.asm.add_rr(Reg::Rdx, Reg::Rax);
+        if !rem {
+            self.used.remove(Reg::Rax);
+            self.free(x_val);
+            self.stack.push(Val::Reg(Reg::Rdx));
+            return;
+        }
+        match i32::try_from(divisor) {
+            Ok(d) => self.asm.imul_rri(Reg::Rdx, Reg::Rdx, d),
+            Err(_) => {
+                self.asm.mov_ri(Reg::Rax, divisor);
+                self.asm.imul_rr(Reg::Rdx, Reg::Rax);
+            }
+        }
+        self.asm.mov_rr(Reg::Rax, x);
+        self.asm.sub_rr(Reg::Rax, Reg::Rdx);
+        self.used.remove(Reg::Rdx);
+        self.free(x_val);
+        self.stack.push(Val::Reg(Reg::Rax));
+    }
+
+    /// `idiv`, after a zero test (trap) and a `-1` test: `i64::MIN / -1`
+    /// faults in hardware but wraps to `i64::MIN` (remainder 0) here.
+    fn divide_by_variable(&mut self, op: BinOp, op_span: Span) {
+        let n = self.stack.len();
+        if self.stack[n - 2] != Val::Reg(Reg::Rax) {
+            self.evict(Reg::Rax);
+        }
+        self.evict(Reg::Rdx);
+        let divisor = self.pop();
+        let lhs = self.pop();
+        let (d, d_val) = self.readable(divisor, FIXED);
+        let src = self.src(lhs);
+        self.load(Reg::Rax, src);
+        if lhs != Val::Reg(Reg::Rax) {
+            self.free(lhs);
+        }
+        self.used.insert(Reg::Rax);
+        self.used.insert(Reg::Rdx);
+        let trap = self.stub(TrapKind::DivisionByZero { op_span });
+        self.asm.test_rr(d, d);
+        self.asm.jcc(Cond::E, trap);
+        let ordinary = self.asm.new_label();
+        let done = self.asm.new_label();
+        self.asm.cmp_ri(d, -1);
+        self.asm.jcc(Cond::Ne, ordinary);
+        let result = if op == BinOp::Div {
+            self.asm.neg_r(Reg::Rax);
+            Reg::Rax
+        } else {
+            self.asm.zero_r(Reg::Rdx);
+            Reg::Rdx
+        };
+        self.asm.jmp(done);
+        self.asm.bind(ordinary);
+        self.asm.cqo();
+        self.asm.idiv_r(d);
+        self.asm.bind(done);
+        self.free(d_val);
+        let other = if result == Reg::Rax {
+            Reg::Rdx
+        } else {
+            Reg::Rax
+        };
+        self.used.remove(other);
+        self.stack.push(Val::Reg(result));
+    }
+
+    /// Consumes the top two values with a `cmp` (or `test`) and returns the
+    /// condition under which comparison `op` holds, or the constant answer.
+    fn compare(&mut self, op: BinOp) -> Result<Cond, bool> {
+        let mut rhs = self.pop();
+        let mut lhs = self.pop();
+        let mut cond = condition(op);
+        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
+            return Err(fold(op, a, b) == Some(1));
+        }
+        if matches!(lhs, Val::Const(_)) {
+            std::mem::swap(&mut lhs, &mut rhs);
+            cond = swapped(cond);
+        }
+        let left = self.src(lhs);
+        let right = self.operand(rhs);
+        match (left, right) {
+            (Src::Reg(a), Src::Imm(0)) => self.asm.test_rr(a, a),
+            (Src::Reg(a), Src::Imm(b)) => self.asm.cmp_ri(a, b as i32),
+            (Src::Reg(a), Src::Reg(b)) => self.asm.cmp_rr(a, b),
+            (Src::Reg(a), Src::Mem(b)) => self.asm.cmp_rm(a, b),
+            (Src::Mem(a), Src::Reg(b)) => {
+                self.asm.cmp_rm(b, a);
+                cond = swapped(cond);
+            }
+            (Src::Mem(a), Src::Imm(b)) => {
+                self.asm.mov_rm(SCRATCH, a);
+                self.asm.cmp_ri(SCRATCH, b as i32);
+            }
+            (Src::Mem(a), Src::Mem(b)) => {
+                self.asm.mov_rm(SCRATCH, a);
+                self.asm.cmp_rm(SCRATCH, b);
+            }
+            (Src::Imm(_), _) => unreachable!("constants were moved right"),
+        }
+        self.free(lhs);
+        self.free(rhs);
+        Ok(cond)
+    }
+
+    /// Materialises a comparison, `!`, `&&` or `||` as 0 or 1.
+    fn bool_value(&mut self, expr: &ir::Expr) {
+        match expr {
+            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                self.expr(lhs);
+                self.expr(rhs);
+                match self.compare(*op) {
+                    Err(constant) => self.stack.push(Val::Const(constant.into())),
+                    Ok(cond) => {
+                        let reg = self.alloc_reg(RegSet::EMPTY);
+                        self.asm.setcc(cond, reg);
+                        self.asm.movzx_r8(reg, reg);
+                        self.stack.push(Val::Reg(reg));
+                    }
+                }
+            }
+            ir::Expr::Unary {
+                op: UnOp::Not,
+                operand,
+            } => {
+                self.expr(operand);
+                self.stack.push(Val::Const(0));
+                match self.compare(BinOp::Eq) {
+                    Err(constant) => self.stack.push(Val::Const(constant.into())),
+                    Ok(cond) => {
+                        let reg = self.alloc_reg(RegSet::EMPTY);
+                        self.asm.setcc(cond, reg);
+                        self.asm.movzx_r8(reg, reg);
+                        self.stack.push(Val::Reg(reg));
+                    }
+                }
+            }
+            _ => {
+                self.stabilize(0);
+                let is_false = self.asm.new_label();
+                let end = self.asm.new_label();
+                self.branch(expr, false, is_false);
+                let reg = self.alloc_reg(RegSet::EMPTY);
+                self.asm.mov_ri(reg, 1);
+                self.asm.jmp(end);
+                self.asm.bind(is_false);
+                self.asm.mov_ri(reg, 0);
+                self.asm.bind(end);
+                self.stack.push(Val::Reg(reg));
+            }
+        }
+    }
+
+    /// Jumps to `target` if the truth of `expr` (non-zero) equals `jump_if`,
+    /// and falls through otherwise. Short-circuits `&&` and `||`. Consumes
+    /// everything it evaluates before any jump, so the operand stack is the
+    /// same on both paths.
+    fn branch(&mut self, expr: &ir::Expr, jump_if: bool, target: Label) {
+        match expr {
+            ir::Expr::Int(value) => {
+                if (*value != 0) == jump_if {
+                    self.asm.jmp(target);
+                }
+            }
+            ir::Expr::Unary {
+                op: UnOp::Not,
+                operand,
+            } => self.branch(operand, !jump_if, target),
+            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                self.expr(lhs);
+                self.expr(rhs);
+                self.jump_on(*op, jump_if, target);
+            }
+            // `a && b` is true when both are; `a || b` when either is. When
+            // the left side alone decides the jump, test it against the same
+            // target; otherwise skip over the right side.
+            ir::Expr::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                lhs,
+                rhs,
+                ..
+            } => {
+                let left_decides = (*op == BinOp::Or) == jump_if;
+                if left_decides {
+                    self.branch(lhs, jump_if, target);
+                    self.branch(rhs, jump_if, target);
+                } else {
+                    let skip = self.asm.new_label();
+                    self.branch(lhs, !jump_if, skip);
+                    self.branch(rhs, jump_if, target);
+                    self.asm.bind(skip);
+                }
+            }
+            _ => {
+                self.expr(expr);
+                self.stack.push(Val::Const(0));
+                self.jump_on(BinOp::Ne, jump_if, target);
+            }
+        }
+    }
+
+    fn jump_on(&mut self, op: BinOp, jump_if: bool, target: Label) {
+        match self.compare(op) {
+            Err(holds) => {
+                if holds == jump_if {
+                    self.asm.jmp(target);
+                }
+            }
+            Ok(cond) => self
+                .asm
+                .jcc(if jump_if { cond } else { cond.invert() }, target),
+        }
+    }
+
+    /// Evaluates the arguments onto the operand stack.
+    fn push_args(&mut self, args: &[ir::Expr]) -> usize {
+        for arg in args {
+            self.expr(arg);
+        }
+        self.stack.len() - args.len()
+    }
+
+    /// Stores the arguments past the sixth at `[rsp + 8k]` and moves the
+    /// first six into their registers, then frees them all.
+    fn place_args(&mut self, base: usize) {
+        let args: Vec<Val> = self.stack.drain(base..).collect();
+        for (k, &arg) in args.iter().enumerate().skip(ARG_REGS.len()) {
+            let src = self.src(arg);
+            let at = Mem::new(Reg::Rsp, 8 * (k - ARG_REGS.len()) as i32);
+            self.store_mem(at, src);
+        }
+        let moves = args
+            .iter()
+            .zip(ARG_REGS)
+            .map(|(&arg, reg)| (reg, self.src(arg)))
+            .collect();
+        for step in sequence_moves(moves) {
+            match step {
+                Step::Move(dst, src) => self.load(dst, src),
+                Step::Swap(a, b) => self.asm.xchg_rr(a, b),
+            }
+        }
+        for arg in args {
+            self.free(arg);
+        }
+    }
+
+    fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        let base = self.push_args(args);
+        // Values waiting below the arguments must survive the call.
+        self.stabilize(args.len());
+        self.place_args(base);
+        self.asm.call(self.func_labels[func]);
+        let popped = 8 * stack_arg_count(args.len()) as i32;
+        if popped > 0 {
+            // The callee popped its stack arguments; the area is reused.
+            self.asm.sub_ri(Reg::Rsp, popped);
+        }
+        self.used.insert(Reg::Rax);
+        self.stack.push(Val::Reg(Reg::Rax));
+    }
+
+    /// A call in tail position: the arguments replace this function's own
+    /// (moving the return address when their number on the stack differs),
+    /// the frame is dropped and the callee entered by a jump.
+    fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        let base = self.push_args(args);
+        let target = self.func_labels[func];
+        let outgoing = stack_arg_count(args.len()) as i32;
+        let incoming = self.stack_params as i32;
+        self.place_args(base);
+        if !self.framed {
+            if incoming > 0 {
+                self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rsp, 0));
+                self.asm.mov_mr(Mem::new(Reg::Rsp, 8 * incoming), SCRATCH);
+                self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, 8 * incoming));
+            }
+            self.asm.jmp(target);
+            return;
+        }
+        if outgoing == 0 && incoming == 0 {
+            self.emit_epilogue();
+            self.asm.jmp(target);
+            return;
+        }
+        // Return address to r11, caller's rbp to r10, callee-saved registers
+        // restored, then the outgoing arguments copied (from the top down,
+        // the destination lying above the source) to end where this
+        // function's own arguments ended.
+        self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rbp, 8));
+        self.asm.mov_rm(Reg::R10, Mem::new(Reg::Rbp, 0));
+        for (index, &reg) in self.saved.iter().enumerate() {
+            self.asm
+                .mov_rm(reg, Mem::new(Reg::Rbp, -8 * (index as i32 + 1)));
+        }
+        let dest = 16 + 8 * incoming - 8 * outgoing;
+        for k in (0..outgoing).rev() {
+            self.asm.mov_rm(Reg::Rax, Mem::new(Reg::Rsp, 8 * k));
+            self.asm.mov_mr(Mem::new(Reg::Rbp, dest + 8 * k), Reg::Rax);
+        }
+        self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, dest - 8));
+        self.asm.mov_mr(Mem::new(Reg::Rsp, 0), SCRATCH);
+        self.asm.mov_rr(Reg::Rbp, Reg::R10);
+        self.asm.jmp(target);
+    }
+}
+
+/// True if `expr` has a call in tail position (a jump, possibly a loop).
+fn func_has_tail_calls(expr: &ir::Expr) -> bool {
+    let mut work = vec![expr];
+    while let Some(expr) = work.pop() {
+        match expr {
+            ir::Expr::Call { .. } => return true,
+            ir::Expr::If {
+                then_branch,
+                else_branch,
+                ..
+            } => work.extend([&**then_branch, else_branch]),
+            ir::Expr::Let { body, .. } => work.push(body),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `a OP b` at compile time, with the language's semantics; `None` where
+/// the operation must happen at run time (a division by zero traps).
+fn fold(op: BinOp, a: i64, b: i64) -> Option<i64> {
+    Some(match op {
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::Div if b == 0 => return None,
+        BinOp::Rem if b == 0 => return None,
+        BinOp::Div => a.wrapping_div(b),
+        BinOp::Rem => a.wrapping_rem(b),
+        BinOp::BitAnd => a & b,
+        BinOp::BitOr => a | b,
+        BinOp::BitXor => a ^ b,
+        BinOp::Shl => a.wrapping_shl((b & 63) as u32),
+        BinOp::Shr => a.wrapping_shr((b & 63) as u32),
+        BinOp::Eq => (a == b).into(),
+        BinOp::Ne => (a != b).into(),
+        BinOp::Lt => (a < b).into(),
+        BinOp::Le => (a <= b).into(),
+        BinOp::Gt => (a > b).into(),
+        BinOp::Ge => (a >= b).into(),
+        BinOp::And => (a != 0 && b != 0).into(),
+        BinOp::Or => (a != 0 || b != 0).into(),
+    })
+}
+
+/// The condition for `b OP a` given the one for `a OP b`.
+fn swapped(cond: Cond) -> Cond {
+    match cond {
+        Cond::L => Cond::G,
+        Cond::G => Cond::L,
+        Cond::Le => Cond::Ge,
+        Cond::Ge => Cond::Le,
+        other => other,
+    }
 }
 
 /// Emits the entry trampoline and the shared trap exit; returns the
@@ -194,491 +1491,6 @@ fn emit_trampoline(asm: &mut Assembler, trap_exit: Label) -> usize {
 fn emit_context_address(asm: &mut Assembler, dst: Reg) {
     asm.mov_rr(dst, Reg::Rsp);
     asm.and_ri(dst, STACK_BASE_MASK);
-}
-
-/// Where the right operand of a binary operation is, once the left one is in
-/// `rax`.
-#[derive(Copy, Clone, Debug)]
-enum Operand {
-    Imm(i32),
-    Mem(Mem),
-    Rcx,
-}
-
-/// The lowering state of one function.
-struct FuncLowering<'a> {
-    asm: &'a mut Assembler,
-    program: &'a ir::Program,
-    func_labels: &'a [Label],
-    trap_exit: Label,
-    traps: &'a mut Vec<TrapSite>,
-    /// Out-of-line trap stubs to emit after the body.
-    stubs: Vec<(Label, TrapKind)>,
-    /// Slots for parameters and `let` bindings.
-    locals: usize,
-    /// Temporary slots live now, and the most ever live at once.
-    temps_in_use: usize,
-    max_temps: usize,
-    /// The most stack arguments any call in this function passes.
-    max_outgoing: usize,
-    /// How many of this function's own parameters came on the stack.
-    stack_params: usize,
-}
-
-impl FuncLowering<'_> {
-    fn function(mut self, id: FuncId, func: &ir::Func) {
-        self.asm.bind(self.func_labels[id]);
-
-        // Stack check: rsp - (frame + saved rbp + a return address) must stay
-        // at or above the limit. The frame size is known only at the end.
-        let overflow = self.stub(TrapKind::StackOverflow { func: id });
-        emit_context_address(self.asm, Reg::R11);
-        self.asm.mov_rr(Reg::Rax, Reg::Rsp);
-        let check_size = self.asm.sub_ri32(Reg::Rax, 0);
-        self.asm.cmp_rm(Reg::Rax, Mem::new(Reg::R11, CTX_LIMIT));
-        self.asm.jcc(Cond::B, overflow);
-
-        self.asm.push_r(Reg::Rbp);
-        self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
-        let frame_size = self.asm.sub_ri32(Reg::Rsp, 0);
-        for param in 0..func.arity {
-            let slot = self.local_slot(param);
-            match ARG_REGS.get(param) {
-                Some(&reg) => self.asm.mov_mr(slot, reg),
-                None => {
-                    let incoming = self.incoming_stack_arg(param - ARG_REGS.len());
-                    self.asm.mov_rm(Reg::Rax, incoming);
-                    self.asm.mov_mr(slot, Reg::Rax);
-                }
-            }
-        }
-
-        self.expr(&func.body, true);
-        self.emit_epilogue();
-        self.asm.ret();
-
-        let slots = self.locals + self.max_temps + self.max_outgoing;
-        let frame = (slots * 8).next_multiple_of(16);
-        let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
-        self.asm.patch_i32(frame_size, frame);
-        self.asm.patch_i32(check_size, frame + 16);
-
-        for (label, kind) in std::mem::take(&mut self.stubs) {
-            self.asm.bind(label);
-            self.asm.call(self.trap_exit);
-            self.traps.push(TrapSite {
-                offset: self.asm.offset(),
-                func: id,
-                kind,
-            });
-        }
-    }
-
-    fn emit_epilogue(&mut self) {
-        self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
-        self.asm.pop_r(Reg::Rbp);
-    }
-
-    /// A new out-of-line trap stub for `kind`; returns its label.
-    fn stub(&mut self, kind: TrapKind) -> Label {
-        let label = self.asm.new_label();
-        self.stubs.push((label, kind));
-        label
-    }
-
-    fn local_slot(&self, local: LocalId) -> Mem {
-        Mem::new(Reg::Rbp, slot_disp(local))
-    }
-
-    fn incoming_stack_arg(&self, index: usize) -> Mem {
-        Mem::new(Reg::Rbp, 16 + 8 * index as i32)
-    }
-
-    /// Reserves a temporary slot; release with [`Self::pop_temp`] in LIFO order.
-    fn push_temp(&mut self) -> Mem {
-        let slot = self.local_slot(self.locals + self.temps_in_use);
-        self.temps_in_use += 1;
-        self.max_temps = self.max_temps.max(self.temps_in_use);
-        slot
-    }
-
-    fn pop_temp(&mut self) {
-        self.temps_in_use -= 1;
-    }
-
-    /// Evaluates `expr` into `rax`. In tail position a call becomes a jump.
-    fn expr(&mut self, expr: &ir::Expr, tail: bool) {
-        match expr {
-            ir::Expr::Int(value) => self.asm.mov_ri(Reg::Rax, *value),
-            ir::Expr::Local(local) => self.asm.mov_rm(Reg::Rax, self.local_slot(*local)),
-            ir::Expr::Unary {
-                op: UnOp::Neg,
-                operand,
-            } => {
-                self.expr(operand, false);
-                self.asm.neg_r(Reg::Rax);
-            }
-            ir::Expr::Unary {
-                op: UnOp::BitNot,
-                operand,
-            } => {
-                self.expr(operand, false);
-                self.asm.not_r(Reg::Rax);
-            }
-            ir::Expr::Unary { op: UnOp::Not, .. } => self.bool_value(expr),
-            ir::Expr::Binary { op, .. } if is_boolean(*op) => self.bool_value(expr),
-            ir::Expr::Binary {
-                op,
-                op_span,
-                lhs,
-                rhs,
-            } => self.arithmetic(*op, *op_span, lhs, rhs),
-            ir::Expr::If {
-                cond,
-                then_branch,
-                else_branch,
-            } => {
-                let else_label = self.asm.new_label();
-                let end = self.asm.new_label();
-                self.branch(cond, false, else_label);
-                self.expr(then_branch, tail);
-                self.asm.jmp(end);
-                self.asm.bind(else_label);
-                self.expr(else_branch, tail);
-                self.asm.bind(end);
-            }
-            ir::Expr::Let { local, value, body } => {
-                self.expr(value, false);
-                self.asm.mov_mr(self.local_slot(*local), Reg::Rax);
-                self.expr(body, tail);
-            }
-            ir::Expr::Call { func, args } => {
-                let callee_stack_args = stack_arg_count(self.program.funcs[*func].arity);
-                if tail && callee_stack_args <= self.stack_params {
-                    self.tail_call(*func, args);
-                } else {
-                    self.call(*func, args);
-                }
-            }
-        }
-    }
-
-    /// Evaluates `lhs` into `rax` and makes `rhs` available as an operand,
-    /// keeping left-to-right order wherever it can be observed.
-    fn operands(&mut self, lhs: &ir::Expr, rhs: &ir::Expr) -> Operand {
-        match rhs {
-            ir::Expr::Int(value) if i32::try_from(*value).is_ok() => {
-                self.expr(lhs, false);
-                Operand::Imm(*value as i32)
-            }
-            ir::Expr::Local(local) => {
-                self.expr(lhs, false);
-                Operand::Mem(self.local_slot(*local))
-            }
-            // A leaf cannot fail or be affected by `rhs`, so evaluating it
-            // second is unobservable.
-            _ if lhs.is_leaf() => {
-                self.expr(rhs, false);
-                self.asm.mov_rr(Reg::Rcx, Reg::Rax);
-                self.expr(lhs, false);
-                Operand::Rcx
-            }
-            _ => {
-                self.expr(lhs, false);
-                let temp = self.push_temp();
-                self.asm.mov_mr(temp, Reg::Rax);
-                self.expr(rhs, false);
-                self.asm.mov_rr(Reg::Rcx, Reg::Rax);
-                self.asm.mov_rm(Reg::Rax, temp);
-                self.pop_temp();
-                Operand::Rcx
-            }
-        }
-    }
-
-    /// Puts the operand into `rcx` (shifts and division need it there).
-    fn operand_to_rcx(&mut self, operand: Operand) {
-        match operand {
-            Operand::Imm(value) => self.asm.mov_ri(Reg::Rcx, value.into()),
-            Operand::Mem(mem) => self.asm.mov_rm(Reg::Rcx, mem),
-            Operand::Rcx => {}
-        }
-    }
-
-    /// `rax = rax OP operand` for the two-operand ALU instructions.
-    fn alu(
-        &mut self,
-        operand: Operand,
-        rr: fn(&mut Assembler, Reg, Reg),
-        ri: fn(&mut Assembler, Reg, i32),
-        rm: fn(&mut Assembler, Reg, Mem),
-    ) {
-        match operand {
-            Operand::Imm(value) => ri(self.asm, Reg::Rax, value),
-            Operand::Mem(mem) => rm(self.asm, Reg::Rax, mem),
-            Operand::Rcx => rr(self.asm, Reg::Rax, Reg::Rcx),
-        }
-    }
-
-    fn arithmetic(&mut self, op: BinOp, op_span: Span, lhs: &ir::Expr, rhs: &ir::Expr) {
-        let operand = self.operands(lhs, rhs);
-        match op {
-            BinOp::Add => self.alu(
-                operand,
-                Assembler::add_rr,
-                Assembler::add_ri,
-                Assembler::add_rm,
-            ),
-            BinOp::Sub => self.alu(
-                operand,
-                Assembler::sub_rr,
-                Assembler::sub_ri,
-                Assembler::sub_rm,
-            ),
-            BinOp::BitAnd => self.alu(
-                operand,
-                Assembler::and_rr,
-                Assembler::and_ri,
-                Assembler::and_rm,
-            ),
-            BinOp::BitOr => self.alu(
-                operand,
-                Assembler::or_rr,
-                Assembler::or_ri,
-                Assembler::or_rm,
-            ),
-            BinOp::BitXor => self.alu(
-                operand,
-                Assembler::xor_rr,
-                Assembler::xor_ri,
-                Assembler::xor_rm,
-            ),
-            BinOp::Mul => self.alu(
-                operand,
-                Assembler::imul_rr,
-                |asm, dst, imm| asm.imul_rri(dst, dst, imm),
-                Assembler::imul_rm,
-            ),
-            BinOp::Shl | BinOp::Shr => self.shift(op, operand),
-            BinOp::Div | BinOp::Rem => self.divide(op, op_span, operand),
-            _ => unreachable!("boolean operator {op} lowered as arithmetic"),
-        }
-    }
-
-    /// Shifts use the count modulo 64, which is what the hardware does for
-    /// 64-bit operands.
-    fn shift(&mut self, op: BinOp, operand: Operand) {
-        if let Operand::Imm(count) = operand {
-            let count = (count & 63) as u8;
-            if count != 0 {
-                match op {
-                    BinOp::Shl => self.asm.shl_ri(Reg::Rax, count),
-                    _ => self.asm.sar_ri(Reg::Rax, count),
-                }
-            }
-            return;
-        }
-        self.operand_to_rcx(operand);
-        match op {
-            BinOp::Shl => self.asm.shl_rcl(Reg::Rax),
-            _ => self.asm.sar_rcl(Reg::Rax),
-        }
-    }
-
-    /// Signed division or remainder of `rax` by the operand: traps on a zero
-    /// divisor, and handles `i64::MIN / -1` (which `idiv` would fault on) as
-    /// wrapping negation with remainder 0.
-    fn divide(&mut self, op: BinOp, op_span: Span, operand: Operand) {
-        let constant = match operand {
-            Operand::Imm(value) => Some(value),
-            _ => None,
-        };
-        if constant == Some(-1) {
-            match op {
-                BinOp::Div => self.asm.neg_r(Reg::Rax),
-                _ => self.asm.mov_ri(Reg::Rax, 0),
-            }
-            return;
-        }
-        self.operand_to_rcx(operand);
-        if constant.is_none_or(|value| value == 0) {
-            let trap = self.stub(TrapKind::DivisionByZero { op_span });
-            self.asm.test_rr(Reg::Rcx, Reg::Rcx);
-            self.asm.jcc(Cond::E, trap);
-        }
-        let done = self.asm.new_label();
-        if constant.is_none() {
-            let ordinary = self.asm.new_label();
-            self.asm.cmp_ri(Reg::Rcx, -1);
-            self.asm.jcc(Cond::Ne, ordinary);
-            match op {
-                BinOp::Div => self.asm.neg_r(Reg::Rax),
-                _ => self.asm.mov_ri(Reg::Rax, 0),
-            }
-            self.asm.jmp(done);
-            self.asm.bind(ordinary);
-        }
-        self.asm.cqo();
-        self.asm.idiv_r(Reg::Rcx);
-        if op == BinOp::Rem {
-            self.asm.mov_rr(Reg::Rax, Reg::Rdx);
-        }
-        self.asm.bind(done);
-    }
-
-    /// Materialises a comparison, `!`, `&&` or `||` as 0 or 1 in `rax`.
-    fn bool_value(&mut self, expr: &ir::Expr) {
-        match expr {
-            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
-                let operand = self.operands(lhs, rhs);
-                self.compare(operand);
-                self.asm.setcc(condition(*op), Reg::Rax);
-                self.asm.movzx_r8(Reg::Rax, Reg::Rax);
-            }
-            ir::Expr::Unary {
-                op: UnOp::Not,
-                operand,
-            } => {
-                self.expr(operand, false);
-                self.asm.test_rr(Reg::Rax, Reg::Rax);
-                self.asm.setcc(Cond::E, Reg::Rax);
-                self.asm.movzx_r8(Reg::Rax, Reg::Rax);
-            }
-            _ => {
-                let is_false = self.asm.new_label();
-                let end = self.asm.new_label();
-                self.branch(expr, false, is_false);
-                self.asm.mov_ri(Reg::Rax, 1);
-                self.asm.jmp(end);
-                self.asm.bind(is_false);
-                self.asm.mov_ri(Reg::Rax, 0);
-                self.asm.bind(end);
-            }
-        }
-    }
-
-    fn compare(&mut self, operand: Operand) {
-        self.alu(
-            operand,
-            Assembler::cmp_rr,
-            Assembler::cmp_ri,
-            Assembler::cmp_rm,
-        );
-    }
-
-    /// Jumps to `target` if the truth of `expr` (non-zero) equals `jump_if`,
-    /// and falls through otherwise. Short-circuits `&&` and `||`.
-    fn branch(&mut self, expr: &ir::Expr, jump_if: bool, target: Label) {
-        match expr {
-            ir::Expr::Int(value) => {
-                if (*value != 0) == jump_if {
-                    self.asm.jmp(target);
-                }
-            }
-            ir::Expr::Unary {
-                op: UnOp::Not,
-                operand,
-            } => self.branch(operand, !jump_if, target),
-            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
-                let operand = self.operands(lhs, rhs);
-                self.compare(operand);
-                let cond = condition(*op);
-                self.asm
-                    .jcc(if jump_if { cond } else { cond.invert() }, target);
-            }
-            // `a && b` is true when both are; `a || b` when either is. When
-            // the left side alone decides the jump, test it against the same
-            // target; otherwise skip over the right side.
-            ir::Expr::Binary {
-                op: op @ (BinOp::And | BinOp::Or),
-                lhs,
-                rhs,
-                ..
-            } => {
-                let left_decides = (*op == BinOp::Or) == jump_if;
-                if left_decides {
-                    self.branch(lhs, jump_if, target);
-                    self.branch(rhs, jump_if, target);
-                } else {
-                    let skip = self.asm.new_label();
-                    self.branch(lhs, !jump_if, skip);
-                    self.branch(rhs, jump_if, target);
-                    self.asm.bind(skip);
-                }
-            }
-            _ => {
-                self.expr(expr, false);
-                self.asm.test_rr(Reg::Rax, Reg::Rax);
-                self.asm
-                    .jcc(if jump_if { Cond::Ne } else { Cond::E }, target);
-            }
-        }
-    }
-
-    /// Evaluates the non-leaf arguments, left to right, into temporaries;
-    /// returns where each argument can be read from afterwards.
-    fn evaluate_args(&mut self, args: &[ir::Expr]) -> Vec<Option<Mem>> {
-        args.iter()
-            .map(|arg| {
-                if arg.is_leaf() {
-                    None
-                } else {
-                    self.expr(arg, false);
-                    let temp = self.push_temp();
-                    self.asm.mov_mr(temp, Reg::Rax);
-                    Some(temp)
-                }
-            })
-            .collect()
-    }
-
-    /// Loads argument `arg` (evaluated by [`Self::evaluate_args`]) into `dst`.
-    fn load_arg(&mut self, dst: Reg, arg: &ir::Expr, temp: Option<Mem>) {
-        match (arg, temp) {
-            (_, Some(temp)) => self.asm.mov_rm(dst, temp),
-            (ir::Expr::Int(value), None) => self.asm.mov_ri(dst, *value),
-            (ir::Expr::Local(local), None) => self.asm.mov_rm(dst, self.local_slot(*local)),
-            _ => unreachable!("non-leaf argument without a temporary"),
-        }
-    }
-
-    /// Places the arguments: stack arguments at `stack_slot(k)`, then the
-    /// register arguments.
-    fn place_args(&mut self, args: &[ir::Expr], stack_slot: impl Fn(usize) -> Mem) {
-        let temps = self.evaluate_args(args);
-        for (index, arg) in args.iter().enumerate().skip(ARG_REGS.len()) {
-            self.load_arg(Reg::Rax, arg, temps[index]);
-            self.asm
-                .mov_mr(stack_slot(index - ARG_REGS.len()), Reg::Rax);
-        }
-        for (index, (arg, reg)) in args.iter().zip(ARG_REGS).enumerate() {
-            self.load_arg(reg, arg, temps[index]);
-        }
-        for _ in temps.iter().flatten() {
-            self.pop_temp();
-        }
-    }
-
-    fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
-        self.max_outgoing = self.max_outgoing.max(stack_arg_count(args.len()));
-        self.place_args(args, |k| Mem::new(Reg::Rsp, 8 * k as i32));
-        self.asm.call(self.func_labels[func]);
-    }
-
-    /// A call in tail position: arguments go where this function's own came
-    /// from (its parameters were copied to slots on entry, so overwriting the
-    /// incoming area is safe), the frame is dropped, and the callee is
-    /// entered by a jump.
-    fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
-        self.place_args(args, |k| Mem::new(Reg::Rbp, 16 + 8 * k as i32));
-        self.emit_epilogue();
-        self.asm.jmp(self.func_labels[func]);
-    }
-}
-
-/// The frame slot of local or temporary number `index`, below `rbp`.
-fn slot_disp(index: usize) -> i32 {
-    -8 * (index as i32 + 1)
 }
 
 fn is_boolean(op: BinOp) -> bool {

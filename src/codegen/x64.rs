@@ -250,6 +250,19 @@ impl Assembler {
         self.code
     }
 
+    /// Discards everything emitted from `offset` on: the code, the jumps
+    /// recorded there, and the bindings of labels bound there (so that the
+    /// same labels can be bound again when the code is re-emitted).
+    pub fn truncate(&mut self, offset: usize) {
+        self.code.truncate(offset);
+        self.fixups.retain(|&(at, _)| at < offset);
+        for bound in &mut self.labels {
+            if bound.is_some_and(|at| at >= offset) {
+                *bound = None;
+            }
+        }
+    }
+
     /// Overwrites the immediate at `slot`.
     pub fn patch_i32(&mut self, slot: ImmSlot, value: i32) {
         self.code[slot.0..slot.0 + 4].copy_from_slice(&value.to_le_bytes());
@@ -402,6 +415,25 @@ impl Assembler {
         }
     }
 
+    /// `imul r` (one operand): `rdx:rax = rax * r`, the full signed 128-bit
+    /// product; the high half is what division by a magic number needs.
+    pub fn imul_wide_r(&mut self, r: Reg) {
+        self.op_r_ext(&[0xF7], 5, r);
+    }
+
+    /// `xchg a, b`: swaps two registers (breaks cycles of register moves).
+    pub fn xchg_rr(&mut self, a: Reg, b: Reg) {
+        self.op_rr(&[0x87], a, b);
+    }
+
+    /// `xor r32, r32`: the shortest way to zero a register. Clobbers the
+    /// flags, unlike [`Self::mov_ri`].
+    pub fn zero_r(&mut self, r: Reg) {
+        self.rex_opt(false, r.number(), 0, r.number());
+        self.byte(0x31);
+        self.byte(modrm(0b11, r.low(), r.low()));
+    }
+
     /// `neg r` (wrapping).
     pub fn neg_r(&mut self, r: Reg) {
         self.op_r_ext(&[0xF7], 3, r);
@@ -505,6 +537,17 @@ impl Assembler {
 
     pub fn ret(&mut self) {
         self.byte(0xC3);
+    }
+
+    /// `ret imm16`: returns and then pops `bytes` of stack arguments (the
+    /// callee-pops convention exprjit uses for arguments past the sixth).
+    pub fn ret_pop(&mut self, bytes: u16) {
+        if bytes == 0 {
+            self.ret();
+        } else {
+            self.byte(0xC2);
+            self.bytes(&bytes.to_le_bytes());
+        }
     }
 
     /// `ud2`: a guaranteed invalid-opcode fault, for unreachable code.
@@ -740,6 +783,18 @@ mod tests {
         check("48 99", |a| a.cqo());
         check("48 F7 F9", |a| a.idiv_r(Rcx));
         check("49 F7 FB", |a| a.idiv_r(R11));
+    }
+
+    #[test]
+    fn wide_multiply_exchange_zero_and_ret_pop() {
+        check("48 F7 E9", |a| a.imul_wide_r(Reg::Rcx));
+        check("49 F7 E8", |a| a.imul_wide_r(Reg::R8));
+        check("48 87 F7", |a| a.xchg_rr(Reg::Rsi, Reg::Rdi));
+        check("4D 87 DA", |a| a.xchg_rr(Reg::R11, Reg::R10));
+        check("31 C0", |a| a.zero_r(Reg::Rax));
+        check("45 31 DB", |a| a.zero_r(Reg::R11));
+        check("C2 10 00", |a| a.ret_pop(16));
+        check("C3", |a| a.ret_pop(0));
     }
 
     #[test]
