@@ -423,7 +423,7 @@ impl Assembler {
 
     /// `xchg a, b`: swaps two registers (breaks cycles of register moves).
     pub fn xchg_rr(&mut self, a: Reg, b: Reg) {
-        self.op_rr(&[0x87], a, b);
+        self.op_rr(&[0x87], b, a);
     }
 
     /// `xor r32, r32`: the shortest way to zero a register. Clobbers the
@@ -794,8 +794,8 @@ mod tests {
     fn wide_multiply_exchange_zero_and_ret_pop() {
         check("48 F7 E9", |a| a.imul_wide_r(Reg::Rcx));
         check("49 F7 E8", |a| a.imul_wide_r(Reg::R8));
-        check("48 87 F7", |a| a.xchg_rr(Reg::Rsi, Reg::Rdi));
-        check("4D 87 DA", |a| a.xchg_rr(Reg::R11, Reg::R10));
+        check("48 87 FE", |a| a.xchg_rr(Reg::Rsi, Reg::Rdi));
+        check("4D 87 D3", |a| a.xchg_rr(Reg::R11, Reg::R10));
         check("31 C0", |a| a.zero_r(Reg::Rax));
         check("45 31 DB", |a| a.zero_r(Reg::R11));
         check("C2 10 00", |a| a.ret_pop(16));

@@ -389,6 +389,7 @@ fn register_to_register_forms() {
         ("mov_rr", Mnemonic::Mov, Assembler::mov_rr),
         ("test_rr", Mnemonic::Test, Assembler::test_rr),
         ("imul_rr", Mnemonic::Imul, Assembler::imul_rr),
+        ("xchg_rr", Mnemonic::Xchg, Assembler::xchg_rr),
     ];
     forms.extend(
         ALU.iter()
@@ -569,8 +570,9 @@ fn memory_forms_over_every_base_and_displacement() {
 fn single_register_forms() {
     let mut tally = Tally("single-register forms", 0);
     type RForm = (&'static str, Mnemonic, fn(&mut Assembler, Reg));
-    let forms: [RForm; 7] = [
+    let forms: [RForm; 8] = [
         ("neg_r", Mnemonic::Neg, Assembler::neg_r),
+        ("imul_wide_r", Mnemonic::Imul, Assembler::imul_wide_r),
         ("not_r", Mnemonic::Not, Assembler::not_r),
         ("idiv_r", Mnemonic::Idiv, Assembler::idiv_r),
         ("push_r", Mnemonic::Push, Assembler::push_r),
@@ -664,6 +666,38 @@ fn byte_register_forms() {
 }
 
 #[test]
+fn zeroing_and_returns_popping_arguments() {
+    let mut tally = Tally("zero_r/ret_pop", 0);
+    for reg in Reg::ALL {
+        let code = emit(|asm| asm.zero_r(reg));
+        check(
+            &format!("zero_r({reg:?})"),
+            &code,
+            Mnemonic::Xor,
+            &[r32(reg), r32(reg)],
+        );
+        tally.add(1);
+    }
+    check(
+        "ret_pop(0)",
+        &emit(|asm| asm.ret_pop(0)),
+        Mnemonic::Ret,
+        &[],
+    );
+    for bytes in [8u16, 16, 48, 0x7FF8, 0xFFF8] {
+        let code = emit(|asm| asm.ret_pop(bytes));
+        let operand = Operand::Imm(OpKind::Immediate16, u64::from(bytes));
+        check(
+            &format!("ret_pop({bytes})"),
+            &code,
+            Mnemonic::Ret,
+            &[operand],
+        );
+        tally.add(1);
+    }
+}
+
+#[test]
 fn operandless_forms() {
     let mut tally = Tally("operandless forms", 0);
     type Bare = (&'static str, Mnemonic, fn(&mut Assembler));
@@ -741,8 +775,9 @@ fn branches_to_labels_at_every_distance() {
 #[test]
 fn every_emitting_method_is_cross_checked() {
     /// The methods that manage labels and the buffer rather than emit.
-    const NOT_EMITTING: [&str; 7] = [
+    const NOT_EMITTING: [&str; 8] = [
         "new",
+        "truncate",
         "offset",
         "new_label",
         "bind",
