@@ -450,6 +450,10 @@ impl<'a> FuncLowering<'a> {
             self.used.insert(reg);
             return reg;
         }
+        if let Some(&reg) = self.saved.iter().find(|&&r| !self.used.has(r)) {
+            self.used.insert(reg);
+            return reg;
+        }
         if self.framed {
             let victim = self
                 .stack
@@ -568,6 +572,19 @@ impl<'a> FuncLowering<'a> {
                 self.load(reg, src);
                 self.free(val);
                 (reg, Val::Reg(reg))
+            }
+        }
+    }
+
+    /// A register holding `val` for reading by a fixed-register sequence
+    /// (division): its own register if it is outside `rax`/`rcx`/`rdx`,
+    /// else the scratch register, so that no allocation can fail here.
+    fn readable_or_scratch(&mut self, val: Val) -> Reg {
+        match self.src(val) {
+            Src::Reg(reg) if !FIXED.has(reg) => reg,
+            src => {
+                self.load(SCRATCH, src);
+                SCRATCH
             }
         }
     }
@@ -1068,7 +1085,7 @@ impl<'a> FuncLowering<'a> {
         self.evict(Reg::Rax);
         self.evict(Reg::Rdx);
         let lhs = self.pop();
-        let (x, x_val) = self.readable(lhs, FIXED);
+        let x = self.readable_or_scratch(lhs);
         self.used.insert(Reg::Rax);
         self.used.insert(Reg::Rdx);
         self.asm.mov_ri(Reg::Rax, magic.multiplier);
@@ -1086,7 +1103,7 @@ impl<'a> FuncLowering<'a> {
         self.asm.add_rr(Reg::Rdx, Reg::Rax);
         if !rem {
             self.used.remove(Reg::Rax);
-            self.free(x_val);
+            self.free(lhs);
             self.stack.push(Val::Reg(Reg::Rdx));
             return;
         }
@@ -1100,7 +1117,7 @@ impl<'a> FuncLowering<'a> {
         self.asm.mov_rr(Reg::Rax, x);
         self.asm.sub_rr(Reg::Rax, Reg::Rdx);
         self.used.remove(Reg::Rdx);
-        self.free(x_val);
+        self.free(lhs);
         self.stack.push(Val::Reg(Reg::Rax));
     }
 
@@ -1114,7 +1131,7 @@ impl<'a> FuncLowering<'a> {
         self.evict(Reg::Rdx);
         let divisor = self.pop();
         let lhs = self.pop();
-        let (d, d_val) = self.readable(divisor, FIXED);
+        let d = self.readable_or_scratch(divisor);
         let src = self.src(lhs);
         self.load(Reg::Rax, src);
         if lhs != Val::Reg(Reg::Rax) {
@@ -1141,7 +1158,7 @@ impl<'a> FuncLowering<'a> {
         self.asm.cqo();
         self.asm.idiv_r(d);
         self.asm.bind(done);
-        self.free(d_val);
+        self.free(divisor);
         let other = if result == Reg::Rax {
             Reg::Rdx
         } else {
