@@ -16,6 +16,7 @@ pub mod ir;
 pub mod jit;
 pub mod lexer;
 pub mod parser;
+pub mod perf_map;
 pub mod pipeline;
 pub mod repl;
 pub mod runtime_error;

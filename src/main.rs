@@ -41,6 +41,12 @@ struct Cli {
     #[arg(long)]
     time: bool,
 
+    /// Append `START SIZE NAME` lines for the generated code to
+    /// /tmp/perf-PID.map, so that `perf report` names JIT functions (also
+    /// turned on by EXPRJIT_PERF_MAP=1).
+    #[arg(long)]
+    perf_map: bool,
+
     /// Start the interactive REPL even when stdin is not a terminal (then
     /// without line editing, echoing prompts and input).
     #[arg(short = 'i', long, conflicts_with_all = ["file", "expr"])]
@@ -149,6 +155,16 @@ fn run(cli: &Cli) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
+
+    if let Runner::Jit(loaded) = &runner
+        && (cli.perf_map || exprjit::perf_map::requested_by_env())
+        && let Err(error) = exprjit::perf_map::write(loaded)
+    {
+        eprintln!(
+            "exprjit: cannot write {}: {error}",
+            exprjit::perf_map::path().display()
+        );
+    }
 
     let start = Instant::now();
     let stdout = io::stdout();

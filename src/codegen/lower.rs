@@ -263,6 +263,10 @@ struct FuncLowering<'a> {
     /// A frameless function ran out of registers; it will be emitted again
     /// with a frame.
     failed: bool,
+    /// The register the next allocation should take if it is free: the
+    /// argument register of the call argument being evaluated, so that its
+    /// value is computed in place.
+    hint: Option<Reg>,
 }
 
 impl<'a> FuncLowering<'a> {
@@ -308,6 +312,7 @@ impl<'a> FuncLowering<'a> {
             stack_params: stack_arg_count(func.arity),
             frame_size: None,
             failed: false,
+            hint: None,
         }
     }
 
@@ -443,6 +448,13 @@ impl<'a> FuncLowering<'a> {
     /// A free caller-saved register not in `avoid`; spills a waiting value
     /// if there is none (with a frame), or marks the attempt failed.
     fn alloc_reg(&mut self, avoid: RegSet) -> Reg {
+        if let Some(reg) = self.hint.take()
+            && !self.used.has(reg)
+            && !avoid.has(reg)
+        {
+            self.used.insert(reg);
+            return reg;
+        }
         if let Some(reg) = POOL
             .into_iter()
             .find(|&r| !self.used.has(r) && !avoid.has(r))
@@ -845,7 +857,10 @@ impl<'a> FuncLowering<'a> {
             op,
             BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
         );
-        if commutative && matches!(lhs, Val::Const(_)) {
+        // Constants go right (immediates); a caller-saved register on the
+        // right is overwritten rather than copying the left operand.
+        let owned_pool = |v: Val| matches!(v, Val::Reg(r) if POOL.contains(&r));
+        if commutative && (matches!(lhs, Val::Const(_)) || (owned_pool(rhs) && !owned_pool(lhs))) {
             std::mem::swap(&mut lhs, &mut rhs);
         }
         if let Val::Const(c) = rhs {
@@ -1318,8 +1333,10 @@ impl<'a> FuncLowering<'a> {
 
     /// Evaluates the arguments onto the operand stack.
     fn push_args(&mut self, args: &[ir::Expr]) -> usize {
-        for arg in args {
+        for (index, arg) in args.iter().enumerate() {
+            self.hint = ARG_REGS.get(index).copied();
             self.expr(arg);
+            self.hint = None;
         }
         self.stack.len() - args.len()
     }
