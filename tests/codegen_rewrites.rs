@@ -6,7 +6,7 @@
 //! must equal the reference interpreter's, errors included.
 //!
 //! `EXPRJIT_REWRITE_PROGRAMS=N` runs N random programs instead of the quick
-//! default.
+//! default; `EXPRJIT_REWRITE_TRACE=1` prints each before running it.
 
 use exprjit::pipeline::{self, Backend, Runner, Timings};
 
@@ -269,6 +269,9 @@ fn random_programs_agree_with_the_interpreter() {
                 calls.push((func, (0..arity).map(|_| rng.value()).collect()));
             }
         }
+        if std::env::var_os("EXPRJIT_REWRITE_TRACE").is_some() {
+            eprintln!("--- program\n{source}");
+        }
         compare(&source, &calls);
     }
 }
@@ -307,4 +310,33 @@ fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
         stopper.join().expect("stopper thread");
         assert_eq!(result, Err(RuntimeError::Interrupted), "function {func}");
     }
+}
+
+/// Hundreds of values waiting across a call make a frame larger than the
+/// stack reserve covers: the function then checks the limit after
+/// allocating its frame, and recursing with it ends in a stack overflow
+/// error rather than a crash.
+#[test]
+fn large_frames_are_checked_and_overflow_cleanly() {
+    use exprjit::runtime_error::RuntimeError;
+    let depth = 1500;
+    let mut body = String::from("deep(n - 1)");
+    let mut flat = String::from("g(n)");
+    for _ in 0..depth {
+        body = format!("g(n) + ({body})");
+        flat = format!("g(n) + ({flat})");
+    }
+    let source = format!(
+        "fn g(x) = x + 1\nfn wide(n) = {flat}\nfn deep(n) = if n == 0 then 0 else {body}\n"
+    );
+    compare(&source, &[(1, vec![3]), (1, vec![-7]), (2, vec![0]), (2, vec![3])]);
+
+    let mut timings = Timings::default();
+    let program = pipeline::front_end(&source, &[], &mut timings).expect("compiles");
+    let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
+    let result = jit.call(2, &[10_000_000], None).expect("runs");
+    assert!(
+        matches!(result, Err(RuntimeError::StackOverflow { func: 2, .. })),
+        "{result:?}"
+    );
 }

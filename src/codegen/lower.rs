@@ -24,9 +24,12 @@
 //!
 //! # Frames and the runtime contract
 //!
-//! A function with a frame (`push rbp; mov rbp, rsp`, callee-saved
-//! registers, slots and an outgoing-argument area) compares `rsp` against
-//! the stack limit right after allocating the frame (it has touched only
+//! The entry trampoline puts the address of the stack's context record in
+//! `r15` ([`CONTEXT`]), which generated code never writes, so a stack check
+//! is `cmp rsp, [r15]; jb overflow`. A function with a frame
+//! (`push rbp; mov rbp, rsp`, callee-saved registers, slots and an
+//! outgoing-argument area) compares `rsp` against the stack limit right
+//! after allocating the frame (it has touched only
 //! the few pushes the 16 KiB reserve below the limit covers); its overflow
 //! stub resets `rsp` to `rbp` before calling the trap exit. A function
 //! without a frame checks `rsp` on entry if it makes tail calls, so that
@@ -44,11 +47,11 @@ use crate::ast::{BinOp, Span, UnOp};
 use crate::codegen::analysis::Facts;
 use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
 use crate::codegen::regs::{
-    CALLEE_SAVED, FIXED, Home, POOL, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+    CALLEE_SAVED, CONTEXT, FIXED, Home, POOL, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
 };
 use crate::codegen::x64::{Assembler, Cond, ImmSlot, Label, Mem, Reg};
 use crate::ir::{self, FuncId, LocalId};
-use crate::jit::runtime::{CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, STACK_BASE_MASK};
+use crate::jit::runtime::{CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, LARGE_FRAME, STACK_BASE_MASK};
 
 /// System V integer argument registers, in order.
 pub const ARG_REGS: [Reg; 6] = [Reg::Rdi, Reg::Rsi, Reg::Rdx, Reg::Rcx, Reg::R8, Reg::R9];
@@ -149,8 +152,9 @@ pub fn compile(program: &ir::Program) -> Compiled {
         let facts = Facts::of(func, program);
         let traps_before = traps.len();
         let mut framed = !frameless_fits(func.arity, &facts);
+        let mut check_frame = false;
         loop {
-            let done = FuncLowering::new(
+            let outcome = FuncLowering::new(
                 &mut asm,
                 program,
                 &func_labels,
@@ -159,18 +163,24 @@ pub fn compile(program: &ir::Program) -> Compiled {
                 id,
                 &facts,
                 framed,
+                check_frame,
             )
             .function(func);
-            if done {
-                break;
+            match outcome {
+                Outcome::Done => break,
+                // The register bound of the analysis was not enough to do
+                // without a frame (it is meant to be conservative): emit the
+                // function again with one, where spilling is always possible.
+                Outcome::OutOfRegisters => {
+                    assert!(!framed, "register allocation failed in a framed function");
+                    framed = true;
+                }
+                // The frame outgrew what the stack reserve covers: emit the
+                // function again checking the limit after allocating it.
+                Outcome::FrameTooLarge => check_frame = true,
             }
-            // The register bound of the analysis was not enough to do
-            // without a frame (it is meant to be conservative): emit the
-            // function again with one, where spilling is always possible.
-            assert!(!framed, "register allocation failed in a framed function");
             asm.truncate(offset);
             traps.truncate(traps_before);
-            framed = true;
         }
         funcs.push(FuncCode {
             offset,
@@ -223,6 +233,18 @@ struct Snapshot {
     used: RegSet,
     slots: Vec<bool>,
     depth: usize,
+    frame_ready: bool,
+    homes: Vec<Option<Home>>,
+}
+
+/// How emitting a function went.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Done,
+    /// A frameless attempt ran out of registers.
+    OutOfRegisters,
+    /// The frame is too large for the stack reserve below the limit.
+    FrameTooLarge,
 }
 
 /// The lowering state of one function.
@@ -236,9 +258,18 @@ struct FuncLowering<'a> {
     /// must first reset `rsp` to `rbp` (a failed check after the frame was
     /// allocated).
     stubs: Vec<(Label, TrapKind, bool)>,
-    /// The function has a frame (`rbp` set up, slots, callee-saved
-    /// registers saved).
+    /// The function may set up a frame (`rbp`, callee-saved registers,
+    /// slots); it does so only on the paths that need one
+    /// ([`Self::ensure_frame`]), so a base case can return without it.
     framed: bool,
+    /// The frame is set up at the current point of the code.
+    frame_ready: bool,
+    /// Check the stack limit again after allocating the frame (frames
+    /// larger than the reserve below the limit).
+    check_frame: bool,
+    /// The function makes calls (tail or not): it checks the stack limit on
+    /// entry.
+    has_calls: bool,
     /// The function makes no calls except tail calls.
     leaf: bool,
     /// `rax`, `rcx` and `rdx` are needed by some instruction, so nothing
@@ -258,8 +289,9 @@ struct FuncLowering<'a> {
     outgoing: usize,
     /// How many of this function's own parameters came on the stack.
     stack_params: usize,
-    /// The `sub rsp, imm32` of the prologue, patched with the frame size.
-    frame_size: Option<ImmSlot>,
+    /// The `sub rsp, imm32` of each frame set-up, patched with the frame
+    /// size.
+    frame_size: Vec<ImmSlot>,
     /// A frameless function ran out of registers; it will be emitted again
     /// with a frame.
     failed: bool,
@@ -280,6 +312,7 @@ impl<'a> FuncLowering<'a> {
         id: FuncId,
         facts: &Facts,
         framed: bool,
+        check_frame: bool,
     ) -> Self {
         let func = &program.funcs[id];
         let leaf = !facts.calls;
@@ -301,6 +334,9 @@ impl<'a> FuncLowering<'a> {
             id,
             stubs: Vec::new(),
             framed,
+            frame_ready: false,
+            check_frame,
+            has_calls: facts.calls || facts.tail_calls,
             leaf,
             fixed: facts.fixed_regs,
             stack: Vec::new(),
@@ -310,35 +346,34 @@ impl<'a> FuncLowering<'a> {
             slots: Vec::new(),
             outgoing: facts.call_stack_args.max(facts.tail_stack_args),
             stack_params: stack_arg_count(func.arity),
-            frame_size: None,
+            frame_size: Vec::new(),
             failed: false,
             hint: None,
         }
     }
 
-    /// Emits the function; false if it must be emitted again with a frame.
-    fn function(mut self, func: &ir::Func) -> bool {
+    /// Emits the function.
+    fn function(mut self, func: &ir::Func) -> Outcome {
         self.asm.bind(self.func_labels[self.id]);
-        let facts_tail_growth = 8 * self.outgoing.saturating_sub(self.stack_params);
-        if self.framed {
-            self.asm.push_r(Reg::Rbp);
-            self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
-            for reg in self.saved.clone() {
-                self.asm.push_r(reg);
-            }
-            self.frame_size = Some(self.asm.sub_ri32(Reg::Rsp, 0));
-            self.stack_check(facts_tail_growth, true);
-        } else if func_has_tail_calls(&func.body) {
-            self.stack_check(0, false);
+        // Every recursion and every loop passes a function entry that
+        // makes a call: checking there stops both at the limit (and on an
+        // interrupt). A function without calls cannot recurse and finishes.
+        if self.has_calls {
+            self.stack_check(false);
         }
         self.place_params(func.arity);
         self.ret_expr(&func.body);
 
-        if self.framed {
-            let words = self.saved.len() + self.slots.len() + self.outgoing;
-            let frame = 8 * (self.slots.len() + self.outgoing + words % 2);
-            let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
-            let slot = self.frame_size.expect("framed prologue");
+        let words = self.saved.len() + self.slots.len() + self.outgoing;
+        let frame = 8 * (self.slots.len() + self.outgoing + words % 2);
+        // Unchecked frames stay within half the reserve below the limit: a
+        // caller checked on entry and a callee that makes no calls (so has
+        // no check) together stay inside it.
+        if !self.check_frame && 8 * self.saved.len() + frame + 64 >= LARGE_FRAME / 2 {
+            return Outcome::FrameTooLarge;
+        }
+        let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
+        for slot in std::mem::take(&mut self.frame_size) {
             self.asm.patch_i32(slot, frame);
         }
         for (label, kind, reset) in std::mem::take(&mut self.stubs) {
@@ -353,23 +388,58 @@ impl<'a> FuncLowering<'a> {
                 kind,
             });
         }
-        !self.failed
+        if self.failed {
+            Outcome::OutOfRegisters
+        } else {
+            Outcome::Done
+        }
     }
 
-    /// Traps unless `rsp - extra` is at or above the limit.
-    fn stack_check(&mut self, extra: usize, reset: bool) {
+    /// Traps unless `rsp` is at or above the limit; `reset` makes the stub
+    /// first point `rsp` back at the saved `rbp` (after a frame was
+    /// allocated below the limit).
+    fn stack_check(&mut self, reset: bool) {
         let overflow = self.asm.new_label();
         self.stubs
             .push((overflow, TrapKind::StackOverflow { func: self.id }, reset));
-        emit_context_address(self.asm, SCRATCH);
-        if extra > 0 {
-            let extra = i32::try_from(extra).expect("stack arguments beyond 2 GiB");
-            self.asm.lea(Reg::Rax, Mem::new(Reg::Rsp, -extra));
-            self.asm.cmp_rm(Reg::Rax, Mem::new(SCRATCH, CTX_LIMIT));
-        } else {
-            self.asm.cmp_rm(Reg::Rsp, Mem::new(SCRATCH, CTX_LIMIT));
-        }
+        self.asm.cmp_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_LIMIT));
         self.asm.jcc(Cond::B, overflow);
+    }
+
+    /// Sets up the frame if the current path has none yet: saves `rbp` and
+    /// the callee-saved registers, allocates the slots, and in a function
+    /// that calls moves the parameters to callee-saved registers. Emits no
+    /// flag-reading code, but clobbers the flags (`sub rsp`).
+    fn ensure_frame(&mut self) {
+        if !self.framed || self.frame_ready {
+            return;
+        }
+        self.frame_ready = true;
+        self.asm.push_r(Reg::Rbp);
+        self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+        for reg in self.saved.clone() {
+            self.asm.push_r(reg);
+        }
+        let slot = self.asm.sub_ri32(Reg::Rsp, 0);
+        self.frame_size.push(slot);
+        if self.check_frame {
+            self.stack_check(true);
+        }
+        for param in 0..self.homes.len() {
+            match self.homes[param] {
+                Some(Home::Reg(reg)) if !self.leaf && POOL.contains(&reg) => {
+                    let home = self.alloc_stable();
+                    self.store(home, Src::Reg(reg));
+                    self.used.remove(reg);
+                    self.homes[param] = Some(home);
+                }
+                Some(Home::Mem(mem)) if mem.base == Reg::Rsp => {
+                    // Incoming stack arguments, now addressed from `rbp`.
+                    self.homes[param] = Some(Home::Mem(Mem::new(Reg::Rbp, mem.disp + 8)));
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Gives every parameter its home: its argument register in a function
@@ -384,7 +454,9 @@ impl<'a> FuncLowering<'a> {
         for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
             // Calls clobber argument registers; fixed instructions clobber
             // `rcx` and `rdx`.
-            let must_move = !self.leaf || (self.fixed && FIXED.has(reg));
+            // (Parameters of a function that calls move when its frame is
+            // set up.)
+            let must_move = self.fixed && FIXED.has(reg);
             if !must_move {
                 continue;
             }
@@ -395,7 +467,7 @@ impl<'a> FuncLowering<'a> {
         }
         for param in ARG_REGS.len()..arity {
             let index = (param - ARG_REGS.len()) as i32;
-            let mem = if self.framed {
+            let mem = if self.frame_ready {
                 Mem::new(Reg::Rbp, 16 + 8 * index)
             } else {
                 Mem::new(Reg::Rsp, 8 + 8 * index)
@@ -462,7 +534,9 @@ impl<'a> FuncLowering<'a> {
             self.used.insert(reg);
             return reg;
         }
-        if let Some(&reg) = self.saved.iter().find(|&&r| !self.used.has(r)) {
+        if self.frame_ready
+            && let Some(&reg) = self.saved.iter().find(|&&r| !self.used.has(r))
+        {
             self.used.insert(reg);
             return reg;
         }
@@ -486,6 +560,7 @@ impl<'a> FuncLowering<'a> {
     }
 
     fn alloc_slot(&mut self) -> u32 {
+        self.ensure_frame();
         let slot = match self.slots.iter().position(|used| !used) {
             Some(free) => free,
             None => {
@@ -502,6 +577,7 @@ impl<'a> FuncLowering<'a> {
     /// without.
     fn alloc_stable(&mut self) -> Home {
         if self.framed {
+            self.ensure_frame();
             if let Some(&reg) = self.saved.iter().find(|&&r| !self.used.has(r)) {
                 self.used.insert(reg);
                 return Home::Reg(reg);
@@ -567,8 +643,10 @@ impl<'a> FuncLowering<'a> {
         {
             return reg;
         }
-        let src = self.src(val);
+        // Where `val` is read is looked up after the allocation, which may
+        // set up the frame (moving parameters, re-basing stack arguments).
         let reg = self.alloc_reg(avoid);
+        let src = self.src(val);
         self.load(reg, src);
         self.free(val);
         reg
@@ -579,8 +657,9 @@ impl<'a> FuncLowering<'a> {
     fn readable(&mut self, val: Val, avoid: RegSet) -> (Reg, Val) {
         match self.src(val) {
             Src::Reg(reg) if !avoid.has(reg) => (reg, val),
-            src => {
+            _ => {
                 let reg = self.alloc_reg(avoid);
+                let src = self.src(val);
                 self.load(reg, src);
                 self.free(val);
                 (reg, Val::Reg(reg))
@@ -652,6 +731,8 @@ impl<'a> FuncLowering<'a> {
             used: self.used,
             slots: self.slots.clone(),
             depth: self.stack.len(),
+            frame_ready: self.frame_ready,
+            homes: self.homes.clone(),
         }
     }
 
@@ -662,6 +743,15 @@ impl<'a> FuncLowering<'a> {
         // Slots first used on the other side stay reserved in the frame.
         self.slots.resize(len, false);
         self.stack.truncate(snapshot.depth);
+        self.frame_ready = snapshot.frame_ready;
+        self.homes.clone_from(&snapshot.homes);
+    }
+
+    /// Prepares a branch whose two sides join again: the frame is set up
+    /// (so both sides agree on it) and waiting values are stable.
+    fn before_join(&mut self) {
+        self.ensure_frame();
+        self.stabilize(0);
     }
 
     /// A new out-of-line trap stub for `kind`; returns its label.
@@ -683,6 +773,14 @@ impl<'a> FuncLowering<'a> {
                 else_branch,
             } => {
                 let else_label = self.asm.new_label();
+                // Every jump the condition makes must see the same frame
+                // state as its target, so the frame is set up first unless
+                // the condition surely cannot set it up (no call, `if`,
+                // `let` or value `&&`/`||`, and registers to spare).
+                let free = POOL.iter().filter(|&&r| !self.used.has(r)).count();
+                if cond_registers(cond).is_none_or(|need| need + 3 > free) {
+                    self.ensure_frame();
+                }
                 self.branch(cond, false, else_label);
                 let snapshot = self.snapshot();
                 self.ret_expr(then_branch);
@@ -712,7 +810,7 @@ impl<'a> FuncLowering<'a> {
     }
 
     fn emit_epilogue(&mut self) {
-        if self.framed {
+        if self.frame_ready {
             let saved = 8 * self.saved.len() as i32;
             self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
             for reg in self.saved.clone().into_iter().rev() {
@@ -780,7 +878,7 @@ impl<'a> FuncLowering<'a> {
                 then_branch,
                 else_branch,
             } => {
-                self.stabilize(0);
+                self.before_join();
                 let else_label = self.asm.new_label();
                 let end = self.asm.new_label();
                 self.branch(cond, false, else_label);
@@ -823,8 +921,8 @@ impl<'a> FuncLowering<'a> {
             Val::Reg(reg) if !self.is_volatile(reg) => Home::Reg(reg),
             Val::Slot(slot) => Home::Slot(slot),
             _ => {
-                let src = self.src(val);
                 let home = self.alloc_stable();
+                let src = self.src(val);
                 self.store(home, src);
                 self.free(val);
                 home
@@ -910,9 +1008,16 @@ impl<'a> FuncLowering<'a> {
                     if let Some(delta) = delta.and_then(|d| i32::try_from(d).ok()) {
                         // `lea` computes into a fresh register straight from
                         // a variable's register, saving the copy.
-                        if let (Val::Local(_), Src::Reg(home)) = (lhs, self.src(lhs)) {
+                        if let (Val::Local(_), Src::Reg(_)) = (lhs, self.src(lhs)) {
                             let reg = self.alloc_reg(RegSet::EMPTY);
-                            self.asm.lea(reg, Mem::new(home, delta));
+                            match self.src(lhs) {
+                                Src::Reg(home) => self.asm.lea(reg, Mem::new(home, delta)),
+                                // Setting up the frame moved it to a slot.
+                                src => {
+                                    self.load(reg, src);
+                                    self.asm.add_ri(reg, delta);
+                                }
+                            }
                             self.stack.push(Val::Reg(reg));
                         } else {
                             let reg = self.owned(lhs, RegSet::EMPTY);
@@ -1222,21 +1327,34 @@ impl<'a> FuncLowering<'a> {
         Ok(cond)
     }
 
+    /// Consumes the top two values and pushes `lhs OP rhs` (a comparison) as
+    /// 0 or 1 with `setcc`. The result register is taken before the
+    /// compare: taking it may spill and set up the frame, which clobbers the
+    /// flags.
+    fn set_on(&mut self, op: BinOp) {
+        let n = self.stack.len();
+        if let (Val::Const(a), Val::Const(b)) = (self.stack[n - 2], self.stack[n - 1]) {
+            self.stack.truncate(n - 2);
+            let value = fold(op, a, b).expect("comparisons always fold");
+            self.stack.push(Val::Const(value));
+            return;
+        }
+        let reg = self.alloc_reg(RegSet::EMPTY);
+        let Ok(cond) = self.compare(op) else {
+            unreachable!("constant comparisons folded above")
+        };
+        self.asm.setcc(cond, reg);
+        self.asm.movzx_r8(reg, reg);
+        self.stack.push(Val::Reg(reg));
+    }
+
     /// Materialises a comparison, `!`, `&&` or `||` as 0 or 1.
     fn bool_value(&mut self, expr: &ir::Expr) {
         match expr {
             ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
                 self.expr(lhs);
                 self.expr(rhs);
-                match self.compare(*op) {
-                    Err(constant) => self.stack.push(Val::Const(constant.into())),
-                    Ok(cond) => {
-                        let reg = self.alloc_reg(RegSet::EMPTY);
-                        self.asm.setcc(cond, reg);
-                        self.asm.movzx_r8(reg, reg);
-                        self.stack.push(Val::Reg(reg));
-                    }
-                }
+                self.set_on(*op);
             }
             ir::Expr::Unary {
                 op: UnOp::Not,
@@ -1244,18 +1362,10 @@ impl<'a> FuncLowering<'a> {
             } => {
                 self.expr(operand);
                 self.stack.push(Val::Const(0));
-                match self.compare(BinOp::Eq) {
-                    Err(constant) => self.stack.push(Val::Const(constant.into())),
-                    Ok(cond) => {
-                        let reg = self.alloc_reg(RegSet::EMPTY);
-                        self.asm.setcc(cond, reg);
-                        self.asm.movzx_r8(reg, reg);
-                        self.stack.push(Val::Reg(reg));
-                    }
-                }
+                self.set_on(BinOp::Eq);
             }
             _ => {
-                self.stabilize(0);
+                self.before_join();
                 let is_false = self.asm.new_label();
                 let end = self.asm.new_label();
                 self.branch(expr, false, is_false);
@@ -1367,6 +1477,7 @@ impl<'a> FuncLowering<'a> {
     }
 
     fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        self.ensure_frame();
         let base = self.push_args(args);
         // Values waiting below the arguments must survive the call.
         self.stabilize(args.len());
@@ -1385,12 +1496,16 @@ impl<'a> FuncLowering<'a> {
     /// (moving the return address when their number on the stack differs),
     /// the frame is dropped and the callee entered by a jump.
     fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        let outgoing = stack_arg_count(args.len()) as i32;
+        if outgoing > 0 {
+            // The arguments are assembled in the frame's outgoing area.
+            self.ensure_frame();
+        }
         let base = self.push_args(args);
         let target = self.func_labels[func];
-        let outgoing = stack_arg_count(args.len()) as i32;
         let incoming = self.stack_params as i32;
         self.place_args(base);
-        if !self.framed {
+        if !self.frame_ready {
             if incoming > 0 {
                 self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rsp, 0));
                 self.asm.mov_mr(Mem::new(Reg::Rsp, 8 * incoming), SCRATCH);
@@ -1426,22 +1541,40 @@ impl<'a> FuncLowering<'a> {
     }
 }
 
-/// True if `expr` has a call in tail position (a jump, possibly a loop).
-fn func_has_tail_calls(expr: &ir::Expr) -> bool {
-    let mut work = vec![expr];
-    while let Some(expr) = work.pop() {
-        match expr {
-            ir::Expr::Call { .. } => return true,
-            ir::Expr::If {
-                then_branch,
-                else_branch,
-                ..
-            } => work.extend([&**then_branch, else_branch]),
-            ir::Expr::Let { body, .. } => work.push(body),
-            _ => {}
-        }
+/// The registers evaluating `cond` as a branch condition needs, or `None`
+/// if it may need more than registers (a call, a nested `if` or `let`, a
+/// `&&`/`||` used as a number).
+fn cond_registers(cond: &ir::Expr) -> Option<usize> {
+    match cond {
+        ir::Expr::Unary {
+            op: UnOp::Not,
+            operand,
+        } => cond_registers(operand),
+        ir::Expr::Binary {
+            op: BinOp::And | BinOp::Or,
+            lhs,
+            rhs,
+            ..
+        } => Some(cond_registers(lhs)?.max(cond_registers(rhs)?)),
+        _ => value_registers(cond),
     }
-    false
+}
+
+/// The registers evaluating `expr` as a value needs, if it has no calls,
+/// branches or bindings.
+fn value_registers(expr: &ir::Expr) -> Option<usize> {
+    match expr {
+        ir::Expr::Int(_) | ir::Expr::Local(_) => Some(1),
+        ir::Expr::Unary { operand, .. } => Some(value_registers(operand)? + 1),
+        ir::Expr::Binary {
+            op: BinOp::And | BinOp::Or,
+            ..
+        } => None,
+        ir::Expr::Binary { lhs, rhs, .. } => {
+            Some(value_registers(lhs)?.max(value_registers(rhs)? + 1).max(3) + 1)
+        }
+        ir::Expr::Call { .. } | ir::Expr::If { .. } | ir::Expr::Let { .. } => None,
+    }
 }
 
 /// `a OP b` at compile time, with the language's semantics; `None` where
@@ -1482,17 +1615,22 @@ fn swapped(cond: Cond) -> Cond {
     }
 }
 
+/// Callee-saved registers the entry trampoline preserves for Rust, because a
+/// trap leaves JIT frames without running their epilogues (and JIT code
+/// keeps [`CONTEXT`] in one of them).
+const PRESERVED_FOR_RUST: [Reg; 5] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
+
 /// Emits the entry trampoline and the shared trap exit; returns the
 /// trampoline's offset. See `EnterFn` in [`crate::jit::runtime`].
 fn emit_trampoline(asm: &mut Assembler, trap_exit: Label) -> usize {
     let enter = asm.offset();
     asm.push_r(Reg::Rbp);
     asm.mov_rr(Reg::Rbp, Reg::Rsp);
-    for reg in CALLEE_SAVED {
+    for reg in PRESERVED_FOR_RUST {
         asm.push_r(reg);
     }
     // rdi = context, rsi = entry, rdx = new stack pointer, rcx = register args.
-    asm.mov_rr(Reg::R12, Reg::Rdi);
+    asm.mov_rr(CONTEXT, Reg::Rdi);
     asm.mov_mr(Mem::new(Reg::Rdi, CTX_SAVED_RSP), Reg::Rsp);
     asm.mov_rr(Reg::Rax, Reg::Rsi);
     asm.mov_rr(Reg::R11, Reg::Rcx);
@@ -1501,10 +1639,10 @@ fn emit_trampoline(asm: &mut Assembler, trap_exit: Label) -> usize {
         asm.mov_rm(reg, Mem::new(Reg::R11, 8 * index as i32));
     }
     asm.call_r(Reg::Rax);
-    asm.mov_rm(Reg::Rsp, Mem::new(Reg::R12, CTX_SAVED_RSP));
+    asm.mov_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_SAVED_RSP));
     let restore = asm.new_label();
     asm.bind(restore);
-    for reg in CALLEE_SAVED.into_iter().rev() {
+    for reg in PRESERVED_FOR_RUST.into_iter().rev() {
         asm.pop_r(reg);
     }
     asm.pop_r(Reg::Rbp);

@@ -66,7 +66,13 @@ pub const SCRATCH: Reg = Reg::R11;
 pub const FIXED: RegSet = RegSet::of(&[Reg::Rax, Reg::Rcx, Reg::Rdx]);
 
 /// Callee-saved registers: the homes of values that must survive calls.
-pub const CALLEE_SAVED: [Reg; 5] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
+/// (`r15` is callee-saved too but reserved: [`CONTEXT`].)
+pub const CALLEE_SAVED: [Reg; 4] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14];
+
+/// Holds the address of the running stack's context record in all JIT code
+/// (set by the entry trampoline, never written by generated functions), so
+/// the stack check is one compare.
+pub const CONTEXT: Reg = Reg::R15;
 
 /// A value on the virtual operand stack.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
