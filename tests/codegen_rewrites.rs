@@ -329,7 +329,10 @@ fn large_frames_are_checked_and_overflow_cleanly() {
     let source = format!(
         "fn g(x) = x + 1\nfn wide(n) = {flat}\nfn deep(n) = if n == 0 then 0 else {body}\n"
     );
-    compare(&source, &[(1, vec![3]), (1, vec![-7]), (2, vec![0]), (2, vec![3])]);
+    compare(
+        &source,
+        &[(1, vec![3]), (1, vec![-7]), (2, vec![0]), (2, vec![3])],
+    );
 
     let mut timings = Timings::default();
     let program = pipeline::front_end(&source, &[], &mut timings).expect("compiles");

@@ -778,7 +778,7 @@ impl<'a> FuncLowering<'a> {
                 // the condition surely cannot set it up (no call, `if`,
                 // `let` or value `&&`/`||`, and registers to spare).
                 let free = POOL.iter().filter(|&&r| !self.used.has(r)).count();
-                if cond_registers(cond).is_none_or(|need| need + 3 > free) {
+                if cond_registers(cond).is_none_or(|need| need + 1 > free) {
                     self.ensure_frame();
                 }
                 self.branch(cond, false, else_label);
@@ -1556,15 +1556,21 @@ fn cond_registers(cond: &ir::Expr) -> Option<usize> {
             rhs,
             ..
         } => Some(cond_registers(lhs)?.max(cond_registers(rhs)?)),
-        _ => value_registers(cond),
+        // A comparison allocates nothing itself (`cmp` reads variables and
+        // immediates in place).
+        ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+            Some(value_registers(lhs)?.max(value_registers(rhs)? + 1))
+        }
+        _ => Some(value_registers(cond)? + 1),
     }
 }
 
-/// The registers evaluating `expr` as a value needs, if it has no calls,
-/// branches or bindings.
+/// The registers evaluating `expr` as a value needs (a constant or a
+/// variable none: they are read in place), if it has no calls, branches or
+/// bindings.
 fn value_registers(expr: &ir::Expr) -> Option<usize> {
     match expr {
-        ir::Expr::Int(_) | ir::Expr::Local(_) => Some(1),
+        ir::Expr::Int(_) | ir::Expr::Local(_) => Some(0),
         ir::Expr::Unary { operand, .. } => Some(value_registers(operand)? + 1),
         ir::Expr::Binary {
             op: BinOp::And | BinOp::Or,
