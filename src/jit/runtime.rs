@@ -6,10 +6,12 @@
 //!
 //! * JIT code runs on a [`JitStack`] of [`STACK_SIZE`] bytes aligned to its own
 //!   size, so any code running on it finds the stack's [`StackContext`] with
-//!   `rsp & STACK_BASE_MASK` — no register is reserved for it and the
-//!   functions stay plain System V functions.
-//! * Every function prologue compares `rsp` (minus its frame size when that is
-//!   large) against [`StackContext::limit`] and traps instead of overflowing.
+//!   `rsp & STACK_BASE_MASK`; generated functions also keep its address in
+//!   `r15`, which the entry trampoline sets and they never write.
+//! * Every function that makes calls compares `rsp` against
+//!   [`StackContext::limit`] on entry and traps instead of overflowing; frames
+//!   larger than half of [`STACK_RESERVE`] are checked again once allocated.
+//!   (See `codegen::lower` for why functions without calls need no check.)
 //! * A trap is a `call` to the shared trap exit. The exit records the return
 //!   address (which identifies the trap site) in [`StackContext::trap_pc`],
 //!   restores the stack pointer the trampoline saved in
@@ -61,8 +63,10 @@ pub const CTX_TRAP_PC: i32 = offset_of!(StackContext, trap_pc) as i32;
 
 /// The entry trampoline emitted by codegen: switches to `sp` (on the stack
 /// whose base holds `ctx`, with stack arguments already stored at `sp`), loads
-/// six register arguments from `args`, calls `entry` and returns its result.
-/// On a trap it returns garbage and sets `ctx.trap_pc`.
+/// six register arguments from `args`, points `r15` at `ctx`, calls `entry`
+/// and returns its result. (`entry` pops its own stack arguments; the
+/// trampoline restores `rsp` from `ctx` either way.) On a trap it returns
+/// garbage and sets `ctx.trap_pc`.
 type EnterFn = unsafe extern "sysv64" fn(
     ctx: *mut StackContext,
     entry: *const u8,
@@ -280,9 +284,10 @@ pub struct FuncEntry {
 /// and the table of functions that may be called from Rust.
 ///
 /// Soundness rests on the code generator: `enter` must be the trampoline
-/// described at [`EnterFn`], and each function at `funcs[i].offset` must be a
-/// System V function of `funcs[i].arity` integer arguments that follows the
-/// stack-check and trap contract in the module docs. That is why only the
+/// described at [`EnterFn`], and each function at `funcs[i].offset` must take
+/// `funcs[i].arity` integer arguments as System V does (popping those passed
+/// on the stack itself) and follow the stack-check and trap contract in the
+/// module docs. That is why only the
 /// crate can build one.
 pub struct Module {
     code: ExecutableCode,
