@@ -5,6 +5,7 @@
 //! [`codegen`] → [`jit`] → run. [`pipeline`] strings the stages together and
 //! [`diag`] renders every error.
 
+pub mod api;
 pub mod ast;
 pub mod check;
 pub mod codegen;
@@ -17,3 +18,9 @@ pub mod parser;
 pub mod pipeline;
 pub mod repl;
 pub mod session;
+pub mod suggest;
+
+pub use api::{
+    CompileError, Error, ErrorCode, Func, FunctionInfo, Interrupt, LookupError, Program,
+    RuntimeError, compile, compile_named, eval,
+};
