@@ -297,20 +297,26 @@ impl Program {
 
     /// Turns the result of a call into the API's error type (the source is
     /// shared only when there is an error, keeping calls cheap).
+    #[inline]
     fn runtime_result(
         &self,
         result: std::io::Result<Result<i64, jit::RuntimeError>>,
     ) -> Result<i64, RuntimeError> {
         match result {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(RuntimeError {
-                file: Arc::clone(&self.file),
-                cause: Cause::Trap(error),
-            }),
-            Err(error) => Err(RuntimeError {
-                file: Arc::clone(&self.file),
-                cause: Cause::OutOfMemory(format!("cannot allocate the JIT stack: {error}")),
-            }),
+            Ok(Err(error)) => Err(self.runtime_error(Cause::Trap(error))),
+            Err(error) => Err(self.runtime_error(Cause::OutOfMemory(format!(
+                "cannot allocate the JIT stack: {error}"
+            )))),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn runtime_error(&self, cause: Cause) -> RuntimeError {
+        RuntimeError {
+            file: Arc::clone(&self.file),
+            cause,
         }
     }
 }
@@ -385,10 +391,7 @@ impl<'p, const N: usize> Func<'p, N> {
         interrupt: &Interrupt,
     ) -> Result<i64, RuntimeError> {
         if interrupt.in_use.swap(true, Ordering::Acquire) {
-            return Err(RuntimeError {
-                file: Arc::clone(&self.program.file),
-                cause: Cause::InterruptInUse,
-            });
+            return Err(self.program.runtime_error(Cause::InterruptInUse));
         }
         let result = self
             .program

@@ -111,6 +111,7 @@ impl Program {
 
     /// Calls function `func` with `args` (which must match its arity);
     /// `interrupt`, if given, can stop the call.
+    #[inline]
     pub fn call(
         &self,
         func: ir::FuncId,
@@ -124,6 +125,9 @@ impl Program {
         })
     }
 
+    /// Kept out of line: calls are hot, traps are not.
+    #[cold]
+    #[inline(never)]
     fn trap_cause(&self, offset: usize) -> RuntimeError {
         let site = self
             .traps

@@ -16,7 +16,7 @@
 //!   [`StackContext::saved_rsp`] and returns from the trampoline. No signal,
 //!   no unwinding: Rust frames are never skipped, only JIT frames.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::mem::offset_of;
 use std::ptr;
@@ -116,7 +116,23 @@ impl JitStack {
         let rw = libc::PROT_READ | libc::PROT_WRITE;
         stack.protect(0, PAGE_SIZE, rw)?;
         stack.protect(2 * PAGE_SIZE, STACK_SIZE - 2 * PAGE_SIZE, rw)?;
+        stack.reset_context();
         Ok(stack)
+    }
+
+    /// Puts the context record in its idle state: the normal limit and no
+    /// trap. Calls keep it that way (see [`Module::call`]), so a call that
+    /// returns normally has nothing to rewrite.
+    fn reset_context(&self) {
+        // SAFETY: the context page is mapped read+write and owned by this
+        // stack, and no JIT code runs on it (callers hold the stack).
+        unsafe {
+            self.context().write(StackContext {
+                limit: AtomicU64::new(self.limit()),
+                saved_rsp: 0,
+                trap_pc: 0,
+            });
+        }
     }
 
     fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
@@ -146,8 +162,10 @@ impl JitStack {
 
 impl Drop for JitStack {
     fn drop(&mut self) {
-        // SAFETY: the block is owned by this value and no JIT code runs on it
-        // (running borrows the stack mutably for the whole call).
+        // SAFETY: the block is owned by this value and no JIT code runs on it:
+        // a call borrows the stack for its whole duration, and the thread's
+        // own stack is dropped only at thread exit, after `OwnedStack::drop`
+        // has withdrawn the idle pointer that calls reach it by.
         unsafe {
             libc::munmap(self.base.cast(), STACK_SIZE);
         }
@@ -155,8 +173,67 @@ impl Drop for JitStack {
 }
 
 thread_local! {
-    /// One JIT stack per thread, made on first use and kept for later calls.
-    static THREAD_STACK: RefCell<Option<JitStack>> = const { RefCell::new(None) };
+    /// One JIT stack per thread, made on first use and freed when the thread
+    /// exits.
+    static OWNED_STACK: OwnedStack = const { OwnedStack(RefCell::new(None)) };
+
+    /// The base of [`OWNED_STACK`] while no call runs on it; null before
+    /// the first call, during a call, and once the thread has freed it. A
+    /// plain pointer with no destructor, so the common case of a call is a
+    /// single thread-local load, with no lazy-initialisation or borrow-flag
+    /// checks.
+    static IDLE_STACK: Cell<*mut u8> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Owner of a thread's JIT stack; forgets the idle pointer before the stack
+/// is unmapped at thread exit, so a late call (from another thread-local's
+/// destructor) makes a fresh stack instead of using a freed one.
+struct OwnedStack(RefCell<Option<JitStack>>);
+
+impl Drop for OwnedStack {
+    fn drop(&mut self) {
+        IDLE_STACK.set(ptr::null_mut());
+    }
+}
+
+/// Runs `run` with this thread's JIT stack, making it on first use.
+#[inline]
+fn with_thread_stack<R>(run: impl FnOnce(&JitStack) -> R) -> io::Result<R> {
+    // Taking the pointer marks the stack busy until it is put back.
+    let base = IDLE_STACK.replace(ptr::null_mut());
+    if base.is_null() {
+        return with_thread_stack_slow(run);
+    }
+    // A view that does not own the mapping: `ManuallyDrop` never unmaps.
+    let stack = std::mem::ManuallyDrop::new(JitStack { base });
+    let result = run(&stack);
+    IDLE_STACK.set(base);
+    Ok(result)
+}
+
+/// The first call on a thread (makes the stack), a call during thread
+/// teardown or a re-entrant call (both use a temporary stack).
+#[cold]
+#[inline(never)]
+fn with_thread_stack_slow<R>(run: impl FnOnce(&JitStack) -> R) -> io::Result<R> {
+    let made = OWNED_STACK.try_with(|owned| -> io::Result<bool> {
+        let mut slot = owned.0.borrow_mut();
+        if slot.is_some() {
+            // The thread's stack exists but is not idle: a call is running
+            // on it (JIT code cannot call back into Rust today, so this
+            // would be a re-entrant call from a signal handler or similar).
+            return Ok(false);
+        }
+        let stack = JitStack::new()?;
+        IDLE_STACK.set(stack.base);
+        *slot = Some(stack);
+        Ok(true)
+    });
+    match made {
+        Ok(Ok(true)) => with_thread_stack(run),
+        Ok(Err(error)) => Err(error),
+        Ok(Ok(false)) | Err(_) => Ok(run(&JitStack::new()?)),
+    }
 }
 
 /// How a call into JIT code ended.
@@ -311,6 +388,7 @@ impl Module {
     /// # Panics
     /// If `index` is out of range or `args.len()` is not the function's arity
     /// (both are bugs in the caller, which knows the signatures).
+    #[inline]
     pub fn call(
         &self,
         index: usize,
@@ -319,22 +397,15 @@ impl Module {
     ) -> io::Result<Exit> {
         let func = self.funcs[index];
         assert_eq!(args.len(), func.arity, "wrong number of arguments");
-        THREAD_STACK.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut slot) => {
-                if slot.is_none() {
-                    *slot = Some(JitStack::new()?);
-                }
-                let stack = slot.as_mut().expect("stack was just created");
-                Ok(self.call_on(stack, func, args, interrupt))
-            }
-            // Re-entered (JIT code cannot do this today): use a fresh stack.
-            Err(_) => Ok(self.call_on(&mut JitStack::new()?, func, args, interrupt)),
-        })
+        with_thread_stack(|stack| self.call_on(stack, func, args, interrupt))
     }
 
+    /// Runs `func` on `stack`, which must be idle (its context as
+    /// [`JitStack::reset_context`] leaves it) and is left idle again.
+    #[inline]
     fn call_on(
         &self,
-        stack: &mut JitStack,
+        stack: &JitStack,
         func: FuncEntry,
         args: &[i64],
         interrupt: Option<&Interrupt>,
@@ -355,25 +426,17 @@ impl Module {
         );
         let sp = (stack.top() as usize - stack_args * 8) & !15;
         let sp = sp as *mut i64;
-        // SAFETY: `sp..sp+stack_args` lies inside the read+write part of the
-        // stack (checked above) and nothing else uses the stack right now.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                args[REGISTER_ARGS.min(args.len())..].as_ptr(),
-                sp,
-                stack_args,
-            );
+        if stack_args > 0 {
+            // SAFETY: `sp..sp+stack_args` lies inside the read+write part of
+            // the stack (checked above) and nothing else uses the stack now.
+            unsafe {
+                std::ptr::copy_nonoverlapping(args[REGISTER_ARGS..].as_ptr(), sp, stack_args);
+            }
         }
 
+        // The context is idle (normal limit, no trap) between calls, so it
+        // needs no writing here: the trampoline stores `saved_rsp` itself.
         let ctx = stack.context();
-        // SAFETY: the context page is mapped read+write and owned by `stack`.
-        unsafe {
-            ctx.write(StackContext {
-                limit: AtomicU64::new(stack.limit()),
-                saved_rsp: 0,
-                trap_pc: 0,
-            });
-        }
         if let Some(interrupt) = interrupt {
             interrupt.begin(ctx);
         }
@@ -390,16 +453,30 @@ impl Module {
         };
         if let Some(interrupt) = interrupt {
             interrupt.end(ctx);
+        } else if trap_pc == 0 {
+            // Nothing could have written the context: it is still idle.
+            return Exit::Returned(result);
         }
-        // SAFETY: as above; the call is over, so only this thread reads it.
-        let interrupted = unsafe { (*ctx).limit.load(Ordering::SeqCst) } == u64::MAX;
+        self.finish_call(stack, result, trap_pc)
+    }
+
+    /// After a trap or an interruptible call: reads how the call ended and
+    /// makes the context idle again (an interrupt may have raised the limit
+    /// even after the function returned).
+    #[cold]
+    #[inline(never)]
+    fn finish_call(&self, stack: &JitStack, result: i64, trap_pc: u64) -> Exit {
+        // SAFETY: the context page is mapped and the call is over (any
+        // interrupt has let go of it), so only this thread reads it.
+        let interrupted = unsafe { (*stack.context()).limit.load(Ordering::SeqCst) } == u64::MAX;
+        stack.reset_context();
         if trap_pc == 0 {
             Exit::Returned(result)
         } else if interrupted {
             Exit::Interrupted
         } else {
             Exit::Trapped {
-                offset: trap_pc as usize - base as usize,
+                offset: trap_pc as usize - self.code.base() as usize,
             }
         }
     }

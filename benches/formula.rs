@@ -1,0 +1,140 @@
+//! Calling a compiled formula a million times: exprjit's [`exprjit::Func`]
+//! handle against `evalexpr` (a precompiled operator tree) and native Rust.
+//!
+//! Each benchmark evaluates its formula once for each of 1,000,000 argument
+//! pairs, so the time criterion reports per iteration, read in ms, is the
+//! time per call in ns. Run with `cargo bench --bench formula`.
+//!
+//! The native closure is measured twice: `native-inlined` lets the compiler
+//! inline it into the loop (the best Rust can do, possibly vectorised), and
+//! `native-opaque` calls it through `&dyn Fn` hidden behind `black_box`, an
+//! out-of-line call like the one into JIT code.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use evalexpr::{ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Value};
+
+const CALLS: usize = 1_000_000;
+
+/// One formula in the three forms.
+struct Formula {
+    name: &'static str,
+    exprjit: &'static str,
+    evalexpr: &'static str,
+    native: fn(i64, i64) -> i64,
+}
+
+const FORMULAS: [Formula; 2] = [
+    Formula {
+        name: "arith",
+        exprjit: "fn f(a, b) = a * 3 + b - (a / (b | 1))",
+        // evalexpr has no `|` operator; `bitor` is its function for it.
+        evalexpr: "a * 3 + b - (a / bitor(b, 1))",
+        native: |a, b| {
+            a.wrapping_mul(3)
+                .wrapping_add(b)
+                .wrapping_sub(a.wrapping_div(b | 1))
+        },
+    },
+    Formula {
+        name: "if",
+        exprjit: "fn f(a, b) = if a > b then a - b else b * 2 + a",
+        evalexpr: "if(a > b, a - b, b * 2 + a)",
+        native: |a, b| {
+            if a > b {
+                a.wrapping_sub(b)
+            } else {
+                b.wrapping_mul(2).wrapping_add(a)
+            }
+        },
+    },
+];
+
+/// A million pseudo-random argument pairs, small enough that no formula
+/// overflows (evalexpr reports overflow as an error).
+fn argument_pairs() -> Vec<(i64, i64)> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 2_000_001) as i64 - 1_000_000
+    };
+    (0..CALLS).map(|_| (next(), next())).collect()
+}
+
+fn formulas(c: &mut Criterion) {
+    let pairs = argument_pairs();
+    for formula in &FORMULAS {
+        let mut group = c.benchmark_group(formula.name);
+        group.throughput(Throughput::Elements(CALLS as u64));
+        group.sample_size(10);
+
+        let program = exprjit::compile(formula.exprjit).expect("formula compiles");
+        let f = program.func::<2>("f").expect("f(a, b) is defined");
+        let native = formula.native;
+
+        // The three must agree before their speed means anything.
+        let tree = evalexpr::build_operator_tree::<DefaultNumericTypes>(formula.evalexpr)
+            .expect("evalexpr parses the formula");
+        let mut context = HashMapContext::<DefaultNumericTypes>::new();
+        for &(a, b) in pairs.iter().take(1000) {
+            context.set_value("a".into(), Value::Int(a)).unwrap();
+            context.set_value("b".into(), Value::Int(b)).unwrap();
+            let expected = native(a, b);
+            assert_eq!(f.call([a, b]), Ok(expected), "exprjit f({a}, {b})");
+            assert_eq!(
+                tree.eval_int_with_context(&context),
+                Ok(expected),
+                "evalexpr f({a}, {b})"
+            );
+        }
+
+        group.bench_function("exprjit", |bench| {
+            bench.iter(|| {
+                let mut sum = 0i64;
+                for &(a, b) in &pairs {
+                    sum = sum.wrapping_add(f.call(black_box([a, b])).unwrap_or(0));
+                }
+                sum
+            })
+        });
+        group.bench_function("native-inlined", |bench| {
+            bench.iter(|| {
+                let mut sum = 0i64;
+                for &(a, b) in &pairs {
+                    sum = sum.wrapping_add(native(black_box(a), black_box(b)));
+                }
+                sum
+            })
+        });
+        group.bench_function("native-opaque", |bench| {
+            let closure = move |a: i64, b: i64| native(a, b);
+            let opaque: &dyn Fn(i64, i64) -> i64 = black_box(&closure);
+            bench.iter(|| {
+                let mut sum = 0i64;
+                for &(a, b) in &pairs {
+                    sum = sum.wrapping_add(opaque(a, b));
+                }
+                sum
+            })
+        });
+        group.bench_function("evalexpr", |bench| {
+            bench.iter(|| {
+                let mut sum = 0i64;
+                for &(a, b) in &pairs {
+                    context.set_value("a".into(), Value::Int(a)).unwrap();
+                    context.set_value("b".into(), Value::Int(b)).unwrap();
+                    sum = sum.wrapping_add(tree.eval_int_with_context(&context).unwrap_or(0));
+                }
+                sum
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, formulas);
+criterion_main!(benches);
