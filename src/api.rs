@@ -29,6 +29,8 @@
 //! so the code cannot be unmapped while a handle exists, and arguments are
 //! arrays of exactly the function's arity.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -906,6 +908,26 @@ mod tests {
         assert_send_sync::<Func<'static, 2>>();
         assert_send_sync::<Interrupt>();
         assert_send_sync::<Error>();
+    }
+
+    /// Whether `/proc/self/maps` has an executable mapping starting at
+    /// `address`.
+    fn exec_mapping_at(address: u64) -> bool {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().any(|line| {
+            let (range, rest) = line.split_once(' ').unwrap_or_default();
+            let start = range.split('-').next().unwrap_or_default();
+            u64::from_str_radix(start, 16) == Ok(address) && rest.starts_with("r-x")
+        })
+    }
+
+    #[test]
+    fn dropping_the_program_unmaps_its_code() {
+        let program = compile("fn f(x) = x").unwrap();
+        let address = program.loaded.base_address();
+        assert!(exec_mapping_at(address));
+        drop(program);
+        assert!(!exec_mapping_at(address));
     }
 
     #[test]

@@ -331,6 +331,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn error_codes_are_unique_ordered_and_documented() {
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "{codes:?}");
+        let docs = include_str!("../docs/errors.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| {} | `{code:?}` |", code.as_str());
+            assert!(docs.contains(&row), "docs/errors.md lacks the row {row}");
+        }
+        let rows = docs.lines().filter(|l| l.starts_with("| E")).count();
+        assert_eq!(
+            rows,
+            ErrorCode::ALL.len(),
+            "docs/errors.md lists extra codes"
+        );
+    }
+
+    #[test]
+    fn codes_are_rendered_in_brackets() {
+        let file = SourceFile::new("t.ex", "1 / 0\n");
+        let diagnostic = Diagnostic::new(
+            ErrorCode::DivisionByZero,
+            "division by zero",
+            Span::new(2, 3),
+        );
+        assert!(
+            diagnostic
+                .render(&file)
+                .starts_with("error[E0100]: division by zero\n")
+        );
+        assert!(diagnostic.render_coloured(&file).contains("E0100"));
+    }
+
+    #[test]
     fn line_col_counts_characters_from_one() {
         let file = SourceFile::new("t.ex", "ab\ncé d\n");
         assert_eq!(file.line_col(0), (1, 1));

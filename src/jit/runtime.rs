@@ -352,7 +352,7 @@ pub struct FuncEntry {
 /// and the table of functions that may be called from Rust.
 ///
 /// Soundness rests on the code generator: `enter` must be the trampoline
-/// described at [`EnterFn`], and each function at `funcs[i].offset` must be a
+/// described at `EnterFn`, and each function at `funcs[i].offset` must be a
 /// System V function of `funcs[i].arity` integer arguments that follows the
 /// stack-check and trap contract in the module docs. That is why only the
 /// crate can build one.
