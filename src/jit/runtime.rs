@@ -204,11 +204,18 @@ fn with_thread_stack<R>(run: impl FnOnce(&JitStack) -> R) -> io::Result<R> {
     if base.is_null() {
         return with_thread_stack_slow(run);
     }
+    // Puts the stack back even if `run` panics, so that the thread keeps
+    // its stack instead of making a temporary one for every later call.
+    struct PutBack(*mut u8);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            IDLE_STACK.set(self.0);
+        }
+    }
+    let _put_back = PutBack(base);
     // A view that does not own the mapping: `ManuallyDrop` never unmaps.
     let stack = std::mem::ManuallyDrop::new(JitStack { base });
-    let result = run(&stack);
-    IDLE_STACK.set(base);
-    Ok(result)
+    Ok(run(&stack))
 }
 
 /// The first call on a thread (makes the stack), a call during thread
@@ -494,6 +501,70 @@ mod tests {
             (stack.top() as usize - 8) as i64 & STACK_BASE_MASK as i64,
             stack.base as i64
         );
+    }
+
+    fn load(source: &str) -> crate::jit::Program {
+        let mut timings = crate::pipeline::Timings::default();
+        let program = crate::pipeline::front_end(source, &[], &mut timings).unwrap();
+        crate::pipeline::back_end(&program, &mut timings).unwrap()
+    }
+
+    #[test]
+    fn a_thread_keeps_its_stack_and_other_threads_get_their_own() {
+        let program = load("fn f(x) = x + 1");
+        let call_and_see_stack = || {
+            assert_eq!(
+                program.module.call(0, &[1], None).unwrap(),
+                Exit::Returned(2)
+            );
+            IDLE_STACK.get() as usize
+        };
+        let first = call_and_see_stack();
+        assert_ne!(first, 0);
+        assert_eq!(call_and_see_stack(), first);
+        let other = std::thread::scope(|scope| scope.spawn(call_and_see_stack).join().unwrap());
+        assert_ne!(other, first);
+    }
+
+    #[test]
+    fn a_call_during_a_call_gets_a_temporary_stack() {
+        let bases = with_thread_stack(|outer| {
+            let inner = with_thread_stack(|inner| inner.base).unwrap();
+            (outer.base, inner)
+        })
+        .unwrap();
+        assert_ne!(bases.0, bases.1);
+        // The thread's own stack is idle again afterwards.
+        assert_eq!(IDLE_STACK.get(), bases.0);
+    }
+
+    #[test]
+    fn a_trap_leaves_the_context_idle() {
+        let program = load("fn f(x) = 1 / x");
+        let module = &program.module;
+        assert!(matches!(
+            module.call(0, &[0], None).unwrap(),
+            Exit::Trapped { .. }
+        ));
+        assert_eq!(module.call(0, &[1], None).unwrap(), Exit::Returned(1));
+    }
+
+    #[test]
+    fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
+        let program = load("fn f(x) = x + 1");
+        let module = &program.module;
+        let interrupt = Interrupt::new();
+        // The request lands after the function returned, before the call
+        // let go of the interrupt: the limit is raised on an idle stack.
+        let exit = with_thread_stack(|stack| {
+            interrupt.begin(stack.context());
+            interrupt.request();
+            interrupt.end(stack.context());
+            module.finish_call(stack, 42, 0)
+        })
+        .unwrap();
+        assert_eq!(exit, Exit::Returned(42));
+        assert_eq!(module.call(0, &[1], None).unwrap(), Exit::Returned(2));
     }
 
     #[test]
