@@ -9,6 +9,10 @@
 //! inline it into the loop (the best Rust can do, possibly vectorised), and
 //! `native-opaque` calls it through `&dyn Fn` hidden behind `black_box`, an
 //! out-of-line call like the one into JIT code.
+//!
+//! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `if` is
+//! `if a > b then a - b else b * 2 + a` on random arguments (the branch goes
+//! either way at random), `if-predictable` the same with `a > b` always.
 
 use std::hint::black_box;
 
@@ -20,14 +24,18 @@ const CALLS: usize = 1_000_000;
 /// One formula in the three forms.
 struct Formula {
     name: &'static str,
+    /// Whether to use arguments with `a > b` always, so that the `if`
+    /// always takes one branch (a predictable branch).
+    a_above_b: bool,
     exprjit: &'static str,
     evalexpr: &'static str,
     native: fn(i64, i64) -> i64,
 }
 
-const FORMULAS: [Formula; 2] = [
+const FORMULAS: [Formula; 3] = [
     Formula {
         name: "arith",
+        a_above_b: false,
         exprjit: "fn f(a, b) = a * 3 + b - (a / (b | 1))",
         // evalexpr has no `|` operator; `bitor` is its function for it.
         evalexpr: "a * 3 + b - (a / bitor(b, 1))",
@@ -39,17 +47,32 @@ const FORMULAS: [Formula; 2] = [
     },
     Formula {
         name: "if",
-        exprjit: "fn f(a, b) = if a > b then a - b else b * 2 + a",
-        evalexpr: "if(a > b, a - b, b * 2 + a)",
-        native: |a, b| {
-            if a > b {
-                a.wrapping_sub(b)
-            } else {
-                b.wrapping_mul(2).wrapping_add(a)
-            }
-        },
+        a_above_b: false,
+        exprjit: IF_EXPRJIT,
+        evalexpr: IF_EVALEXPR,
+        native: if_native,
+    },
+    // The same with a predictable branch: shows what the unpredictable one
+    // costs the generated code (which branches where rustc uses `cmov`).
+    Formula {
+        name: "if-predictable",
+        a_above_b: true,
+        exprjit: IF_EXPRJIT,
+        evalexpr: IF_EVALEXPR,
+        native: if_native,
     },
 ];
+
+const IF_EXPRJIT: &str = "fn f(a, b) = if a > b then a - b else b * 2 + a";
+const IF_EVALEXPR: &str = "if(a > b, a - b, b * 2 + a)";
+
+fn if_native(a: i64, b: i64) -> i64 {
+    if a > b {
+        a.wrapping_sub(b)
+    } else {
+        b.wrapping_mul(2).wrapping_add(a)
+    }
+}
 
 /// A million pseudo-random argument pairs, small enough that no formula
 /// overflows (evalexpr reports overflow as an error).
@@ -66,8 +89,17 @@ fn argument_pairs() -> Vec<(i64, i64)> {
 }
 
 fn formulas(c: &mut Criterion) {
-    let pairs = argument_pairs();
+    let random_pairs = argument_pairs();
+    let pairs_a_above_b: Vec<(i64, i64)> = random_pairs
+        .iter()
+        .map(|&(a, b)| (a.abs() + 1_000_001, b))
+        .collect();
     for formula in &FORMULAS {
+        let pairs = if formula.a_above_b {
+            &pairs_a_above_b
+        } else {
+            &random_pairs
+        };
         let mut group = c.benchmark_group(formula.name);
         group.throughput(Throughput::Elements(CALLS as u64));
         group.sample_size(10);
@@ -95,7 +127,7 @@ fn formulas(c: &mut Criterion) {
         group.bench_function("exprjit", |bench| {
             bench.iter(|| {
                 let mut sum = 0i64;
-                for &(a, b) in &pairs {
+                for &(a, b) in pairs {
                     sum = sum.wrapping_add(f.call(black_box([a, b])).unwrap_or(0));
                 }
                 sum
@@ -104,7 +136,7 @@ fn formulas(c: &mut Criterion) {
         group.bench_function("native-inlined", |bench| {
             bench.iter(|| {
                 let mut sum = 0i64;
-                for &(a, b) in &pairs {
+                for &(a, b) in pairs {
                     sum = sum.wrapping_add(native(black_box(a), black_box(b)));
                 }
                 sum
@@ -115,7 +147,7 @@ fn formulas(c: &mut Criterion) {
             let opaque: &dyn Fn(i64, i64) -> i64 = black_box(&closure);
             bench.iter(|| {
                 let mut sum = 0i64;
-                for &(a, b) in &pairs {
+                for &(a, b) in pairs {
                     sum = sum.wrapping_add(opaque(a, b));
                 }
                 sum
@@ -124,7 +156,7 @@ fn formulas(c: &mut Criterion) {
         group.bench_function("evalexpr", |bench| {
             bench.iter(|| {
                 let mut sum = 0i64;
-                for &(a, b) in &pairs {
+                for &(a, b) in pairs {
                     context.set_value("a".into(), Value::Int(a)).unwrap();
                     context.set_value("b".into(), Value::Int(b)).unwrap();
                     sum = sum.wrapping_add(tree.eval_int_with_context(&context).unwrap_or(0));
