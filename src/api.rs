@@ -42,6 +42,11 @@ use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
 
 /// The name diagnostics give a source passed to [`compile`] or [`eval`].
+///
+/// ```
+/// let error = exprjit::compile("1 / ").unwrap_err();
+/// assert!(error.to_string().contains(exprjit::api::DEFAULT_SOURCE_NAME));
+/// ```
 pub const DEFAULT_SOURCE_NAME: &str = "<source>";
 
 /// Sources longer than this are compiled on a helper thread with a large
@@ -172,6 +177,13 @@ pub fn eval(source: &str) -> Result<i64, Error> {
 /// Get a callable handle with [`Program::func`]. Dropping the program
 /// unmaps its code; the borrow checker makes sure no handle outlives it.
 ///
+/// ```
+/// let program = exprjit::compile("fn clamp(x, lo, hi) = if x < lo then lo else if x > hi then hi else x").unwrap();
+/// let clamp = program.func::<3>("clamp").unwrap();
+/// assert_eq!(clamp.call([15, 0, 10]), Ok(10));
+/// drop(program); // unmaps the code (`clamp` can no longer be used)
+/// ```
+///
 /// ```compile_fail
 /// let score = {
 ///     let program = exprjit::compile("fn score(a, b) = a + b").unwrap();
@@ -187,6 +199,12 @@ pub struct Program {
 }
 
 /// What [`Program::functions`] tells about one function.
+///
+/// ```
+/// let program = exprjit::compile("fn area(w, h) = w * h").unwrap();
+/// let info = &program.functions()[0];
+/// assert_eq!((info.name(), info.arity()), ("area", 2));
+/// ```
 #[derive(Clone, Debug)]
 pub struct FunctionInfo {
     id: FuncId,
@@ -327,6 +345,16 @@ impl Program {
 ///
 /// It borrows the program, so it cannot outlive the code it calls; it is
 /// `Copy`, `Send` and `Sync`, so threads can share it.
+///
+/// ```
+/// let program = exprjit::compile("fn twice(x) = 2 * x").unwrap();
+/// let twice = program.func::<1>("twice").unwrap();
+/// let results: Vec<i64> = std::thread::scope(|scope| {
+///     let workers: Vec<_> = (0..4).map(|i| scope.spawn(move || twice.call([i]).unwrap())).collect();
+///     workers.into_iter().map(|w| w.join().unwrap()).collect()
+/// });
+/// assert_eq!(results, [0, 2, 4, 6]);
+/// ```
 pub struct Func<'p, const N: usize> {
     program: &'p Program,
     info: &'p FunctionInfo,

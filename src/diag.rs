@@ -70,6 +70,13 @@ pub struct Note {
 ///
 /// Codes never change meaning and are never reused; a new kind of error gets
 /// a new code. `docs/errors.md` lists them all (a test keeps it complete).
+///
+/// ```
+/// use exprjit::ErrorCode;
+/// let error = exprjit::eval("fn fib(n) = n; fbi(3)").unwrap_err();
+/// assert_eq!(error.code(), ErrorCode::UnknownFunction);
+/// assert_eq!(error.code().as_str(), "E0011");
+/// ```
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -151,6 +158,11 @@ impl ErrorCode {
 
     /// The code as printed, e.g. `"E0011"`. Compile errors are `E00xx`,
     /// runtime errors `E01xx`, errors of the library API `E02xx`.
+    ///
+    /// ```
+    /// assert_eq!(exprjit::ErrorCode::DivisionByZero.as_str(), "E0100");
+    /// assert_eq!(exprjit::ErrorCode::DivisionByZero.to_string(), "E0100");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidUtf8 => "E0001",
