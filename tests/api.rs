@@ -132,7 +132,17 @@ fn an_interrupt_serves_one_call_at_a_time() {
     let ratio = program.func::<2>("ratio").unwrap();
     let interrupt = Interrupt::new();
     std::thread::scope(|scope| {
-        let long = scope.spawn(|| forever.call_interruptible([0], &interrupt));
+        let long = scope.spawn(|| {
+            // The short calls below may hold the interrupt for a moment.
+            loop {
+                match forever.call_interruptible([0], &interrupt) {
+                    Err(error) if error.code() == ErrorCode::InterruptInUse => {
+                        std::thread::yield_now()
+                    }
+                    ended => break ended,
+                }
+            }
+        });
         // Wait until the long call holds the interrupt; then a second call
         // with it is refused instead of waiting.
         let refused = loop {
