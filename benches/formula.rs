@@ -10,13 +10,21 @@
 //! `native-opaque` calls it through `&dyn Fn` hidden behind `black_box`, an
 //! out-of-line call like the one into JIT code.
 //!
+//! The machine this runs on may be shared: with
+//! `EXPRJIT_BENCH_CPU_TIME=1` criterion measures the benchmark thread's CPU
+//! time instead of wall time, so time spent descheduled by other load is not
+//! counted (caches and branch predictors still suffer from it).
+//!
 //! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `if` is
 //! `if a > b then a - b else b * 2 + a` on random arguments (the branch goes
 //! either way at random), `if-predictable` the same with `a > b` always.
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput};
 use evalexpr::{ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Value};
 
 const CALLS: usize = 1_000_000;
@@ -88,7 +96,7 @@ fn argument_pairs() -> Vec<(i64, i64)> {
     (0..CALLS).map(|_| (next(), next())).collect()
 }
 
-fn formulas(c: &mut Criterion) {
+fn formulas<M: Measurement>(c: &mut Criterion<M>) {
     let random_pairs = argument_pairs();
     let pairs_a_above_b: Vec<(i64, i64)> = random_pairs
         .iter()
@@ -168,5 +176,45 @@ fn formulas(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, formulas);
-criterion_main!(benches);
+/// CPU time of the measuring thread (`CLOCK_THREAD_CPUTIME_ID`).
+struct ThreadCpuTime;
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, start: Self::Intermediate) -> Self::Value {
+        start.elapsed()
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        // Durations are formatted the same whichever clock measured them.
+        static WALL_TIME: WallTime = WallTime;
+        WALL_TIME.formatter()
+    }
+}
+
+fn main() {
+    if std::env::var_os("EXPRJIT_BENCH_CPU_TIME").is_some_and(|v| !v.is_empty()) {
+        let mut criterion = Criterion::default()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
+        formulas(&mut criterion);
+        criterion.final_summary();
+    } else {
+        let mut criterion = Criterion::default().configure_from_args();
+        formulas(&mut criterion);
+        criterion.final_summary();
+    }
+}

@@ -317,7 +317,7 @@ impl Program {
 
     /// Turns the result of a call into the API's error type (the source is
     /// shared only when there is an error, keeping calls cheap).
-    #[inline]
+    #[inline(always)]
     fn runtime_result(
         &self,
         result: std::io::Result<Result<i64, jit::RuntimeError>>,
@@ -387,7 +387,7 @@ impl<'p, const N: usize> Func<'p, N> {
     /// let error = ratio.call([7, 0]).unwrap_err();
     /// assert_eq!(error.to_string(), "division by zero at <source>:1:20");
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn call(&self, args: [i64; N]) -> Result<i64, RuntimeError> {
         let result = self.program.loaded.call(self.info.id, &args, None);
         self.program.runtime_result(result)

@@ -110,8 +110,9 @@ impl Program {
     }
 
     /// Calls function `func` with `args` (which must match its arity);
-    /// `interrupt`, if given, can stop the call.
-    #[inline]
+    /// `interrupt`, if given, can stop the call. Inlined always: it is on
+    /// the path of every call (see `runtime::with_thread_stack`).
+    #[inline(always)]
     pub fn call(
         &self,
         func: ir::FuncId,
