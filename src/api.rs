@@ -298,9 +298,14 @@ impl Program {
                 },
             });
         }
+        let function = self
+            .loaded
+            .function(info.id)
+            .expect("every listed function has code");
         Ok(Func {
             program: self,
             info,
+            function,
         })
     }
 
@@ -358,6 +363,8 @@ impl Program {
 pub struct Func<'p, const N: usize> {
     program: &'p Program,
     info: &'p FunctionInfo,
+    /// The machine code's entry, looked up once.
+    function: jit::Function<'p>,
 }
 
 impl<const N: usize> Clone for Func<'_, N> {
@@ -389,7 +396,7 @@ impl<'p, const N: usize> Func<'p, N> {
     /// ```
     #[inline(always)]
     pub fn call(&self, args: [i64; N]) -> Result<i64, RuntimeError> {
-        let result = self.program.loaded.call(self.info.id, &args, None);
+        let result = self.function.call(&args, None);
         self.program.runtime_result(result)
     }
 
@@ -423,10 +430,7 @@ impl<'p, const N: usize> Func<'p, N> {
         if interrupt.in_use.swap(true, Ordering::Acquire) {
             return Err(self.program.runtime_error(Cause::InterruptInUse));
         }
-        let result = self
-            .program
-            .loaded
-            .call(self.info.id, &args, Some(&interrupt.inner));
+        let result = self.function.call(&args, Some(&interrupt.inner));
         interrupt.in_use.store(false, Ordering::Release);
         self.program.runtime_result(result)
     }

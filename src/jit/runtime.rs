@@ -398,6 +398,23 @@ impl Module {
         &self.funcs
     }
 
+    /// Function `index`, ready to be called repeatedly without looking it up
+    /// again; `None` if there is no such function.
+    pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
+        let func = self.funcs.get(index)?;
+        let base = self.code.base();
+        // SAFETY: this only makes a pointer: `enter` lies inside the code
+        // (checked by `load`) and is the trampoline's start (the contract of
+        // `load`); calling it is what needs care, see `ModuleFunc::call_on`.
+        let enter: EnterFn = unsafe { std::mem::transmute(base.add(self.enter)) };
+        Some(ModuleFunc {
+            module: self,
+            enter,
+            entry: base as usize + func.offset,
+            arity: func.arity,
+        })
+    }
+
     /// Calls function `index` with `args` on this thread's JIT stack.
     ///
     /// # Panics
@@ -410,21 +427,66 @@ impl Module {
         args: &[i64],
         interrupt: Option<&Interrupt>,
     ) -> io::Result<Exit> {
-        let func = self.funcs[index];
-        assert_eq!(args.len(), func.arity, "wrong number of arguments");
-        with_thread_stack(|stack| self.call_on(stack, func, args, interrupt))
+        let func = self.func(index).expect("function index out of range");
+        func.call(args, interrupt)
     }
 
-    /// Runs `func` on `stack`, which must be idle (its context as
+    /// After a trap or an interruptible call: reads how the call ended and    /// After a trap or an interruptible call: reads how the call ended and
+    /// makes the context idle again (an interrupt may have raised the limit
+    /// even after the function returned).
+    #[cold]
+    #[inline(never)]
+    fn finish_call(&self, stack: &JitStack, result: i64, trap_pc: u64) -> Exit {
+        // SAFETY: the context page is mapped and the call is over (any
+        // interrupt has let go of it), so only this thread reads it.
+        let interrupted = unsafe { (*stack.context()).limit.load(Ordering::SeqCst) } == u64::MAX;
+        stack.reset_context();
+        if trap_pc == 0 {
+            Exit::Returned(result)
+        } else if interrupted {
+            Exit::Interrupted
+        } else {
+            Exit::Trapped {
+                offset: trap_pc as usize - self.code.base() as usize,
+            }
+        }
+    }
+}
+
+/// One function of a [`Module`], looked up once ([`Module::func`]): its
+/// addresses are computed, so a call loads nothing but its arguments. It
+/// borrows the module, so the code stays mapped while it exists.
+#[derive(Copy, Clone)]
+pub struct ModuleFunc<'m> {
+    module: &'m Module,
+    /// The entry trampoline.
+    enter: EnterFn,
+    /// The function's first instruction.
+    entry: usize,
+    arity: usize,
+}
+
+impl ModuleFunc<'_> {
+    /// How many arguments the function takes.
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    /// Calls the function with `args` on this thread's JIT stack;
+    /// `interrupt`, if given, can stop the call.
+    ///
+    /// # Panics
+    /// If `args.len()` is not the function's arity (a bug in the caller).
+    #[inline(always)]
+    pub fn call(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
+        assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        with_thread_stack(|stack| self.call_on(stack, args, interrupt))
+    }
+
+    /// Runs the function on `stack`, which must be idle (its context as
     /// [`JitStack::reset_context`] leaves it) and is left idle again.
     #[inline(always)]
-    fn call_on(
-        &self,
-        stack: &JitStack,
-        func: FuncEntry,
-        args: &[i64],
-        interrupt: Option<&Interrupt>,
-    ) -> Exit {
+    fn call_on(&self, stack: &JitStack, args: &[i64], interrupt: Option<&Interrupt>) -> Exit {
         const REGISTER_ARGS: usize = 6;
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
@@ -455,15 +517,14 @@ impl Module {
         if let Some(interrupt) = interrupt {
             interrupt.begin(ctx);
         }
-        let base = self.code.base();
-        // SAFETY: `enter` is the entry trampoline and `func` a function of
-        // `args.len()` arguments in this module's code (the contract of
+        // SAFETY: `enter` is the entry trampoline and `entry` a function of
+        // `args.len()` arguments (checked by `call`) in the code of the
+        // module this value borrows, which stays mapped (the contract of
         // `Module::load`); the stack, context and argument memory are valid
         // for the duration of the call; generated code only touches its own
         // stack and returns (normally or through the trap exit) to here.
         let (result, trap_pc) = unsafe {
-            let enter: EnterFn = std::mem::transmute(base.add(self.enter));
-            let result = enter(ctx, base.add(func.offset), sp, register_args.as_ptr());
+            let result = (self.enter)(ctx, self.entry as *const u8, sp, register_args.as_ptr());
             (result, (*ctx).trap_pc)
         };
         if let Some(interrupt) = interrupt {
@@ -472,28 +533,7 @@ impl Module {
             // Nothing could have written the context: it is still idle.
             return Exit::Returned(result);
         }
-        self.finish_call(stack, result, trap_pc)
-    }
-
-    /// After a trap or an interruptible call: reads how the call ended and
-    /// makes the context idle again (an interrupt may have raised the limit
-    /// even after the function returned).
-    #[cold]
-    #[inline(never)]
-    fn finish_call(&self, stack: &JitStack, result: i64, trap_pc: u64) -> Exit {
-        // SAFETY: the context page is mapped and the call is over (any
-        // interrupt has let go of it), so only this thread reads it.
-        let interrupted = unsafe { (*stack.context()).limit.load(Ordering::SeqCst) } == u64::MAX;
-        stack.reset_context();
-        if trap_pc == 0 {
-            Exit::Returned(result)
-        } else if interrupted {
-            Exit::Interrupted
-        } else {
-            Exit::Trapped {
-                offset: trap_pc as usize - self.code.base() as usize,
-            }
-        }
+        self.module.finish_call(stack, result, trap_pc)
     }
 }
 
