@@ -55,7 +55,8 @@ pub const DEFAULT_SOURCE_NAME: &str = "<source>";
 const INLINE_COMPILE_LIMIT: usize = 256;
 
 /// Compiles `source` (definitions and top-level expressions, as in a file
-/// given to the command line) into machine code.
+/// given to the command line) into machine code. Top-level expressions are
+/// checked and compiled but not run; [`eval`] runs them.
 ///
 /// All errors are reported at once, in source order.
 ///

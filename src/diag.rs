@@ -114,7 +114,8 @@ pub enum ErrorCode {
     DivisionByZero,
     /// Recursion too deep for the JIT stack.
     StackOverflow,
-    /// An interrupt (Ctrl-C, or `Interrupt::request`) stopped the run.
+    /// `Interrupt::request` stopped a call (the REPL's Ctrl-C uses the same
+    /// mechanism).
     Interrupted,
     /// The system refused memory for machine code or a JIT stack.
     OutOfMemory,
