@@ -214,3 +214,24 @@ fn many_programs_come_and_go() {
         assert_eq!(program.func::<1>("f").unwrap().call([1]), Ok(i + 1));
     }
 }
+
+#[test]
+fn threads_compile_long_sources_at_once() {
+    // Long sources go to the shared compiler thread; its queue serves every
+    // caller its own program.
+    std::thread::scope(|scope| {
+        for worker in 0..4i64 {
+            scope.spawn(move || {
+                for i in 0..10 {
+                    let padding = "# a long comment pushes this past the inline limit\n".repeat(4);
+                    let source = format!("{padding}fn f(x) = x * {worker} + {i}");
+                    let program = exprjit::compile(&source).unwrap();
+                    assert_eq!(
+                        program.func::<1>("f").unwrap().call([10]),
+                        Ok(10 * worker + i)
+                    );
+                }
+            });
+        }
+    });
+}
