@@ -202,11 +202,20 @@ impl Repl {
                 self.session.reset();
                 println!("all definitions forgotten");
             }
-            ("backend", "") => println!("{}", backend_name(self.session.backend())),
-            ("backend", "jit") => self.session.set_backend(Backend::Jit),
-            ("backend", "interp") => self.session.set_backend(Backend::Interp),
-            ("backend", other) => {
-                eprintln!("error: unknown backend '{other}': the backends are jit and interp");
+            ("backend", name) => {
+                let backend = match name {
+                    "" => self.session.backend(),
+                    "jit" => Backend::Jit,
+                    "interp" => Backend::Interp,
+                    _ => {
+                        eprintln!(
+                            "error: unknown backend '{name}': the backends are jit and interp"
+                        );
+                        return Next::Continue;
+                    }
+                };
+                self.session.set_backend(backend);
+                println!("backend: {}", backend_name(backend));
             }
             ("asm", "") => eprintln!("error: :asm needs a function name, as in :asm fib"),
             ("asm", function) => match self.session.disassemble(function) {
