@@ -53,10 +53,10 @@ pub const DEFAULT_SOURCE_NAME: &str = "<source>";
 /// Sources longer than this are compiled on the helper thread with a large
 /// stack ([`compile_on_helper`]): the compiler's later stages recurse once
 /// per nesting level, and a short source cannot nest deeply enough to
-/// matter. 127 levels (the most this allows) need under 256 KiB of stack in
-/// an unoptimised build (see the test
-/// `sources_compiled_inline_fit_a_small_thread_stack`; 255 levels overflowed
-/// 256 KiB).
+/// matter. 127 levels (the most this allows) fit in 256 KiB of stack even
+/// unoptimised (opt-level 0, as in a dependent crate's debug build; 255
+/// levels overflowed 256 KiB there); the test
+/// `sources_compiled_inline_fit_a_small_thread_stack` keeps it so.
 const INLINE_COMPILE_LIMIT: usize = 128;
 
 /// Compiles `source` (definitions and top-level expressions, as in a file
@@ -1050,7 +1050,7 @@ mod tests {
     fn sources_compiled_inline_fit_a_small_thread_stack() {
         // The most deeply nested source short enough to compile on the
         // caller's thread, on a thread with a stack far smaller than the
-        // usual 2 MiB (in an unoptimised build, whose frames are large).
+        // usual 2 MiB.
         // (Parentheses make no tree nodes; each `-` is one level.)
         let source = format!("{}1", "-".repeat(INLINE_COMPILE_LIMIT - 1));
         assert!(source.len() <= INLINE_COMPILE_LIMIT);
