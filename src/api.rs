@@ -435,6 +435,15 @@ impl Program {
 /// });
 /// assert_eq!(results, [0, 2, 4, 6]);
 /// ```
+///
+/// The number of arguments is part of the type, so a call with the wrong
+/// number does not compile:
+///
+/// ```compile_fail
+/// let program = exprjit::compile("fn twice(x) = 2 * x").unwrap();
+/// let twice = program.func::<1>("twice").unwrap();
+/// twice.call([1, 2]); // error: expected an array of 1 element
+/// ```
 pub struct Func<'p, const N: usize> {
     program: &'p Program,
     info: &'p FunctionInfo,
