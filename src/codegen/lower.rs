@@ -264,6 +264,10 @@ struct FuncLowering<'a> {
     framed: bool,
     /// The frame is set up at the current point of the code.
     frame_ready: bool,
+    /// The frame is based on `rbp` (needed to address stack arguments while
+    /// the frame's size is unknown, and by the checks of large frames);
+    /// otherwise slots are addressed from `rsp` and `rbp` is left alone.
+    use_rbp: bool,
     /// Check the stack limit again after allocating the frame (frames
     /// larger than the reserve below the limit).
     check_frame: bool,
@@ -335,6 +339,9 @@ impl<'a> FuncLowering<'a> {
             stubs: Vec::new(),
             framed,
             frame_ready: false,
+            use_rbp: check_frame
+                || func.arity > ARG_REGS.len()
+                || facts.call_stack_args.max(facts.tail_stack_args) > 0,
             check_frame,
             has_calls: facts.calls || facts.tail_calls,
             leaf,
@@ -364,7 +371,11 @@ impl<'a> FuncLowering<'a> {
         self.place_params(func.arity);
         self.ret_expr(&func.body);
 
-        let words = self.saved.len() + self.slots.len() + self.outgoing;
+        // Keep `rsp` 16-byte aligned at calls: the return address, `rbp` if
+        // pushed, the callee-saved registers and the frame add up to a
+        // multiple of 16.
+        let words =
+            1 + usize::from(self.use_rbp) + self.saved.len() + self.slots.len() + self.outgoing;
         let frame = 8 * (self.slots.len() + self.outgoing + words % 2);
         // Unchecked frames stay within half the reserve below the limit: a
         // caller checked on entry and a callee that makes no calls (so has
@@ -415,8 +426,10 @@ impl<'a> FuncLowering<'a> {
             return;
         }
         self.frame_ready = true;
-        self.asm.push_r(Reg::Rbp);
-        self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+        if self.use_rbp {
+            self.asm.push_r(Reg::Rbp);
+            self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+        }
         for reg in self.saved.clone() {
             self.asm.push_r(reg);
         }
@@ -487,7 +500,12 @@ impl<'a> FuncLowering<'a> {
     }
 
     fn slot_mem(&self, slot: u32) -> Mem {
-        Mem::new(Reg::Rbp, -8 * (self.saved.len() as i32 + 1 + slot as i32))
+        if self.use_rbp {
+            Mem::new(Reg::Rbp, -8 * (self.saved.len() as i32 + 1 + slot as i32))
+        } else {
+            // Above the outgoing-argument area at the bottom of the frame.
+            Mem::new(Reg::Rsp, 8 * (self.outgoing as i32 + slot as i32))
+        }
     }
 
     fn home_src(&self, home: Home) -> Src {
@@ -811,12 +829,19 @@ impl<'a> FuncLowering<'a> {
 
     fn emit_epilogue(&mut self) {
         if self.frame_ready {
-            let saved = 8 * self.saved.len() as i32;
-            self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
+            if self.use_rbp {
+                let saved = 8 * self.saved.len() as i32;
+                self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
+            } else {
+                let slot = self.asm.add_ri32(Reg::Rsp, 0);
+                self.frame_size.push(slot);
+            }
             for reg in self.saved.clone().into_iter().rev() {
                 self.asm.pop_r(reg);
             }
-            self.asm.pop_r(Reg::Rbp);
+            if self.use_rbp {
+                self.asm.pop_r(Reg::Rbp);
+            }
         }
     }
 

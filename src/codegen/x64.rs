@@ -348,6 +348,15 @@ impl Assembler {
         slot
     }
 
+    /// `add dst, imm32` always in the 4-byte-immediate form; returns where
+    /// the immediate is so that it can be patched later.
+    pub fn add_ri32(&mut self, dst: Reg, imm: i32) -> ImmSlot {
+        self.op_r_ext(&[0x81], ADD.extension, dst);
+        let slot = ImmSlot(self.offset());
+        self.bytes(&imm.to_le_bytes());
+        slot
+    }
+
     pub fn and_rr(&mut self, dst: Reg, src: Reg) {
         self.alu_rr(AND, dst, src);
     }

@@ -445,41 +445,52 @@ fn register_immediate_forms() {
 }
 
 #[test]
-fn sub_ri32_is_always_imm32_and_its_slot_patches_the_immediate() {
-    let mut tally = Tally("sub_ri32 and patch_i32", 0);
-    for reg in Reg::ALL {
-        for imm in IMM32 {
-            let imm32 = Operand::Imm(OpKind::Immediate32to64, i64::from(imm) as u64);
-            let code = emit(|asm| {
-                asm.sub_ri32(reg, imm);
-            });
-            let what = format!("sub_ri32({reg:?}, {imm})");
-            check(&what, &code, Mnemonic::Sub, &[r64(reg), imm32]);
+fn add_sub_ri32_are_always_imm32_and_their_slots_patch_the_immediate() {
+    let mut tally = Tally("add_ri32/sub_ri32 and patch_i32", 0);
+    type Form = (
+        &'static str,
+        Mnemonic,
+        fn(&mut Assembler, Reg, i32) -> super::ImmSlot,
+    );
+    let forms: [Form; 2] = [
+        ("add_ri32", Mnemonic::Add, Assembler::add_ri32),
+        ("sub_ri32", Mnemonic::Sub, Assembler::sub_ri32),
+    ];
+    for (name, mnemonic, form) in forms {
+        for reg in Reg::ALL {
+            for imm in IMM32 {
+                let imm32 = Operand::Imm(OpKind::Immediate32to64, i64::from(imm) as u64);
+                let code = emit(|asm| {
+                    form(asm, reg, imm);
+                });
+                let what = format!("{name}({reg:?}, {imm})");
+                check(&what, &code, mnemonic, &[r64(reg), imm32]);
 
-            // Emitted as a placeholder after other code, then patched: only
-            // the immediate may change.
-            let mut asm = Assembler::new();
-            asm.ret();
-            let at = asm.offset();
-            let slot = asm.sub_ri32(reg, 0x5A5A_5A5A);
-            let end = asm.offset();
-            asm.ret();
-            asm.patch_i32(slot, imm);
-            let code = asm.finish();
-            let what = format!("sub_ri32({reg:?}, placeholder) patched to {imm}");
-            check_at(
-                &what,
-                &code[at..end],
-                at as u64,
-                Mnemonic::Sub,
-                &[r64(reg), imm32],
-            );
-            assert_eq!(
-                (code[0], code[end]),
-                (0xC3, 0xC3),
-                "{what}: neighbours untouched"
-            );
-            tally.add(2);
+                // Emitted as a placeholder after other code, then patched: only
+                // the immediate may change.
+                let mut asm = Assembler::new();
+                asm.ret();
+                let at = asm.offset();
+                let slot = form(&mut asm, reg, 0x5A5A_5A5A);
+                let end = asm.offset();
+                asm.ret();
+                asm.patch_i32(slot, imm);
+                let code = asm.finish();
+                let what = format!("{name}({reg:?}, placeholder) patched to {imm}");
+                check_at(
+                    &what,
+                    &code[at..end],
+                    at as u64,
+                    mnemonic,
+                    &[r64(reg), imm32],
+                );
+                assert_eq!(
+                    (code[0], code[end]),
+                    (0xC3, 0xC3),
+                    "{what}: neighbours untouched"
+                );
+                tally.add(2);
+            }
         }
     }
 }
