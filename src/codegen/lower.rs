@@ -1519,7 +1519,10 @@ impl<'a> FuncLowering<'a> {
 
     /// A call in tail position: the arguments replace this function's own
     /// (moving the return address when their number on the stack differs),
-    /// the frame is dropped and the callee entered by a jump.
+    /// the frame is dropped and the callee entered by a jump. (When the
+    /// numbers of stack arguments differ by an odd count the callee starts
+    /// with `rsp` off 16-byte alignment by 8; JIT code never relies on the
+    /// alignment, and the trampoline restores `rsp` itself.)
     fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
         let outgoing = stack_arg_count(args.len()) as i32;
         if outgoing > 0 {
