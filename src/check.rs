@@ -128,8 +128,10 @@ struct Checker<'a> {
 /// The variables visible at a point in a function body.
 #[derive(Default)]
 struct Scope<'a> {
-    /// Innermost last, so a later `let` shadows earlier names.
-    visible: Vec<(&'a str, LocalId)>,
+    /// For each name, the locals it has been bound to, innermost last, so a
+    /// later `let` shadows earlier names. A map rather than one list so that
+    /// a lookup costs the same however many `let`s enclose it.
+    visible: HashMap<&'a str, Vec<LocalId>>,
     /// Locals allocated so far in the function.
     count: usize,
 }
@@ -138,16 +140,19 @@ impl<'a> Scope<'a> {
     fn bind(&mut self, name: &'a str) -> LocalId {
         let id = self.count;
         self.count += 1;
-        self.visible.push((name, id));
+        self.visible.entry(name).or_default().push(id);
         id
     }
 
+    /// Ends the innermost binding of `name`.
+    fn unbind(&mut self, name: &str) {
+        if let Some(bindings) = self.visible.get_mut(name) {
+            bindings.pop();
+        }
+    }
+
     fn lookup(&self, name: &str) -> Option<LocalId> {
-        self.visible
-            .iter()
-            .rev()
-            .find(|(visible, _)| *visible == name)
-            .map(|&(_, id)| id)
+        self.visible.get(name)?.last().copied()
     }
 }
 
@@ -231,16 +236,19 @@ impl<'a> Checker<'a> {
 
     fn function(&mut self, def: &'a ast::FuncDef) -> ir::Func {
         let mut scope = Scope::default();
-        for (index, param) in def.params.iter().enumerate() {
-            if let Some(first) = def.params[..index].iter().find(|p| p.name == param.name) {
+        let mut first_spans: HashMap<&str, Span> = HashMap::new();
+        for param in &def.params {
+            if let Some(&first) = first_spans.get(param.name.as_str()) {
                 self.errors.push(
                     Diagnostic::error(
                         format!("parameter '{}' is repeated", param.name),
                         param.span,
                     )
                     .with_label("repeated here")
-                    .with_related(first.span, "first declared here"),
+                    .with_related(first, "first declared here"),
                 );
+            } else {
+                first_spans.insert(&param.name, param.span);
             }
             scope.bind(&param.name);
         }
@@ -357,7 +365,7 @@ impl<'a> Checker<'a> {
                 let value = Box::new(self.expr(value, scope));
                 let local = scope.bind(&name.name);
                 let body = Box::new(self.expr(body, scope));
-                scope.visible.pop();
+                scope.unbind(&name.name);
                 ir::Expr::Let { local, value, body }
             }
         }
