@@ -139,6 +139,16 @@ pub enum BinOp {
 }
 
 impl UnOp {
+    /// The operator's value on `operand`: the language's semantics, shared
+    /// by the reference interpreter and constant folding.
+    pub fn apply(self, operand: i64) -> i64 {
+        match self {
+            UnOp::Neg => operand.wrapping_neg(),
+            UnOp::Not => i64::from(operand == 0),
+            UnOp::BitNot => !operand,
+        }
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             UnOp::Neg => "-",
@@ -149,6 +159,38 @@ impl UnOp {
 }
 
 impl BinOp {
+    /// The operator's value on two evaluated operands, or `None` for a
+    /// division or remainder by zero: the language's semantics, shared by the
+    /// reference interpreter and constant folding. Arithmetic wraps, `/`
+    /// truncates toward zero (`i64::MIN / -1` is `i64::MIN`), `%` takes the
+    /// dividend's sign, shift counts are taken modulo 64 and `>>` is
+    /// arithmetic. `&&` and `||` give the truth of both operands here; their
+    /// short-circuit evaluation is the evaluator's business.
+    pub fn apply(self, lhs: i64, rhs: i64) -> Option<i64> {
+        Some(match self {
+            BinOp::Or => i64::from(lhs != 0 || rhs != 0),
+            BinOp::And => i64::from(lhs != 0 && rhs != 0),
+            BinOp::Eq => i64::from(lhs == rhs),
+            BinOp::Ne => i64::from(lhs != rhs),
+            BinOp::Lt => i64::from(lhs < rhs),
+            BinOp::Le => i64::from(lhs <= rhs),
+            BinOp::Gt => i64::from(lhs > rhs),
+            BinOp::Ge => i64::from(lhs >= rhs),
+            BinOp::BitOr => lhs | rhs,
+            BinOp::BitXor => lhs ^ rhs,
+            BinOp::BitAnd => lhs & rhs,
+            // `wrapping_shl` takes the count modulo 64, as x86 does.
+            BinOp::Shl => lhs.wrapping_shl(rhs as u32),
+            BinOp::Shr => lhs.wrapping_shr(rhs as u32),
+            BinOp::Add => lhs.wrapping_add(rhs),
+            BinOp::Sub => lhs.wrapping_sub(rhs),
+            BinOp::Mul => lhs.wrapping_mul(rhs),
+            BinOp::Div | BinOp::Rem if rhs == 0 => return None,
+            BinOp::Div => lhs.wrapping_div(rhs),
+            BinOp::Rem => lhs.wrapping_rem(rhs),
+        })
+    }
+
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Or => "||",

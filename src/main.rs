@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
-use exprjit::pipeline::{self, Timings};
+use exprjit::pipeline::{self, Backend, Runner, Timings};
 use exprjit::{codegen, lexer};
 
 /// Compile a program of integer functions to x86-64 machine code and run it.
@@ -31,6 +31,11 @@ struct Cli {
     /// Print an intermediate form instead of running.
     #[arg(long, value_enum, value_name = "FORM")]
     emit: Option<Emit>,
+
+    /// Run with the JIT (the default) or the reference interpreter, which
+    /// walks the checked program instead of compiling it.
+    #[arg(long, value_enum, value_name = "BACKEND", default_value = "jit")]
+    backend: BackendArg,
 
     /// Print the time each phase took to stderr.
     #[arg(long)]
@@ -59,6 +64,23 @@ enum Emit {
     Asm,
 }
 
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// Compile to x86-64 machine code and run it.
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+impl From<BackendArg> for Backend {
+    fn from(arg: BackendArg) -> Backend {
+        match arg {
+            BackendArg::Jit => Backend::Jit,
+            BackendArg::Interp => Backend::Interp,
+        }
+    }
+}
+
 /// Exit status for compile and runtime errors.
 const EXIT_ERROR: u8 = 1;
 /// Exit status for usage errors (bad flags, unreadable input).
@@ -85,7 +107,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> ExitCode {
     let stdin_is_terminal = io::stdin().is_terminal();
     if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
-        return match exprjit::repl::run(stdin_is_terminal) {
+        return match exprjit::repl::run(stdin_is_terminal, cli.backend.into()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("exprjit: {error}");
@@ -120,8 +142,8 @@ fn run(cli: &Cli) -> ExitCode {
     if cli.emit == Some(Emit::Asm) {
         return emit_asm(&program);
     }
-    let loaded = match pipeline::back_end(&program, &mut timings) {
-        Ok(loaded) => loaded,
+    let runner = match Runner::new(&program, cli.backend.into(), &mut timings) {
+        Ok(runner) => runner,
         Err(error) => {
             eprintln!("exprjit: cannot map executable memory: {error}");
             return ExitCode::from(EXIT_ERROR);
@@ -132,8 +154,8 @@ fn run(cli: &Cli) -> ExitCode {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut status = ExitCode::SUCCESS;
-    for index in 0..loaded.top_level_count() {
-        match loaded.run_top_level(index, None) {
+    for &func in &program.top_level {
+        match runner.call(func, &[], None) {
             Ok(Ok(value)) => {
                 if writeln!(out, "{value}").is_err() {
                     // The reader went away (e.g. `| head`): stop quietly.

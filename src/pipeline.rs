@@ -5,12 +5,14 @@ use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
 use crate::diag::Diagnostic;
-use crate::{check, codegen, ir, jit, lexer, parser};
+use crate::jit::Interrupt;
+use crate::runtime_error::RuntimeError;
+use crate::{check, codegen, interp, ir, jit, lexer, parser};
 
 /// Deepest expression nesting accepted. The later stages recurse once per
 /// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
 /// gets a clear error instead of a crash.
-pub const MAX_NESTING: usize = 200_000;
+pub const MAX_NESTING: usize = 1_000_000;
 
 const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
 
@@ -135,6 +137,60 @@ pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result
     let loaded = jit::Program::load(program, compiled);
     timings.load = start.elapsed();
     loaded
+}
+
+/// Which back end runs a checked program.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// Compile to machine code and run it (the real thing).
+    #[default]
+    Jit,
+    /// Walk the checked tree with the reference interpreter ([`interp`]).
+    Interp,
+}
+
+/// A checked program made ready to run by a [`Backend`].
+pub enum Runner<'p> {
+    Jit(jit::Program),
+    Interp(&'p ir::Program),
+}
+
+impl<'p> Runner<'p> {
+    /// Prepares `program` for `backend`: the JIT generates and loads code,
+    /// the interpreter needs nothing.
+    pub fn new(
+        program: &'p ir::Program,
+        backend: Backend,
+        timings: &mut Timings,
+    ) -> std::io::Result<Runner<'p>> {
+        Ok(match backend {
+            Backend::Jit => Runner::Jit(back_end(program, timings)?),
+            Backend::Interp => Runner::Interp(program),
+        })
+    }
+
+    /// Calls function `func` with `args` (which must match its arity);
+    /// `interrupt`, if given, can stop the call. The outer error is the
+    /// system refusing memory for the JIT stack.
+    pub fn call(
+        &self,
+        func: ir::FuncId,
+        args: &[i64],
+        interrupt: Option<&Interrupt>,
+    ) -> std::io::Result<Result<i64, RuntimeError>> {
+        match self {
+            Runner::Jit(loaded) => loaded.call(func, args, interrupt),
+            Runner::Interp(program) => Ok(interp::call(program, func, args, interrupt)),
+        }
+    }
+
+    /// The loaded machine code, if the JIT prepared it.
+    pub fn into_jit(self) -> Option<jit::Program> {
+        match self {
+            Runner::Jit(loaded) => Some(loaded),
+            Runner::Interp(_) => None,
+        }
+    }
 }
 
 /// The span of the first expression in `root` that is more than

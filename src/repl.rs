@@ -20,13 +20,14 @@ use crate::diag::{self, SourceFile};
 use crate::jit::Interrupt;
 use crate::lexer::{self, Token};
 use crate::parser;
+use crate::pipeline::Backend;
 use crate::session::{Failure, Outcome, Reply, Session};
 
 const PROMPT: &str = "exprjit> ";
 const CONTINUATION_PROMPT: &str = "   ...> ";
 
 /// The meta-commands, with their one-line help.
-const COMMANDS: [(&str, &str); 8] = [
+const COMMANDS: [(&str, &str); 9] = [
     (":help", "this help"),
     (":list", "every defined function"),
     (":asm NAME", "the machine code of function NAME"),
@@ -40,6 +41,10 @@ const COMMANDS: [(&str, &str); 8] = [
         "run a file's definitions and expressions in the session",
     ),
     (":reset", "forget every definition"),
+    (
+        ":backend [B]",
+        "show, or set to jit or interp, what runs entries",
+    ),
     (":quit", "leave (so does Ctrl-D)"),
 ];
 
@@ -59,10 +64,12 @@ static CTRL_C: Interrupt = Interrupt::new();
 
 /// Runs the REPL until the user leaves. `line_editing` selects rustyline;
 /// without it prompts and input are echoed to stdout (for pipes).
-pub fn run(line_editing: bool) -> io::Result<()> {
+pub fn run(line_editing: bool, backend: Backend) -> io::Result<()> {
     arm_ctrl_c();
+    let mut session = Session::new();
+    session.set_backend(backend);
     let mut repl = Repl {
-        session: Session::new(),
+        session,
         entries: 0,
     };
     if line_editing {
@@ -195,6 +202,21 @@ impl Repl {
                 self.session.reset();
                 println!("all definitions forgotten");
             }
+            ("backend", name) => {
+                let backend = match name {
+                    "" => self.session.backend(),
+                    "jit" => Backend::Jit,
+                    "interp" => Backend::Interp,
+                    _ => {
+                        eprintln!(
+                            "error: unknown backend '{name}': the backends are jit and interp"
+                        );
+                        return Next::Continue;
+                    }
+                };
+                self.session.set_backend(backend);
+                println!("backend: {}", backend_name(backend));
+            }
             ("asm", "") => eprintln!("error: :asm needs a function name, as in :asm fib"),
             ("asm", function) => match self.session.disassemble(function) {
                 Some(text) => print!("{text}"),
@@ -306,10 +328,17 @@ fn report(outcome: &Outcome) {
     }
 }
 
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Jit => "jit",
+        Backend::Interp => "interp",
+    }
+}
+
 fn print_help() {
     println!("Commands:");
     for (usage, what) in COMMANDS {
-        println!("  {usage:<12} {what}");
+        println!("  {usage:<13} {what}");
     }
     println!();
     println!("{LANGUAGE_SUMMARY}");

@@ -19,7 +19,7 @@ use crate::codegen::lower::Symbol;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId};
 use crate::jit::{self, Interrupt, RuntimeError};
-use crate::pipeline::{self, Timings};
+use crate::pipeline::{self, Backend, Runner, Timings};
 
 /// What an entry produced, item by item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,8 +63,11 @@ pub struct Session {
     defs: Vec<ir::Func>,
     /// The entry each definition came from, to render its diagnostics.
     def_sources: Vec<Rc<SourceFile>>,
-    /// The code of the last successful entry, kept for disassembly.
+    /// The code of the last successful entry, kept for disassembly (when
+    /// the JIT ran it).
     loaded: Option<jit::Program>,
+    /// What runs the entries.
+    backend: Backend,
 }
 
 impl Session {
@@ -88,8 +91,8 @@ impl Session {
                 return outcome;
             }
         };
-        let loaded = match pipeline::back_end(&program, &mut outcome.timings) {
-            Ok(loaded) => loaded,
+        let runner = match Runner::new(&program, self.backend, &mut outcome.timings) {
+            Ok(runner) => runner,
             Err(error) => {
                 outcome.failure = Some(Failure::System(format!(
                     "cannot map executable memory: {error}"
@@ -104,7 +107,7 @@ impl Session {
                     signature: program.funcs[id].signature.clone(),
                     redefined: id < self.defs.len(),
                 }),
-                ir::Item::Expr(id) => match loaded.call(id, &[], interrupt) {
+                ir::Item::Expr(id) => match runner.call(id, &[], interrupt) {
                     Ok(Ok(value)) => outcome.replies.push(Reply::Value(value)),
                     Ok(Err(error)) => {
                         outcome.failure = Some(self.runtime_failure(&program, &file, error));
@@ -121,8 +124,8 @@ impl Session {
         }
         outcome.run = start.elapsed();
         if outcome.failure.is_none() {
+            self.loaded = runner.into_jit();
             self.commit(program, &file);
-            self.loaded = Some(loaded);
         }
         outcome
     }
@@ -180,23 +183,51 @@ impl Session {
         self.defs.iter().map(|f| f.name.as_str())
     }
 
-    /// Forgets every definition and frees all code.
+    /// Forgets every definition and frees all code (the back end stays).
     pub fn reset(&mut self) {
-        *self = Session::default();
+        *self = Session {
+            backend: self.backend,
+            ..Session::default()
+        };
     }
 
-    /// The disassembly of function `name`, if it is defined.
+    /// The back end that runs the entries.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs later entries with `backend`; the definitions stay.
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
+    }
+
+    /// The disassembly of function `name`, if it is defined. When the
+    /// interpreter ran the last entry there is no loaded code, so the
+    /// definitions are compiled just for display (at address 0).
     pub fn disassemble(&self, name: &str) -> Option<String> {
-        let loaded = self.loaded.as_ref()?;
         let id = self.defs.iter().position(|f| f.name == name)?;
         // The first two symbols are the trampoline and the trap exit.
-        let symbols: &[Symbol] = loaded.symbols();
-        let symbol = symbols.get(id + 2)?;
+        let symbol_index = id + 2;
+        if let Some(loaded) = &self.loaded {
+            let symbols: &[Symbol] = loaded.symbols();
+            return Some(crate::disasm::disassemble(
+                loaded.code(),
+                loaded.base_address(),
+                symbols,
+                symbols.get(symbol_index)?,
+            ));
+        }
+        let program = ir::Program {
+            funcs: self.defs.clone(),
+            ..ir::Program::default()
+        };
+        let compiled = crate::codegen::lower::compile(&program);
+        let symbols = compiled.symbols(&program);
         Some(crate::disasm::disassemble(
-            loaded.code(),
-            loaded.base_address(),
-            symbols,
-            symbol,
+            &compiled.code,
+            0,
+            &symbols,
+            symbols.get(symbol_index)?,
         ))
     }
 }

@@ -1,6 +1,8 @@
 //! Golden-file tests: every `tests/golden/**/*.ex` runs through the real
 //! `exprjit` binary, and its stdout, stderr and exit status must match the
-//! files beside it (`NAME.stdout`, `NAME.stderr`, `NAME.status`).
+//! files beside it (`NAME.stdout`, `NAME.stderr`, `NAME.status`). Each file
+//! runs twice, once per back end (`--backend=jit` and `--backend=interp`),
+//! against the same expectations: the two must be indistinguishable.
 //!
 //! A first line of the form `# args: FLAG...` passes extra flags before the
 //! file name. Files under `tests/golden/repl/` are REPL transcripts instead:
@@ -16,14 +18,22 @@ use std::process::{Command, Stdio};
 use datatest_stable::Utf8Path;
 use snapbox::{Assert, Data};
 
-fn golden(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
+fn golden_jit(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
+    golden(path, source, "--backend=jit")
+}
+
+fn golden_interp(path: &Utf8Path, source: Vec<u8>) -> datatest_stable::Result<()> {
+    golden(path, source, "--backend=interp")
+}
+
+fn golden(path: &Utf8Path, source: Vec<u8>, backend: &str) -> datatest_stable::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let relative = path
         .as_std_path()
         .strip_prefix(root)
         .unwrap_or(path.as_std_path());
     let mut command = Command::new(env!("CARGO_BIN_EXE_exprjit"));
-    command.current_dir(root).env("NO_COLOR", "1");
+    command.current_dir(root).env("NO_COLOR", "1").arg(backend);
     let output = if relative.starts_with("tests/golden/repl") {
         // A REPL transcript: the file is what the user types.
         command
@@ -76,5 +86,6 @@ fn extra_args(source: &[u8]) -> Vec<String> {
 }
 
 datatest_stable::harness! {
-    { test = golden, root = "tests/golden", pattern = r"\.ex$" },
+    { test = golden_jit, root = "tests/golden", pattern = r"\.ex$" },
+    { test = golden_interp, root = "tests/golden", pattern = r"\.ex$" },
 }

@@ -640,6 +640,11 @@ fn sib(scale: u8, index: u8, base: u8) -> u8 {
     (scale << 6) | (index << 3) | base
 }
 
+/// The cross-check of every instruction form against the `iced-x86` decoder.
+#[cfg(test)]
+#[path = "x64_decode_tests.rs"]
+mod decode_tests;
+
 #[cfg(test)]
 mod tests {
     use super::Reg::*;

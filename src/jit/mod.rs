@@ -11,50 +11,10 @@ use std::io;
 
 use crate::ast::Span;
 use crate::codegen::lower::{Compiled, Symbol, TrapKind, TrapSite};
-use crate::diag::Diagnostic;
 use crate::ir;
+pub use crate::runtime_error::RuntimeError;
 pub use runtime::Interrupt;
 use runtime::{Exit, FuncEntry, Module};
-
-/// An error raised while JIT code ran.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RuntimeError {
-    /// `/` or `%` by zero, at the operator `span` in function `func`.
-    DivisionByZero { func: ir::FuncId, span: Span },
-    /// Recursion exhausted the JIT stack on entry to `func`, whose name is
-    /// at `span`.
-    StackOverflow {
-        func: ir::FuncId,
-        name: String,
-        span: Span,
-    },
-    /// An [`Interrupt`] stopped the run.
-    Interrupted,
-}
-
-impl RuntimeError {
-    /// The function whose source the error points into, if any.
-    pub fn func(&self) -> Option<ir::FuncId> {
-        match self {
-            RuntimeError::DivisionByZero { func, .. }
-            | RuntimeError::StackOverflow { func, .. } => Some(*func),
-            RuntimeError::Interrupted => None,
-        }
-    }
-
-    pub fn to_diagnostic(&self) -> Diagnostic {
-        match self {
-            RuntimeError::DivisionByZero { span, .. } => {
-                Diagnostic::error("division by zero", *span).with_label("the divisor is 0")
-            }
-            RuntimeError::StackOverflow { name, span, .. } => {
-                Diagnostic::error(format!("stack overflow in function '{name}'"), *span)
-                    .with_label("recursion nested too deeply here")
-            }
-            RuntimeError::Interrupted => Diagnostic::error("interrupted", Span::default()),
-        }
-    }
-}
 
 /// A compiled program loaded into executable memory, ready to run.
 pub struct Program {

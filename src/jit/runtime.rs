@@ -212,7 +212,11 @@ impl Interrupt {
         self.running.store(ctx, Ordering::SeqCst);
     }
 
-    fn begin(&self, ctx: *mut StackContext) {
+    /// Publishes `ctx` as the context a request should stop. The caller
+    /// keeps `ctx` alive until [`Self::end`]; only its atomic `limit` is
+    /// written. (The reference interpreter uses this too, with a context of
+    /// its own that it polls.)
+    pub(crate) fn begin(&self, ctx: *mut StackContext) {
         // A request made while nothing ran has nothing to stop.
         while self
             .running
@@ -223,7 +227,8 @@ impl Interrupt {
         }
     }
 
-    fn end(&self, ctx: *mut StackContext) {
+    /// Withdraws `ctx`, waiting for a request that is writing it to finish.
+    pub(crate) fn end(&self, ctx: *mut StackContext) {
         while self
             .running
             .compare_exchange(ctx, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)

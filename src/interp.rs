@@ -1,0 +1,439 @@
+//! The reference interpreter: runs a checked [`ir::Program`] by walking its
+//! tree, written for clarity rather than speed.
+//!
+//! It is the second opinion the JIT is tested against (`--backend=interp`,
+//! the differential tests and the fuzzers), so it implements the language's
+//! semantics directly: operators through [`BinOp::apply`] and
+//! [`UnOp::apply`], operands left to right, `&&`/`||` short-circuit, calls in
+//! tail position reuse the caller's frame, and the same [`RuntimeError`]s
+//! with the same locations as the JIT.
+//!
+//! It never recurses on the Rust stack: evaluation is a loop over an explicit
+//! stack of [`Step`]s, values and call frames, all on the heap. Recursion
+//! deeper than [`MAX_CALL_DEPTH`] is a `stack overflow` error, like the JIT's
+//! stack limit. (The two limits are not the same depth: the JIT's depends on
+//! frame sizes; both allow well over a million nested calls.)
+
+use std::sync::atomic::Ordering;
+
+use crate::ast::{BinOp, Span, UnOp};
+use crate::ir::{self, Expr, FuncId, LocalId};
+use crate::jit::runtime::{Interrupt, StackContext};
+use crate::runtime_error::RuntimeError;
+
+/// Deepest nesting of calls not in tail position. Each level costs the
+/// interpreter well under 100 bytes, so the limit bounds its memory near
+/// 400 MiB, like the JIT's 1 GiB stack bounds the JIT's.
+pub const MAX_CALL_DEPTH: usize = 1 << 22;
+
+/// How many steps run between two looks at the interrupt flag.
+const INTERRUPT_POLL_INTERVAL: u32 = 1 << 12;
+
+/// Calls function `func` of `program` with `args` (which must match its
+/// arity); `interrupt`, if given, can stop the call from another thread or a
+/// signal handler.
+///
+/// # Panics
+/// If `func` is out of range or `args` has the wrong length (bugs in the
+/// caller, which knows the signatures).
+pub fn call(
+    program: &ir::Program,
+    func: FuncId,
+    args: &[i64],
+    interrupt: Option<&Interrupt>,
+) -> Result<i64, RuntimeError> {
+    assert_eq!(
+        args.len(),
+        program.funcs[func].arity,
+        "wrong number of arguments"
+    );
+    // The interrupt mechanism raises the limit of a running context; the
+    // interpreter owns one just to be told.
+    // Only its atomic `limit` is ever written, through a shared reference.
+    let context = StackContext::default();
+    let context_ptr = std::ptr::from_ref(&context).cast_mut();
+    if let Some(interrupt) = interrupt {
+        interrupt.begin(context_ptr);
+    }
+    let mut machine = Machine {
+        program,
+        steps: Vec::new(),
+        values: Vec::new(),
+        locals: Vec::new(),
+        frames: Vec::new(),
+    };
+    let result = machine.run(func, args, || {
+        context.limit.load(Ordering::Relaxed) == u64::MAX
+    });
+    if let Some(interrupt) = interrupt {
+        interrupt.end(context_ptr);
+    }
+    result
+}
+
+/// One pending piece of work, done when the expression being evaluated
+/// has pushed its value onto [`Machine::values`].
+#[derive(Copy, Clone, Debug)]
+enum Step<'p> {
+    /// Evaluate an expression (a later operand or argument).
+    Eval(&'p Expr),
+    /// Pop an operand, push the operator's result.
+    Unary(UnOp),
+    /// Pop the right then the left operand, push the result (or trap on a
+    /// division by zero at `op_span`).
+    Binary(BinOp, Span),
+    /// Pop the left operand of `&&`/`||`: if it decides the result push
+    /// that, else evaluate `rhs` and push its truth.
+    ShortCircuit(BinOp, &'p Expr),
+    /// Pop a value, push 1 if it is non-zero, else 0.
+    Truth,
+    /// Pop the condition and evaluate the branch it picks.
+    Branch {
+        then_branch: &'p Expr,
+        else_branch: &'p Expr,
+    },
+    /// Pop the value of a `let`, store it in `local`, evaluate `body`.
+    Bind { local: LocalId, body: &'p Expr },
+    /// Pop `func`'s arguments and enter it.
+    Call(FuncId),
+    /// Leave the current function; its value stays on the value stack.
+    Return,
+}
+
+/// A function being run.
+struct Frame {
+    func: FuncId,
+    /// Where its locals start in [`Machine::locals`].
+    locals_base: usize,
+}
+
+/// The interpreter's state: everything the JIT keeps on its stack.
+struct Machine<'p> {
+    program: &'p ir::Program,
+    steps: Vec<Step<'p>>,
+    values: Vec<i64>,
+    locals: Vec<i64>,
+    frames: Vec<Frame>,
+}
+
+impl<'p> Machine<'p> {
+    /// Runs until the call of `func` has returned. Each turn either
+    /// evaluates the expression in `next` (which pushes the steps that
+    /// finish it and names its first operand as the new `next`) or, when
+    /// there is none, does the top step (which may name a `next`). Keeping
+    /// the next expression out of `steps` spares a push and a pop per node.
+    fn run(
+        &mut self,
+        func: FuncId,
+        args: &[i64],
+        interrupted: impl Fn() -> bool,
+    ) -> Result<i64, RuntimeError> {
+        self.values.extend_from_slice(args);
+        let mut next = self.enter(func)?;
+        let mut until_poll = INTERRUPT_POLL_INTERVAL;
+        loop {
+            next = match next {
+                Some(expr) => self.eval(expr)?,
+                None => match self.steps.pop() {
+                    Some(step) => self.step(step)?,
+                    None => break,
+                },
+            };
+            until_poll -= 1;
+            if until_poll == 0 {
+                until_poll = INTERRUPT_POLL_INTERVAL;
+                if interrupted() {
+                    return Err(RuntimeError::Interrupted);
+                }
+            }
+        }
+        debug_assert_eq!(self.values.len(), 1, "a call leaves exactly its value");
+        Ok(self.pop())
+    }
+
+    fn pop(&mut self) -> i64 {
+        self.values.pop().expect("value stack underflow")
+    }
+
+    fn current_frame(&self) -> &Frame {
+        self.frames.last().expect("no function is running")
+    }
+
+    /// Does one step; returns the expression to evaluate next, if any.
+    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, RuntimeError> {
+        match step {
+            Step::Eval(expr) => return Ok(Some(expr)),
+            Step::Unary(op) => {
+                let operand = self.pop();
+                self.values.push(op.apply(operand));
+            }
+            Step::Binary(op, op_span) => {
+                let rhs = self.pop();
+                let lhs = self.pop();
+                let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                    func: self.current_frame().func,
+                    span: op_span,
+                })?;
+                self.values.push(value);
+            }
+            Step::ShortCircuit(op, rhs) => {
+                let lhs = self.pop() != 0;
+                // `a || b` is decided by a true `a`, `a && b` by a false one.
+                if lhs == (op == BinOp::Or) {
+                    self.values.push(i64::from(lhs));
+                } else {
+                    self.steps.push(Step::Truth);
+                    return Ok(Some(rhs));
+                }
+            }
+            Step::Truth => {
+                let value = self.pop();
+                self.values.push(i64::from(value != 0));
+            }
+            Step::Branch {
+                then_branch,
+                else_branch,
+            } => {
+                let taken = if self.pop() != 0 {
+                    then_branch
+                } else {
+                    else_branch
+                };
+                return Ok(Some(taken));
+            }
+            Step::Bind { local, body } => {
+                let value = self.pop();
+                let slot = self.current_frame().locals_base + local;
+                self.locals[slot] = value;
+                return Ok(Some(body));
+            }
+            Step::Call(func) => return self.enter(func),
+            Step::Return => {
+                let frame = self.frames.pop().expect("return without a frame");
+                self.locals.truncate(frame.locals_base);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Starts evaluating `expr`: pushes its value if it is
+    /// [`Self::simple_value`], else the steps that finish it (in reverse
+    /// order of execution). Returns the operand to evaluate first, if any.
+    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, RuntimeError> {
+        if let Some(value) = self.simple_value(expr)? {
+            self.values.push(value);
+            return Ok(None);
+        }
+        Ok(match expr {
+            Expr::Int(_) | Expr::Local(_) => unreachable!("leaves are simple values"),
+            Expr::Unary { op, operand } => {
+                self.steps.push(Step::Unary(*op));
+                Some(operand)
+            }
+            Expr::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                lhs,
+                rhs,
+                ..
+            } => {
+                self.steps.push(Step::ShortCircuit(*op, rhs));
+                Some(lhs)
+            }
+            Expr::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
+                self.steps.push(Step::Binary(*op, *op_span));
+                self.steps.push(Step::Eval(rhs));
+                Some(lhs)
+            }
+            Expr::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => {
+                self.steps.push(Step::Branch {
+                    then_branch,
+                    else_branch,
+                });
+                Some(cond)
+            }
+            Expr::Let { local, value, body } => {
+                self.steps.push(Step::Bind {
+                    local: *local,
+                    body,
+                });
+                Some(value)
+            }
+            Expr::Call { func, args } => {
+                // Arguments are evaluated left to right onto the value
+                // stack; the leading leaves (often all of them) at once.
+                let first_pending = args.iter().position(|arg| !arg.is_leaf());
+                for arg in &args[..first_pending.unwrap_or(args.len())] {
+                    let value = self.simple_value(arg)?.expect("a leaf has a value");
+                    self.values.push(value);
+                }
+                let Some(first_pending) = first_pending else {
+                    return self.enter(*func);
+                };
+                self.steps.push(Step::Call(*func));
+                self.steps
+                    .extend(args[first_pending + 1..].iter().rev().map(Step::Eval));
+                Some(&args[first_pending])
+            }
+        })
+    }
+
+    /// The value of a leaf, or of an operator applied directly to leaves,
+    /// computed at once; `None` for anything else. Only a shortcut: the
+    /// result is what the steps would compute (the operands are leaves, so
+    /// their order cannot be observed), but most evaluation in a loop ends
+    /// up here instead of in several steps.
+    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, RuntimeError> {
+        let leaf = |expr: &Expr| match expr {
+            Expr::Int(value) => Some(*value),
+            Expr::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
+            _ => None,
+        };
+        Ok(match expr {
+            Expr::Int(_) | Expr::Local(_) => leaf(expr),
+            Expr::Unary { op, operand } => leaf(operand).map(|operand| op.apply(operand)),
+            Expr::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => match (leaf(lhs), leaf(rhs)) {
+                (Some(lhs), Some(rhs)) => {
+                    let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                        func: self.current_frame().func,
+                        span: *op_span,
+                    })?;
+                    Some(value)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Enters `func`, whose arguments are on top of the value stack, and
+    /// returns its body to evaluate. A call whose next step is the caller's
+    /// own `Return` is a tail call: the callee takes over the caller's
+    /// frame, so tail recursion runs in constant space, as in the JIT.
+    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, RuntimeError> {
+        let callee = &self.program.funcs[func];
+        let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
+        if is_tail_call {
+            let frame = self.frames.pop().expect("tail call without a frame");
+            self.locals.truncate(frame.locals_base);
+        } else if self.frames.len() >= MAX_CALL_DEPTH {
+            return Err(RuntimeError::StackOverflow {
+                func,
+                name: callee.name.clone(),
+                span: callee.name_span,
+            });
+        } else {
+            self.steps.push(Step::Return);
+        }
+        let locals_base = self.locals.len();
+        let args_start = self.values.len() - callee.arity;
+        self.locals.extend_from_slice(&self.values[args_start..]);
+        self.values.truncate(args_start);
+        self.locals.resize(locals_base + callee.locals, 0);
+        self.frames.push(Frame { func, locals_base });
+        Ok(Some(&callee.body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{self, Timings};
+
+    fn checked(source: &str) -> ir::Program {
+        pipeline::front_end(source, &[], &mut Timings::default()).expect("program checks")
+    }
+
+    /// Runs every top-level expression, stopping at the first error.
+    fn run(source: &str) -> Result<Vec<i64>, RuntimeError> {
+        let program = checked(source);
+        let values = program
+            .top_level
+            .iter()
+            .map(|&func| call(&program, func, &[], None));
+        values.collect()
+    }
+
+    #[test]
+    fn operators_follow_the_language() {
+        assert_eq!(
+            run("7 / -2; -7 % 2; 1 << 65; -16 >> 2; 0x7fffffffffffffff + 1; !0; ~0").unwrap(),
+            [-3, -1, 2, -4, i64::MIN, 1, -1]
+        );
+        assert_eq!(
+            run("(0 - 0x7fffffffffffffff - 1) / -1").unwrap(),
+            [i64::MIN]
+        );
+    }
+
+    #[test]
+    fn logic_short_circuits() {
+        assert_eq!(
+            run("0 && 1 / 0; 1 || 1 / 0; 2 && 3; 0 || 0").unwrap(),
+            [0, 1, 1, 0]
+        );
+    }
+
+    #[test]
+    fn division_by_zero_names_the_function_and_operator() {
+        let source = "fn f(x) = 10 / x\nfn g(x) = f(x) + 1\ng(0)";
+        let error = run(source).unwrap_err();
+        let RuntimeError::DivisionByZero { func, span } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(checked(source).funcs[func].name, "f");
+        assert_eq!(&source[span.start..span.end], "/");
+    }
+
+    #[test]
+    fn tail_calls_run_in_constant_space() {
+        let source = "fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)\n\
+                      count(N, 0)"
+            .replace("N", &(MAX_CALL_DEPTH + 1).to_string());
+        assert_eq!(run(&source).unwrap(), [MAX_CALL_DEPTH as i64 + 1]);
+    }
+
+    #[test]
+    fn deep_recursion_is_a_stack_overflow_not_a_crash() {
+        assert_eq!(
+            run("fn depth(n) = if n == 0 then 0 else 1 + depth(n - 1)\ndepth(1000000)").unwrap(),
+            [1_000_000]
+        );
+        let error =
+            run("fn ok(n) = n\nfn forever(n) = 1 + forever(n + 1)\nforever(0)").unwrap_err();
+        assert!(
+            matches!(&error, RuntimeError::StackOverflow { name, .. } if name == "forever"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn an_interrupt_stops_an_endless_loop() {
+        let program = checked("fn spin(n) = spin(n + 1)\nspin(0)");
+        let interrupt = Interrupt::new();
+        let result = std::thread::scope(|scope| {
+            let running =
+                scope.spawn(|| call(&program, program.top_level[0], &[], Some(&interrupt)));
+            // Keep asking until the call has started and sees the request.
+            while !running.is_finished() {
+                interrupt.request();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            running.join().unwrap()
+        });
+        assert_eq!(result, Err(RuntimeError::Interrupted));
+    }
+}
