@@ -41,14 +41,7 @@ pub const MAX_SOURCE_LEN: usize = 4 << 20;
 /// [`MAX_SOURCE_LEN`] is refused (then the text is its first line).
 pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> {
     if bytes.len() > MAX_SOURCE_LEN {
-        let diagnostic = Diagnostic::error(
-            format!(
-                "source is too large ({} bytes; the limit is {} MiB)",
-                bytes.len(),
-                MAX_SOURCE_LEN >> 20
-            ),
-            Span::new(0, 0),
-        );
+        let diagnostic = source_too_large(bytes.len());
         // Show the first line only: the excerpt needs no more.
         let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
         let text = String::from_utf8_lossy(first_line).into_owned();
@@ -63,6 +56,17 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> 
             .with_help("exprjit source files must be encoded as UTF-8");
         Box::new((text, diagnostic))
     })
+}
+
+/// The error for a source longer than [`MAX_SOURCE_LEN`].
+fn source_too_large(len: usize) -> Diagnostic {
+    Diagnostic::error(
+        format!(
+            "source is too large ({len} bytes; the limit is {} MiB)",
+            MAX_SOURCE_LEN >> 20
+        ),
+        Span::new(0, 0),
+    )
 }
 
 /// Parses `source` and reports (and drops) every item whose expressions
@@ -106,6 +110,11 @@ pub fn front_end(
     earlier: &[ir::Func],
     timings: &mut Timings,
 ) -> Result<ir::Program, Vec<Diagnostic>> {
+    // Files are refused by `decode_utf8` already; this catches text from
+    // elsewhere (a REPL entry piped in as one huge line).
+    if source.len() > MAX_SOURCE_LEN {
+        return Err(vec![source_too_large(source.len())]);
+    }
     let start = Instant::now();
     let lexed = lexer::tokenize(source);
     timings.lex = start.elapsed();
