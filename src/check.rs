@@ -4,8 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ast::{self, ExprKind, Span, UnOp};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 use crate::ir::{self, FuncId, LocalId};
+use crate::suggest;
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order.
@@ -34,6 +35,7 @@ pub fn check_with(
     let mut checker = Checker {
         broken: broken.iter().map(String::as_str).collect(),
         next_id: earlier.len(),
+        suggestion_budget: SUGGESTION_BUDGET,
         ..Checker::default()
     };
     for (id, func) in earlier.iter().enumerate() {
@@ -123,7 +125,13 @@ struct Checker<'a> {
     /// The id the next new function gets.
     next_id: FuncId,
     errors: Vec<Diagnostic>,
+    /// Character comparisons left for "did you mean" suggestions; see
+    /// [`suggest::closest_within`].
+    suggestion_budget: u64,
 }
+
+/// What a whole check may spend on suggestions: some tens of milliseconds.
+const SUGGESTION_BUDGET: u64 = 20_000_000;
 
 /// The variables visible at a point in a function body.
 #[derive(Default)]
@@ -151,6 +159,14 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// Every name with a binding in scope.
+    fn visible_names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.visible
+            .iter()
+            .filter(|(_, bindings)| !bindings.is_empty())
+            .map(|(&name, _)| name)
+    }
+
     fn lookup(&self, name: &str) -> Option<LocalId> {
         self.visible.get(name)?.last().copied()
     }
@@ -162,9 +178,12 @@ impl<'a> Checker<'a> {
     fn declare(&mut self, def: &'a ast::FuncDef) -> Option<FuncId> {
         let name = def.name.name.as_str();
         if !self.defined_here.insert(name) {
-            let mut error =
-                Diagnostic::error(format!("function '{name}' is defined twice"), def.name.span)
-                    .with_label("defined again here");
+            let mut error = Diagnostic::new(
+                ErrorCode::DuplicateFunction,
+                format!("function '{name}' is defined twice"),
+                def.name.span,
+            )
+            .with_label("defined again here");
             if let Some(first) = self.signatures.get(name).and_then(|s| s.name_span) {
                 error = error.with_related(first, "first defined here");
             }
@@ -214,7 +233,8 @@ impl<'a> Checker<'a> {
             }
             let quoted: Vec<String> = callers.iter().map(|c| format!("'{c}'")).collect();
             self.errors.push(
-                Diagnostic::error(
+                Diagnostic::new(
+                    ErrorCode::ArityChange,
                     format!(
                         "cannot change the number of parameters of '{}' from {} to {}",
                         def.name.name, old.arity, arity
@@ -240,7 +260,8 @@ impl<'a> Checker<'a> {
         for param in &def.params {
             if let Some(&first) = first_spans.get(param.name.as_str()) {
                 self.errors.push(
-                    Diagnostic::error(
+                    Diagnostic::new(
+                        ErrorCode::DuplicateParameter,
                         format!("parameter '{}' is repeated", param.name),
                         param.span,
                     )
@@ -270,24 +291,20 @@ impl<'a> Checker<'a> {
             ExprKind::Int(value) => ir::Expr::Int(*value),
             ExprKind::IntMinMagnitude => {
                 self.errors.push(
-                    Diagnostic::error("integer literal out of range", expr.span)
-                        .with_label("the largest integer is 9223372036854775807")
-                        .with_help("only -9223372036854775808 may be written with this magnitude"),
+                    Diagnostic::new(
+                        ErrorCode::LiteralOutOfRange,
+                        "integer literal out of range",
+                        expr.span,
+                    )
+                    .with_label("the largest integer is 9223372036854775807")
+                    .with_help("only -9223372036854775808 may be written with this magnitude"),
                 );
                 ir::Expr::Int(0)
             }
             ExprKind::Var(name) => match scope.lookup(name) {
                 Some(local) => ir::Expr::Local(local),
                 None => {
-                    let mut error = Diagnostic::error(format!("unknown name '{name}'"), expr.span)
-                        .with_label("not a parameter or let binding in scope");
-                    if let Some(signature) = self.signatures.get(name.as_str()) {
-                        error = error.with_help(format!(
-                            "'{name}' is a function; call it as {}",
-                            signature.text
-                        ));
-                    }
-                    self.errors.push(error);
+                    self.unknown_name(name, expr.span, scope);
                     ir::Expr::Int(0)
                 }
             },
@@ -297,39 +314,14 @@ impl<'a> Checker<'a> {
                     if self.broken.contains(callee.name.as_str()) {
                         return ir::Expr::Int(0);
                     }
-                    self.errors.push(
-                        Diagnostic::error(
-                            format!("unknown function '{}'", callee.name),
-                            callee.span,
-                        )
-                        .with_label("no function of this name is defined"),
-                    );
+                    self.unknown_function(callee);
                     return ir::Expr::Int(0);
                 };
+                let id = signature.id;
                 if signature.arity != args.len() {
-                    let mut error = Diagnostic::error(
-                        format!(
-                            "function '{}' takes {} but {} {} given",
-                            callee.name,
-                            plural(signature.arity, "argument"),
-                            args.len(),
-                            if args.len() == 1 { "was" } else { "were" }
-                        ),
-                        expr.span,
-                    )
-                    .with_label(format!("expected {}", plural(signature.arity, "argument")));
-                    error = match signature.name_span {
-                        Some(span) => {
-                            error.with_related(span, format!("defined here as {}", signature.text))
-                        }
-                        None => error.with_help(format!("it is defined as {}", signature.text)),
-                    };
-                    self.errors.push(error);
+                    self.wrong_arity(expr.span, &callee.name, args.len());
                 }
-                ir::Expr::Call {
-                    func: signature.id,
-                    args,
-                }
+                ir::Expr::Call { func: id, args }
             }
             ExprKind::Unary {
                 op: UnOp::Neg,
@@ -369,6 +361,74 @@ impl<'a> Checker<'a> {
                 ir::Expr::Let { local, value, body }
             }
         }
+    }
+    // The error reports below live outside `expr`, which recurses once per
+    // nesting level: keeping their locals out of its frame keeps deep
+    // programs within the compiler's stack.
+
+    #[cold]
+    #[inline(never)]
+    fn unknown_name(&mut self, name: &str, span: Span, scope: &Scope<'a>) {
+        let mut error = Diagnostic::new(
+            ErrorCode::UnknownName,
+            format!("unknown name '{name}'"),
+            span,
+        )
+        .with_label("not a parameter or let binding in scope");
+        if let Some(signature) = self.signatures.get(name) {
+            error = error.with_help(format!(
+                "'{name}' is a function; call it as {}",
+                signature.text
+            ));
+        } else if let Some(near) =
+            suggest::closest_within(name, scope.visible_names(), &mut self.suggestion_budget)
+        {
+            error = error.with_help(format!("did you mean '{near}'?"));
+        }
+        self.errors.push(error);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unknown_function(&mut self, callee: &ast::Ident) {
+        let mut error = Diagnostic::new(
+            ErrorCode::UnknownFunction,
+            format!("unknown function '{}'", callee.name),
+            callee.span,
+        )
+        .with_label("no function of this name is defined");
+        let known = self.signatures.keys().chain(&self.broken).copied();
+        if let Some(near) =
+            suggest::closest_within(&callee.name, known, &mut self.suggestion_budget)
+        {
+            error = error.with_help(format!("did you mean '{near}'?"));
+        }
+        self.errors.push(error);
+    }
+
+    /// A call at `span` passes `given` arguments to `name`, whose signature
+    /// is known and takes a different number.
+    #[cold]
+    #[inline(never)]
+    fn wrong_arity(&mut self, span: Span, name: &str, given: usize) {
+        let signature = &self.signatures[name];
+        let mut error = Diagnostic::new(
+            ErrorCode::WrongArity,
+            format!(
+                "function '{name}' takes {} but {given} {} given",
+                plural(signature.arity, "argument"),
+                if given == 1 { "was" } else { "were" }
+            ),
+            span,
+        )
+        .with_label(format!("expected {}", plural(signature.arity, "argument")));
+        error = match signature.name_span {
+            Some(defined) => {
+                error.with_related(defined, format!("defined here as {}", signature.text))
+            }
+            None => error.with_help(format!("it is defined as {}", signature.text)),
+        };
+        self.errors.push(error);
     }
 }
 

@@ -66,9 +66,149 @@ pub struct Note {
     pub message: String,
 }
 
+/// The stable short code of each kind of error, shown as `error[E0011]`.
+///
+/// Codes never change meaning and are never reused; a new kind of error gets
+/// a new code. `docs/errors.md` lists them all (a test keeps it complete).
+///
+/// ```
+/// use exprjit::ErrorCode;
+/// let error = exprjit::eval("fn fib(n) = n; fbi(3)").unwrap_err();
+/// assert_eq!(error.code(), ErrorCode::UnknownFunction);
+/// assert_eq!(error.code().as_str(), "E0011");
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The source is not valid UTF-8.
+    InvalidUtf8,
+    /// A character that is not part of the language.
+    UnknownCharacter,
+    /// A malformed integer literal, such as `0x` or `12ab`.
+    InvalidLiteral,
+    /// An integer literal that does not fit in 64 bits.
+    LiteralOutOfRange,
+    /// The parser expected something else here.
+    SyntaxError,
+    /// A `(` that is never closed.
+    UnclosedParen,
+    /// A `)` with no `(` to close.
+    UnmatchedParen,
+    /// `a < b < c`: comparisons cannot be chained.
+    ChainedComparison,
+    /// An expression nested deeper than the compiler accepts.
+    NestedTooDeeply,
+    /// A name that is not a parameter or `let` binding in scope.
+    UnknownName,
+    /// A call to a function that is not defined.
+    UnknownFunction,
+    /// A call with the wrong number of arguments.
+    WrongArity,
+    /// Two definitions of one function in one program.
+    DuplicateFunction,
+    /// A parameter name repeated in one definition.
+    DuplicateParameter,
+    /// A REPL redefinition changing the arity of a function still called.
+    ArityChange,
+    /// A source longer than the compiler accepts.
+    SourceTooLarge,
+    /// `/` or `%` by zero while running.
+    DivisionByZero,
+    /// Recursion too deep for the JIT stack.
+    StackOverflow,
+    /// `Interrupt::request` stopped a call (the REPL's Ctrl-C uses the same
+    /// mechanism).
+    Interrupted,
+    /// The system refused memory for machine code or a JIT stack.
+    OutOfMemory,
+    /// A second call tried to use an interrupt that a running call holds.
+    InterruptInUse,
+    /// The library's lookup of a function by name found none.
+    NoSuchFunction,
+    /// The library's lookup asked for a different number of parameters.
+    ArityMismatch,
+    /// `exprjit::eval` was given no expression to evaluate.
+    NothingToEvaluate,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 24] = [
+        ErrorCode::InvalidUtf8,
+        ErrorCode::UnknownCharacter,
+        ErrorCode::InvalidLiteral,
+        ErrorCode::LiteralOutOfRange,
+        ErrorCode::SyntaxError,
+        ErrorCode::UnclosedParen,
+        ErrorCode::UnmatchedParen,
+        ErrorCode::ChainedComparison,
+        ErrorCode::NestedTooDeeply,
+        ErrorCode::UnknownName,
+        ErrorCode::UnknownFunction,
+        ErrorCode::WrongArity,
+        ErrorCode::DuplicateFunction,
+        ErrorCode::DuplicateParameter,
+        ErrorCode::ArityChange,
+        ErrorCode::SourceTooLarge,
+        ErrorCode::DivisionByZero,
+        ErrorCode::StackOverflow,
+        ErrorCode::Interrupted,
+        ErrorCode::OutOfMemory,
+        ErrorCode::InterruptInUse,
+        ErrorCode::NoSuchFunction,
+        ErrorCode::ArityMismatch,
+        ErrorCode::NothingToEvaluate,
+    ];
+
+    /// The code as printed, e.g. `"E0011"`. Compile errors are `E00xx`,
+    /// runtime errors `E01xx`, errors of the library API `E02xx`.
+    ///
+    /// ```
+    /// assert_eq!(exprjit::ErrorCode::DivisionByZero.as_str(), "E0100");
+    /// assert_eq!(exprjit::ErrorCode::DivisionByZero.to_string(), "E0100");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidUtf8 => "E0001",
+            ErrorCode::UnknownCharacter => "E0002",
+            ErrorCode::InvalidLiteral => "E0003",
+            ErrorCode::LiteralOutOfRange => "E0004",
+            ErrorCode::SyntaxError => "E0005",
+            ErrorCode::UnclosedParen => "E0006",
+            ErrorCode::UnmatchedParen => "E0007",
+            ErrorCode::ChainedComparison => "E0008",
+            ErrorCode::NestedTooDeeply => "E0009",
+            ErrorCode::UnknownName => "E0010",
+            ErrorCode::UnknownFunction => "E0011",
+            ErrorCode::WrongArity => "E0012",
+            ErrorCode::DuplicateFunction => "E0013",
+            ErrorCode::DuplicateParameter => "E0014",
+            ErrorCode::ArityChange => "E0015",
+            ErrorCode::SourceTooLarge => "E0016",
+            ErrorCode::DivisionByZero => "E0100",
+            ErrorCode::StackOverflow => "E0101",
+            ErrorCode::Interrupted => "E0102",
+            ErrorCode::OutOfMemory => "E0103",
+            ErrorCode::InterruptInUse => "E0104",
+            ErrorCode::NoSuchFunction => "E0200",
+            ErrorCode::ArityMismatch => "E0201",
+            ErrorCode::NothingToEvaluate => "E0202",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An error the user caused: at compile time or while the program ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Which kind of error this is; `None` only for diagnostics made before
+    /// every site had a code (rendered as plain `error:`).
+    pub code: Option<ErrorCode>,
     /// The headline, e.g. `division by zero`.
     pub message: String,
     /// Where it happened; the caret goes here.
@@ -84,12 +224,24 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn error(message: impl Into<String>, span: Span) -> Diagnostic {
         Diagnostic {
+            code: None,
             message: message.into(),
             span,
             label: String::new(),
             related: Vec::new(),
             help: Vec::new(),
         }
+    }
+
+    /// A diagnostic of kind `code` (the usual constructor).
+    pub fn new(code: ErrorCode, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic::error(message, span).with_code(code)
+    }
+
+    /// Sets the stable code of this kind of error (see [`ErrorCode`]).
+    pub fn with_code(mut self, code: ErrorCode) -> Diagnostic {
+        self.code = Some(code);
+        self
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
@@ -120,7 +272,11 @@ impl Diagnostic {
         labels.extend(self.related.iter().map(|note| {
             CsLabel::secondary((), clamp(note.span)).with_message(shorten(&note.message))
         }));
-        CsDiagnostic::error()
+        let mut diagnostic = CsDiagnostic::error();
+        if let Some(code) = self.code {
+            diagnostic = diagnostic.with_code(code.as_str());
+        }
+        diagnostic
             .with_message(shorten(&self.message))
             .with_labels(labels)
             .with_notes(self.help_lines())
@@ -147,11 +303,24 @@ impl Diagnostic {
         .unwrap_or_else(|_| self.render_fallback(file))
     }
 
+    /// The diagnostic with ANSI colour escapes, as `emit_to_stderr` shows it
+    /// on a colour terminal, ending in a newline.
+    pub fn render_coloured(&self, file: &SourceFile) -> String {
+        let files = file.excerpt_source();
+        let mut out = termcolor::Ansi::new(Vec::new());
+        let cs = self.to_codespan(file.text.len());
+        match term::emit_to_write_style(&mut out, &term::Config::default(), &files, &cs) {
+            Ok(()) => String::from_utf8_lossy(&out.into_inner()).into_owned(),
+            Err(_) => self.render_fallback(file),
+        }
+    }
+
     /// A one-line rendering used if the source excerpt cannot be shown.
     fn render_fallback(&self, file: &SourceFile) -> String {
         let (line, col) = file.line_col(self.span.start);
+        let code = self.code.map(|c| format!("[{c}]")).unwrap_or_default();
         format!(
-            "error: {}\n --> {}:{line}:{col}\n",
+            "error{code}: {}\n --> {}:{line}:{col}\n",
             shorten(&self.message),
             file.name
         )
@@ -277,6 +446,39 @@ pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_unique_ordered_and_documented() {
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "{codes:?}");
+        let docs = include_str!("../docs/errors.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| {} | `{code:?}` |", code.as_str());
+            assert!(docs.contains(&row), "docs/errors.md lacks the row {row}");
+        }
+        let rows = docs.lines().filter(|l| l.starts_with("| E")).count();
+        assert_eq!(
+            rows,
+            ErrorCode::ALL.len(),
+            "docs/errors.md lists extra codes"
+        );
+    }
+
+    #[test]
+    fn codes_are_rendered_in_brackets() {
+        let file = SourceFile::new("t.ex", "1 / 0\n");
+        let diagnostic = Diagnostic::new(
+            ErrorCode::DivisionByZero,
+            "division by zero",
+            Span::new(2, 3),
+        );
+        assert!(
+            diagnostic
+                .render(&file)
+                .starts_with("error[E0100]: division by zero\n")
+        );
+        assert!(diagnostic.render_coloured(&file).contains("E0100"));
+    }
 
     #[test]
     fn line_col_counts_characters_from_one() {

@@ -10,7 +10,7 @@ use std::fmt;
 use logos::Logos;
 
 use crate::ast::Span;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 
 /// A token of the language, borrowing names from the source.
 #[derive(Logos, Copy, Clone, Debug, PartialEq, Eq)]
@@ -143,7 +143,7 @@ pub fn tokenize(source: &str) -> Lexed<'_> {
             Err(LexError::UnknownCharacter) => Token::Error,
             Err(LexError::InvalidLiteral(why)) => {
                 lexed.errors.push(
-                    Diagnostic::error("invalid integer literal", span)
+                    Diagnostic::new(ErrorCode::InvalidLiteral, "invalid integer literal", span)
                         .with_label(why)
                         .with_help("literals are decimal (42), hex (0xff) or binary (0b1010)"),
                 );
@@ -151,12 +151,16 @@ pub fn tokenize(source: &str) -> Lexed<'_> {
             }
             Err(LexError::OutOfRange) => {
                 lexed.errors.push(
-                    Diagnostic::error("integer literal out of range", span)
-                        .with_label("does not fit in 64 bits")
-                        .with_help(
-                            "integers are 64-bit: decimal literals go up to \
+                    Diagnostic::new(
+                        ErrorCode::LiteralOutOfRange,
+                        "integer literal out of range",
+                        span,
+                    )
+                    .with_label("does not fit in 64 bits")
+                    .with_help(
+                        "integers are 64-bit: decimal literals go up to \
                              9223372036854775807, hex and binary ones up to 64 bits",
-                        ),
+                    ),
                 );
                 Token::Int(IntLit::Value(0))
             }

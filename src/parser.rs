@@ -14,7 +14,7 @@
 use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, BinOp, Expr, ExprKind, Span};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 use crate::lexer::{self, Lexed, Token};
 
 lalrpop_mod!(
@@ -209,11 +209,14 @@ impl ErrorContext<'_, '_> {
             } => self.unexpected_token(Span::new(start, end), token, &[]),
             // Neither can come from our token iterator, which never fails
             // and never skips input; report them plainly all the same.
-            ParseError::InvalidToken { location } => {
-                Diagnostic::error("invalid token", Span::new(location, location))
-            }
+            ParseError::InvalidToken { location } => Diagnostic::new(
+                ErrorCode::SyntaxError,
+                "invalid token",
+                Span::new(location, location),
+            ),
             ParseError::User { .. } => {
-                Diagnostic::error("syntax error", self.item_span()).with_label("in this item")
+                Diagnostic::new(ErrorCode::SyntaxError, "syntax error", self.item_span())
+                    .with_label("in this item")
             }
         }
     }
@@ -228,8 +231,12 @@ impl ErrorContext<'_, '_> {
     /// The item stopped before the grammar was satisfied.
     fn unexpected_end(&self, expected: &[String]) -> Diagnostic {
         if let Some(&open) = self.item.open_parens.first() {
-            return Diagnostic::error("unclosed parenthesis", Span::new(open, open + 1))
-                .with_label("this `(` is never closed");
+            return Diagnostic::new(
+                ErrorCode::UnclosedParen,
+                "unclosed parenthesis",
+                Span::new(open, open + 1),
+            )
+            .with_label("this `(` is never closed");
         }
         let end = self.item_span().end;
         let found = match self.item.ended_by {
@@ -238,7 +245,8 @@ impl ErrorContext<'_, '_> {
             Terminator::EndOfInput => "end of input",
         };
         let wanted = describe_expected(expected);
-        let mut diagnostic = Diagnostic::error(
+        let mut diagnostic = Diagnostic::new(
+            ErrorCode::SyntaxError,
             format!("expected {wanted}, found {found}"),
             Span::new(end, end),
         )
@@ -257,24 +265,36 @@ impl ErrorContext<'_, '_> {
         let has = |name: &str| expected.iter().any(|e| e.trim_matches('"') == name);
         if token == Token::Error {
             let text = &self.source[span.start..span.end];
-            return Diagnostic::error(format!("unknown character `{}`", text.escape_debug()), span)
-                .with_label("not part of the language");
+            return Diagnostic::new(
+                ErrorCode::UnknownCharacter,
+                format!("unknown character `{}`", text.escape_debug()),
+                span,
+            )
+            .with_label("not part of the language");
         }
         if token == Token::RParen && self.unmatched_closes.contains(&span.start) {
-            return Diagnostic::error("unmatched `)`", span)
+            return Diagnostic::new(ErrorCode::UnmatchedParen, "unmatched `)`", span)
                 .with_label("there is no `(` for this to close");
         }
         if token.is_comparison() && has("&&") && !has("<") {
-            return Diagnostic::error("comparison operators cannot be chained", span)
-                .with_label("a second comparison")
-                .with_help("combine comparisons with `&&`, as in `a < b && b < c`");
+            return Diagnostic::new(
+                ErrorCode::ChainedComparison,
+                "comparison operators cannot be chained",
+                span,
+            )
+            .with_label("a second comparison")
+            .with_help("combine comparisons with `&&`, as in `a < b && b < c`");
         }
         let wanted = describe_expected(expected);
-        let mut diagnostic = Diagnostic::error(format!("expected {wanted}, found {token}"), span)
-            .with_label(match token {
-                Token::Ident(_) | Token::Int(_) => "unexpected here".to_owned(),
-                _ => format!("unexpected {token}"),
-            });
+        let mut diagnostic = Diagnostic::new(
+            ErrorCode::SyntaxError,
+            format!("expected {wanted}, found {token}"),
+            span,
+        )
+        .with_label(match token {
+            Token::Ident(_) | Token::Int(_) => "unexpected here".to_owned(),
+            _ => format!("unexpected {token}"),
+        });
         if token.is_keyword() && has("name") && !has("integer") {
             let keyword = token.symbol().unwrap_or_default();
             diagnostic =

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 use crate::jit::Interrupt;
 use crate::runtime_error::RuntimeError;
 use crate::{check, codegen, interp, ir, jit, lexer, parser};
@@ -51,16 +51,21 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> 
         let at = error.utf8_error().valid_up_to();
         let len = error.utf8_error().error_len().unwrap_or(1);
         let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-        let diagnostic = Diagnostic::error("invalid UTF-8 in source", Span::new(at, at + len))
-            .with_label("this byte is not valid UTF-8")
-            .with_help("exprjit source files must be encoded as UTF-8");
+        let diagnostic = Diagnostic::new(
+            ErrorCode::InvalidUtf8,
+            "invalid UTF-8 in source",
+            Span::new(at, at + len),
+        )
+        .with_label("this byte is not valid UTF-8")
+        .with_help("exprjit source files must be encoded as UTF-8");
         Box::new((text, diagnostic))
     })
 }
 
 /// The error for a source longer than [`MAX_SOURCE_LEN`].
 fn source_too_large(len: usize) -> Diagnostic {
-    Diagnostic::error(
+    Diagnostic::new(
+        ErrorCode::SourceTooLarge,
         format!(
             "source is too large ({len} bytes; the limit is {} MiB)",
             MAX_SOURCE_LEN >> 20
@@ -90,7 +95,7 @@ fn parse_tokens(source: &str, lexed: lexer::Lexed<'_>) -> parser::Parsed {
             return true;
         };
         too_deep.push(
-            Diagnostic::error(NESTED_TOO_DEEPLY, span)
+            Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, span)
                 .with_label(format!("more than {MAX_NESTING} levels of nesting")),
         );
         parsed.broken_definitions.extend(name.cloned());

@@ -220,7 +220,12 @@ impl Repl {
             ("asm", "") => eprintln!("error: :asm needs a function name, as in :asm fib"),
             ("asm", function) => match self.session.disassemble(function) {
                 Some(text) => print!("{text}"),
-                None => eprintln!("error: no function named '{function}'"),
+                None => match crate::suggest::closest(function, self.session.names()) {
+                    Some(near) => {
+                        eprintln!("error: no function named '{function}'; did you mean '{near}'?")
+                    }
+                    None => eprintln!("error: no function named '{function}'"),
+                },
             },
             ("ast", "") => eprintln!("error: :ast needs an expression or definition"),
             ("ast", source) => {
@@ -234,11 +239,17 @@ impl Repl {
             ("load", "") => eprintln!("error: :load needs a file name"),
             ("load", path) => self.load(path),
             _ => {
-                eprintln!("error: unknown command ':{name}'");
                 let names: Vec<&str> = COMMANDS
                     .iter()
                     .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
                     .collect();
+                let command = format!(":{name}");
+                match crate::suggest::closest(&command, names.iter().copied()) {
+                    Some(near) => {
+                        eprintln!("error: unknown command '{command}'; did you mean '{near}'?")
+                    }
+                    None => eprintln!("error: unknown command '{command}'"),
+                }
                 eprintln!("the commands are: {}", names.join(" "));
             }
         }

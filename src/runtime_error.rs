@@ -2,7 +2,7 @@
 //! (the JIT or the reference interpreter in [`crate::interp`]).
 
 use crate::ast::Span;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, ErrorCode};
 use crate::ir;
 
 /// An error raised while a program ran.
@@ -36,13 +36,18 @@ impl RuntimeError {
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
             RuntimeError::DivisionByZero { span, .. } => {
-                Diagnostic::error("division by zero", *span).with_label("the divisor is 0")
+                Diagnostic::new(ErrorCode::DivisionByZero, "division by zero", *span)
+                    .with_label("the divisor is 0")
             }
-            RuntimeError::StackOverflow { name, span, .. } => {
-                Diagnostic::error(format!("stack overflow in function '{name}'"), *span)
-                    .with_label("recursion nested too deeply here")
+            RuntimeError::StackOverflow { name, span, .. } => Diagnostic::new(
+                ErrorCode::StackOverflow,
+                format!("stack overflow in function '{name}'"),
+                *span,
+            )
+            .with_label("recursion nested too deeply here"),
+            RuntimeError::Interrupted => {
+                Diagnostic::new(ErrorCode::Interrupted, "interrupted", Span::default())
             }
-            RuntimeError::Interrupted => Diagnostic::error("interrupted", Span::default()),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::codegen::lower::{Compiled, Symbol, TrapKind, TrapSite};
 use crate::ir;
 pub use crate::runtime_error::RuntimeError;
 pub use runtime::Interrupt;
-use runtime::{Exit, FuncEntry, Module};
+use runtime::{Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
 pub struct Program {
@@ -72,13 +72,22 @@ impl Program {
         args: &[i64],
         interrupt: Option<&Interrupt>,
     ) -> io::Result<Result<i64, RuntimeError>> {
-        Ok(match self.module.call(func, args, interrupt)? {
-            Exit::Returned(value) => Ok(value),
-            Exit::Trapped { offset } => Err(self.trap_cause(offset)),
-            Exit::Interrupted => Err(RuntimeError::Interrupted),
+        let function = self.function(func).expect("function id out of range");
+        function.call(args, interrupt)
+    }
+
+    /// Function `func`, looked up once for repeated calls; `None` if there
+    /// is no such function.
+    pub fn function(&self, func: ir::FuncId) -> Option<Function<'_>> {
+        Some(Function {
+            program: self,
+            func: self.module.func(func)?,
         })
     }
 
+    /// Kept out of line: calls are hot, traps are not.
+    #[cold]
+    #[inline(never)]
     fn trap_cause(&self, offset: usize) -> RuntimeError {
         let site = self
             .traps
@@ -111,5 +120,40 @@ impl Program {
     /// every function indexed by its [`ir::FuncId`] (offset by two).
     pub fn symbols(&self) -> &[Symbol] {
         &self.symbols
+    }
+}
+
+/// One function of a [`Program`], looked up once ([`Program::function`]) so
+/// that calls skip the lookup. It borrows the program, whose code therefore
+/// stays mapped while it exists.
+#[derive(Copy, Clone)]
+pub struct Function<'p> {
+    program: &'p Program,
+    func: ModuleFunc<'p>,
+}
+
+impl Function<'_> {
+    /// How many arguments the function takes.
+    pub fn arity(&self) -> usize {
+        self.func.arity()
+    }
+
+    /// Calls the function with `args` (which must match its arity) on this
+    /// thread's JIT stack; `interrupt`, if given, can stop the call.
+    ///
+    /// Inlined always: this is the path of every call from the library, and
+    /// inlined into the caller's loop the results stay in registers (see
+    /// `runtime::with_thread_stack`).
+    #[inline(always)]
+    pub fn call(
+        &self,
+        args: &[i64],
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<Result<i64, RuntimeError>> {
+        Ok(match self.func.call(args, interrupt)? {
+            Exit::Returned(value) => Ok(value),
+            Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
+            Exit::Interrupted => Err(RuntimeError::Interrupted),
+        })
     }
 }
