@@ -35,6 +35,7 @@ pub fn check_with(
     let mut checker = Checker {
         broken: broken.iter().map(String::as_str).collect(),
         next_id: earlier.len(),
+        suggestion_budget: SUGGESTION_BUDGET,
         ..Checker::default()
     };
     for (id, func) in earlier.iter().enumerate() {
@@ -124,13 +125,21 @@ struct Checker<'a> {
     /// The id the next new function gets.
     next_id: FuncId,
     errors: Vec<Diagnostic>,
+    /// Character comparisons left for "did you mean" suggestions; see
+    /// [`suggest::closest_within`].
+    suggestion_budget: u64,
 }
+
+/// What a whole check may spend on suggestions: some tens of milliseconds.
+const SUGGESTION_BUDGET: u64 = 20_000_000;
 
 /// The variables visible at a point in a function body.
 #[derive(Default)]
 struct Scope<'a> {
-    /// Innermost last, so a later `let` shadows earlier names.
-    visible: Vec<(&'a str, LocalId)>,
+    /// For each name, the locals it has been bound to, innermost last, so a
+    /// later `let` shadows earlier names. A map rather than one list so that
+    /// a lookup costs the same however many `let`s enclose it.
+    visible: HashMap<&'a str, Vec<LocalId>>,
     /// Locals allocated so far in the function.
     count: usize,
 }
@@ -139,16 +148,27 @@ impl<'a> Scope<'a> {
     fn bind(&mut self, name: &'a str) -> LocalId {
         let id = self.count;
         self.count += 1;
-        self.visible.push((name, id));
+        self.visible.entry(name).or_default().push(id);
         id
     }
 
-    fn lookup(&self, name: &str) -> Option<LocalId> {
+    /// Ends the innermost binding of `name`.
+    fn unbind(&mut self, name: &str) {
+        if let Some(bindings) = self.visible.get_mut(name) {
+            bindings.pop();
+        }
+    }
+
+    /// Every name with a binding in scope.
+    fn visible_names(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.visible
             .iter()
-            .rev()
-            .find(|(visible, _)| *visible == name)
-            .map(|&(_, id)| id)
+            .filter(|(_, bindings)| !bindings.is_empty())
+            .map(|(&name, _)| name)
+    }
+
+    fn lookup(&self, name: &str) -> Option<LocalId> {
+        self.visible.get(name)?.last().copied()
     }
 }
 
@@ -236,8 +256,9 @@ impl<'a> Checker<'a> {
 
     fn function(&mut self, def: &'a ast::FuncDef) -> ir::Func {
         let mut scope = Scope::default();
-        for (index, param) in def.params.iter().enumerate() {
-            if let Some(first) = def.params[..index].iter().find(|p| p.name == param.name) {
+        let mut first_spans: HashMap<&str, Span> = HashMap::new();
+        for param in &def.params {
+            if let Some(&first) = first_spans.get(param.name.as_str()) {
                 self.errors.push(
                     Diagnostic::new(
                         ErrorCode::DuplicateParameter,
@@ -245,8 +266,10 @@ impl<'a> Checker<'a> {
                         param.span,
                     )
                     .with_label("repeated here")
-                    .with_related(first.span, "first declared here"),
+                    .with_related(first, "first declared here"),
                 );
+            } else {
+                first_spans.insert(&param.name, param.span);
             }
             scope.bind(&param.name);
         }
@@ -334,7 +357,7 @@ impl<'a> Checker<'a> {
                 let value = Box::new(self.expr(value, scope));
                 let local = scope.bind(&name.name);
                 let body = Box::new(self.expr(body, scope));
-                scope.visible.pop();
+                scope.unbind(&name.name);
                 ir::Expr::Let { local, value, body }
             }
         }
@@ -358,7 +381,7 @@ impl<'a> Checker<'a> {
                 signature.text
             ));
         } else if let Some(near) =
-            suggest::closest(name, scope.visible.iter().map(|&(visible, _)| visible))
+            suggest::closest_within(name, scope.visible_names(), &mut self.suggestion_budget)
         {
             error = error.with_help(format!("did you mean '{near}'?"));
         }
@@ -375,7 +398,9 @@ impl<'a> Checker<'a> {
         )
         .with_label("no function of this name is defined");
         let known = self.signatures.keys().chain(&self.broken).copied();
-        if let Some(near) = suggest::closest(&callee.name, known) {
+        if let Some(near) =
+            suggest::closest_within(&callee.name, known, &mut self.suggestion_budget)
+        {
             error = error.with_help(format!("did you mean '{near}'?"));
         }
         self.errors.push(error);

@@ -2,7 +2,7 @@
 //! `codespan-reporting` as `FILE:LINE:COL` plus the source line and a caret.
 
 use std::borrow::Cow;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
 use codespan_reporting::files::SimpleFile;
@@ -110,6 +110,8 @@ pub enum ErrorCode {
     DuplicateParameter,
     /// A REPL redefinition changing the arity of a function still called.
     ArityChange,
+    /// A source longer than the compiler accepts.
+    SourceTooLarge,
     /// `/` or `%` by zero while running.
     DivisionByZero,
     /// Recursion too deep for the JIT stack.
@@ -131,7 +133,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -147,6 +149,7 @@ impl ErrorCode {
         ErrorCode::DuplicateFunction,
         ErrorCode::DuplicateParameter,
         ErrorCode::ArityChange,
+        ErrorCode::SourceTooLarge,
         ErrorCode::DivisionByZero,
         ErrorCode::StackOverflow,
         ErrorCode::Interrupted,
@@ -181,6 +184,7 @@ impl ErrorCode {
             ErrorCode::DuplicateFunction => "E0013",
             ErrorCode::DuplicateParameter => "E0014",
             ErrorCode::ArityChange => "E0015",
+            ErrorCode::SourceTooLarge => "E0016",
             ErrorCode::DivisionByZero => "E0100",
             ErrorCode::StackOverflow => "E0101",
             ErrorCode::Interrupted => "E0102",
@@ -264,24 +268,32 @@ impl Diagnostic {
             start..span.end.clamp(start, text_len)
         };
         let mut labels =
-            vec![CsLabel::primary((), clamp(self.span)).with_message(self.label.clone())];
-        labels.extend(
-            self.related
-                .iter()
-                .map(|note| CsLabel::secondary((), clamp(note.span)).with_message(&note.message)),
-        );
+            vec![CsLabel::primary((), clamp(self.span)).with_message(shorten(&self.label))];
+        labels.extend(self.related.iter().map(|note| {
+            CsLabel::secondary((), clamp(note.span)).with_message(shorten(&note.message))
+        }));
         let mut diagnostic = CsDiagnostic::error();
         if let Some(code) = self.code {
             diagnostic = diagnostic.with_code(code.as_str());
         }
         diagnostic
-            .with_message(&self.message)
+            .with_message(shorten(&self.message))
             .with_labels(labels)
-            .with_notes(self.help.iter().map(|h| format!("help: {h}")).collect())
+            .with_notes(self.help_lines())
+    }
+
+    fn help_lines(&self) -> Vec<String> {
+        self.help
+            .iter()
+            .map(|h| format!("help: {}", shorten(h)))
+            .collect()
     }
 
     /// The diagnostic as plain text (no colour), ending in a newline.
     pub fn render(&self, file: &SourceFile) -> String {
+        if self.touches_long_line(&file.text) {
+            return self.render_without_excerpt(file);
+        }
         let files = file.excerpt_source();
         term::emit_into_string(
             &term::Config::default(),
@@ -309,9 +321,86 @@ impl Diagnostic {
         let code = self.code.map(|c| format!("[{c}]")).unwrap_or_default();
         format!(
             "error{code}: {}\n --> {}:{line}:{col}\n",
-            self.message, file.name
+            shorten(&self.message),
+            file.name
         )
     }
+
+    /// The rendering for a diagnostic whose source lines are too long to
+    /// show (a generated or hostile file): the position, the label and the
+    /// help, without the excerpt.
+    fn render_without_excerpt(&self, file: &SourceFile) -> String {
+        let mut text = self.render_fallback(file);
+        if !self.label.is_empty() {
+            text.push_str(&format!("  = {}\n", shorten(&self.label)));
+        }
+        for note in &self.related {
+            let (line, col) = file.line_col(note.span.start);
+            text.push_str(&format!(
+                "  = {}:{line}:{col}: {}\n",
+                file.name,
+                shorten(&note.message)
+            ));
+        }
+        for help in self.help_lines() {
+            text.push_str(&format!("  = {help}\n"));
+        }
+        text.push_str(&format!(
+            "  = note: the source line is longer than {MAX_EXCERPT_LINE} bytes, so it is not shown\n"
+        ));
+        text
+    }
+
+    /// True if a line any label points into is longer than
+    /// [`MAX_EXCERPT_LINE`]: printing it (and a caret line as long) would
+    /// flood the terminal.
+    fn touches_long_line(&self, text: &str) -> bool {
+        let spans = std::iter::once(self.span).chain(self.related.iter().map(|note| note.span));
+        spans
+            .flat_map(|span| [span.start, span.end])
+            .any(|offset| line_len_around(text, offset) > MAX_EXCERPT_LINE)
+    }
+}
+
+/// Lines longer than this many bytes are not shown in diagnostics.
+pub const MAX_EXCERPT_LINE: usize = 1_000;
+
+/// Messages, labels and help longer than this many characters are cut
+/// (an `unknown name` error quotes the name, which may be megabytes long).
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// At most this many diagnostics are printed by [`emit_to_stderr`]; the
+/// rest are only counted, so that a hostile file with millions of errors
+/// does not take minutes to report.
+pub const MAX_SHOWN_DIAGNOSTICS: usize = 100;
+
+/// `text`, cut to [`MAX_MESSAGE_CHARS`] characters with an ellipsis.
+fn shorten(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &text[..cut])),
+    }
+}
+
+/// The length in bytes of the line holding byte `offset` of `text`
+/// (counting up to [`MAX_EXCERPT_LINE`] + 1 each way, which is all the
+/// caller needs to know).
+fn line_len_around(text: &str, offset: usize) -> usize {
+    let bytes = text.as_bytes();
+    let offset = offset.min(bytes.len());
+    let limit = MAX_EXCERPT_LINE + 1;
+    let before = bytes[..offset]
+        .iter()
+        .rev()
+        .take(limit)
+        .take_while(|&&b| b != b'\n')
+        .count();
+    let after = bytes[offset..]
+        .iter()
+        .take(limit)
+        .take_while(|&&b| b != b'\n')
+        .count();
+    before + after
 }
 
 /// Whether diagnostics on stderr should be coloured: only on a terminal and
@@ -327,16 +416,31 @@ pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
     } else {
         termcolor::ColorChoice::Never
     };
-    let stream = termcolor::StandardStream::stderr(choice);
-    let mut lock = stream.lock();
+    // Buffered: codespan writes an excerpt a character at a time, and an
+    // unbuffered stderr would make each one a system call.
+    let mut stream = termcolor::BufferedStandardStream::stderr(choice);
     let files = file.excerpt_source();
     let config = term::Config::default();
-    for diagnostic in diagnostics {
+    for diagnostic in diagnostics.iter().take(MAX_SHOWN_DIAGNOSTICS) {
+        if diagnostic.touches_long_line(&file.text) {
+            let _ = stream.write_all(diagnostic.render_without_excerpt(file).as_bytes());
+            continue;
+        }
         let cs = diagnostic.to_codespan(file.text.len());
-        if term::emit_to_write_style(&mut lock, &config, &files, &cs).is_err() {
-            eprint!("{}", diagnostic.render_fallback(file));
+        if term::emit_to_write_style(&mut stream, &config, &files, &cs).is_err() {
+            let _ = stream.write_all(diagnostic.render_fallback(file).as_bytes());
         }
     }
+    if let Some(hidden) = diagnostics.len().checked_sub(MAX_SHOWN_DIAGNOSTICS)
+        && hidden > 0
+    {
+        let _ = writeln!(
+            stream,
+            "note: {hidden} more {} not shown (only the first {MAX_SHOWN_DIAGNOSTICS} are)",
+            if hidden == 1 { "error" } else { "errors" }
+        );
+    }
+    let _ = stream.flush();
 }
 
 #[cfg(test)]

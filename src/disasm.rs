@@ -58,10 +58,18 @@ fn branch_target(instruction: &Instruction) -> Option<u64> {
     is_branch.then(|| instruction.near_branch_target())
 }
 
-/// `<name>` or `<name+0xoff>` for an address inside one of `symbols`.
+/// `<name>` or `<name+0xoff>` for an address inside one of `symbols`,
+/// which are in address order (as [`crate::codegen::lower::Compiled::symbols`]
+/// lists them). A binary search: `--emit asm` of a program with many
+/// functions looks up every call, and a scan made that quadratic.
 fn describe_target(target: u64, base: u64, symbols: &[Symbol]) -> Option<String> {
     let offset = usize::try_from(target.checked_sub(base)?).ok()?;
-    let symbol = symbols
+    let after = symbols.partition_point(|s| s.offset <= offset);
+    // The candidates start at `offset` or before it; an empty symbol may
+    // share its start with the next one, so look at all with that start.
+    let start = symbols[..after].last()?.offset;
+    let first = symbols[..after].partition_point(|s| s.offset < start);
+    let symbol = symbols[first..after]
         .iter()
         .find(|s| (s.offset..s.offset + s.size.max(1)).contains(&offset))?;
     // Names such as `<trap exit>` come with their own brackets.
@@ -98,5 +106,29 @@ mod tests {
         assert!(text.contains("; <g>"), "{text}");
         let text = disassemble(&code, 0x1000, &symbols, &symbols[1]);
         assert!(text.contains("mov     eax, 1"), "{text}");
+    }
+
+    #[test]
+    fn targets_are_found_by_address() {
+        let symbol = |name: &str, offset, size| Symbol {
+            name: name.into(),
+            offset,
+            size,
+        };
+        let symbols = [
+            symbol("<entry trampoline>", 0, 16),
+            symbol("<trap exit>", 16, 0),
+            symbol("a", 16, 10),
+            symbol("b", 26, 4),
+        ];
+        let describe = |offset: u64| describe_target(0x1000 + offset, 0x1000, &symbols);
+        assert_eq!(describe(0).as_deref(), Some("<entry trampoline>"));
+        assert_eq!(describe(15).as_deref(), Some("<entry trampoline+0xf>"));
+        // An empty symbol still names its own address.
+        assert_eq!(describe(16).as_deref(), Some("<trap exit>"));
+        assert_eq!(describe(17).as_deref(), Some("<a+0x1>"));
+        assert_eq!(describe(26).as_deref(), Some("<b>"));
+        assert_eq!(describe(30), None);
+        assert_eq!(describe_target(0x10, 0x1000, &symbols), None);
     }
 }

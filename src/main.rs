@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit::{codegen, lexer, parser};
+use exprjit::{codegen, lexer};
 
 /// Compile a program of integer functions to x86-64 machine code and run it.
 #[derive(Parser, Debug)]
@@ -258,8 +258,19 @@ fn describe_io_error(error: &io::Error) -> String {
 fn emit_tokens(file: &SourceFile) -> ExitCode {
     let lexed = lexer::tokenize(&file.text);
     let mut out = String::new();
+    // Tokens come in source order: advance a cursor rather than count from
+    // the start of the file for each one (quadratic on a long line).
+    let (mut line, mut col, mut at) = (1, 1, 0);
     for (start, token, _) in &lexed.tokens {
-        let (line, col) = file.line_col(*start);
+        for ch in file.text[at..*start].chars() {
+            if ch == '\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+        }
+        at = *start;
         out.push_str(&format!("{line}:{col} {token}\n"));
     }
     print!("{out}");
@@ -267,7 +278,7 @@ fn emit_tokens(file: &SourceFile) -> ExitCode {
 }
 
 fn emit_ast(file: &SourceFile) -> ExitCode {
-    let parsed = parser::parse(&file.text);
+    let parsed = pipeline::parse(&file.text);
     print!("{}", parsed.program);
     finish(file, &parsed.errors)
 }

@@ -12,7 +12,7 @@ use crate::{check, codegen, interp, ir, jit, lexer, parser};
 /// Deepest expression nesting accepted. The later stages recurse once per
 /// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
 /// gets a clear error instead of a crash.
-pub const MAX_NESTING: usize = 2_000_000;
+pub const MAX_NESTING: usize = 1_000_000;
 
 const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
 
@@ -30,9 +30,23 @@ pub struct Timings {
     pub load: Duration,
 }
 
+/// Largest source accepted, in bytes. The front end needs up to a few
+/// hundred bytes of memory per source byte on hostile input (tokens, the
+/// parser's stack, syntax trees, diagnostics), so this bounds its memory to
+/// about a gigabyte; real programs in this language are far smaller.
+pub const MAX_SOURCE_LEN: usize = 4 << 20;
+
 /// Converts raw bytes to text, or reports the first invalid UTF-8 sequence
-/// together with a lossy text to show it in.
+/// together with a lossy text to show it in. A source longer than
+/// [`MAX_SOURCE_LEN`] is refused (then the text is its first line).
 pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> {
+    if bytes.len() > MAX_SOURCE_LEN {
+        let diagnostic = source_too_large(bytes.len());
+        // Show the first line only: the excerpt needs no more.
+        let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let text = String::from_utf8_lossy(first_line).into_owned();
+        return Err(Box::new((text, diagnostic)));
+    }
     String::from_utf8(bytes).map_err(|error| {
         let at = error.utf8_error().valid_up_to();
         let len = error.utf8_error().error_len().unwrap_or(1);
@@ -48,6 +62,52 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, Box<(String, Diagnostic)>> 
     })
 }
 
+/// The error for a source longer than [`MAX_SOURCE_LEN`].
+fn source_too_large(len: usize) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::SourceTooLarge,
+        format!(
+            "source is too large ({len} bytes; the limit is {} MiB)",
+            MAX_SOURCE_LEN >> 20
+        ),
+        Span::new(0, 0),
+    )
+}
+
+/// Parses `source` and reports (and drops) every item whose expressions
+/// nest deeper than [`MAX_NESTING`], so that the stages after parsing,
+/// which recurse per level (including `Display` for `--emit ast`), never
+/// see one. A dropped definition counts as broken, so calls to it are not
+/// also reported as calls to an unknown function.
+pub fn parse(source: &str) -> parser::Parsed {
+    parse_tokens(source, lexer::tokenize(source))
+}
+
+fn parse_tokens(source: &str, lexed: lexer::Lexed<'_>) -> parser::Parsed {
+    let mut parsed = parser::parse_tokens(source, lexed);
+    let mut too_deep = Vec::new();
+    parsed.program.items.retain(|item| {
+        let (root, name) = match item {
+            ast::Item::Func(def) => (&def.body, Some(&def.name.name)),
+            ast::Item::Expr(expr) => (expr, None),
+        };
+        let Some(span) = deeper_than_limit(root) else {
+            return true;
+        };
+        too_deep.push(
+            Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, span)
+                .with_label(format!("more than {MAX_NESTING} levels of nesting")),
+        );
+        parsed.broken_definitions.extend(name.cloned());
+        false
+    });
+    if !too_deep.is_empty() {
+        parsed.errors.extend(too_deep);
+        parsed.errors.sort_by_key(|error| error.span.start);
+    }
+    parsed
+}
+
 /// Parses and checks `source`, in which the `earlier` definitions (of a
 /// REPL session) are visible; see [`check::check_with`].
 pub fn front_end(
@@ -55,21 +115,22 @@ pub fn front_end(
     earlier: &[ir::Func],
     timings: &mut Timings,
 ) -> Result<ir::Program, Vec<Diagnostic>> {
+    // Files are refused by `decode_utf8` already; this catches text from
+    // elsewhere (a REPL entry piped in as one huge line).
+    if source.len() > MAX_SOURCE_LEN {
+        return Err(vec![source_too_large(source.len())]);
+    }
     let start = Instant::now();
     let lexed = lexer::tokenize(source);
     timings.lex = start.elapsed();
     let start = Instant::now();
-    let parsed = parser::parse_tokens(source, lexed);
+    let parsed = parse_tokens(source, lexed);
     let mut errors = parsed.errors;
-    errors.extend(nesting_errors(&parsed.program));
     timings.parse = start.elapsed();
     if !errors.is_empty() {
         // Still check what did parse, so that every error is reported at
-        // once; the checker's stages recurse, so not past the nesting limit.
-        if !errors.iter().any(|e| e.message == NESTED_TOO_DEEPLY)
-            && let Err(more) =
-                check::check_with(&parsed.program, earlier, &parsed.broken_definitions)
-        {
+        // once.
+        if let Err(more) = check::check_with(&parsed.program, earlier, &parsed.broken_definitions) {
             errors.extend(more);
         }
         errors.sort_by_key(|error| error.span.start);
@@ -146,44 +207,34 @@ impl<'p> Runner<'p> {
     }
 }
 
-/// Reports every item whose expressions nest deeper than [`MAX_NESTING`].
-/// Walks with an explicit stack so that it cannot overflow itself.
-fn nesting_errors(program: &ast::Program) -> Vec<Diagnostic> {
-    let mut errors = Vec::new();
-    for item in &program.items {
-        let root = match item {
-            ast::Item::Func(def) => &def.body,
-            ast::Item::Expr(expr) => expr,
-        };
-        let mut work = vec![(root, 1usize)];
-        while let Some((expr, depth)) = work.pop() {
-            if depth > MAX_NESTING {
-                errors.push(
-                    Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, expr.span)
-                        .with_label(format!("more than {MAX_NESTING} levels of nesting")),
-                );
-                break;
+/// The span of the first expression in `root` that is more than
+/// [`MAX_NESTING`] levels deep, if any. Walks with an explicit stack so
+/// that it cannot overflow itself.
+fn deeper_than_limit(root: &ast::Expr) -> Option<Span> {
+    let mut work = vec![(root, 1usize)];
+    while let Some((expr, depth)) = work.pop() {
+        if depth > MAX_NESTING {
+            return Some(expr.span);
+        }
+        let depth = depth + 1;
+        match &expr.kind {
+            ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => {}
+            ExprKind::Call { args, .. } => work.extend(args.iter().map(|a| (a, depth))),
+            ExprKind::Unary { operand, .. } => work.push((operand, depth)),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                work.push((lhs, depth));
+                work.push((rhs, depth));
             }
-            let depth = depth + 1;
-            match &expr.kind {
-                ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => {}
-                ExprKind::Call { args, .. } => work.extend(args.iter().map(|a| (a, depth))),
-                ExprKind::Unary { operand, .. } => work.push((operand, depth)),
-                ExprKind::Binary { lhs, rhs, .. } => {
-                    work.push((lhs, depth));
-                    work.push((rhs, depth));
-                }
-                ExprKind::If {
-                    cond,
-                    then_branch,
-                    else_branch,
-                } => work.extend([(&**cond, depth), (then_branch, depth), (else_branch, depth)]),
-                ExprKind::Let { value, body, .. } => {
-                    work.push((value, depth));
-                    work.push((body, depth));
-                }
+            ExprKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => work.extend([(&**cond, depth), (then_branch, depth), (else_branch, depth)]),
+            ExprKind::Let { value, body, .. } => {
+                work.push((value, depth));
+                work.push((body, depth));
             }
         }
     }
-    errors
+    None
 }

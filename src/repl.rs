@@ -229,7 +229,7 @@ impl Repl {
             },
             ("ast", "") => eprintln!("error: :ast needs an expression or definition"),
             ("ast", source) => {
-                let parsed = parser::parse(source);
+                let parsed = crate::pipeline::parse(source);
                 print!("{}", parsed.program);
                 let file = SourceFile::new(self.next_entry_name(), source);
                 diag::emit_to_stderr(&file, &parsed.errors);

@@ -38,11 +38,54 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// that comes first in alphabetical order, so the answer does not depend on
 /// the order the candidates come in.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut unlimited = u64::MAX;
+    closest_within(name, candidates, &mut unlimited)
+}
+
+/// Names longer than this many characters get no suggestion (a generated
+/// name may be megabytes long, and comparing two names costs the product
+/// of their lengths).
+pub const MAX_SUGGESTED_LEN: usize = 64;
+
+/// [`closest`], spending at most `budget` (decreased by what is spent)
+/// units of work: one per candidate looked at, one per pair of characters
+/// compared. When the work this call needs exceeds what is left, it
+/// suggests nothing; that depends only on the set of candidates, never on
+/// their order. A checker reporting thousands of unknown names among
+/// thousands of definitions stays fast this way.
+pub fn closest_within<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &mut u64,
+) -> Option<&'a str> {
     let len = name.chars().count();
+    if len > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let limit = (len.max(3) / 3).min(len.saturating_sub(1));
-    candidates
+    // The distance is at least the difference in length, so most
+    // candidates are ruled out without computing it. (A character is at
+    // most four bytes: the byte length rules out huge names cheaply.)
+    let mut plausible: Vec<&str> = Vec::new();
+    for candidate in candidates {
+        *budget = budget.checked_sub(1)?;
+        if candidate != name
+            && candidate.len() <= 4 * (len + limit)
+            && candidate.chars().count().abs_diff(len) <= limit
+        {
+            plausible.push(candidate);
+        }
+    }
+    let cost: u64 = plausible
+        .iter()
+        .map(|candidate| (len * candidate.chars().count()) as u64)
+        .sum();
+    if cost > *budget {
+        return None;
+    }
+    *budget -= cost;
+    plausible
         .into_iter()
-        .filter(|candidate| *candidate != name)
         .map(|candidate| (edit_distance(name, candidate), candidate))
         .filter(|&(distance, _)| distance <= limit)
         .min()
@@ -78,5 +121,25 @@ mod tests {
     fn ties_are_broken_alphabetically() {
         assert_eq!(closest("ab", ["ac", "aa"]), Some("aa"));
         assert_eq!(closest("ab", ["aa", "ac"]), Some("aa"));
+    }
+
+    #[test]
+    fn a_spent_budget_suggests_nothing() {
+        let mut budget = 100;
+        assert_eq!(closest_within("fbi", ["fib"], &mut budget), Some("fib"));
+        assert_eq!(budget, 90);
+        let mut budget = 9;
+        assert_eq!(closest_within("fbi", ["fib"], &mut budget), None);
+        assert_eq!(budget, 8);
+        let mut budget = 0;
+        assert_eq!(closest_within("fbi", ["fib"], &mut budget), None);
+    }
+
+    #[test]
+    fn huge_names_are_not_compared() {
+        let huge = "a".repeat(1 << 20);
+        let near = format!("{huge}b");
+        assert_eq!(closest(&huge, [near.as_str()]), None);
+        assert_eq!(closest("aaaa", [huge.as_str(), "aaab"]), Some("aaab"));
     }
 }
