@@ -232,6 +232,7 @@ fn stack_arg_count(arity: usize) -> usize {
 struct Snapshot {
     used: RegSet,
     slots: Vec<bool>,
+    slot_hint: usize,
     depth: usize,
     frame_ready: bool,
     homes: Vec<Option<Home>>,
@@ -289,6 +290,9 @@ struct FuncLowering<'a> {
     saved: Vec<Reg>,
     /// Spill slots in use, by number.
     slots: Vec<bool>,
+    /// No slot below this number is free (so that allocating is not a scan
+    /// from 0 each time: a thousand nested `let`s would be quadratic).
+    slot_hint: usize,
     /// Stack-argument area at the bottom of the frame, in 8-byte words.
     outgoing: usize,
     /// How many of this function's own parameters came on the stack.
@@ -351,6 +355,7 @@ impl<'a> FuncLowering<'a> {
             homes: vec![None; func.locals],
             saved,
             slots: Vec::new(),
+            slot_hint: 0,
             outgoing: facts.call_stack_args.max(facts.tail_stack_args),
             stack_params: stack_arg_count(func.arity),
             frame_size: Vec::new(),
@@ -530,7 +535,10 @@ impl<'a> FuncLowering<'a> {
     fn free(&mut self, val: Val) {
         match val {
             Val::Reg(reg) => self.used.remove(reg),
-            Val::Slot(slot) => self.slots[slot as usize] = false,
+            Val::Slot(slot) => {
+                self.slots[slot as usize] = false;
+                self.slot_hint = self.slot_hint.min(slot as usize);
+            }
             Val::Const(_) | Val::Local(_) => {}
         }
     }
@@ -579,14 +587,15 @@ impl<'a> FuncLowering<'a> {
 
     fn alloc_slot(&mut self) -> u32 {
         self.ensure_frame();
-        let slot = match self.slots.iter().position(|used| !used) {
-            Some(free) => free,
+        let slot = match self.slots[self.slot_hint..].iter().position(|used| !used) {
+            Some(free) => self.slot_hint + free,
             None => {
                 self.slots.push(false);
                 self.slots.len() - 1
             }
         };
         self.slots[slot] = true;
+        self.slot_hint = slot + 1;
         slot as u32
     }
 
@@ -748,6 +757,7 @@ impl<'a> FuncLowering<'a> {
         Snapshot {
             used: self.used,
             slots: self.slots.clone(),
+            slot_hint: self.slot_hint,
             depth: self.stack.len(),
             frame_ready: self.frame_ready,
             homes: self.homes.clone(),
@@ -760,6 +770,7 @@ impl<'a> FuncLowering<'a> {
         self.slots.clone_from(&snapshot.slots);
         // Slots first used on the other side stay reserved in the frame.
         self.slots.resize(len, false);
+        self.slot_hint = snapshot.slot_hint;
         self.stack.truncate(snapshot.depth);
         self.frame_ready = snapshot.frame_ready;
         self.homes.clone_from(&snapshot.homes);
