@@ -26,18 +26,22 @@
 //!
 //! The entry trampoline puts the address of the stack's context record in
 //! `r15` ([`CONTEXT`]), which generated code never writes, so a stack check
-//! is `cmp rsp, [r15]; jb overflow`. A function with a frame
-//! (`push rbp; mov rbp, rsp`, callee-saved registers, slots and an
-//! outgoing-argument area) compares `rsp` against the stack limit right
-//! after allocating the frame (it has touched only
-//! the few pushes the 16 KiB reserve below the limit covers); its overflow
-//! stub resets `rsp` to `rbp` before calling the trap exit. A function
-//! without a frame checks `rsp` on entry if it makes tail calls, so that
-//! every loop (a tail call) and every recursion passes a check, which is
-//! what lets an interrupt (which raises the limit) stop
-//! `fn loop(n) = loop(n + 1)`. A function that makes no calls at all needs
-//! no check: it touches no stack beyond the return address its caller's
-//! check covered, and it finishes.
+//! is `cmp rsp, [r15]; jb overflow`. Every function that makes a call (tail
+//! or not) checks on entry, so every loop (a tail call) and every recursion
+//! passes a check; that is also what lets an interrupt (which raises the
+//! limit) stop `fn loop(n) = loop(n + 1)`.
+//!
+//! Frames are shrink-wrapped: a function sets one up (callee-saved
+//! registers, slots, an outgoing-argument area; `rbp` only when stack
+//! arguments or a large frame need it) at the first point of a path that
+//! needs it ([`FuncLowering::ensure_frame`]), so base cases return without
+//! one. Both sides of a branch that joins again, and every jump of a branch
+//! condition, see the same frame state. A frame stays within half of the
+//! 16 KiB reserve below the limit, so the entry check covers it; a larger
+//! one makes the function be emitted again with a second check right after
+//! the frame is allocated, whose overflow stub resets `rsp` to `rbp` before
+//! calling the trap exit. A function that makes no calls needs no check: it
+//! uses at most such a frame below its caller's and finishes.
 //!
 //! Every function ends with its out-of-line trap stubs, each a `call` to
 //! the shared trap exit; the return address of that call is the key of the
