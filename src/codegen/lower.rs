@@ -34,7 +34,7 @@
 //! Frames are shrink-wrapped: a function sets one up (callee-saved
 //! registers, slots, an outgoing-argument area; `rbp` only when stack
 //! arguments or a large frame need it) at the first point of a path that
-//! needs it ([`FuncLowering::ensure_frame`]), so base cases return without
+//! needs it (`FuncLowering::ensure_frame`), so base cases return without
 //! one. Both sides of a branch that joins again, and every jump of a branch
 //! condition, see the same frame state. A frame stays within half of the
 //! 16 KiB reserve below the limit, so the entry check covers it; a larger
