@@ -139,6 +139,9 @@ pub enum BinOp {
 }
 
 impl UnOp {
+    /// Every prefix operator.
+    pub const ALL: [UnOp; 3] = [UnOp::Neg, UnOp::Not, UnOp::BitNot];
+
     /// The operator's value on `operand`: the language's semantics, shared
     /// by the reference interpreter and constant folding.
     pub fn apply(self, operand: i64) -> i64 {
@@ -159,6 +162,28 @@ impl UnOp {
 }
 
 impl BinOp {
+    /// Every infix operator, lowest precedence first.
+    pub const ALL: [BinOp; 18] = [
+        BinOp::Or,
+        BinOp::And,
+        BinOp::Eq,
+        BinOp::Ne,
+        BinOp::Lt,
+        BinOp::Le,
+        BinOp::Gt,
+        BinOp::Ge,
+        BinOp::BitOr,
+        BinOp::BitXor,
+        BinOp::BitAnd,
+        BinOp::Shl,
+        BinOp::Shr,
+        BinOp::Add,
+        BinOp::Sub,
+        BinOp::Mul,
+        BinOp::Div,
+        BinOp::Rem,
+    ];
+
     /// The operator's value on two evaluated operands, or `None` for a
     /// division or remainder by zero: the language's semantics, shared by the
     /// reference interpreter and constant folding. Arithmetic wraps, `/`

@@ -41,28 +41,9 @@ const LOOP_BOUND: i64 = 500;
 /// grow too fast); further ones render as constants.
 const MAX_SELF_CALLS: u64 = 2;
 
-const BINARY_OPS: [BinOp; 18] = [
-    BinOp::Or,
-    BinOp::And,
-    BinOp::Eq,
-    BinOp::Ne,
-    BinOp::Lt,
-    BinOp::Le,
-    BinOp::Gt,
-    BinOp::Ge,
-    BinOp::BitOr,
-    BinOp::BitXor,
-    BinOp::BitAnd,
-    BinOp::Shl,
-    BinOp::Shr,
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Mul,
-    BinOp::Div,
-    BinOp::Rem,
-];
+const BINARY_OPS: [BinOp; 18] = BinOp::ALL;
 
-const UNARY_OPS: [UnOp; 3] = [UnOp::Neg, UnOp::Not, UnOp::BitNot];
+const UNARY_OPS: [UnOp; 3] = UnOp::ALL;
 
 /// Constants where integer semantics have their corners.
 const EDGE_CONSTANTS: [i64; 20] = [

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 
+use exprjit::ast::{BinOp, UnOp};
 use exprjit::pipeline::{self, Backend, Runner, Timings};
 
 fuzz_target!(|program: RawProgram| {
@@ -85,11 +86,8 @@ const CALL_BUDGET: u64 = 20_000;
 /// The loop shape's iteration bound.
 const LOOP_BOUND: u64 = 64;
 
-const BINARY_OPS: [&str; 18] = [
-    "||", "&&", "==", "!=", "<", "<=", ">", ">=", "|", "^", "&", "<<", ">>", "+", "-", "*", "/",
-    "%",
-];
-const UNARY_OPS: [&str; 3] = ["-", "!", "~"];
+const BINARY_OPS: [BinOp; 18] = BinOp::ALL;
+const UNARY_OPS: [UnOp; 3] = UnOp::ALL;
 const EDGE_CONSTANTS: [i64; 14] = [
     0,
     1,
@@ -206,7 +204,7 @@ impl Scope {
             },
             Raw::Unary(op, operand) => {
                 out.push('(');
-                out.push_str(UNARY_OPS[*op as usize % UNARY_OPS.len()]);
+                out.push_str(UNARY_OPS[*op as usize % UNARY_OPS.len()].symbol());
                 self.expr(operand, depth, out);
                 out.push(')');
             }

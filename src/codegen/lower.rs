@@ -887,11 +887,7 @@ impl<'a> FuncLowering<'a> {
                 self.expr(operand);
                 let val = self.pop();
                 if let Val::Const(value) = val {
-                    let folded = match op {
-                        UnOp::Neg => value.wrapping_neg(),
-                        _ => !value,
-                    };
-                    self.stack.push(Val::Const(folded));
+                    self.stack.push(Val::Const(op.apply(value)));
                     return;
                 }
                 let reg = self.owned(val, RegSet::EMPTY);
@@ -975,7 +971,7 @@ impl<'a> FuncLowering<'a> {
     fn arithmetic(&mut self, op: BinOp, op_span: Span) {
         let n = self.stack.len();
         if let (Val::Const(a), Val::Const(b)) = (self.stack[n - 2], self.stack[n - 1])
-            && let Some(value) = fold(op, a, b)
+            && let Some(value) = op.apply(a, b)
         {
             self.stack.truncate(n - 2);
             self.stack.push(Val::Const(value));
@@ -1335,7 +1331,7 @@ impl<'a> FuncLowering<'a> {
         let mut lhs = self.pop();
         let mut cond = condition(op);
         if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
-            return Err(fold(op, a, b) == Some(1));
+            return Err(op.apply(a, b) == Some(1));
         }
         if matches!(lhs, Val::Const(_)) {
             std::mem::swap(&mut lhs, &mut rhs);
@@ -1375,7 +1371,7 @@ impl<'a> FuncLowering<'a> {
         let n = self.stack.len();
         if let (Val::Const(a), Val::Const(b)) = (self.stack[n - 2], self.stack[n - 1]) {
             self.stack.truncate(n - 2);
-            let value = fold(op, a, b).expect("comparisons always fold");
+            let value = op.apply(a, b).expect("comparisons always fold");
             self.stack.push(Val::Const(value));
             return;
         }
@@ -1624,33 +1620,6 @@ fn value_registers(expr: &ir::Expr) -> Option<usize> {
         }
         ir::Expr::Call { .. } | ir::Expr::If { .. } | ir::Expr::Let { .. } => None,
     }
-}
-
-/// `a OP b` at compile time, with the language's semantics; `None` where
-/// the operation must happen at run time (a division by zero traps).
-fn fold(op: BinOp, a: i64, b: i64) -> Option<i64> {
-    Some(match op {
-        BinOp::Add => a.wrapping_add(b),
-        BinOp::Sub => a.wrapping_sub(b),
-        BinOp::Mul => a.wrapping_mul(b),
-        BinOp::Div if b == 0 => return None,
-        BinOp::Rem if b == 0 => return None,
-        BinOp::Div => a.wrapping_div(b),
-        BinOp::Rem => a.wrapping_rem(b),
-        BinOp::BitAnd => a & b,
-        BinOp::BitOr => a | b,
-        BinOp::BitXor => a ^ b,
-        BinOp::Shl => a.wrapping_shl((b & 63) as u32),
-        BinOp::Shr => a.wrapping_shr((b & 63) as u32),
-        BinOp::Eq => (a == b).into(),
-        BinOp::Ne => (a != b).into(),
-        BinOp::Lt => (a < b).into(),
-        BinOp::Le => (a <= b).into(),
-        BinOp::Gt => (a > b).into(),
-        BinOp::Ge => (a >= b).into(),
-        BinOp::And => (a != 0 && b != 0).into(),
-        BinOp::Or => (a != 0 || b != 0).into(),
-    })
 }
 
 /// The condition for `b OP a` given the one for `a OP b`.
