@@ -343,3 +343,38 @@ fn large_frames_are_checked_and_overflow_cleanly() {
         "{result:?}"
     );
 }
+
+#[test]
+fn branchless_selects_pick_the_right_side() {
+    // `if` over a comparison with small branches becomes `cmp` + `cmov`:
+    // every comparison, constant and variable operands, both sides, inside
+    // expressions and argument lists that keep other values in registers.
+    let mut source = String::from("fn sum4(a, b, c, d) = a + 2 * b + 3 * c + 4 * d\n");
+    let mut calls = Vec::new();
+    for (index, op) in ["==", "!=", "<", "<=", ">", ">="].into_iter().enumerate() {
+        let base = 1 + 4 * index;
+        source.push_str(&format!(
+            "fn s{base}(x, y) = if x {op} y then x - y else y * 2 + x\n\
+             fn c{base}(x, y) = if x {op} 7 then -1 else x ^ y\n\
+             fn n{base}(x, y) = x * 3 + (if y {op} x then ~x else 0x7FFFFFFFFFFFFFFF) - y\n\
+             fn a{base}(x, y) = sum4(x, if x {op} y then y else x, let t = x + y in if t {op} 0 then t else -t, y)\n"
+        ));
+        for &x in &EDGES {
+            for &y in &[0, 1, -1, 7, i64::MIN, i64::MAX, x, x.wrapping_add(1)] {
+                for func in base..base + 4 {
+                    calls.push((func, vec![x, y]));
+                }
+            }
+        }
+    }
+    compare(&source, &calls);
+    let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
+    let asm = exprjit::codegen::lower::compile(&program);
+    let listing = exprjit::disasm::disassemble(
+        &asm.code,
+        0,
+        &asm.symbols(&program),
+        &asm.symbols(&program)[3],
+    );
+    assert!(listing.contains("cmov"), "no cmov in s1:\n{listing}");
+}

@@ -804,7 +804,7 @@ impl<'a> FuncLowering<'a> {
                 cond,
                 then_branch,
                 else_branch,
-            } => {
+            } if !self.can_select(cond, then_branch, else_branch) => {
                 let else_label = self.asm.new_label();
                 // Every jump the condition makes must see the same frame
                 // state as its target, so the frame is set up first unless
@@ -913,6 +913,13 @@ impl<'a> FuncLowering<'a> {
                 cond,
                 then_branch,
                 else_branch,
+            } if self.can_select(cond, then_branch, else_branch) => {
+                self.select(cond, then_branch, else_branch);
+            }
+            ir::Expr::If {
+                cond,
+                then_branch,
+                else_branch,
             } => {
                 self.before_join();
                 let else_label = self.asm.new_label();
@@ -947,6 +954,62 @@ impl<'a> FuncLowering<'a> {
             }
             ir::Expr::Call { func, args } => self.call(*func, args),
         }
+    }
+
+    /// True if `if cond then a else b` can be computed without a branch:
+    /// the condition is a comparison, both branches are small and cannot
+    /// trap or call, and there are registers enough that nothing is spilled
+    /// (so no instruction between the `cmp` and the `cmov` touches the
+    /// flags or the frame). A branch on data is mispredicted half the time;
+    /// computing both sides of a cheap `if` and picking one is faster.
+    fn can_select(&self, cond: &ir::Expr, then_branch: &ir::Expr, else_branch: &ir::Expr) -> bool {
+        let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
+            return false;
+        };
+        if !op.is_comparison() {
+            return false;
+        }
+        // Both results stay in registers while the other side and then
+        // the condition are computed.
+        let need = [
+            select_operand_registers(then_branch).map(|n| n + 1),
+            select_operand_registers(else_branch).map(|n| n + 2),
+            cond_registers(cond).map(|n| n + 2),
+            value_registers(lhs).map(|n| n + 2),
+            value_registers(rhs).map(|n| n + 3),
+        ]
+        .into_iter()
+        .try_fold(0, |most, need| Some(need?.max(most)));
+        let free = POOL.iter().filter(|&&r| !self.used.has(r)).count();
+        need.is_some_and(|need| need < free)
+    }
+
+    /// `if cond then a else b` as both values and a `cmov` (see
+    /// [`Self::can_select`]). Evaluating the branches before the condition
+    /// is unobservable: they cannot fail or have effects.
+    fn select(&mut self, cond: &ir::Expr, then_branch: &ir::Expr, else_branch: &ir::Expr) {
+        let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
+            unreachable!("can_select admits only comparisons")
+        };
+        for branch in [then_branch, else_branch] {
+            self.expr(branch);
+            let val = self.pop();
+            let reg = self.owned(val, RegSet::EMPTY);
+            self.stack.push(Val::Reg(reg));
+        }
+        self.expr(lhs);
+        self.expr(rhs);
+        let outcome = self.compare(*op);
+        let (Val::Reg(else_reg), Val::Reg(result)) = (self.pop(), self.pop()) else {
+            unreachable!("can_select left registers enough that nothing spilled")
+        };
+        match outcome {
+            Ok(cond) => self.asm.cmovcc(cond.invert(), result, else_reg),
+            Err(true) => {}
+            Err(false) => self.asm.mov_rr(result, else_reg),
+        }
+        self.free(Val::Reg(else_reg));
+        self.stack.push(Val::Reg(result));
     }
 
     /// Evaluates `value` into a stable home for `local`.
@@ -1607,6 +1670,31 @@ fn cond_registers(cond: &ir::Expr) -> Option<usize> {
 /// The registers evaluating `expr` as a value needs (a constant or a
 /// variable none: they are read in place), if it has no calls, branches or
 /// bindings.
+/// For a small expression that cannot trap, call or branch (worth
+/// computing even when its value is then thrown away, see
+/// `FuncLowering::can_select`): how many registers computing it takes
+/// besides its result's. `None` for anything else.
+fn select_operand_registers(expr: &ir::Expr) -> Option<usize> {
+    const MAX_NODES: usize = 7;
+    fn walk(expr: &ir::Expr, nodes: &mut usize) -> Option<usize> {
+        *nodes += 1;
+        if *nodes > MAX_NODES {
+            return None;
+        }
+        match expr {
+            ir::Expr::Int(_) | ir::Expr::Local(_) => Some(0),
+            ir::Expr::Unary { operand, .. } => walk(operand, nodes),
+            ir::Expr::Binary {
+                op: BinOp::Div | BinOp::Rem | BinOp::And | BinOp::Or,
+                ..
+            } => None,
+            ir::Expr::Binary { lhs, rhs, .. } => Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1)),
+            ir::Expr::Call { .. } | ir::Expr::If { .. } | ir::Expr::Let { .. } => None,
+        }
+    }
+    walk(expr, &mut 0)
+}
+
 fn value_registers(expr: &ir::Expr) -> Option<usize> {
     match expr {
         ir::Expr::Int(_) | ir::Expr::Local(_) => Some(0),
