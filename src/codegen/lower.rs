@@ -14,7 +14,9 @@
 //!   calls, and such functions need no frame; functions that call keep
 //!   their variables in callee-saved registers.
 //! * Comparisons feeding `if`, `&&`, `||` and `!` become `cmp` + `jcc`;
-//!   `setcc` only when the value is used as a number.
+//!   `setcc` only when the value is used as a number. An `if` whose
+//!   condition is a comparison and whose branches are small and cannot trap
+//!   is `cmp` + `cmov`, with no branch to mispredict.
 //! * Multiplication by a power of two is a shift; division by a constant
 //!   never tests for zero and uses shifts (powers of two) or a multiply by a
 //!   magic number ([`crate::codegen::divide`]).
