@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
@@ -32,10 +33,16 @@ struct Cli {
     #[arg(long, value_enum, value_name = "FORM")]
     emit: Option<Emit>,
 
-    /// Run with the JIT (the default) or the reference interpreter, which
-    /// walks the checked program instead of compiling it.
-    #[arg(long, value_enum, value_name = "BACKEND", default_value = "jit")]
-    backend: BackendArg,
+    /// What runs the program: `jit` (compile to machine code) or `interp`
+    /// (the reference interpreter, which walks the checked program).
+    #[arg(
+        long,
+        value_name = "BACKEND",
+        default_value = "jit",
+        value_parser = PossibleValuesParser::new(Backend::NAMES)
+            .map(|name| Backend::from_name(&name).expect("a listed name")),
+    )]
+    backend: Backend,
 
     /// Print the time each phase took to stderr.
     #[arg(long)]
@@ -70,23 +77,6 @@ enum Emit {
     Asm,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum BackendArg {
-    /// Compile to x86-64 machine code and run it.
-    Jit,
-    /// The reference interpreter.
-    Interp,
-}
-
-impl From<BackendArg> for Backend {
-    fn from(arg: BackendArg) -> Backend {
-        match arg {
-            BackendArg::Jit => Backend::Jit,
-            BackendArg::Interp => Backend::Interp,
-        }
-    }
-}
-
 /// Exit status for compile and runtime errors.
 const EXIT_ERROR: u8 = 1;
 /// Exit status for usage errors (bad flags, unreadable input).
@@ -113,7 +103,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> ExitCode {
     let stdin_is_terminal = io::stdin().is_terminal();
     if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
-        return match exprjit::repl::run(stdin_is_terminal, cli.backend.into()) {
+        return match exprjit::repl::run(stdin_is_terminal, cli.backend) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("exprjit: {error}");
@@ -148,7 +138,7 @@ fn run(cli: &Cli) -> ExitCode {
     if cli.emit == Some(Emit::Asm) {
         return emit_asm(&program);
     }
-    let runner = match Runner::new(&program, cli.backend.into(), &mut timings) {
+    let runner = match Runner::new(&program, cli.backend, &mut timings) {
         Ok(runner) => runner,
         Err(error) => {
             eprintln!("exprjit: cannot map executable memory: {error}");

@@ -164,6 +164,26 @@ pub enum Backend {
     Interp,
 }
 
+impl Backend {
+    /// Every back end, as the user names it (`--backend`, `:backend`).
+    pub const NAMES: [&'static str; 2] = ["jit", "interp"];
+
+    /// The back end's name, one of [`Self::NAMES`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Jit => "jit",
+            Backend::Interp => "interp",
+        }
+    }
+
+    /// The back end named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        [Backend::Jit, Backend::Interp]
+            .into_iter()
+            .find(|backend| backend.name() == name)
+    }
+}
+
 /// A checked program made ready to run by a [`Backend`].
 pub enum Runner<'p> {
     Jit(jit::Program),

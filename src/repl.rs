@@ -204,18 +204,18 @@ impl Repl {
             }
             ("backend", name) => {
                 let backend = match name {
-                    "" => self.session.backend(),
-                    "jit" => Backend::Jit,
-                    "interp" => Backend::Interp,
-                    _ => {
-                        eprintln!(
-                            "error: unknown backend '{name}': the backends are jit and interp"
-                        );
-                        return Next::Continue;
-                    }
+                    "" => Some(self.session.backend()),
+                    _ => Backend::from_name(name),
+                };
+                let Some(backend) = backend else {
+                    eprintln!(
+                        "error: unknown backend '{name}': the backends are {}",
+                        Backend::NAMES.join(" and ")
+                    );
+                    return Next::Continue;
                 };
                 self.session.set_backend(backend);
-                println!("backend: {}", backend_name(backend));
+                println!("backend: {}", backend.name());
             }
             ("asm", "") => eprintln!("error: :asm needs a function name, as in :asm fib"),
             ("asm", function) => match self.session.disassemble(function) {
@@ -336,13 +336,6 @@ fn report(outcome: &Outcome) {
         Some(Failure::Errors { file, diagnostics }) => diag::emit_to_stderr(file, diagnostics),
         Some(Failure::Interrupted) => eprintln!("interrupted"),
         Some(Failure::System(message)) => eprintln!("error: {message}"),
-    }
-}
-
-fn backend_name(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Jit => "jit",
-        Backend::Interp => "interp",
     }
 }
 
