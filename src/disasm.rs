@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind};
 
-use crate::codegen::lower::Symbol;
+use crate::artifact::Symbol;
 
 /// Disassembles `symbol` out of `code`, which is (or will be) mapped at
 /// `base`. Jump and call targets are named after the symbol they land in,
@@ -59,7 +59,7 @@ fn branch_target(instruction: &Instruction) -> Option<u64> {
 }
 
 /// `<name>` or `<name+0xoff>` for an address inside one of `symbols`,
-/// which are in address order (as [`crate::codegen::lower::Compiled::symbols`]
+/// which are in address order (as [`crate::artifact::CodeMap::symbols`]
 /// lists them). A binary search: `--emit asm` of a program with many
 /// functions looks up every call, and a scan made that quadratic.
 fn describe_target(target: u64, base: u64, symbols: &[Symbol]) -> Option<String> {

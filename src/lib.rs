@@ -24,7 +24,9 @@
 //! [`diag`] renders every error; [`interp`] runs the checked program without
 //! compiling it, as a reference for testing the JIT.
 
+pub mod abi;
 pub mod api;
+pub mod artifact;
 pub mod ast;
 pub mod check;
 pub mod codegen;

@@ -274,12 +274,12 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 }
 
 fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
-    let compiled = codegen::lower::compile(program);
-    let symbols = compiled.symbols(program);
+    let artifact = codegen::compile(program);
+    let symbols = artifact.map.symbols();
     let mut out = String::new();
     for symbol in &symbols {
         out.push_str(&exprjit::disasm::disassemble(
-            &compiled.code,
+            &artifact.code,
             0,
             &symbols,
             symbol,

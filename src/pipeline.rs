@@ -146,10 +146,10 @@ pub fn front_end(
 /// Generates code for `program` and loads it into executable memory.
 pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result<jit::Program> {
     let start = Instant::now();
-    let compiled = codegen::lower::compile(program);
+    let artifact = codegen::compile(program);
     timings.codegen = start.elapsed();
     let start = Instant::now();
-    let loaded = jit::Program::load(program, compiled);
+    let loaded = jit::Program::load(artifact, program.top_level.clone());
     timings.load = start.elapsed();
     loaded
 }

@@ -13,27 +13,7 @@
 //! special cases of `rsp`/`r12` and `rbp`/`r13` as a base) live in a few
 //! small helpers at the bottom, modelled on cranelift's `rex.rs`.
 
-/// A general-purpose 64-bit register; the discriminant is its hardware
-/// number.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Reg {
-    Rax = 0,
-    Rcx,
-    Rdx,
-    Rbx,
-    Rsp,
-    Rbp,
-    Rsi,
-    Rdi,
-    R8,
-    R9,
-    R10,
-    R11,
-    R12,
-    R13,
-    R14,
-    R15,
-}
+pub use crate::abi::Reg;
 
 impl Reg {
     /// Every register, in hardware order.
