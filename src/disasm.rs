@@ -6,7 +6,18 @@ use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind};
 
-use crate::artifact::Symbol;
+use crate::artifact::{Artifact, Symbol};
+
+/// Every symbol of `artifact`, disassembled at address 0 (so that the text
+/// does not depend on where code happens to be mapped), in address order.
+pub fn listing(artifact: &Artifact) -> String {
+    let symbols = artifact.map.symbols();
+    let mut out = String::new();
+    for symbol in &symbols {
+        out.push_str(&disassemble(&artifact.code, 0, &symbols, symbol));
+    }
+    out
+}
 
 /// Disassembles `symbol` out of `code`, which is (or will be) mapped at
 /// `base`. Jump and call targets are named after the symbol they land in,

@@ -9,8 +9,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
+use exprjit::lexer;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit::{codegen, lexer};
 
 /// Compile a program of integer functions to x86-64 machine code and run it.
 #[derive(Parser, Debug)]
@@ -274,18 +274,7 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 }
 
 fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
-    let artifact = codegen::compile(program);
-    let symbols = artifact.map.symbols();
-    let mut out = String::new();
-    for symbol in &symbols {
-        out.push_str(&exprjit::disasm::disassemble(
-            &artifact.code,
-            0,
-            &symbols,
-            symbol,
-        ));
-    }
-    print!("{out}");
+    print!("{}", pipeline::asm_listing(program));
     ExitCode::SUCCESS
 }
 

@@ -18,8 +18,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use exprjit::artifact::{Artifact, Symbol};
-use exprjit::codegen;
+use exprjit::internals::{self as codegen, Artifact, Symbol};
 use exprjit::pipeline::{self, Timings};
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind};
 

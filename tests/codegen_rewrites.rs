@@ -369,8 +369,8 @@ fn branchless_selects_pick_the_right_side() {
     }
     compare(&source, &calls);
     let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
-    let asm = exprjit::codegen::compile(&program);
-    let listing = exprjit::disasm::disassemble(
+    let asm = exprjit::internals::compile(&program);
+    let listing = exprjit::internals::disassemble(
         &asm.code,
         0,
         &asm.map.symbols(),
