@@ -1,13 +1,15 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
 //! [`x64`] encodes instructions; [`trampoline`] emits the entry trampoline
-//! and the trap exit; [`analysis`] looks at each function before it is
+//! and the trap exit; [`inline`] decides once which functions are expanded
+//! at their call sites; [`analysis`] looks at each function before it is
 //! lowered; [`lower`] walks it once and emits its code, with [`regs`] and
 //! [`divide`] as helpers. The output is plain data (see
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 
 pub mod analysis;
 pub mod divide;
+pub mod inline;
 mod lower;
 pub mod regs;
 mod trampoline;
@@ -24,6 +26,8 @@ pub fn compile(program: &ir::Program) -> Artifact {
     let enter = trampoline::emit(&mut asm, trap_exit);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let links = Links {
+        program,
+        inline: inline::InlinePlan::of(program),
         funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
         trap_exit,
     };
@@ -31,7 +35,7 @@ pub fn compile(program: &ir::Program) -> Artifact {
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
         let offset = asm.offset();
-        lower::function(&mut asm, program, &links, &mut traps, id);
+        lower::function(&mut asm, &links, &mut traps, id);
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,

@@ -288,6 +288,13 @@ impl Assembler {
         self.op_rm(&[0x89], src, dst);
     }
 
+    /// `mov qword [dst], imm32` (sign-extended): stores a small constant
+    /// without a register.
+    pub fn mov_mi(&mut self, dst: Mem, imm: i32) {
+        self.op_rm(&[0xC7], Reg::Rax, dst);
+        self.bytes(&imm.to_le_bytes());
+    }
+
     /// `movzx dst32, src8`: zero-extends the low byte of `src` into all 64
     /// bits of `dst`.
     pub fn movzx_r8(&mut self, dst: Reg, src: Reg) {
@@ -417,6 +424,13 @@ impl Assembler {
     /// `xchg a, b`: swaps two registers (breaks cycles of register moves).
     pub fn xchg_rr(&mut self, a: Reg, b: Reg) {
         self.op_rr(&[0x87], b, a);
+    }
+
+    /// `xchg reg, [mem]`: swaps a register with memory (implicitly locked,
+    /// so slow: only a parallel move with nothing else to break a cycle
+    /// with uses it).
+    pub fn xchg_rm(&mut self, reg: Reg, mem: Mem) {
+        self.op_rm(&[0x87], reg, mem);
     }
 
     /// `xor r32, r32`: the shortest way to zero a register. Clobbers the

@@ -559,6 +559,14 @@ fn memory_forms_over_every_base_and_displacement() {
                     Mnemonic::Mov,
                     &[mem(base, disp), r64(reg)],
                 );
+                // The exchange is symmetric; iced names the memory first.
+                let code = emit(|asm| asm.xchg_rm(reg, at));
+                check(
+                    &format!("xchg_rm({reg:?}, {at:?})"),
+                    &code,
+                    Mnemonic::Xchg,
+                    &[mem(base, disp), r64(reg)],
+                );
                 let code = emit(|asm| asm.lea(reg, at));
                 let address = Operand::Mem {
                     base,
@@ -571,7 +579,27 @@ fn memory_forms_over_every_base_and_displacement() {
                     Mnemonic::Lea,
                     &[r64(reg), address],
                 );
-                tally.add(loads.len() + 2);
+                tally.add(loads.len() + 3);
+            }
+        }
+    }
+    // `mov qword [m], imm32` has no register operand: every base and
+    // displacement, every immediate (always imm32, sign-extended).
+    for base in Reg::ALL {
+        for disp in DISPS {
+            let at = Mem::new(base, disp);
+            for imm in IMM32 {
+                let code = emit(|asm| asm.mov_mi(at, imm));
+                check(
+                    &format!("mov_mi({at:?}, {imm})"),
+                    &code,
+                    Mnemonic::Mov,
+                    &[
+                        mem(base, disp),
+                        Operand::Imm(OpKind::Immediate32to64, i64::from(imm) as u64),
+                    ],
+                );
+                tally.add(1);
             }
         }
     }

@@ -6,9 +6,11 @@ use super::FuncLowering;
 use crate::abi::Reg;
 use crate::artifact::TrapKind;
 use crate::ast::{BinOp, Span, UnOp};
+use crate::codegen::analysis;
 use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
 use crate::codegen::regs::{POOL, RegSet, SCRATCH, Src, Val};
 use crate::codegen::x64::{Assembler, Cond, Mem};
+use crate::ir;
 
 impl FuncLowering<'_> {
     /// Consumes the top value and pushes `-x` or `!x` (bitwise).
@@ -25,6 +27,27 @@ impl FuncLowering<'_> {
             UnOp::Not => unreachable!("`!` is a condition (cond.rs)"),
         }
         self.values.push(Val::Reg(reg));
+    }
+
+    /// `(x >> k) & mask` as a logical shift when the mask clears the bits
+    /// the arithmetic shift fills with the sign (see
+    /// [`analysis::masked_shift`]), then the `and` only if the mask keeps
+    /// fewer bits than the shift leaves. Returns false (emitting nothing)
+    /// for any other expression.
+    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> bool {
+        let Some((x, count, mask)) = analysis::masked_shift(op, lhs, rhs) else {
+            return false;
+        };
+        self.expr(x);
+        let val = self.values.pop();
+        let reg = self.owned(val, RegSet::EMPTY);
+        self.asm.shr_ri(reg, count);
+        self.values.push(Val::Reg(reg));
+        if let Some(mask) = mask {
+            self.values.push(Val::Const(mask));
+            self.alu(BinOp::BitAnd);
+        }
+        true
     }
 
     /// Consumes the top two values and pushes `lhs OP rhs`.

@@ -164,7 +164,7 @@ impl FuncLowering<'_> {
                 self.materialize_comparison(BinOp::Eq);
             }
             _ => {
-                self.before_join();
+                let join = self.before_join();
                 let is_false = self.asm.new_label();
                 let end = self.asm.new_label();
                 self.branch(expr, false, is_false);
@@ -174,6 +174,7 @@ impl FuncLowering<'_> {
                 self.asm.bind(is_false);
                 self.asm.mov_ri(reg, 0);
                 self.asm.bind(end);
+                self.after_join(join);
                 self.values.push(Val::Reg(reg));
             }
         }
