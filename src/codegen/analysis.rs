@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use crate::abi::{REGISTER_ARGS, stack_arg_count};
+use crate::abi::stack_arg_count;
 use crate::ast::{BinOp, UnOp};
 use crate::codegen::divide::{DivisorKind, divisor_kind};
 use crate::codegen::inline::InlinePlan;
@@ -82,6 +82,12 @@ pub struct Facts {
     pub across_call: Vec<bool>,
     /// Per variable: how it is bound.
     pub bindings: Vec<Binding>,
+    /// Per variable: after how many reads its home can be released (0: at
+    /// the end of its scope). Set for `let`s (and inlined parameters) whose
+    /// every read is on the straight-line code of their scope, outside any
+    /// branch that starts after the binding, so that the count is the same
+    /// on every path.
+    pub release_after: Vec<u32>,
     /// Constants that need a register to be used (they fit no immediate),
     /// with how often the body uses each, in order of first use.
     pub constants: Vec<(i64, u32)>,
@@ -105,11 +111,26 @@ impl Facts {
             },
             calls: 0,
             bound_at: vec![0; func.locals],
+            depth: 0,
+            bound_depth: vec![0; func.locals],
+            reads: vec![0; func.locals],
+            branchy: vec![false; func.locals],
         };
         let body = walk.walk(&func.body, 0, true, 0, 0);
         // The value returned is read at the end.
         walk.read(body.deferred);
         walk.facts.registers = body.need;
+        let arity = func.arity;
+        walk.facts.release_after = (0..walk.facts.locals)
+            .map(|local| {
+                let own = walk.facts.bindings[local] == Binding::Own;
+                if local >= arity && own && !walk.branchy[local] {
+                    walk.reads[local]
+                } else {
+                    0
+                }
+            })
+            .collect();
         walk.facts
     }
 
@@ -140,6 +161,15 @@ struct Walk<'a> {
     calls: u32,
     /// Per variable: [`Walk::calls`] when it was bound.
     bound_at: Vec<u32>,
+    /// How many branches (sides of an `if`, right operands of `&&`/`||`)
+    /// the walk is inside.
+    depth: u32,
+    /// Per variable: [`Walk::depth`] when it was bound.
+    bound_depth: Vec<u32>,
+    /// Per variable: reads so far.
+    reads: Vec<u32>,
+    /// Per variable: read inside a branch its binding is outside of.
+    branchy: Vec<bool>,
 }
 
 /// What walking an expression found.
@@ -175,10 +205,15 @@ impl Walked {
 impl Walk<'_> {
     /// A read of `local` now: live across every call since its binding.
     fn read(&mut self, local: Option<LocalId>) {
-        if let Some(local) = local
-            && self.calls > self.bound_at[local]
-        {
+        let Some(local) = local else {
+            return;
+        };
+        if self.calls > self.bound_at[local] {
             self.facts.across_call[local] = true;
+        }
+        self.reads[local] += 1;
+        if self.depth != self.bound_depth[local] {
+            self.branchy[local] = true;
         }
     }
 
@@ -186,10 +221,15 @@ impl Walk<'_> {
     fn bind(&mut self, local: LocalId, value: &Expr, walked: Walked) {
         self.facts.bindings[local] = match (value, walked.deferred) {
             (Expr::Int(c), _) => Binding::Const(*c),
-            (_, Some(root)) => Binding::Alias(root),
+            (_, Some(root)) => {
+                // The lowering reads the variable to bind the alias.
+                self.read(Some(root));
+                Binding::Alias(root)
+            }
             _ => Binding::Own,
         };
         self.bound_at[local] = self.calls;
+        self.bound_depth[local] = self.depth;
     }
 
     fn constant(&mut self, value: i64) {
@@ -251,23 +291,25 @@ impl Walk<'_> {
             Expr::Binary { op, lhs, rhs, .. } => {
                 let mut fixed = false;
                 match op {
-                    BinOp::Div | BinOp::Rem => match &**rhs {
-                        Expr::Int(d) => {
-                            if let DivisorKind::Magic(magic) = divisor_kind(*d) {
+                    BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
+                        Some(d) => {
+                            if let DivisorKind::Magic(magic) = divisor_kind(d) {
                                 fixed = true;
                                 self.constant(magic.multiplier);
                             }
                         }
-                        _ => fixed = true,
+                        None => fixed = true,
                     },
-                    BinOp::Shl | BinOp::Shr => fixed = !matches!(&**rhs, Expr::Int(_)),
+                    BinOp::Shl | BinOp::Shr => fixed = folded_constant(rhs).is_none(),
                     BinOp::And | BinOp::Or => {
                         // Conditions: each side is consumed by its own jump.
                         self.facts.stable = self.facts.stable.max(pending + lets);
                         let left = self.walk(lhs, base, false, pending, lets);
                         self.read(left.deferred);
+                        self.depth += 1;
                         let right = self.walk(rhs, base, false, pending, lets);
                         self.read(right.deferred);
+                        self.depth -= 1;
                         return Walked::value(left.need.max(right.need));
                     }
                     _ => {}
@@ -305,11 +347,13 @@ impl Walk<'_> {
                 // make the other's reads live across it; after the join,
                 // either may have been taken.
                 let before = self.calls;
+                self.depth += 1;
                 let t = self.walk(then_branch, base, tail, pending, lets);
                 self.read(t.deferred);
                 let after_then = std::mem::replace(&mut self.calls, before);
                 let e = self.walk(else_branch, base, tail, pending, lets);
                 self.read(e.deferred);
+                self.depth -= 1;
                 self.calls = self.calls.max(after_then);
                 // A `cmov` holds both results at once.
                 Walked::value(c.need.max(t.need).max(e.need).max(2))
@@ -357,7 +401,9 @@ impl Walk<'_> {
                 if !tail {
                     self.calls += 1;
                 }
-                Walked::value(need.max(held).max(args.len().min(REGISTER_ARGS)))
+                // The arguments then move into place with a parallel move,
+                // which needs no register of its own.
+                Walked::value(need.max(held))
             }
         }
     }
@@ -395,6 +441,9 @@ impl Walk<'_> {
         self.facts.across_call.resize(self.facts.locals, false);
         self.facts.bindings.resize(self.facts.locals, Binding::Own);
         self.bound_at.resize(self.facts.locals, 0);
+        self.bound_depth.resize(self.facts.locals, 0);
+        self.reads.resize(self.facts.locals, 0);
+        self.branchy.resize(self.facts.locals, false);
         self.facts
             .inline_bases
             .insert((base, std::ptr::from_ref(call) as usize), callee_base);
@@ -418,6 +467,27 @@ impl Walk<'_> {
             _ => Walked { need, ..body },
         }
     }
+}
+
+/// The value of `expr` if it is made of literals only and the lowering
+/// folds it (it does not fold `&&` and `||`), looking at a few nodes at
+/// most.
+fn folded_constant(expr: &Expr) -> Option<i64> {
+    fn fold(expr: &Expr, budget: &mut u32) -> Option<i64> {
+        *budget = budget.checked_sub(1)?;
+        match expr {
+            Expr::Int(value) => Some(*value),
+            Expr::Unary { op, operand } => Some(op.apply(fold(operand, budget)?)),
+            // `&&` and `||` are branches to the lowering, even on literals.
+            Expr::Binary {
+                op: BinOp::And | BinOp::Or,
+                ..
+            } => None,
+            Expr::Binary { op, lhs, rhs, .. } => op.apply(fold(lhs, budget)?, fold(rhs, budget)?),
+            _ => None,
+        }
+    }
+    fold(expr, &mut 8)
 }
 
 /// `(x >> k) & mask` (either operand order) where `mask` clears the `k` top
@@ -445,7 +515,8 @@ pub fn masked_shift<'e>(
     else {
         return None;
     };
-    let (Expr::Int(count), false) = (&**count, matches!(**x, Expr::Int(_))) else {
+    // A constant `x` folds instead.
+    let (Expr::Int(count), None) = (&**count, folded_constant(x)) else {
         return None;
     };
     let count = (count & 63) as u8;

@@ -43,6 +43,11 @@ impl RegSet {
         self.insert(reg);
         self
     }
+
+    /// How many registers the set holds.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
 }
 
 /// Caller-saved registers temporaries are allocated from, in order of
@@ -56,6 +61,20 @@ pub const POOL: [Reg; 8] = [
     Reg::R8,
     Reg::Rdi,
     Reg::Rsi,
+];
+
+/// [`POOL`] for a function whose division or variable shifts need `rax`,
+/// `rcx` and `rdx`: those last, so that fewer values have to be moved out
+/// of their way.
+pub const POOL_FIXED_LAST: [Reg; 8] = [
+    Reg::R10,
+    Reg::R9,
+    Reg::R8,
+    Reg::Rdi,
+    Reg::Rsi,
+    Reg::Rax,
+    Reg::Rcx,
+    Reg::Rdx,
 ];
 
 /// Never allocated: the scratch register of single instruction sequences

@@ -288,6 +288,14 @@ impl Assembler {
         self.op_rm(&[0x89], src, dst);
     }
 
+    /// `mov dst32, src32`: the low 32 bits of `src`, zero-extended into all
+    /// 64 bits of `dst` (`src & 0xFFFFFFFF`).
+    pub fn mov_r32(&mut self, dst: Reg, src: Reg) {
+        self.rex_opt(false, src.number(), 0, dst.number());
+        self.byte(0x89);
+        self.byte(modrm(0b11, src.low(), dst.low()));
+    }
+
     /// `mov qword [dst], imm32` (sign-extended): stores a small constant
     /// without a register.
     pub fn mov_mi(&mut self, dst: Mem, imm: i32) {

@@ -74,10 +74,16 @@ impl FuncLowering<'_> {
             op,
             BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
         );
-        // Constants go right (immediates); a caller-saved register on the
-        // right is overwritten rather than copying the left operand.
-        let owned_pool = |v: Val| matches!(v, Val::Reg(r) if POOL.contains(&r));
-        if commutative && (matches!(lhs, Val::Const(_)) || (owned_pool(rhs) && !owned_pool(lhs))) {
+        // Constants go right (immediates); a register the right operand
+        // owns is overwritten rather than copying the left operand, and a
+        // caller-saved one rather than a callee-saved one (results are
+        // returned and passed in caller-saved registers).
+        let rank = |v: Val| match v {
+            Val::Reg(r) if POOL.contains(&r) => 2,
+            Val::Reg(_) => 1,
+            _ => 0,
+        };
+        if commutative && (matches!(lhs, Val::Const(_)) || rank(rhs) > rank(lhs)) {
             std::mem::swap(&mut lhs, &mut rhs);
         }
         if let Val::Const(c) = rhs {
@@ -92,6 +98,20 @@ impl FuncLowering<'_> {
                 (BinOp::Mul | BinOp::BitAnd, 0) => {
                     self.free(lhs);
                     self.values.push(Val::Const(0));
+                    return;
+                }
+                // The low 32 or 8 bits: a zero-extending move, which needs
+                // no mask constant (0xFFFFFFFF fits no sign-extended imm32).
+                (BinOp::BitAnd, 0xFFFF_FFFF | 0xFF) => {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    self.free(to_free);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    if c == 0xFF {
+                        self.asm.movzx_r8(reg, src);
+                    } else {
+                        self.asm.mov_r32(reg, src);
+                    }
+                    self.values.push(Val::Reg(reg));
                     return;
                 }
                 (BinOp::Mul, -1) | (BinOp::BitXor, -1) => {
@@ -127,15 +147,17 @@ impl FuncLowering<'_> {
                     if let Some(delta) = delta.and_then(|d| i32::try_from(d).ok()) {
                         // `lea` computes into a fresh register straight from
                         // a variable's register, saving the copy.
-                        if let (Val::Local(_), Src::Reg(_)) = (lhs, self.src(lhs)) {
+                        if let (Val::Local(_), Src::Reg(home)) = (lhs, self.src(lhs)) {
+                            // Freed first: at its last read the variable's
+                            // register is free, and the sum may take it.
+                            // (The register keeps its value while the
+                            // allocation spills or sets up the frame.)
+                            self.free(lhs);
                             let reg = self.alloc_reg(RegSet::EMPTY);
-                            match self.src(lhs) {
-                                Src::Reg(home) => self.asm.lea(reg, Mem::new(home, delta)),
-                                // Setting up the frame moved it to a slot.
-                                src => {
-                                    self.load(reg, src);
-                                    self.asm.add_ri(reg, delta);
-                                }
+                            if reg == home {
+                                self.asm.add_ri(reg, delta);
+                            } else {
+                                self.asm.lea(reg, Mem::new(home, delta));
                             }
                             self.values.push(Val::Reg(reg));
                         } else {
@@ -327,7 +349,11 @@ impl FuncLowering<'_> {
         let x = self.readable_or_scratch(lhs);
         self.values.used.insert(Reg::Rax);
         self.values.used.insert(Reg::Rdx);
-        self.asm.mov_ri(Reg::Rax, magic.multiplier);
+        // rdx:rax = x * M: from a register when the loop hoisted M.
+        match self.const_src(magic.multiplier) {
+            Src::Reg(m) => self.asm.mov_rr(Reg::Rax, m),
+            _ => self.asm.mov_ri(Reg::Rax, magic.multiplier),
+        }
         self.asm.imul_wide_r(x);
         match magic.correction {
             1 => self.asm.add_rr(Reg::Rdx, x),

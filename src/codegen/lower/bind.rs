@@ -34,7 +34,11 @@ impl FuncLowering<'_> {
         let val = self.values.pop();
         let home = match (val, self.facts.bindings[local]) {
             (Val::Const(value), _) => Home::Const(value),
-            (Val::Local(root), Binding::Alias(alias)) if root == alias => Home::Alias(root),
+            (Val::Local(root), Binding::Alias(alias)) if root == alias => {
+                // A read of the variable, as the analysis counts it.
+                self.free(val);
+                Home::Alias(root)
+            }
             (val, binding) => {
                 // Where the analysis expected an alias it counted this
                 // variable's reads as the other's: only a home that
@@ -42,6 +46,10 @@ impl FuncLowering<'_> {
                 let stable = binding != Binding::Own || self.wants_stable_home(local);
                 self.own_home(val, stable)
             }
+        };
+        self.values.reads_left[local] = match home {
+            Home::Reg(_) | Home::Slot(_) => self.facts.release_after[local],
+            Home::Mem(_) | Home::Alias(_) | Home::Const(_) => 0,
         };
         self.values.homes[local] = Some(home);
     }
@@ -104,7 +112,10 @@ impl FuncLowering<'_> {
     /// Ends the scope of `local` under the value its scope computed, which
     /// takes over the home if it is a read of the variable.
     pub(super) fn unbind_under_value(&mut self, local: LocalId) {
-        let home = self.values.homes[local].take().expect("bound");
+        // (Released already after its last read, if that came first.)
+        let Some(home) = self.values.homes[local].take() else {
+            return;
+        };
         if let Some(owned) = home.owned_val() {
             if self.values.top() == Some(Val::Local(local)) {
                 self.values.replace_top(owned);

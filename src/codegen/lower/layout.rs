@@ -141,13 +141,24 @@ impl FuncLowering<'_> {
         };
         let free_saved = saved.iter().filter(|&&r| !used.has(r)).count();
         let free_pool = POOL.iter().filter(|&&r| !used.has(r)).count();
-        let mut spare = if calls {
+        // One register beyond the analysis's bound stays free: the bound
+        // does not see every copy the allocator makes, and running out
+        // costs spills in the loop.
+        let mut spare = if let Some(budget) = self.shape.loop_budget {
+            budget
+        } else if calls {
             // Temporaries live in caller-saved registers; what waits at a
             // call takes callee-saved ones.
-            free_saved.saturating_sub(self.facts.pending_at_call)
+            free_saved.saturating_sub(self.facts.pending_at_call + 1)
         } else {
-            (free_pool + free_saved).saturating_sub(self.facts.registers)
+            (free_pool + free_saved).saturating_sub(self.facts.registers + 1)
         };
+        if std::env::var_os("EXPRJIT_DEBUG_LAYOUT").is_some() {
+            eprintln!(
+                "loop registers: free pool {free_pool} saved {free_saved} registers {} pending {} spare {spare}",
+                self.facts.registers, self.facts.pending_at_call
+            );
+        }
         let avoid = self.home_avoid();
         let mut take = |across_calls: bool, used: &mut RegSet| -> Option<Reg> {
             if spare == 0 {

@@ -15,7 +15,8 @@
 //! sets the frame up at once, the loop copy is all there is.)
 
 use super::FuncLowering;
-use crate::codegen::regs::{Home, Loc};
+use crate::abi::{REGISTER_ARGS, stack_arg_count};
+use crate::codegen::regs::{Home, Loc, POOL};
 use crate::codegen::x64::{Label, Mem};
 use crate::ir;
 
@@ -80,7 +81,42 @@ impl FuncLowering<'_> {
         self.asm.bind(loop_head);
         self.looping = Copy::Loop { head: loop_head };
         self.loop_check();
+        self.measured_loop_body(body);
+    }
+
+    /// Lowers the body of the loop copy, measuring its register use.
+    fn measured_loop_body(&mut self, body: &ir::Expr) {
+        self.loop_peak = Some(self.values.used.len());
         self.tail_expr(body);
+    }
+
+    /// How many stack parameters and constants the loop copy could have
+    /// held in registers: those it did, plus the registers it never used
+    /// (exact, for the same body: reading a constant from a register takes
+    /// no other), if some stack parameter or constant went without; 0 if
+    /// nothing was measured or nothing is to gain.
+    pub(super) fn spare_loop_registers(&self) -> usize {
+        let Some(peak) = self.loop_peak else {
+            return 0;
+        };
+        if !self.shape.pool_homes {
+            return 0;
+        }
+        let planned = self.layout.hoisted.len()
+            + (REGISTER_ARGS..self.arity)
+                .filter(|&p| matches!(self.layout.looping[p], Home::Reg(_)))
+                .count();
+        let wanted = self.facts.constants.len() + stack_arg_count(self.arity);
+        if planned >= wanted {
+            return 0;
+        }
+        let saved = if self.frame.allowed() {
+            self.frame.saved.len()
+        } else {
+            0
+        };
+        let unused = (POOL.len() + saved).saturating_sub(peak);
+        if unused == 0 { 0 } else { planned + unused }
     }
 
     /// The only copy of a loop: its head, check and body.
@@ -89,7 +125,7 @@ impl FuncLowering<'_> {
         self.asm.bind(head);
         self.looping = Copy::Loop { head };
         self.loop_check();
-        self.tail_expr(body);
+        self.measured_loop_body(body);
     }
 
     /// The stack check at a loop head. The frame may be allocated already:

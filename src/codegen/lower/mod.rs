@@ -97,11 +97,27 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
     let mut framed = !frame::frameless_fits(func.arity, &facts);
     let mut check_frame = false;
     let mut pool_homes = true;
+    let mut loop_budget = None;
     loop {
         let frame = Frame::new(func.arity, &facts, framed, check_frame, pool_homes);
-        let shape = Shape::new(&facts, pool_homes);
-        match FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func) {
-            Attempt::Done => return,
+        let shape = Shape::new(&facts, pool_homes, loop_budget);
+        let attempt =
+            FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func);
+        match attempt {
+            Attempt::Done {
+                spare_loop_registers: 0,
+            } => return,
+            // The loop body used fewer registers than the analysis bounded:
+            // emit it again with the rest holding stack parameters and
+            // constants (once; the body itself is the same code).
+            Attempt::Done {
+                spare_loop_registers,
+            } => {
+                if loop_budget.is_some() {
+                    return;
+                }
+                loop_budget = Some(spare_loop_registers);
+            }
             // The register bound of the analysis was not enough to do
             // without a frame (it is meant to be conservative): emit the
             // function again with one, where spilling is possible.
@@ -112,6 +128,7 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
             Attempt::OutOfRegisters => {
                 assert!(pool_homes, "register allocation failed with stable homes");
                 pool_homes = false;
+                loop_budget = None;
             }
             // The frame outgrew what the stack reserve covers: emit the
             // function again checking the limit after allocating it.
@@ -125,7 +142,10 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
 /// How one attempt at emitting a function went.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Attempt {
-    Done,
+    /// The function is emitted; its loop body left this many registers it
+    /// could have used unused (as many more stack parameters or constants
+    /// could live in registers, had they been planned).
+    Done { spare_loop_registers: usize },
     /// A frameless attempt ran out of registers.
     OutOfRegisters,
     /// The frame is too large for the stack reserve below the limit.
@@ -155,16 +175,20 @@ struct Shape {
     /// framed function lives in a callee-saved register or a slot, which
     /// always leaves the temporaries room.
     pool_homes: bool,
+    /// How many registers the loop gives stack parameters and constants,
+    /// measured by an earlier attempt; `None`: the analysis's bound decides.
+    loop_budget: Option<usize>,
 }
 
 impl Shape {
-    fn new(facts: &Facts, pool_homes: bool) -> Shape {
+    fn new(facts: &Facts, pool_homes: bool, loop_budget: Option<usize>) -> Shape {
         Shape {
             checks_stack: facts.non_tail_calls || facts.tail_calls,
             only_tail_calls: !facts.non_tail_calls,
             uses_fixed_regs: facts.uses_fixed_regs,
             self_loop: facts.self_tail_calls,
             pool_homes,
+            loop_budget,
         }
     }
 }
@@ -209,6 +233,8 @@ struct FuncLowering<'a> {
     /// An attempt ran out of registers; it will be emitted again with a
     /// frame, or with stable homes.
     out_of_registers: bool,
+    /// While the loop body is lowered: the most registers in use at once.
+    loop_peak: Option<usize>,
 }
 
 impl<'a> FuncLowering<'a> {
@@ -239,6 +265,7 @@ impl<'a> FuncLowering<'a> {
             local_base: 0,
             source_func: id,
             out_of_registers: false,
+            loop_peak: None,
         }
     }
 
@@ -273,7 +300,9 @@ impl<'a> FuncLowering<'a> {
         if self.out_of_registers {
             Attempt::OutOfRegisters
         } else {
-            Attempt::Done
+            Attempt::Done {
+                spare_loop_registers: self.spare_loop_registers(),
+            }
         }
     }
 
@@ -469,8 +498,20 @@ impl<'a> FuncLowering<'a> {
         self.values.push(Val::Reg(result));
     }
 
-    /// The free registers of the allocation pool.
+    /// The registers an allocation can take without spilling.
     fn free_pool_registers(&self) -> usize {
-        POOL.iter().filter(|&&r| !self.values.used.has(r)).count()
+        let free = POOL.iter().filter(|&&r| !self.values.used.has(r)).count();
+        // With the frame set up, free callee-saved registers are taken
+        // without spilling too.
+        let saved = if self.frame.ready {
+            self.frame
+                .saved
+                .iter()
+                .filter(|&&r| !self.values.used.has(r))
+                .count()
+        } else {
+            0
+        };
+        free + saved
     }
 }

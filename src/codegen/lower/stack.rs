@@ -11,7 +11,7 @@
 use super::FuncLowering;
 use crate::abi::Reg;
 use crate::codegen::regs::{
-    FIXED, Home, Loc, POOL, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+    FIXED, Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
 };
 use crate::codegen::x64::Mem;
 
@@ -33,6 +33,10 @@ pub(super) struct ValueStack {
     /// Constants held in a register for the whole function (hoisted out of
     /// its loop), read from there instead of being materialised.
     pub(super) hoisted: Vec<(i64, Reg)>,
+    /// Per variable: reads still to come before its home is released
+    /// (0: released at the end of its scope; see
+    /// [`crate::codegen::analysis::Facts::release_after`]).
+    pub(super) reads_left: Vec<u32>,
 }
 
 /// What disturbs the registers of the values waiting on the operand stack.
@@ -65,6 +69,7 @@ impl ValueStack {
             hint: None,
             floor: 0,
             hoisted: Vec::new(),
+            reads_left: vec![0; locals],
         }
     }
 
@@ -183,6 +188,15 @@ impl FuncLowering<'_> {
                 self.frame.slots[slot as usize] = false;
                 self.frame.slot_hint = self.frame.slot_hint.min(slot as usize);
             }
+            // The variable's last read: its home is free for other values.
+            Val::Local(local) if self.values.reads_left[local] > 0 => {
+                self.values.reads_left[local] -= 1;
+                if self.values.reads_left[local] == 0
+                    && let Some(owned) = self.values.homes[local].take().and_then(|h| h.owned_val())
+                {
+                    self.free(owned);
+                }
+            }
             Val::Const(_) | Val::Local(_) => {}
         }
     }
@@ -192,14 +206,22 @@ impl FuncLowering<'_> {
     fn free_reg(&mut self, avoid: RegSet) -> Option<Reg> {
         let used = self.values.used;
         let hint = self.values.hint.take();
+        let pool = if self.shape.uses_fixed_regs {
+            POOL_FIXED_LAST
+        } else {
+            POOL
+        };
         let reg = hint
             .filter(|&r| !used.has(r) && !avoid.has(r))
-            .or_else(|| POOL.into_iter().find(|&r| !used.has(r) && !avoid.has(r)))
+            .or_else(|| pool.into_iter().find(|&r| !used.has(r) && !avoid.has(r)))
             .or_else(|| {
                 let saved = self.frame.ready.then_some(&self.frame.saved)?;
                 saved.iter().copied().find(|&r| !used.has(r))
             })?;
         self.values.used.insert(reg);
+        if let Some(peak) = &mut self.loop_peak {
+            *peak = (*peak).max(self.values.used.len());
+        }
         Some(reg)
     }
 
@@ -212,9 +234,8 @@ impl FuncLowering<'_> {
         }
         let floor = self.values.floor.min(self.values.len());
         if self.frame.allowed()
-            && let Some(index) = (floor..self.values.len()).find(|&i| {
-                matches!(self.values.vals[i], Val::Reg(r) if POOL.contains(&r) && !avoid.has(r))
-            })
+            && let Some(index) = (floor..self.values.len())
+                .find(|&i| matches!(self.values.vals[i], Val::Reg(r) if !avoid.has(r)))
         {
             let Val::Reg(reg) = self.values.vals[index] else {
                 unreachable!()
@@ -359,6 +380,22 @@ impl FuncLowering<'_> {
             && !avoid.has(reg)
         {
             return reg;
+        }
+        // The last read of a variable in a register takes the register
+        // over: the operation then runs in place.
+        if let Val::Local(local) = val
+            && self.values.reads_left[local] == 1
+            && let Src::Reg(reg) = self.src(val)
+            && !avoid.has(reg)
+        {
+            self.free(val);
+            if !self.values.used.has(reg) {
+                self.values.used.insert(reg);
+                return reg;
+            }
+            let to = self.alloc_reg(avoid);
+            self.asm.mov_rr(to, reg);
+            return to;
         }
         // Where `val` is read is looked up after the allocation, which may
         // set up the frame (moving parameters, re-basing stack arguments).
