@@ -21,10 +21,11 @@
 
 use std::collections::HashMap;
 
-use crate::abi::stack_arg_count;
+use crate::abi::{Reg, stack_arg_count};
 use crate::ast::{BinOp, UnOp};
 use crate::codegen::divide::{DivisorKind, divisor_kind};
 use crate::codegen::inline::InlinePlan;
+use crate::codegen::regs::RegSet;
 use crate::ir::{self, Expr, FuncId, LocalId};
 
 /// The fewest registers an operation tied to `rax`/`rcx`/`rdx` is counted as
@@ -56,9 +57,10 @@ pub struct Facts {
     pub tail_calls: bool,
     /// The function calls itself in tail position: it is a loop.
     pub self_tail_calls: bool,
-    /// Some operation needs `rax`, `rcx` or `rdx` in particular (division
-    /// by a variable or by a magic-number constant, shift by a variable).
-    pub uses_fixed_regs: bool,
+    /// The registers some operation needs in particular: `rax` and `rdx`
+    /// for division by a variable or by a magic-number constant, `rcx` for
+    /// a shift by a variable.
+    pub fixed_regs: RegSet,
     /// The most stack arguments (past the sixth) of any non-tail call.
     pub call_stack_args: usize,
     /// The most stack arguments of any tail call to another function (a
@@ -288,19 +290,34 @@ impl Walk<'_> {
                 self.read(inner.deferred);
                 Walked::value(inner.need)
             }
+            // `x & 0xFFFFFFFF` is a zero-extending move: the mask is no
+            // constant to materialise.
+            Expr::Binary {
+                op: BinOp::BitAnd,
+                lhs,
+                rhs,
+                ..
+            } if matches!(**rhs, Expr::Int(0xFFFF_FFFF)) => {
+                let inner = self.walk(lhs, base, false, pending, lets);
+                self.read(inner.deferred);
+                Walked::value(inner.need.max(1))
+            }
             Expr::Binary { op, lhs, rhs, .. } => {
-                let mut fixed = false;
+                let mut fixed = RegSet::EMPTY;
+                let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
                 match op {
                     BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
                         Some(d) => {
                             if let DivisorKind::Magic(magic) = divisor_kind(d) {
-                                fixed = true;
+                                fixed = divides;
                                 self.constant(magic.multiplier);
                             }
                         }
-                        None => fixed = true,
+                        None => fixed = divides,
                     },
-                    BinOp::Shl | BinOp::Shr => fixed = folded_constant(rhs).is_none(),
+                    BinOp::Shl | BinOp::Shr if folded_constant(rhs).is_none() => {
+                        fixed = RegSet::of(&[Reg::Rcx]);
+                    }
                     BinOp::And | BinOp::Or => {
                         // Conditions: each side is consumed by its own jump.
                         self.facts.stable = self.facts.stable.max(pending + lets);
@@ -314,7 +331,7 @@ impl Walk<'_> {
                     }
                     _ => {}
                 }
-                self.facts.uses_fixed_regs |= fixed;
+                self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
                 let left = self.walk(lhs, base, false, pending, lets);
                 let held_left = usize::from(left.held);
                 let right = self.walk(rhs, base, false, pending + held_left, lets);
@@ -330,7 +347,7 @@ impl Walk<'_> {
                 );
                 let result = usize::from(!left.held && !(commutes && right.held));
                 let mut need = left.need.max(held_left + right.need).max(operands + result);
-                if fixed {
+                if fixed != RegSet::EMPTY {
                     need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
                 }
                 Walked::value(need)
@@ -490,6 +507,45 @@ fn folded_constant(expr: &Expr) -> Option<i64> {
     fold(expr, &mut 8)
 }
 
+/// `x % d == 0` or `x % d != 0` (either operand order) for `d = ±2^k`, `k`
+/// from 1 to 31: true exactly when the low `k` bits of `x` are zero, which
+/// `test x, 2^k - 1` decides without computing the remainder. Returns `x`
+/// and the mask.
+pub fn remainder_test<'e>(op: BinOp, lhs: &'e Expr, rhs: &'e Expr) -> Option<(&'e Expr, i32)> {
+    if !matches!(op, BinOp::Eq | BinOp::Ne) {
+        return None;
+    }
+    let remainder = match (lhs, rhs) {
+        (remainder, zero) | (zero, remainder) if folded_constant(zero) == Some(0) => remainder,
+        _ => return None,
+    };
+    let Expr::Binary {
+        op: BinOp::Rem,
+        lhs: x,
+        rhs: divisor,
+        ..
+    } = remainder
+    else {
+        return None;
+    };
+    let divisor = folded_constant(divisor)?.unsigned_abs();
+    if folded_constant(x).is_some()
+        || !divisor.is_power_of_two()
+        || !(2..=1 << 31).contains(&divisor)
+    {
+        return None;
+    }
+    Some((x, (divisor - 1) as i32))
+}
+
+/// Whether dividing by `divisor` (an expression) is a constant division
+/// that needs no fixed registers and cannot trap: a power of two, `±1` or
+/// `i64::MIN`, which shifts and masks compute.
+fn simple_constant_divisor(divisor: &Expr) -> bool {
+    folded_constant(divisor)
+        .is_some_and(|d| !matches!(divisor_kind(d), DivisorKind::Zero | DivisorKind::Magic(_)))
+}
+
 /// `(x >> k) & mask` (either operand order) where `mask` clears the `k` top
 /// bits that the arithmetic shift fills with the sign: a logical shift
 /// computes the same. Returns `x`, `k`, and the mask still to apply (`None`
@@ -542,6 +598,10 @@ pub fn cond_registers(cond: &Expr) -> Option<usize> {
             rhs,
             ..
         } => Some(cond_registers(lhs)?.max(cond_registers(rhs)?)),
+        Expr::Binary { op, lhs, rhs, .. } if remainder_test(*op, lhs, rhs).is_some() => {
+            let (x, _) = remainder_test(*op, lhs, rhs).expect("matched");
+            value_registers(x)
+        }
         // A comparison allocates nothing itself (`cmp` reads variables and
         // immediates in place).
         Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
@@ -566,10 +626,30 @@ pub fn select_operand_registers(expr: &Expr) -> Option<usize> {
         match expr {
             Expr::Int(_) | Expr::Local(_) => Some(0),
             Expr::Unary { operand, .. } => walk(operand, nodes),
+            // Division by a power of two is shifts; by anything else it
+            // may trap or ties up `rax` and `rdx`.
+            Expr::Binary {
+                op: BinOp::Div | BinOp::Rem,
+                lhs,
+                rhs,
+                ..
+            } if simple_constant_divisor(rhs) => walk(lhs, nodes),
             Expr::Binary {
                 op: BinOp::Div | BinOp::Rem | BinOp::And | BinOp::Or,
                 ..
             } => None,
+            // A shift by a variable needs `rcx`, and moving a value out of
+            // it takes registers the count above does not see.
+            Expr::Binary {
+                op: BinOp::Shl | BinOp::Shr,
+                rhs,
+                ..
+            } if folded_constant(rhs).is_none() => None,
+            // A comparison's 0 or 1 goes to a register of its own, taken
+            // while both operands are held.
+            Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1) + 1)
+            }
             Expr::Binary { lhs, rhs, .. } => Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1)),
             Expr::Call { .. } | Expr::If { .. } | Expr::Let { .. } => None,
         }
@@ -588,6 +668,12 @@ pub fn value_registers(expr: &Expr) -> Option<usize> {
             op: BinOp::And | BinOp::Or,
             ..
         } => None,
+        Expr::Binary {
+            op: BinOp::Div | BinOp::Rem,
+            lhs,
+            rhs,
+            ..
+        } if simple_constant_divisor(rhs) => Some(value_registers(lhs)? + 1),
         Expr::Binary { lhs, rhs, .. } => Some(
             value_registers(lhs)?
                 .max(value_registers(rhs)? + 1)

@@ -44,6 +44,11 @@ impl RegSet {
         self
     }
 
+    /// The registers in either set.
+    pub fn union(self, other: RegSet) -> RegSet {
+        RegSet(self.0 | other.0)
+    }
+
     /// How many registers the set holds.
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
@@ -64,8 +69,8 @@ pub const POOL: [Reg; 8] = [
 ];
 
 /// [`POOL`] for a function whose division or variable shifts need `rax`,
-/// `rcx` and `rdx`: those last, so that fewer values have to be moved out
-/// of their way.
+/// `rdx` or `rcx`: those last, so that fewer values have to be moved out of
+/// their way.
 pub const POOL_FIXED_LAST: [Reg; 8] = [
     Reg::R10,
     Reg::R9,
@@ -80,10 +85,6 @@ pub const POOL_FIXED_LAST: [Reg; 8] = [
 /// Never allocated: the scratch register of single instruction sequences
 /// (a large immediate, a memory-to-memory move, the stack check).
 pub const SCRATCH: Reg = Reg::R11;
-
-/// Registers that `idiv`, one-operand `imul` and variable shifts need:
-/// nothing long-lived is kept in them in a function that uses those.
-pub const FIXED: RegSet = RegSet::of(&[Reg::Rax, Reg::Rcx, Reg::Rdx]);
 
 /// A value on the virtual operand stack.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

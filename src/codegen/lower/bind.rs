@@ -14,7 +14,7 @@
 use super::FuncLowering;
 use crate::abi::Reg;
 use crate::codegen::analysis::Binding;
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet, Val};
+use crate::codegen::regs::{Home, POOL, RegSet, Val};
 use crate::ir::{self, FuncId, LocalId};
 
 impl FuncLowering<'_> {
@@ -84,11 +84,7 @@ impl FuncLowering<'_> {
     /// and keeps its register until its scope ends, so nothing else is
     /// put there meanwhile.)
     pub(super) fn home_avoid(&self) -> RegSet {
-        let mut avoid = if self.shape.uses_fixed_regs {
-            FIXED
-        } else {
-            RegSet::EMPTY
-        };
+        let mut avoid = self.shape.fixed;
         if !self.shape.only_tail_calls {
             avoid.insert(Reg::Rax);
         }
@@ -98,7 +94,7 @@ impl FuncLowering<'_> {
     /// Whether a fixed-register instruction of this function may clobber
     /// `reg`.
     pub(super) fn fixed_would_clobber(&self, reg: Reg) -> bool {
-        self.shape.uses_fixed_regs && FIXED.has(reg)
+        self.shape.fixed.has(reg)
     }
 
     /// Ends the scope of `local` on a path that has left nothing on the

@@ -10,7 +10,7 @@ use crate::abi::{
 };
 use crate::artifact::TrapKind;
 use crate::codegen::analysis::Facts;
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet, SCRATCH, Src};
+use crate::codegen::regs::{Home, POOL, RegSet, SCRATCH, Src};
 use crate::codegen::x64::{Cond, ImmSlot, Mem};
 
 /// With stable homes for everything (the fallback attempt, see
@@ -64,11 +64,10 @@ impl Frame {
         check_after_alloc: bool,
         pool_homes: bool,
     ) -> Frame {
-        let relocated_params = if facts.uses_fixed_regs {
-            ARG_REGS.iter().filter(|&&reg| FIXED.has(reg)).count()
-        } else {
-            0
-        };
+        let relocated_params = ARG_REGS
+            .iter()
+            .filter(|&&reg| facts.fixed_regs.has(reg))
+            .count();
         // A loop holds its stack parameters and large constants in
         // registers when it can (`Layout::looping`).
         let loop_registers = if facts.self_tail_calls {
@@ -178,7 +177,7 @@ pub(super) fn frameless_fits(arity: usize, facts: &Facts) -> bool {
     let mut stable = 0;
     let mut relocated = 0;
     for reg in POOL {
-        let fixed = facts.uses_fixed_regs && FIXED.has(reg);
+        let fixed = facts.fixed_regs.has(reg);
         if fixed && param_regs.has(reg) {
             relocated += 1;
         }
@@ -203,6 +202,10 @@ impl FuncLowering<'_> {
         let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
         for slot in std::mem::take(&mut self.frame.size_patches) {
             self.asm.patch_i32(slot, frame);
+            if frame == 0 {
+                // `sub rsp, 0` and `add rsp, 0` go when the code is relaxed.
+                self.asm.drop_instruction(slot);
+            }
         }
         true
     }

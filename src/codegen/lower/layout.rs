@@ -8,7 +8,7 @@
 
 use super::FuncLowering;
 use crate::abi::{ARG_REGS, Reg};
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet};
+use crate::codegen::regs::{Home, POOL, RegSet};
 use crate::codegen::x64::Mem;
 
 /// The parameters' homes in each state of the function.
@@ -55,7 +55,7 @@ impl FuncLowering<'_> {
         // variable shifts: to a free caller-saved register outside the
         // fixed ones, or to their stable home on entry.
         let fixed_params: Vec<usize> = (0..arity.min(ARG_REGS.len()))
-            .filter(|&p| self.shape.uses_fixed_regs && FIXED.has(ARG_REGS[p]))
+            .filter(|&p| self.shape.fixed.has(ARG_REGS[p]))
             .collect();
         for &param in &fixed_params {
             if self.wants_stable_home(param) || !self.shape.pool_homes {
@@ -66,7 +66,7 @@ impl FuncLowering<'_> {
             }
             let free = POOL
                 .into_iter()
-                .find(|&r| !used.has(r) && !FIXED.has(r) && !self.home_avoid().has(r));
+                .find(|&r| !used.has(r) && !self.home_avoid().has(r));
             match free {
                 Some(reg) => {
                     used.insert(reg);

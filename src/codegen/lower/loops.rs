@@ -154,14 +154,19 @@ impl FuncLowering<'_> {
             }
         }
         self.materialize_hoisted();
-    }
-
-    fn materialize_hoisted(&mut self) {
-        for &(value, reg) in &self.layout.hoisted {
-            self.asm.mov_ri(reg, value);
+        for &(_, reg) in &self.layout.hoisted {
             self.values.used.insert(reg);
         }
         self.values.hoisted = self.layout.hoisted.clone();
+    }
+
+    /// Loads the constants the loop keeps in registers. (Only the code
+    /// after the loop head reads them there: the entry copy, which jumps
+    /// to it from here, goes on materialising its own.)
+    fn materialize_hoisted(&mut self) {
+        for &(value, reg) in &self.layout.hoisted {
+            self.asm.mov_ri(reg, value);
+        }
     }
 
     /// A call of this function in tail position: the arguments are

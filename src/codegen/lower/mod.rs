@@ -104,19 +104,21 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
         let attempt =
             FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func);
         match attempt {
-            Attempt::Done {
-                spare_loop_registers: 0,
-            } => return,
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
             // constants (once; the body itself is the same code).
             Attempt::Done {
                 spare_loop_registers,
-            } => {
-                if loop_budget.is_some() {
-                    return;
-                }
+            } if spare_loop_registers > 0 && loop_budget.is_none() => {
                 loop_budget = Some(spare_loop_registers);
+            }
+            Attempt::Done { .. } => {
+                // Short jumps where they reach; the trap sites move along.
+                let moved = asm.relax(offset);
+                for site in &mut traps[traps_before..] {
+                    site.offset = moved.map(site.offset);
+                }
+                return;
             }
             // The register bound of the analysis was not enough to do
             // without a frame (it is meant to be conservative): emit the
@@ -163,9 +165,10 @@ struct Shape {
     /// The function makes no calls except tail calls: nothing it holds must
     /// survive a call, so its parameters can stay in argument registers.
     only_tail_calls: bool,
-    /// Some instruction needs `rax`, `rcx` or `rdx` in particular, so
-    /// nothing that must stay put lives there.
-    uses_fixed_regs: bool,
+    /// The registers some instruction needs in particular (`rax` and `rdx`
+    /// for division, `rcx` for variable shifts): nothing that must stay
+    /// put lives there.
+    fixed: RegSet,
     /// The function calls itself in tail position: its body is a loop whose
     /// head follows a prologue that runs once.
     self_loop: bool,
@@ -185,7 +188,7 @@ impl Shape {
         Shape {
             checks_stack: facts.non_tail_calls || facts.tail_calls,
             only_tail_calls: !facts.non_tail_calls,
-            uses_fixed_regs: facts.uses_fixed_regs,
+            fixed: facts.fixed_regs,
             self_loop: facts.self_tail_calls,
             pool_homes,
             loop_budget,

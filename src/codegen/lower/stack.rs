@@ -11,7 +11,7 @@
 use super::FuncLowering;
 use crate::abi::Reg;
 use crate::codegen::regs::{
-    FIXED, Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+    Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
 };
 use crate::codegen::x64::Mem;
 
@@ -206,7 +206,7 @@ impl FuncLowering<'_> {
     fn free_reg(&mut self, avoid: RegSet) -> Option<Reg> {
         let used = self.values.used;
         let hint = self.values.hint.take();
-        let pool = if self.shape.uses_fixed_regs {
+        let pool = if self.shape.fixed != RegSet::EMPTY {
             POOL_FIXED_LAST
         } else {
             POOL
@@ -290,11 +290,7 @@ impl FuncLowering<'_> {
             }
             return Home::Slot(self.alloc_slot());
         }
-        let avoid = if self.shape.uses_fixed_regs {
-            FIXED
-        } else {
-            RegSet::EMPTY
-        };
+        let avoid = self.shape.fixed;
         Home::Reg(self.alloc_reg(avoid))
     }
 
@@ -421,12 +417,12 @@ impl FuncLowering<'_> {
         }
     }
 
-    /// A register holding `val` for reading by a fixed-register sequence
-    /// (division): its own register if it is outside `rax`/`rcx`/`rdx`,
-    /// else the scratch register, so that no allocation can fail here.
+    /// A register holding `val` for reading by a division, which sets
+    /// `rax` and `rdx`: its own register if it is neither, else the scratch
+    /// register, so that no allocation can fail here.
     pub(super) fn readable_or_scratch(&mut self, val: Val) -> Reg {
         match self.src(val) {
-            Src::Reg(reg) if !FIXED.has(reg) => reg,
+            Src::Reg(reg) if !matches!(reg, Reg::Rax | Reg::Rdx) => reg,
             src => {
                 self.load(SCRATCH, src);
                 SCRATCH
@@ -493,7 +489,7 @@ impl FuncLowering<'_> {
         // Elsewhere: a free register outside the fixed ones, or a slot
         // (never below the floor of a join: values waiting across a branch
         // are never in fixed registers, see `disturbs`).
-        let to = match self.free_reg(FIXED) {
+        let to = match self.free_reg(self.shape.fixed.with(reg)) {
             Some(to) => {
                 self.asm.mov_rr(to, reg);
                 Val::Reg(to)
@@ -504,7 +500,7 @@ impl FuncLowering<'_> {
                 Val::Slot(slot)
             }
             None => {
-                let to = self.alloc_reg(FIXED);
+                let to = self.alloc_reg(self.shape.fixed.with(reg));
                 self.asm.mov_rr(to, reg);
                 Val::Reg(to)
             }
