@@ -694,6 +694,13 @@ impl Assembler {
         self.bytes(&[0x48, 0x99]);
     }
 
+    /// `div r32`: `eax = edx:eax / r32`, `edx = edx:eax % r32` (unsigned,
+    /// 32-bit; both results zero-extended into the 64-bit registers).
+    pub fn div_r32(&mut self, r: Reg) {
+        self.rex_opt(false, 0, 0, r.number());
+        self.bytes(&[0xF7, modrm(0b11, 6, r.low())]);
+    }
+
     /// `idiv r`: `rax = rdx:rax / r`, `rdx = rdx:rax % r` (signed).
     pub fn idiv_r(&mut self, r: Reg) {
         self.op_r_ext(&[0xF7], 7, r);

@@ -642,6 +642,17 @@ fn single_register_forms() {
             tally.add(1);
         }
     }
+    // The 32-bit unsigned division names the 32-bit register.
+    for reg in Reg::ALL {
+        let code = emit(|asm| asm.div_r32(reg));
+        check(
+            &format!("div_r32({reg:?})"),
+            &code,
+            Mnemonic::Div,
+            &[r32(reg)],
+        );
+        tally.add(1);
+    }
 }
 
 #[test]

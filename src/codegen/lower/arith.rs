@@ -343,6 +343,25 @@ impl FuncLowering<'_> {
     /// `q = mulhi(x, M) (+/- x) >> s`, plus one if negative; `x - q * d`
     /// for the remainder. Uses `rax` and `rdx`.
     pub(super) fn divide_by_magic(&mut self, rem: bool, divisor: i64, magic: Magic) {
+        // `x % d` after `x / d` (as in `f(x / 10, acc + x % 10)`): the
+        // quotient still waits on the stack, so the remainder is
+        // `x - q * d`, with no second multiply by the magic number.
+        if let (true, Val::Local(local), Ok(d)) = (
+            rem,
+            self.values.top().expect("a dividend"),
+            i32::try_from(divisor),
+        ) && let Some(quotient) = self.values.quotient(local, divisor)
+        {
+            let lhs = self.values.pop();
+            let x = self.src(lhs);
+            self.asm.imul_rri(SCRATCH, quotient, d);
+            let reg = self.alloc_reg(RegSet::EMPTY);
+            self.load(reg, x);
+            self.asm.sub_rr(reg, SCRATCH);
+            self.free(lhs);
+            self.values.push(Val::Reg(reg));
+            return;
+        }
         self.evict(Reg::Rax);
         self.evict(Reg::Rdx);
         let lhs = self.values.pop();
@@ -370,6 +389,9 @@ impl FuncLowering<'_> {
             self.values.used.remove(Reg::Rax);
             self.free(lhs);
             self.values.push(Val::Reg(Reg::Rdx));
+            if let Val::Local(local) = lhs {
+                self.values.note_quotient(Reg::Rdx, local, divisor);
+            }
             return;
         }
         match i32::try_from(divisor) {
@@ -406,8 +428,20 @@ impl FuncLowering<'_> {
         let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
         self.asm.test_rr(d, d);
         self.asm.jcc(Cond::E, trap);
+        let wide = self.asm.new_label();
         let ordinary = self.asm.new_label();
         let done = self.asm.new_label();
+        // Both operands in 0..2^32 (`(x | d) >> 32` is zero, which also
+        // leaves `rdx` zero): an unsigned 32-bit `div`, faster than the
+        // 64-bit `idiv`, computes the same quotient and remainder, both
+        // zero-extended.
+        self.asm.mov_rr(Reg::Rdx, Reg::Rax);
+        self.asm.or_rr(Reg::Rdx, d);
+        self.asm.shr_ri(Reg::Rdx, 32);
+        self.asm.jcc(Cond::Ne, wide);
+        self.asm.div_r32(d);
+        self.asm.jmp(done);
+        self.asm.bind(wide);
         self.asm.cmp_ri(d, -1);
         self.asm.jcc(Cond::Ne, ordinary);
         let result = if op == BinOp::Div {

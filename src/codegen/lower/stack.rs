@@ -14,6 +14,7 @@ use crate::codegen::regs::{
     Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
 };
 use crate::codegen::x64::Mem;
+use crate::ir::LocalId;
 
 /// The operand stack, which registers are in use, and where each variable
 /// lives.
@@ -33,6 +34,11 @@ pub(super) struct ValueStack {
     /// Constants held in a register for the whole function (hoisted out of
     /// its loop), read from there instead of being materialised.
     pub(super) hoisted: Vec<(i64, Reg)>,
+    /// Quotients of a variable by a constant held on the operand stack:
+    /// (the register owning the quotient, the variable, the divisor). A
+    /// remainder of the same division is then `x - q * d`. An entry goes
+    /// when its register's value leaves the stack.
+    quotients: Vec<(Reg, LocalId, i64)>,
     /// Per variable: reads still to come before its home is released
     /// (0: released at the end of its scope; see
     /// [`crate::codegen::analysis::Facts::release_after`]).
@@ -69,6 +75,7 @@ impl ValueStack {
             hint: None,
             floor: 0,
             hoisted: Vec::new(),
+            quotients: Vec::new(),
             reads_left: vec![0; locals],
         }
     }
@@ -82,6 +89,34 @@ impl ValueStack {
         self.hint = None;
         self.floor = 0;
         self.hoisted.clear();
+        self.quotients.clear();
+    }
+
+    /// Records that the value `Val::Reg(reg)` just pushed is `local / divisor`.
+    pub(super) fn note_quotient(&mut self, reg: Reg, local: LocalId, divisor: i64) {
+        self.quotients.push((reg, local, divisor));
+    }
+
+    /// The register holding `local / divisor` on the stack, if one does.
+    pub(super) fn quotient(&self, local: LocalId, divisor: i64) -> Option<Reg> {
+        self.quotients
+            .iter()
+            .find(|&&(_, l, d)| l == local && d == divisor)
+            .map(|&(reg, _, _)| reg)
+            .filter(|&reg| self.vals.contains(&Val::Reg(reg)))
+    }
+
+    /// The value in `reg` left the stack or moved: it is no quotient now.
+    fn forget(&mut self, val: Val) {
+        if let Val::Reg(reg) = val {
+            self.quotients.retain(|&(r, _, _)| r != reg);
+        }
+    }
+
+    /// Replaces the value at `index` (moved elsewhere).
+    fn replace(&mut self, index: usize, val: Val) {
+        let old = std::mem::replace(&mut self.vals[index], val);
+        self.forget(old);
     }
 
     pub(super) fn push(&mut self, val: Val) {
@@ -89,7 +124,9 @@ impl ValueStack {
     }
 
     pub(super) fn pop(&mut self) -> Val {
-        self.vals.pop().expect("operand stack underflow")
+        let val = self.vals.pop().expect("operand stack underflow");
+        self.forget(val);
+        val
     }
 
     pub(super) fn top(&self) -> Option<Val> {
@@ -102,7 +139,12 @@ impl ValueStack {
     }
 
     pub(super) fn replace_top(&mut self, val: Val) {
-        *self.vals.last_mut().expect("operand stack underflow") = val;
+        let top = self
+            .vals
+            .len()
+            .checked_sub(1)
+            .expect("operand stack underflow");
+        self.replace(top, val);
     }
 
     pub(super) fn len(&self) -> usize {
@@ -116,7 +158,11 @@ impl ValueStack {
 
     /// Removes and returns the values from `base` up.
     pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
-        self.vals.drain(base..).collect()
+        let vals: Vec<Val> = self.vals.drain(base..).collect();
+        for &val in &vals {
+            self.forget(val);
+        }
+        vals
     }
 }
 
@@ -242,7 +288,7 @@ impl FuncLowering<'_> {
             };
             let slot = self.alloc_slot();
             self.asm.mov_mr(self.frame.slot_mem(slot), reg);
-            self.values.vals[index] = Val::Slot(slot);
+            self.values.replace(index, Val::Slot(slot));
             return reg;
         }
         if std::env::var_os("EXPRJIT_DEBUG_ALLOC").is_some() {
@@ -465,7 +511,8 @@ impl FuncLowering<'_> {
             if owned {
                 self.values.used.remove(reg);
             }
-            self.values.vals[index] = home.owned_val().expect("an owned home");
+            self.values
+                .replace(index, home.owned_val().expect("an owned home"));
         }
     }
 
@@ -506,7 +553,7 @@ impl FuncLowering<'_> {
             }
         };
         self.values.used.remove(reg);
-        self.values.vals[index] = to;
+        self.values.replace(index, to);
     }
 
     /// The state to restore for the other side of a branch.
