@@ -192,7 +192,7 @@ fn wide(n, a, b, c, d, e, f, g) = if n == 0 then a + g else if n % 3 == 0 then w
     for (name, args) in [
         ("down", vec![100_000_000]),
         ("loop_then_recurse", vec![1_000_000_000, 0]),
-        ("wide", vec![100_000_000, 1, 2, 3, 4, 5, 6, 7]),
+        ("wide", vec![1_000_000_000, 1, 2, 3, 4, 5, 6, 7]),
     ] {
         let func = program
             .funcs

@@ -57,6 +57,11 @@ pub struct Facts {
     pub tail_calls: bool,
     /// The function calls itself in tail position: it is a loop.
     pub self_tail_calls: bool,
+    /// Some return position adds a value to a call of the function itself
+    /// ([`additive_self_call`]), and no return position calls another
+    /// function: the loop carries the sum in an accumulator instead of
+    /// recursing.
+    pub accumulates: bool,
     /// The registers some operation needs in particular: `rax` and `rdx`
     /// for division by a variable or by a magic-number constant, `rcx` for
     /// a shift by a variable.
@@ -96,15 +101,34 @@ pub struct Facts {
     /// Where each inlined body's variables start: by the base of the body
     /// the call is in and the call's address.
     inline_bases: HashMap<(usize, usize), usize>,
+    /// Some return position calls another function.
+    foreign_tail_calls: bool,
 }
 
 impl Facts {
-    /// Walks `func`'s body once, expanding the calls `plan` inlines.
+    /// Walks `func`'s body once, expanding the calls `plan` inlines (twice
+    /// when additive self calls turn out not to make an accumulating loop
+    /// because some return position calls another function).
     pub fn of(func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) -> Facts {
+        let facts = Facts::walk(func, id, program, plan, true);
+        if facts.accumulates && facts.foreign_tail_calls {
+            return Facts::walk(func, id, program, plan, false);
+        }
+        facts
+    }
+
+    fn walk(
+        func: &ir::Func,
+        id: FuncId,
+        program: &ir::Program,
+        plan: &InlinePlan,
+        accumulate: bool,
+    ) -> Facts {
         let mut walk = Walk {
             program,
             plan,
             id,
+            accumulate,
             facts: Facts {
                 locals: func.locals,
                 across_call: vec![false; func.locals],
@@ -158,6 +182,8 @@ struct Walk<'a> {
     program: &'a ir::Program,
     plan: &'a InlinePlan,
     id: FuncId,
+    /// Additive self calls in return positions are accumulations.
+    accumulate: bool,
     facts: Facts,
     /// Non-tail calls on the path walked so far.
     calls: u32,
@@ -281,6 +307,18 @@ impl Walk<'_> {
                 }
                 Walked::value(inner.need)
             }
+            // `e + f(args)` returned: `e` is added to the accumulator, then
+            // the call is a jump back to the loop head.
+            Expr::Binary { .. }
+                if tail && self.accumulate && additive_self_call(expr, self.id).is_some() =>
+            {
+                let (e, call) = additive_self_call(expr, self.id).expect("matched");
+                self.facts.accumulates = true;
+                let value = self.walk(e, base, false, pending, lets);
+                self.read(value.deferred);
+                let jump = self.walk(call, base, true, pending, lets);
+                Walked::value(value.need.max(jump.need))
+            }
             Expr::Binary { op, lhs, rhs, .. } if masked_shift(*op, lhs, rhs).is_some() => {
                 let (x, _, mask) = masked_shift(*op, lhs, rhs).expect("matched");
                 if let Some(mask) = mask {
@@ -394,6 +432,7 @@ impl Walk<'_> {
                     if *func == self.id {
                         self.facts.self_tail_calls = true;
                     } else {
+                        self.facts.foreign_tail_calls = true;
                         self.facts.tail_stack_args = self.facts.tail_stack_args.max(stack_args);
                     }
                 } else {
@@ -505,6 +544,31 @@ fn folded_constant(expr: &Expr) -> Option<i64> {
         }
     }
     fold(expr, &mut 8)
+}
+
+/// `e + f(args)`, or `f(args) + e` with `e` small and unable to trap or
+/// call, where `f` is `func` itself: returned, this is an accumulating
+/// loop step (wrapping addition is associative and commutative, and `e`
+/// is evaluated first in both forms, or cannot be told apart when it is
+/// evaluated). Returns `e` and the call.
+pub fn additive_self_call(expr: &Expr, func: FuncId) -> Option<(&Expr, &Expr)> {
+    let Expr::Binary {
+        op: BinOp::Add,
+        lhs,
+        rhs,
+        ..
+    } = expr
+    else {
+        return None;
+    };
+    let is_self_call = |e: &Expr| matches!(e, Expr::Call { func: callee, .. } if *callee == func);
+    if is_self_call(rhs) {
+        Some((lhs, rhs))
+    } else if is_self_call(lhs) && select_operand_registers(rhs).is_some() {
+        Some((rhs, lhs))
+    } else {
+        None
+    }
 }
 
 /// `x % d == 0` or `x % d != 0` (either operand order) for `d = ±2^k`, `k`
@@ -625,6 +689,12 @@ pub fn select_operand_registers(expr: &Expr) -> Option<usize> {
         }
         match expr {
             Expr::Int(_) | Expr::Local(_) => Some(0),
+            // `!x` is a comparison with 0: its 0 or 1 takes a register of
+            // its own while `x` is held.
+            Expr::Unary {
+                op: UnOp::Not,
+                operand,
+            } => Some(walk(operand, nodes)? + 1),
             Expr::Unary { operand, .. } => walk(operand, nodes),
             // Division by a power of two is shifts; by anything else it
             // may trap or ties up `rax` and `rdx`.

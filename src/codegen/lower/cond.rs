@@ -38,7 +38,7 @@ impl FuncLowering<'_> {
         let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
             return false;
         };
-        if !op.is_comparison() {
+        if !op.is_comparison() || self.shape.no_selects {
             return false;
         }
         // The condition's operands, too, must not move values out of
@@ -108,13 +108,17 @@ impl FuncLowering<'_> {
         let (else_reg, to_free) = self.readable(val, RegSet::EMPTY);
         self.values.push(to_free);
         let outcome = self.compare_exprs(*op, lhs, rhs);
-        let (after, Val::Reg(result)) = (self.values.pop(), self.values.pop()) else {
-            unreachable!("can_select left registers enough that nothing spilled")
-        };
-        assert_eq!(
-            after, to_free,
-            "can_select left registers enough that nothing spilled"
-        );
+        let (after, result_after) = (self.values.pop(), self.values.pop());
+        if (after, result_after) != (to_free, Val::Reg(result)) {
+            // A value moved while the condition was computed: the count of
+            // `can_select` was wrong. Emit the function again without
+            // selects (this attempt is thrown away).
+            self.select_spilled = true;
+            self.free(after);
+            self.free(result_after);
+            self.values.push(Val::Const(0));
+            return;
+        }
         match outcome {
             Ok(cond) => self.asm.cmovcc(cond.invert(), result, else_reg),
             Err(true) => {}

@@ -75,21 +75,26 @@ impl Frame {
         } else {
             0
         };
-        let saved_wanted = match (pool_homes, facts.non_tail_calls) {
-            // What must survive a call: the variables live across one and
-            // the values waiting at one.
-            (true, true) => facts.homes_across_calls() + facts.pending_at_call + loop_registers,
-            // Nothing survives a call: callee-saved registers only add room
-            // when the caller-saved ones run short.
-            (true, false) => (facts.registers + arity.min(ARG_REGS.len()) + loop_registers)
-                .saturating_sub(POOL.len()),
-            // Everything live across a call: the parameters in registers,
-            // the `let`s and the values waiting at a call.
-            (false, true) => arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call,
-            (false, false) => facts.lets + SAVED_FOR_WAITING_VALUES + relocated_params,
-        };
+        let accumulator = usize::from(facts.accumulates);
+        let saved_wanted = accumulator
+            + match (pool_homes, facts.non_tail_calls) {
+                // What must survive a call: the variables live across one and
+                // the values waiting at one.
+                (true, true) => facts.homes_across_calls() + facts.pending_at_call + loop_registers,
+                // Nothing survives a call: callee-saved registers only add room
+                // when the caller-saved ones run short.
+                (true, false) => (facts.registers + arity.min(ARG_REGS.len()) + loop_registers)
+                    .saturating_sub(POOL.len()),
+                // Everything live across a call: the parameters in registers,
+                // the `let`s and the values waiting at a call.
+                (false, true) => arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call,
+                (false, false) => facts.lets + SAVED_FOR_WAITING_VALUES + relocated_params,
+            };
         let outgoing = facts.call_stack_args.max(facts.tail_stack_args);
-        let use_rbp = check_after_alloc || arity > ARG_REGS.len() || outgoing > 0;
+        // An accumulating loop moves `rsp` down by a virtual frame per
+        // step, so its frame is addressed from `rbp`.
+        let use_rbp =
+            check_after_alloc || arity > ARG_REGS.len() || outgoing > 0 || facts.accumulates;
         Frame {
             allowed,
             ready: false,
@@ -166,7 +171,7 @@ impl Frame {
 /// tail calls without stack arguments, and its parameters plus the bound on
 /// its temporaries fit the caller-saved registers.
 pub(super) fn frameless_fits(arity: usize, facts: &Facts) -> bool {
-    if facts.non_tail_calls || facts.tail_stack_args > 0 {
+    if facts.non_tail_calls || facts.tail_stack_args > 0 || facts.accumulates {
         return false;
     }
     let params = arity.min(ARG_REGS.len());

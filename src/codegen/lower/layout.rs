@@ -27,6 +27,8 @@ pub(super) struct Layout {
     pub(super) looping: Vec<Home>,
     /// Constants the loop keeps in registers, materialised before its head.
     pub(super) hoisted: Vec<(i64, Reg)>,
+    /// Where an accumulating loop keeps its sum (see `loops`).
+    pub(super) accumulator: Option<Home>,
     /// Some parameter needs a stable home before anything else runs (it
     /// arrives in a register fixed instructions clobber): the frame is set
     /// up on entry.
@@ -106,6 +108,33 @@ impl FuncLowering<'_> {
         } else {
             layout.entry.clone()
         };
+        if self.facts.accumulates {
+            // Live across the calls of the loop body if it makes any.
+            let mut taken = RegSet::EMPTY;
+            for home in &layout.looping {
+                if let &Home::Reg(reg) = home {
+                    taken.insert(reg);
+                }
+            }
+            // Not `rax`: return values are loaded there before the sum is
+            // added.
+            let avoid = self.home_avoid().with(Reg::Rax);
+            // (A caller-saved one only in a loop without calls, and not in
+            // the fallback attempt, which keeps the pool for temporaries.)
+            let pool = POOL.into_iter().find(|&r| {
+                !taken.has(r)
+                    && !avoid.has(r)
+                    && self.shape.only_tail_calls
+                    && self.shape.pool_homes
+            });
+            layout.accumulator = Some(match pool.or_else(|| saved.next()) {
+                Some(reg) => Home::Reg(reg),
+                None => {
+                    layout.reserved_slots += 1;
+                    Home::Slot(layout.reserved_slots as u32 - 1)
+                }
+            });
+        }
         if self.shape.self_loop && self.shape.pool_homes {
             self.plan_loop_registers(&mut layout);
         }
@@ -129,7 +158,7 @@ impl FuncLowering<'_> {
     fn plan_loop_registers(&self, layout: &mut Layout) {
         let calls = !self.shape.only_tail_calls;
         let mut used = RegSet::EMPTY;
-        for home in &layout.looping {
+        for home in layout.looping.iter().chain(&layout.accumulator) {
             if let &Home::Reg(reg) = home {
                 used.insert(reg);
             }

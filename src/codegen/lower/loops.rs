@@ -15,10 +15,16 @@
 //! sets the frame up at once, the loop copy is all there is.)
 
 use super::FuncLowering;
+use crate::abi::Reg;
 use crate::abi::{REGISTER_ARGS, stack_arg_count};
 use crate::codegen::regs::{Home, Loc, POOL};
+use crate::codegen::regs::{SCRATCH, Src};
 use crate::codegen::x64::{Label, Mem};
 use crate::ir;
+
+/// The stack an accumulating loop step takes (untouched, like the frame of
+/// the recursion it replaces, so that deep recursion still overflows).
+const VIRTUAL_FRAME: i32 = 16;
 
 /// Which copy of a loop's body is being lowered.
 #[derive(Copy, Clone, Debug, Default)]
@@ -43,6 +49,11 @@ impl FuncLowering<'_> {
     /// Emits a loop's body (see the module docs), after the entry label.
     pub(super) fn emit_loop(&mut self, body: &ir::Expr) {
         self.place_params();
+        // The accumulator's register holds nothing else anywhere: the
+        // entry copy sets it on its way into the loop copy.
+        if let Some(Home::Reg(reg)) = self.layout.accumulator {
+            self.values.used.insert(reg);
+        }
         if !self.frame.allowed() || self.frame.ready {
             self.enter_loop_homes();
             self.loop_body(body);
@@ -73,6 +84,9 @@ impl FuncLowering<'_> {
             }
         }
         for &(_, reg) in &self.layout.hoisted {
+            self.values.used.insert(reg);
+        }
+        if let Some(Home::Reg(reg)) = self.layout.accumulator {
             self.values.used.insert(reg);
         }
         self.values.hoisted = self.layout.hoisted.clone();
@@ -158,6 +172,12 @@ impl FuncLowering<'_> {
             self.values.used.insert(reg);
         }
         self.values.hoisted = self.layout.hoisted.clone();
+        if let Some(accumulator) = self.layout.accumulator {
+            self.store(accumulator, Src::Imm(0));
+            if let Home::Reg(reg) = accumulator {
+                self.values.used.insert(reg);
+            }
+        }
     }
 
     /// Loads the constants the loop keeps in registers. (Only the code
@@ -173,6 +193,79 @@ impl FuncLowering<'_> {
     /// computed, then moved at once into the homes the target head expects,
     /// which is then jumped to. The frame stays as it is.
     pub(super) fn self_tail_call(&mut self, args: &[ir::Expr]) {
+        self.loop_step(args, false);
+    }
+
+    /// `e + f(args)` returned by `f` itself (see
+    /// [`crate::codegen::analysis::additive_self_call`]): `e` is added to
+    /// the accumulator (which the entry copy knows to be zero, so there it
+    /// is set), and the call is a loop step that keeps a virtual frame:
+    /// `rsp` moves down 16 bytes, untouched, as far as the recursion would
+    /// have gone, so that deep recursion still ends in a stack overflow at
+    /// the loop head's check. Returns add the accumulator; the epilogue
+    /// restores `rsp` from `rbp`.
+    pub(super) fn accumulate(&mut self, e: &ir::Expr, call: &ir::Expr) {
+        let ir::Expr::Call { args, .. } = call else {
+            unreachable!("an additive self call")
+        };
+        self.expr(e);
+        let val = self.values.pop();
+        // The loop copy runs with the frame set up.
+        self.ensure_frame();
+        let accumulator = self
+            .layout
+            .accumulator
+            .expect("an accumulating loop has one");
+        let src = self.src(val);
+        if matches!(self.looping, Copy::Entry { .. }) {
+            self.store(accumulator, src);
+            self.free(val);
+        } else {
+            self.add_into(accumulator, src);
+            self.free(val);
+        }
+        self.loop_step(args, true);
+    }
+
+    /// Adds the accumulator to `reg` (a value being returned) in the loop
+    /// copy of an accumulating loop; the entry copy's is zero.
+    pub(super) fn add_accumulator(&mut self, reg: Reg) {
+        if let (Some(accumulator), Copy::Loop { .. }) = (self.layout.accumulator, self.looping) {
+            match self.home_src(accumulator) {
+                Src::Reg(from) => self.asm.add_rr(reg, from),
+                Src::Mem(mem) => self.asm.add_rm(reg, mem),
+                Src::Imm(_) => unreachable!("the accumulator is a register or a slot"),
+            }
+        }
+    }
+
+    /// `home += src` (a register or a slot).
+    fn add_into(&mut self, home: Home, src: Src) {
+        if let Home::Reg(reg) = home {
+            match src {
+                Src::Reg(from) => self.asm.add_rr(reg, from),
+                Src::Mem(mem) => self.asm.add_rm(reg, mem),
+                Src::Imm(value) if i32::try_from(value).is_ok() => {
+                    self.asm.add_ri(reg, value as i32)
+                }
+                Src::Imm(value) => {
+                    self.asm.mov_ri(SCRATCH, value);
+                    self.asm.add_rr(reg, SCRATCH);
+                }
+            }
+            return;
+        }
+        // A slot: its sum computed in the scratch register.
+        let mem = self.home_mem(home).expect("a slot");
+        self.load(SCRATCH, src);
+        self.asm.add_rm(SCRATCH, mem);
+        self.asm.mov_mr(mem, SCRATCH);
+    }
+
+    /// A self tail call's common part: arguments, the parallel move into
+    /// the target head's homes, and the jump; `accumulating`: the step of
+    /// an accumulating loop, which also takes a virtual frame.
+    fn loop_step(&mut self, args: &[ir::Expr], accumulating: bool) {
         let base = self.values.len();
         for arg in args {
             self.expr(arg);
@@ -181,6 +274,7 @@ impl FuncLowering<'_> {
             // A path without a frame goes round the entry copy again, the
             // parameters where they arrived.
             Copy::Entry { head, .. } if !self.frame.ready => {
+                debug_assert!(!accumulating, "an accumulation sets the frame up");
                 (self.layout.entry.clone(), head, false)
             }
             Copy::Entry {
@@ -199,6 +293,14 @@ impl FuncLowering<'_> {
         self.move_into_homes(base, &homes);
         if enters_loop {
             self.materialize_hoisted();
+            // A plain step into the loop copy starts the sum at zero (an
+            // accumulating one set it above).
+            if let (Some(accumulator), false) = (self.layout.accumulator, accumulating) {
+                self.store(accumulator, Src::Imm(0));
+            }
+        }
+        if accumulating {
+            self.asm.sub_ri(Reg::Rsp, VIRTUAL_FRAME);
         }
         for val in self.values.drain_from(base) {
             self.free(val);

@@ -66,7 +66,7 @@ mod stack;
 use crate::abi::{ARG_REGS, Reg};
 use crate::artifact::{TrapKind, TrapSite};
 use crate::ast::UnOp;
-use crate::codegen::analysis::Facts;
+use crate::codegen::analysis::{Facts, additive_self_call};
 use crate::codegen::inline::InlinePlan;
 use crate::codegen::regs::{Home, POOL, RegSet, Src, Val};
 use crate::codegen::x64::{Assembler, Label};
@@ -98,9 +98,13 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
     let mut check_frame = false;
     let mut pool_homes = true;
     let mut loop_budget = None;
+    let mut no_selects = false;
     loop {
         let frame = Frame::new(func.arity, &facts, framed, check_frame, pool_homes);
-        let shape = Shape::new(&facts, pool_homes, loop_budget);
+        let shape = Shape {
+            no_selects,
+            ..Shape::new(&facts, pool_homes, loop_budget)
+        };
         let attempt =
             FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func);
         match attempt {
@@ -135,6 +139,7 @@ pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapS
             // The frame outgrew what the stack reserve covers: emit the
             // function again checking the limit after allocating it.
             Attempt::FrameTooLarge => check_frame = true,
+            Attempt::SelectSpilled => no_selects = true,
         }
         asm.truncate(offset);
         traps.truncate(traps_before);
@@ -150,6 +155,9 @@ enum Attempt {
     Done { spare_loop_registers: usize },
     /// A frameless attempt ran out of registers.
     OutOfRegisters,
+    /// A `cmov` found a value it needed spilled (the register count of
+    /// `can_select` was wrong): try again with branches.
+    SelectSpilled,
     /// The frame is too large for the stack reserve below the limit.
     FrameTooLarge,
 }
@@ -181,6 +189,8 @@ struct Shape {
     /// How many registers the loop gives stack parameters and constants,
     /// measured by an earlier attempt; `None`: the analysis's bound decides.
     loop_budget: Option<usize>,
+    /// Every `if` branches (an attempt found a `cmov`'s count wrong).
+    no_selects: bool,
 }
 
 impl Shape {
@@ -192,6 +202,7 @@ impl Shape {
             self_loop: facts.self_tail_calls,
             pool_homes,
             loop_budget,
+            no_selects: false,
         }
     }
 }
@@ -238,6 +249,8 @@ struct FuncLowering<'a> {
     out_of_registers: bool,
     /// While the loop body is lowered: the most registers in use at once.
     loop_peak: Option<usize>,
+    /// A select found a value moved between its branches and its `cmov`.
+    select_spilled: bool,
 }
 
 impl<'a> FuncLowering<'a> {
@@ -269,6 +282,7 @@ impl<'a> FuncLowering<'a> {
             source_func: id,
             out_of_registers: false,
             loop_peak: None,
+            select_spilled: false,
         }
     }
 
@@ -300,7 +314,9 @@ impl<'a> FuncLowering<'a> {
             return Attempt::FrameTooLarge;
         }
         self.emit_stubs();
-        if self.out_of_registers {
+        if self.select_spilled {
+            Attempt::SelectSpilled
+        } else if self.out_of_registers {
             Attempt::OutOfRegisters
         } else {
             Attempt::Done {
@@ -406,6 +422,12 @@ impl<'a> FuncLowering<'a> {
             ir::Expr::Call { func, args } if *func == self.id && self.local_base == 0 => {
                 self.self_tail_call(args)
             }
+            ir::Expr::Binary { .. }
+                if self.facts.accumulates && additive_self_call(expr, self.id).is_some() =>
+            {
+                let (e, call) = additive_self_call(expr, self.id).expect("matched");
+                self.accumulate(e, call);
+            }
             ir::Expr::Call { func, args } if self.links.inline.inlines(*func) => {
                 self.inline_call(expr, *func, args, true)
             }
@@ -416,6 +438,7 @@ impl<'a> FuncLowering<'a> {
                 let src = self.src(val);
                 self.load(Reg::Rax, src);
                 self.free(val);
+                self.add_accumulator(Reg::Rax);
                 self.emit_return();
             }
         }
