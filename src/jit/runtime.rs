@@ -12,7 +12,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::mem::{ExecutableCode, PAGE_SIZE};
-use crate::abi::{STACK_RESERVE, STACK_SIZE, StackContext};
+use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
 
 /// The entry trampoline emitted by codegen: switches to `sp` (on the stack
 /// whose base holds `ctx`, with stack arguments already stored at `sp`), loads
@@ -357,10 +357,6 @@ impl Module {
         &self.code
     }
 
-    pub fn funcs(&self) -> &[FuncEntry] {
-        &self.funcs
-    }
-
     /// Function `index`, ready to be called repeatedly without looking it up
     /// again; `None` if there is no such function.
     pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
@@ -394,7 +390,7 @@ impl Module {
         func.call(args, interrupt)
     }
 
-    /// After a trap or an interruptible call: reads how the call ended and    /// After a trap or an interruptible call: reads how the call ended and
+    /// After a trap or an interruptible call: reads how the call ended and
     /// makes the context idle again (an interrupt may have raised the limit
     /// even after the function returned).
     #[cold]
@@ -450,7 +446,6 @@ impl ModuleFunc<'_> {
     /// [`JitStack::reset_context`] leaves it) and is left idle again.
     #[inline(always)]
     fn call_on(&self, stack: &JitStack, args: &[i64], interrupt: Option<&Interrupt>) -> Exit {
-        const REGISTER_ARGS: usize = 6;
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
         let in_registers = args.len().min(REGISTER_ARGS);
