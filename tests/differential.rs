@@ -21,8 +21,8 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use exprjit_testgen::{
-    ErrorKind, LOOP_BOUND, RECURSION_BOUND, RawProgram, Shape, agree, binary_operators, render,
-    strategy, unary_operators,
+    ErrorKind, LOOP_BOUND, RECURSION_BOUND, RawProgram, Shape, agree, assert_agree,
+    binary_operators, render, strategy, unary_operators,
 };
 
 /// proptest's default random number generator, ChaCha, is most of the
@@ -72,7 +72,7 @@ fn generated_programs_cover_the_language() {
         let program = strategy::program().new_tree(&mut runner).unwrap().current();
         shapes.extend(program.funcs.iter().map(|func| func.shape));
         let source = render(&program);
-        let agreed = agree(&source, &[]).unwrap_or_else(|disagreement| panic!("{disagreement}"));
+        let agreed = assert_agree(&source, &[]);
         if agreed.stopped_by == Some(ErrorKind::DivisionByZero) {
             divisions_by_zero += 1;
         }

@@ -161,7 +161,8 @@ fn run_side(
     side: Side,
     runs: &[Run<'_>],
 ) -> Result<Vec<Option<Outcome>>, Failure> {
-    let mut during = "preparing the program (code generation and loading)".to_string();
+    // The run under way, if any (else the program is being prepared).
+    let mut current = None;
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         let prepared: Prepared<'_> = checked.prepare(side)?;
         let mut outcomes = Vec::with_capacity(runs.len());
@@ -171,7 +172,7 @@ fn run_side(
                 outcomes.push(None);
                 continue;
             }
-            during = format!("running {}", run.describe(checked, source));
+            current = Some(run);
             let outcome = prepared.call(run.func, run.args)?;
             stopped |= run.top_level.is_some() && outcome.is_err();
             outcomes.push(Some(outcome));
@@ -190,6 +191,10 @@ fn run_side(
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "(no message)".to_string());
+            let during = match current {
+                Some(run) => format!("running {}", run.describe(checked, source)),
+                None => "preparing the program (code generation and loading)".to_string(),
+            };
             Err(Failure::Panicked {
                 side,
                 during,

@@ -113,8 +113,10 @@ pub struct RawFunc {
 pub struct RawProgram {
     /// At most [`MAX_FUNCS`] are used.
     pub funcs: Vec<RawFunc>,
-    /// At most [`MAX_TOP_LEVEL`](crate::MAX_TOP_LEVEL) are used; none
-    /// renders as the single expression `0`.
+    /// At most [`MAX_TOP_LEVEL`](crate::MAX_TOP_LEVEL) are used. With
+    /// none, every function is called once (so that a fuzz input whose
+    /// bytes all went to functions still runs them); with no functions
+    /// either, the program is `0`.
     pub top_level: Vec<RawExpr>,
 }
 

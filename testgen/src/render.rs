@@ -57,7 +57,17 @@ pub fn render(program: &RawProgram) -> String {
     }
     defs.reverse();
     let mut source = defs.join("\n");
-    let top_level = &program.top_level[..program.top_level.len().min(MAX_TOP_LEVEL)];
+    let mut top_level = &program.top_level[..program.top_level.len().min(MAX_TOP_LEVEL)];
+    // Without top-level expressions, each function is called once, with a
+    // first argument that is -1 modulo both bounds, so that the recursive
+    // shapes go through all their levels.
+    let deepest = RECURSION_BOUND * LOOP_BOUND - 1;
+    let calls: Vec<RawExpr> = (0..funcs.len() as u8)
+        .map(|index| RawExpr::Call(index, vec![RawExpr::Const(deepest)]))
+        .collect();
+    if top_level.is_empty() {
+        top_level = &calls;
+    }
     for expr in top_level {
         let mut scope = Scope::new(Vec::new(), &later, CALL_BUDGET);
         let _ = write!(source, "\n{}", scope.render(expr));
@@ -364,14 +374,17 @@ mod tests {
                 func(Shape::Recursive, 0, RawExpr::Var(0), vec![step]),
                 func(Shape::Loop, 9, RawExpr::Const(5), Vec::new()),
             ],
+            // None: each function is called once.
             top_level: Vec::new(),
         };
         assert_eq!(
             render(&program),
             "fn f0(p0) = if (p0 % 4) <= 0 then p0 else (f0(((p0 % 4) - 1)) + f0(((p0 % 4) - 1)))\n\
              fn f1(p0) = if (p0 % 500) <= 0 then 5 else f1(((p0 % 500) - 1))\n\
-             0\n"
+             f0(1999)\n\
+             f1(1999)\n"
         );
+        assert_eq!(agree(&render(&program), &[]).unwrap().printed, [0, 5]);
     }
 
     #[test]
