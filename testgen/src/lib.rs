@@ -68,6 +68,8 @@
 //! All of exprjit's internals that this crate uses are named in one private
 //! module (`backends.rs`).
 
+#![warn(missing_docs)]
+
 mod agree;
 mod backends;
 mod edges;
