@@ -15,9 +15,8 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use exprjit::ast::BinOp;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit_testgen::{EDGES, MAX_PARAMS, agree, assert_agree, render, strategy};
+use exprjit_testgen::{EDGES, MAX_PARAMS, agree, assert_agree, binary_operators, render, strategy};
 
 /// A literal for `value`: hex spells the bit pattern, so every i64 is one
 /// constant (no negation to fold).
@@ -27,7 +26,7 @@ fn lit(value: i64) -> String {
 
 #[test]
 fn operators_with_constant_and_variable_operands() {
-    for op in BinOp::ALL {
+    for op in binary_operators() {
         let mut source = String::new();
         let mut calls = Vec::new();
         // f0: both variables.
