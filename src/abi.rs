@@ -30,6 +30,14 @@
 //! inline assembly cannot declare clobbered, so the trampoline saves it) as
 //! clobbered; `r15` comes back unchanged (generated code never writes it).
 //!
+//! A batch entry (one per arity the program uses) is entered the same way,
+//! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
+//! output's address in `rdx` and its end in `rcx`. It calls the function
+//! once per row in a loop on the JIT stack, storing each result, and
+//! before each row checks the limit (only an interrupt fails that check
+//! there) and records in [`StackContext::batch_out`] where the row's result
+//! goes.
+//!
 //! # The stack
 //!
 //! JIT code runs on a stack of [`STACK_SIZE`] bytes aligned to its own size,
@@ -131,6 +139,9 @@ pub struct StackContext {
     pub saved_rsp: u64,
     /// 0 while running; the return address of the trap call after a trap.
     pub trap_pc: u64,
+    /// In a batch call: where the current row's result will be stored, so
+    /// that after a trap the runtime can tell which row stopped the batch.
+    pub batch_out: u64,
 }
 
 /// Offset of [`StackContext::limit`], for generated code.
@@ -139,6 +150,8 @@ pub const CTX_LIMIT: i32 = offset_of!(StackContext, limit) as i32;
 pub const CTX_SAVED_RSP: i32 = offset_of!(StackContext, saved_rsp) as i32;
 /// Offset of [`StackContext::trap_pc`], for generated code.
 pub const CTX_TRAP_PC: i32 = offset_of!(StackContext, trap_pc) as i32;
+/// Offset of [`StackContext::batch_out`], for generated code.
+pub const CTX_BATCH_OUT: i32 = offset_of!(StackContext, batch_out) as i32;
 
 #[cfg(test)]
 mod tests {

@@ -33,7 +33,7 @@
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use crate::ast::Span;
@@ -41,6 +41,11 @@ pub use crate::diag::ErrorCode;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
+
+mod batch;
+mod dynamic;
+
+pub use dynamic::DynFunc;
 
 /// The name diagnostics give a source passed to [`compile`] or [`eval`].
 ///
@@ -152,6 +157,21 @@ fn compile_on_helper(file: Arc<SourceFile>) -> Result<Program, CompileError> {
     }
 }
 
+/// The parameter names of a signature as the checker writes it,
+/// `name(p1, p2)` (names contain neither parentheses nor commas).
+fn params_of(signature: &str) -> Vec<String> {
+    let inside = signature
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_default();
+    inside
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn start_helper() -> std::io::Result<mpsc::Sender<Job>> {
     let (queue, jobs) = mpsc::channel::<Job>();
     std::thread::Builder::new()
@@ -179,7 +199,7 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
             });
         }
     };
-    let loaded = match pipeline::back_end(&program, &mut timings) {
+    let loaded = match pipeline::back_end_with(&program, true, &mut timings) {
         Ok(loaded) => loaded,
         Err(error) => {
             return Err(CompileError::system(
@@ -202,6 +222,7 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
             name: func.name.clone(),
             arity: func.arity,
             signature: func.signature.clone(),
+            params: params_of(&func.signature),
             name_span: func.name_span,
         })
         .collect();
@@ -286,6 +307,8 @@ pub struct FunctionInfo {
     name: String,
     arity: usize,
     signature: String,
+    /// The parameter names, in order.
+    params: Vec<String>,
     name_span: Span,
 }
 
@@ -417,6 +440,7 @@ impl Program {
         RuntimeError {
             file: Arc::clone(&self.file),
             cause,
+            row: None,
         }
     }
 }
@@ -511,12 +535,9 @@ impl<'p, const N: usize> Func<'p, N> {
         args: [i64; N],
         interrupt: &Interrupt,
     ) -> Result<i64, RuntimeError> {
-        if interrupt.in_use.swap(true, Ordering::Acquire) {
-            return Err(self.program.runtime_error(Cause::InterruptInUse));
-        }
-        let result = self.function.call(&args, Some(&interrupt.inner));
-        interrupt.in_use.store(false, Ordering::Release);
-        self.program.runtime_result(result)
+        self.program
+            .with_interrupt(interrupt, |inner| self.function.call(&args, Some(inner)))
+            .and_then(|result| self.program.runtime_result(result))
     }
 
     /// The function's name.
@@ -812,6 +833,8 @@ impl std::error::Error for LookupError {}
 pub struct RuntimeError {
     file: Arc<SourceFile>,
     cause: Cause,
+    /// The row of a `call_many` batch the error stopped at.
+    row: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -822,6 +845,10 @@ enum Cause {
     InterruptInUse,
     /// The system refused memory for this thread's JIT stack.
     OutOfMemory(String),
+    /// A [`DynFunc::call`] with the wrong number of arguments.
+    WrongArgumentCount { expected: usize, got: usize },
+    /// The rows and outputs of a `call_many` do not fit together.
+    BatchShape(String),
 }
 
 impl RuntimeError {
@@ -839,7 +866,24 @@ impl RuntimeError {
             Cause::Trap(jit::RuntimeError::Interrupted) => ErrorCode::Interrupted,
             Cause::InterruptInUse => ErrorCode::InterruptInUse,
             Cause::OutOfMemory(_) => ErrorCode::OutOfMemory,
+            Cause::WrongArgumentCount { .. } => ErrorCode::WrongArgumentCount,
+            Cause::BatchShape(_) => ErrorCode::BatchShape,
         }
+    }
+
+    /// For an error from a `call_many`: the row (counting from 0) it
+    /// stopped at. The rows before it have their results.
+    ///
+    /// ```
+    /// let program = exprjit::compile("fn f(x) = 100 / x").unwrap();
+    /// let f = program.func::<1>("f").unwrap();
+    /// let mut out = [0; 3];
+    /// let error = f.call_many(&[[5], [0], [2]], &mut out).unwrap_err();
+    /// assert_eq!(error.row(), Some(1));
+    /// assert_eq!(out[0], 20);
+    /// ```
+    pub fn row(&self) -> Option<usize> {
+        self.row
     }
 
     /// The 1-based line and column the error points at, if it points into
@@ -908,13 +952,18 @@ impl RuntimeError {
             Cause::Trap(error) => error.to_diagnostic().message,
             Cause::InterruptInUse => "the interrupt is in use by another call".to_owned(),
             Cause::OutOfMemory(message) => message.clone(),
+            Cause::WrongArgumentCount { expected, got } => {
+                let plural = if *expected == 1 { "" } else { "s" };
+                format!("the function takes {expected} argument{plural}, but {got} were given")
+            }
+            Cause::BatchShape(message) => message.clone(),
         }
     }
 }
 
 impl PartialEq for RuntimeError {
     fn eq(&self, other: &Self) -> bool {
-        self.cause == other.cause && Arc::ptr_eq(&self.file, &other.file)
+        self.cause == other.cause && self.row == other.row && Arc::ptr_eq(&self.file, &other.file)
     }
 }
 
@@ -925,6 +974,9 @@ impl fmt::Display for RuntimeError {
         f.write_str(&self.headline())?;
         if let Some((line, col)) = self.line_col() {
             write!(f, " at {}:{line}:{col}", self.file.name)?;
+        }
+        if let Some(row) = self.row {
+            write!(f, " (row {row})")?;
         }
         Ok(())
     }

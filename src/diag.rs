@@ -129,11 +129,16 @@ pub enum ErrorCode {
     ArityMismatch,
     /// `exprjit::eval` was given no expression to evaluate.
     NothingToEvaluate,
+    /// `DynFunc::call` was given a number of arguments other than the
+    /// function's arity.
+    WrongArgumentCount,
+    /// The rows and outputs given to a `call_many` do not fit together.
+    BatchShape,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -158,6 +163,8 @@ impl ErrorCode {
         ErrorCode::NoSuchFunction,
         ErrorCode::ArityMismatch,
         ErrorCode::NothingToEvaluate,
+        ErrorCode::WrongArgumentCount,
+        ErrorCode::BatchShape,
     ];
 
     /// The code as printed, e.g. `"E0011"`. Compile errors are `E00xx`,
@@ -193,6 +200,8 @@ impl ErrorCode {
             ErrorCode::NoSuchFunction => "E0200",
             ErrorCode::ArityMismatch => "E0201",
             ErrorCode::NothingToEvaluate => "E0202",
+            ErrorCode::WrongArgumentCount => "E0203",
+            ErrorCode::BatchShape => "E0204",
         }
     }
 }

@@ -145,8 +145,18 @@ pub fn front_end(
 
 /// Generates code for `program` and loads it into executable memory.
 pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result<jit::Program> {
+    back_end_with(program, false, timings)
+}
+
+/// Like [`back_end`]; with `batch_entries` the code can also run a function
+/// once per row of a batch in one call (the library's `call_many`).
+pub fn back_end_with(
+    program: &ir::Program,
+    batch_entries: bool,
+    timings: &mut Timings,
+) -> std::io::Result<jit::Program> {
     let start = Instant::now();
-    let artifact = codegen::compile(program);
+    let artifact = codegen::compile_with(program, batch_entries);
     timings.codegen = start.elapsed();
     let start = Instant::now();
     let loaded = jit::Program::load(artifact, program.top_level.clone());

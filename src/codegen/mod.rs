@@ -13,16 +13,37 @@ pub mod regs;
 mod trampoline;
 pub mod x64;
 
-use crate::artifact::{Artifact, CodeMap, FuncCode, TrapSite};
+use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
 use crate::ir;
 use lower::Links;
 
 /// Generates machine code for every function of `program`.
 pub fn compile(program: &ir::Program) -> Artifact {
+    compile_with(program, false)
+}
+
+/// Like [`compile`]; with `batch_entries`, also the loops that call a
+/// function once per row (one per arity in the program), for the library.
+pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
     let mut asm = x64::Assembler::new();
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
+    let mut batch = Vec::new();
+    if batch_entries {
+        let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
+        arities.sort_unstable();
+        arities.dedup();
+        for arity in arities {
+            let code = trampoline::emit_batch(&mut asm, arity, trap_exit);
+            batch.push(BatchEntry {
+                arity,
+                offset: code.offset,
+                size: asm.offset() - code.offset,
+                check_trap: code.check_trap,
+            });
+        }
+    }
     let links = Links {
         funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
         trap_exit,
@@ -48,6 +69,7 @@ pub fn compile(program: &ir::Program) -> Artifact {
             trap_exit: trap_exit_offset,
             funcs,
             traps,
+            batch,
             code_len: code.len(),
         },
         code,

@@ -16,7 +16,7 @@ use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
 use crate::ir;
 pub use crate::runtime_error::RuntimeError;
 pub use runtime::Interrupt;
-use runtime::{Exit, FuncEntry, Module, ModuleFunc};
+use runtime::{BatchExit, Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
 pub struct Program {
@@ -37,6 +37,7 @@ impl Program {
             .map(|func| FuncEntry {
                 offset: func.offset,
                 arity: func.arity,
+                batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
             })
             .collect();
         Ok(Program {
@@ -85,6 +86,15 @@ impl Program {
     #[cold]
     #[inline(never)]
     fn trap_cause(&self, offset: usize) -> RuntimeError {
+        if self
+            .map
+            .batch
+            .iter()
+            .any(|batch| batch.check_trap == offset)
+        {
+            // Only an interrupt fails a batch loop's check (see `crate::abi`).
+            return RuntimeError::Interrupted;
+        }
         let site = self
             .map
             .trap_at(offset)
@@ -158,5 +168,27 @@ impl Function<'_> {
             Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
             Exit::Interrupted => Err(RuntimeError::Interrupted),
         })
+    }
+
+    /// Calls the function once per row (see `ModuleFunc::call_many`); on
+    /// an error, the row it stopped at.
+    pub fn call_many(
+        &self,
+        rows: &[i64],
+        stride: usize,
+        out: &mut [i64],
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<Result<(), (usize, RuntimeError)>> {
+        Ok(match self.func.call_many(rows, stride, out, interrupt)? {
+            BatchExit::Done => Ok(()),
+            BatchExit::Trapped { row, offset } => Err((row, self.program.trap_cause(offset))),
+            BatchExit::Interrupted { row } => Err((row, RuntimeError::Interrupted)),
+        })
+    }
+
+    /// Whether [`Self::call_many`] can run: the code has a batch entry for
+    /// the function's arity.
+    pub fn has_batch_entry(&self) -> bool {
+        self.func.has_batch_entry()
     }
 }

@@ -75,6 +75,7 @@ impl JitStack {
                 limit: AtomicU64::new(self.limit()),
                 saved_rsp: 0,
                 trap_pc: 0,
+                batch_out: 0,
             });
         }
     }
@@ -207,6 +208,17 @@ pub enum Exit {
     Interrupted,
 }
 
+/// How a batch call into JIT code ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BatchExit {
+    /// Every row ran; the results are stored.
+    Done,
+    /// Row `row` trapped (the rows before it have their results).
+    Trapped { row: usize, offset: usize },
+    /// An [`Interrupt`] stopped the batch at row `row`.
+    Interrupted { row: usize },
+}
+
 /// Stops a running call from another thread or from a signal handler.
 ///
 /// While a call made with this interrupt runs, `running` points at the
@@ -310,6 +322,8 @@ pub fn install_sigint_handler(interrupt: &'static Interrupt) -> io::Result<()> {
 pub struct FuncEntry {
     pub offset: usize,
     pub arity: usize,
+    /// The batch entry for this arity, if the code has one.
+    pub batch: Option<usize>,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -353,6 +367,7 @@ impl Module {
             module: self,
             enter: base as usize + self.enter,
             entry: base as usize + func.offset,
+            batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
         })
     }
@@ -405,6 +420,8 @@ pub struct ModuleFunc<'m> {
     enter: usize,
     /// The function's first instruction.
     entry: usize,
+    /// The batch entry for the function's arity, if there is one.
+    batch: Option<usize>,
     arity: usize,
 }
 
@@ -534,6 +551,85 @@ impl ModuleFunc<'_> {
             );
             (result, (*ctx).trap_pc)
         }
+    }
+
+    /// Whether the code has a batch entry for the function's arity.
+    pub fn has_batch_entry(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// Calls the function once per row of `rows` (a row every `stride`
+    /// values, its first `arity` values the arguments), storing the results
+    /// in `out`, in one entry into the JIT stack: the loop runs in the
+    /// generated batch entry. A trap or an interrupt stops the batch at
+    /// the row it happened in.
+    ///
+    /// # Panics
+    /// If the code has no batch entry for the arity, `stride` is below the
+    /// arity, or `rows` does not hold exactly `out.len()` rows (bugs in the
+    /// caller, which checks the shapes).
+    pub fn call_many(
+        &self,
+        rows: &[i64],
+        stride: usize,
+        out: &mut [i64],
+        interrupt: Option<&Interrupt>,
+    ) -> io::Result<BatchExit> {
+        let batch = self.batch.expect("code compiled with batch entries");
+        assert!(stride >= self.arity, "a row shorter than the arity");
+        assert_eq!(
+            Some(rows.len()),
+            out.len().checked_mul(stride),
+            "rows and outputs differ in number"
+        );
+        if out.is_empty() {
+            return Ok(BatchExit::Done);
+        }
+        let out_start = out.as_mut_ptr() as usize;
+        let out_end = out_start + 8 * out.len();
+        with_thread_stack(|stack| {
+            let ctx = stack.context();
+            if let Some(interrupt) = interrupt {
+                interrupt.begin(ctx);
+            }
+            let sp = stack.top() as usize & !15;
+            // SAFETY: as in `enter`: `batch` is the batch entry for this
+            // function's arity in the code of the module this value
+            // borrows; it reads `stride * 8`-byte rows from `rows` (which
+            // holds exactly `out.len()` of them, checked above) and writes
+            // one result per row into `out`, both valid and not otherwise
+            // used for the duration of the call; the clobbers are those of
+            // the entry trampoline (`crate::abi`, "Entering JIT code").
+            let (trap_pc, batch_out) = unsafe {
+                std::arch::asm!(
+                    "call r10",
+                    in("r10") batch,
+                    inlateout("rax") self.entry => _,
+                    in("r11") sp,
+                    in("r15") ctx,
+                    inlateout("rdi") rows.as_ptr() => _,
+                    inlateout("rsi") 8 * stride => _,
+                    inlateout("rdx") out_start => _,
+                    inlateout("rcx") out_end => _,
+                    lateout("r12") _,
+                    lateout("r13") _,
+                    lateout("r14") _,
+                    clobber_abi("sysv64"),
+                );
+                ((*ctx).trap_pc, (*ctx).batch_out)
+            };
+            if let Some(interrupt) = interrupt {
+                interrupt.end(ctx);
+            } else if trap_pc == 0 {
+                return BatchExit::Done;
+            }
+            let row = (batch_out as usize).saturating_sub(out_start) / 8;
+            match self.module.finish_call(stack, 0, trap_pc) {
+                Exit::Returned(_) => BatchExit::Done,
+                Exit::Trapped { offset } => BatchExit::Trapped { row, offset },
+                Exit::Interrupted => BatchExit::Interrupted { row },
+            }
+        })
     }
 }
 
