@@ -28,6 +28,7 @@ pub mod api;
 pub mod ast;
 pub mod check;
 pub mod codegen;
+pub mod continuation;
 pub mod diag;
 pub mod disasm;
 pub mod interp;
