@@ -39,7 +39,7 @@ fn compile(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("codegen_only", functions),
             &program,
-            |b, program| b.iter(|| exprjit::codegen::lower::compile(program)),
+            |b, program| b.iter(|| exprjit::internals::compile(program)),
         );
     }
     group.finish();

@@ -6,7 +6,18 @@ use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind};
 
-use crate::codegen::lower::Symbol;
+use crate::artifact::{Artifact, Symbol};
+
+/// Every symbol of `artifact`, disassembled at address 0 (so that the text
+/// does not depend on where code happens to be mapped), in address order.
+pub fn listing(artifact: &Artifact) -> String {
+    let symbols = artifact.map.symbols();
+    let mut out = String::new();
+    for symbol in &symbols {
+        out.push_str(&disassemble(&artifact.code, 0, &symbols, symbol));
+    }
+    out
+}
 
 /// Disassembles `symbol` out of `code`, which is (or will be) mapped at
 /// `base`. Jump and call targets are named after the symbol they land in,
@@ -59,7 +70,7 @@ fn branch_target(instruction: &Instruction) -> Option<u64> {
 }
 
 /// `<name>` or `<name+0xoff>` for an address inside one of `symbols`,
-/// which are in address order (as [`crate::codegen::lower::Compiled::symbols`]
+/// which are in address order (as [`crate::artifact::CodeMap::symbols`]
 /// lists them). A binary search: `--emit asm` of a program with many
 /// functions looks up every call, and a scan made that quadratic.
 fn describe_target(target: u64, base: u64, symbols: &[Symbol]) -> Option<String> {

@@ -16,9 +16,10 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::abi::StackContext;
 use crate::ast::{BinOp, Span, UnOp};
 use crate::ir::{self, Expr, FuncId, LocalId};
-use crate::jit::runtime::{Interrupt, StackContext};
+use crate::jit::runtime::Interrupt;
 use crate::runtime_error::RuntimeError;
 
 /// Deepest nesting of calls not in tail position. Each level costs the

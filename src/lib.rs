@@ -24,13 +24,18 @@
 //! [`diag`] renders every error; [`interp`] runs the checked program without
 //! compiling it, as a reference for testing the JIT.
 
+pub(crate) mod abi;
 pub mod api;
+pub(crate) mod artifact;
 pub mod ast;
 pub mod check;
-pub mod codegen;
+pub(crate) mod codegen;
 pub mod continuation;
 pub mod diag;
-pub mod disasm;
+pub(crate) mod disasm;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 pub mod interp;
 pub mod ir;
 pub mod jit;

@@ -9,8 +9,8 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
+use exprjit::lexer;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit::{codegen, lexer};
 
 /// Compile a program of integer functions to x86-64 machine code and run it.
 #[derive(Parser, Debug)]
@@ -357,18 +357,7 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 }
 
 fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
-    let compiled = codegen::lower::compile(program);
-    let symbols = compiled.symbols(program);
-    let mut out = String::new();
-    for symbol in &symbols {
-        out.push_str(&exprjit::disasm::disassemble(
-            &compiled.code,
-            0,
-            &symbols,
-            symbol,
-        ));
-    }
-    write_output(out.as_bytes())
+    write_output(pipeline::asm_listing(program).as_bytes())
         .err()
         .unwrap_or(ExitCode::SUCCESS)
 }

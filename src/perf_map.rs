@@ -72,6 +72,7 @@ mod tests {
         let text = lines(&loaded);
         let base = loaded.base_address();
         let code = loaded.code();
+        let symbols = loaded.symbols();
         let mut names = Vec::new();
         for line in text.lines() {
             let mut parts = line.splitn(3, ' ');
@@ -82,8 +83,7 @@ mod tests {
             // symbol table the disassembler uses.
             let offset = (start - base) as usize;
             assert!(offset + size <= code.len(), "{line}");
-            let symbol = loaded
-                .symbols()
+            let symbol = symbols
                 .iter()
                 .find(|s| s.name == name)
                 .expect("named symbol");

@@ -1,5 +1,5 @@
-//! The stages strung together, for the CLI (and later the REPL and the
-//! library API): source text in, a loaded [`jit::Program`] or diagnostics out.
+//! The stages strung together, for the CLI, the REPL and the library API:
+//! source text in, a loaded [`jit::Program`] or diagnostics out.
 
 use std::io;
 use std::path::Path;
@@ -166,12 +166,17 @@ pub fn front_end(
 /// Generates code for `program` and loads it into executable memory.
 pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result<jit::Program> {
     let start = Instant::now();
-    let compiled = codegen::lower::compile(program);
+    let artifact = codegen::compile(program);
     timings.codegen = start.elapsed();
     let start = Instant::now();
-    let loaded = jit::Program::load(program, compiled);
+    let loaded = jit::Program::load(artifact, program.top_level.clone());
     timings.load = start.elapsed();
     loaded
+}
+
+/// The disassembly of the code generated for `program` (`--emit asm`).
+pub fn asm_listing(program: &ir::Program) -> String {
+    crate::disasm::listing(&codegen::compile(program))
 }
 
 /// Which back end runs a checked program.

@@ -15,7 +15,6 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::codegen::lower::Symbol;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId};
 use crate::jit::{self, Interrupt, RuntimeError};
@@ -206,28 +205,25 @@ impl Session {
     /// definitions are compiled just for display (at address 0).
     pub fn disassemble(&self, name: &str) -> Option<String> {
         let id = self.defs.iter().position(|f| f.name == name)?;
-        // The first two symbols are the trampoline and the trap exit.
-        let symbol_index = id + 2;
         if let Some(loaded) = &self.loaded {
-            let symbols: &[Symbol] = loaded.symbols();
+            let map = loaded.map();
             return Some(crate::disasm::disassemble(
                 loaded.code(),
                 loaded.base_address(),
-                symbols,
-                symbols.get(symbol_index)?,
+                &map.symbols(),
+                &map.func_symbol(id)?,
             ));
         }
         let program = ir::Program {
             funcs: self.defs.clone(),
             ..ir::Program::default()
         };
-        let compiled = crate::codegen::lower::compile(&program);
-        let symbols = compiled.symbols(&program);
+        let artifact = crate::codegen::compile(&program);
         Some(crate::disasm::disassemble(
-            &compiled.code,
+            &artifact.code,
             0,
-            &symbols,
-            symbols.get(symbol_index)?,
+            &artifact.map.symbols(),
+            &artifact.map.func_symbol(id)?,
         ))
     }
 }

@@ -3,7 +3,7 @@
 //! used only to decode).
 //!
 //! The checks rely on nothing but the public output of code generation,
-//! [`Compiled`] and its [`Symbol`]s, so they hold for any code generator:
+//! [`Artifact`] and its [`Symbol`]s, so they hold for any code generator:
 //!
 //! - each symbol (every function, the entry trampoline, the trap exit)
 //!   decodes end to end with no invalid instruction, the last one ending
@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use exprjit::codegen::lower::{self, Compiled, Symbol};
+use exprjit::internals::{self as codegen, Artifact, Symbol};
 use exprjit::pipeline::{self, Timings};
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind};
 
@@ -47,11 +47,12 @@ struct CodeImage<'a> {
 }
 
 impl<'a> CodeImage<'a> {
-    fn new(compiled: &'a Compiled, symbols: Vec<Symbol>) -> Self {
+    fn new(compiled: &'a Artifact, symbols: Vec<Symbol>) -> Self {
         let regions = symbols
             .into_iter()
             .map(|symbol| {
                 let is_function = compiled
+                    .map
                     .funcs
                     .iter()
                     .any(|f| f.offset == symbol.offset && f.size == symbol.size);
@@ -64,8 +65,8 @@ impl<'a> CodeImage<'a> {
         CodeImage {
             code: &compiled.code,
             regions,
-            trap_exit: compiled.trap_exit,
-            trap_sites: compiled.traps.iter().map(|t| t.offset).collect(),
+            trap_exit: compiled.map.trap_exit,
+            trap_sites: compiled.map.traps.iter().map(|t| t.offset).collect(),
         }
     }
 }
@@ -295,12 +296,12 @@ fn padding_problems(code: &[u8], start: usize, end: usize) -> Vec<String> {
 /// Compiles `source` and checks its code; `None` if it does not compile.
 fn check_source(source: &str) -> Option<Checked> {
     let program = pipeline::front_end(source, &[], &mut Timings::default()).ok()?;
-    let compiled = lower::compile(&program);
-    let symbols = compiled.symbols(&program);
-    let enter_is_a_symbol = symbols.iter().any(|s| s.offset == compiled.enter);
+    let compiled = codegen::compile(&program);
+    let symbols = compiled.map.symbols();
+    let enter_is_a_symbol = symbols.iter().any(|s| s.offset == compiled.map.enter);
     let mut checked = check(&CodeImage::new(&compiled, symbols));
     if !enter_is_a_symbol {
-        let problem = format!("entry {:#x} is not a symbol", compiled.enter);
+        let problem = format!("entry {:#x} is not a symbol", compiled.map.enter);
         checked.problems.push(problem);
     }
     Some(checked)

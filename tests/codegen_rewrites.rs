@@ -369,12 +369,12 @@ fn branchless_selects_pick_the_right_side() {
     }
     compare(&source, &calls);
     let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
-    let asm = exprjit::codegen::lower::compile(&program);
-    let listing = exprjit::disasm::disassemble(
+    let asm = exprjit::internals::compile(&program);
+    let listing = exprjit::internals::disassemble(
         &asm.code,
         0,
-        &asm.symbols(&program),
-        &asm.symbols(&program)[3],
+        &asm.map.symbols(),
+        &asm.map.func_symbol(1).expect("s1 is the second function"),
     );
     assert!(listing.contains("cmov"), "no cmov in s1:\n{listing}");
 }

@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 
 use exprjit::diag::SourceFile;
 use exprjit::pipeline::{self, Timings};
-use exprjit::{codegen, lexer, parser};
+use exprjit::{lexer, parser};
 
 fuzz_target!(|data: &[u8]| {
     let bytes = data.to_vec();
@@ -52,11 +52,7 @@ fn compile(bytes: Vec<u8>) {
         }
         Ok(program) => {
             // --emit asm.
-            let compiled = codegen::lower::compile(&program);
-            let symbols = compiled.symbols(&program);
-            for symbol in &symbols {
-                exprjit::disasm::disassemble(&compiled.code, 0, &symbols, symbol);
-            }
+            let _ = pipeline::asm_listing(&program);
             pipeline::back_end(&program, &mut timings).expect("map executable memory");
         }
     }

@@ -96,6 +96,7 @@ fn magic(divisor: i64) -> Magic {
     }
 }
 
+#[cfg(test)]
 /// `x / divisor` computed the way the generated code does (`None` for 0).
 pub fn simulate_div(x: i64, divisor: i64) -> Option<i64> {
     Some(match divisor_kind(divisor) {
@@ -112,6 +113,7 @@ pub fn simulate_div(x: i64, divisor: i64) -> Option<i64> {
     })
 }
 
+#[cfg(test)]
 /// `x % divisor` computed the way the generated code does (`None` for 0).
 pub fn simulate_rem(x: i64, divisor: i64) -> Option<i64> {
     Some(match divisor_kind(divisor) {
@@ -133,6 +135,7 @@ pub fn simulate_rem(x: i64, divisor: i64) -> Option<i64> {
     })
 }
 
+#[cfg(test)]
 /// The magic-number quotient, step by step as emitted: high half of the
 /// product, correction, arithmetic shift, then +1 if the result is negative.
 fn magic_quotient(x: i64, m: Magic) -> i64 {

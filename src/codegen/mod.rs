@@ -1,8 +1,55 @@
-//! Code generation: the x86-64 instruction encoder ([`x64`]) and the
-//! lowering of checked programs onto it ([`lower`]).
+//! Code generation: the checked program in, an [`Artifact`] out.
+//!
+//! [`x64`] encodes instructions; [`trampoline`] emits the entry trampoline
+//! and the trap exit; [`analysis`] looks at each function before it is
+//! lowered; [`lower`] walks it once and emits its code, with [`regs`] and
+//! [`divide`] as helpers. The output is plain data (see
+//! [`crate::artifact`]): nothing downstream knows how it was made.
 
 pub mod analysis;
 pub mod divide;
-pub mod lower;
+mod lower;
 pub mod regs;
+mod trampoline;
 pub mod x64;
+
+use crate::artifact::{Artifact, CodeMap, FuncCode, TrapSite};
+use crate::ir;
+use lower::Links;
+
+/// Generates machine code for every function of `program`.
+pub fn compile(program: &ir::Program) -> Artifact {
+    let mut asm = x64::Assembler::new();
+    let trap_exit = asm.new_label();
+    let enter = trampoline::emit(&mut asm, trap_exit);
+    let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
+    let links = Links {
+        funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
+        trap_exit,
+    };
+    let mut traps = Vec::new();
+    let mut funcs = Vec::with_capacity(program.funcs.len());
+    for (id, func) in program.funcs.iter().enumerate() {
+        let offset = asm.offset();
+        lower::function(&mut asm, program, &links, &mut traps, id);
+        funcs.push(FuncCode {
+            name: func.name.clone(),
+            name_span: func.name_span,
+            arity: func.arity,
+            offset,
+            size: asm.offset() - offset,
+        });
+    }
+    traps.sort_by_key(|t: &TrapSite| t.offset);
+    let code = asm.finish();
+    Artifact {
+        map: CodeMap {
+            enter,
+            trap_exit: trap_exit_offset,
+            funcs,
+            traps,
+            code_len: code.len(),
+        },
+        code,
+    }
+}

@@ -6,7 +6,8 @@
 //! register or memory). Instructions are chosen when values are consumed, so
 //! constants become immediates and variables are read in place.
 
-use crate::codegen::x64::{Mem, Reg};
+use crate::abi::Reg;
+use crate::codegen::x64::Mem;
 use crate::ir::LocalId;
 
 /// A set of registers, one bit per hardware number.
@@ -65,15 +66,6 @@ pub const SCRATCH: Reg = Reg::R11;
 /// nothing long-lived is kept in them in a function that uses those.
 pub const FIXED: RegSet = RegSet::of(&[Reg::Rax, Reg::Rcx, Reg::Rdx]);
 
-/// Callee-saved registers: the homes of values that must survive calls.
-/// (`r15` is callee-saved too but reserved: [`CONTEXT`].)
-pub const CALLEE_SAVED: [Reg; 4] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14];
-
-/// Holds the address of the running stack's context record in all JIT code
-/// (set by the entry trampoline, never written by generated functions), so
-/// the stack check is one compare.
-pub const CONTEXT: Reg = Reg::R15;
-
 /// A value on the virtual operand stack.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Val {
@@ -96,6 +88,18 @@ pub enum Home {
     Slot(u32),
     /// An incoming stack argument.
     Mem(Mem),
+}
+
+impl Home {
+    /// The operand-stack value that owns this home (when a `let`'s value
+    /// outlives its scope, or is released).
+    pub fn owned_val(self) -> Val {
+        match self {
+            Home::Reg(reg) => Val::Reg(reg),
+            Home::Slot(slot) => Val::Slot(slot),
+            Home::Mem(_) => unreachable!("incoming arguments are not owned"),
+        }
+    }
 }
 
 /// Where an operand can be read from by an instruction.

@@ -1,9 +1,11 @@
 //! The x86-64 instruction encoder.
 //!
-//! One method per instruction form, named by its operand kinds as in
-//! Wasmtime's Winch: `add_rr` is `add reg, reg`, `add_ri` takes an
-//! immediate, `mov_rm` loads from memory (`reg <- [mem]`) and `mov_mr`
-//! stores (`[mem] <- reg`). Every operation is 64-bit unless its doc says
+//! One method per instruction form, named by its operand kinds in Intel
+//! operand order, destination first (as cranelift's assembler does; Winch
+//! uses the same suffixes in source-first order, so its `mov_rm` is a
+//! store): `add_rr` is `add reg, reg`, `add_ri` takes an immediate,
+//! `mov_rm` loads from memory (`reg <- [mem]`) and `mov_mr` stores
+//! (`[mem] <- reg`). Every operation is 64-bit unless its doc says
 //! otherwise. Memory operands are `[base + disp]`.
 //!
 //! Jumps and calls name a [`Label`]; the rel32 is filled in by
@@ -13,30 +15,11 @@
 //! special cases of `rsp`/`r12` and `rbp`/`r13` as a base) live in a few
 //! small helpers at the bottom, modelled on cranelift's `rex.rs`.
 
-/// A general-purpose 64-bit register; the discriminant is its hardware
-/// number.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Reg {
-    Rax = 0,
-    Rcx,
-    Rdx,
-    Rbx,
-    Rsp,
-    Rbp,
-    Rsi,
-    Rdi,
-    R8,
-    R9,
-    R10,
-    R11,
-    R12,
-    R13,
-    R14,
-    R15,
-}
+pub use crate::abi::Reg;
 
 impl Reg {
     /// Every register, in hardware order.
+    #[cfg(test)]
     pub const ALL: [Reg; 16] = [
         Reg::Rax,
         Reg::Rcx,
@@ -67,6 +50,7 @@ impl Reg {
     }
 
     /// The 64-bit name in Intel syntax, e.g. `rax`.
+    #[cfg(test)]
     pub fn name(self) -> &'static str {
         [
             "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11",
@@ -474,10 +458,6 @@ impl Assembler {
     pub fn sar_rcl(&mut self, r: Reg) {
         self.op_r_ext(&[0xD3], SAR, r);
     }
-    /// `shr r, cl`
-    pub fn shr_rcl(&mut self, r: Reg) {
-        self.op_r_ext(&[0xD3], SHR, r);
-    }
 
     /// `cqo`: sign-extends `rax` into `rdx:rax` ahead of `idiv`.
     pub fn cqo(&mut self) {
@@ -557,11 +537,6 @@ impl Assembler {
             self.byte(0xC2);
             self.bytes(&bytes.to_le_bytes());
         }
-    }
-
-    /// `ud2`: a guaranteed invalid-opcode fault, for unreachable code.
-    pub fn ud2(&mut self) {
-        self.bytes(&[0x0F, 0x0B]);
     }
 
     // ---- instruction shapes --------------------------------------------------
@@ -793,7 +768,6 @@ mod tests {
         check("48 C1 E8 01", |a| a.shr_ri(Rax, 1));
         check("48 D3 FA", |a| a.sar_rcl(Rdx));
         check("48 D3 E0", |a| a.shl_rcl(Rax));
-        check("48 D3 E8", |a| a.shr_rcl(Rax));
         check("48 99", |a| a.cqo());
         check("48 F7 F9", |a| a.idiv_r(Rcx));
         check("49 F7 FB", |a| a.idiv_r(R11));
@@ -831,7 +805,6 @@ mod tests {
         check("FF D0", |a| a.call_r(Rax));
         check("41 FF D3", |a| a.call_r(R11));
         check("41 FF E3", |a| a.jmp_r(R11));
-        check("0F 0B", |a| a.ud2());
     }
 
     #[test]

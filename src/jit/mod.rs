@@ -1,16 +1,18 @@
 //! Loading generated code into executable memory and running it.
 //!
-//! [`mem`] owns the W^X code pages, [`runtime`] the JIT stack and the entry
-//! trampoline's contract; this module ties a compiled program's code to its
-//! names and trap table so that a trap becomes a located [`RuntimeError`].
+//! [`mem`] owns the W^X code pages, [`runtime`] the JIT stack and the calls
+//! through the entry trampoline; this module loads an [`Artifact`] and ties
+//! its code to its [`CodeMap`] so that a trap becomes a located
+//! [`RuntimeError`]. Nothing here knows how the code was generated: the
+//! artifact is plain data, and the contract the code follows is
+//! [`crate::abi`].
 
 pub mod mem;
 pub mod runtime;
 
 use std::io;
 
-use crate::ast::Span;
-use crate::codegen::lower::{Compiled, Symbol, TrapKind, TrapSite};
+use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
 use crate::ir;
 pub use crate::runtime_error::RuntimeError;
 pub use runtime::Interrupt;
@@ -19,34 +21,28 @@ use runtime::{Exit, FuncEntry, Module, ModuleFunc};
 /// A compiled program loaded into executable memory, ready to run.
 pub struct Program {
     module: Module,
-    names: Vec<(String, Span)>,
-    symbols: Vec<Symbol>,
+    map: CodeMap,
     top_level: Vec<ir::FuncId>,
-    traps: Vec<TrapSite>,
 }
 
 impl Program {
-    /// Copies the generated code of `program` into executable memory.
-    pub fn load(program: &ir::Program, compiled: Compiled) -> io::Result<Program> {
-        let entries = program
+    /// Copies the code of `artifact` into executable memory; `top_level`
+    /// lists the functions that stand for the program's top-level
+    /// expressions, in order.
+    pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<Program> {
+        let entries = artifact
+            .map
             .funcs
             .iter()
-            .zip(&compiled.funcs)
-            .map(|(func, code)| FuncEntry {
-                offset: code.offset,
+            .map(|func| FuncEntry {
+                offset: func.offset,
                 arity: func.arity,
             })
             .collect();
         Ok(Program {
-            module: Module::load(&compiled.code, compiled.enter, entries)?,
-            symbols: compiled.symbols(program),
-            names: program
-                .funcs
-                .iter()
-                .map(|f| (f.name.clone(), f.name_span))
-                .collect(),
-            top_level: program.top_level.clone(),
-            traps: compiled.traps,
+            module: Module::load(&artifact.code, artifact.map.enter, entries)?,
+            map: artifact.map,
+            top_level,
         })
     }
 
@@ -90,18 +86,21 @@ impl Program {
     #[inline(never)]
     fn trap_cause(&self, offset: usize) -> RuntimeError {
         let site = self
-            .traps
-            .binary_search_by_key(&offset, |site| site.offset)
-            .map(|i| self.traps[i])
-            .unwrap_or_else(|_| panic!("trap at unknown code offset {offset:#x}"));
+            .map
+            .trap_at(offset)
+            .unwrap_or_else(|| panic!("trap at unknown code offset {offset:#x}"));
         match site.kind {
             TrapKind::DivisionByZero { op_span } => RuntimeError::DivisionByZero {
                 func: site.func,
                 span: op_span,
             },
-            TrapKind::StackOverflow { func } => {
-                let (name, span) = self.names[func].clone();
-                RuntimeError::StackOverflow { func, name, span }
+            TrapKind::StackOverflow => {
+                let func = &self.map.funcs[site.func];
+                RuntimeError::StackOverflow {
+                    func: site.func,
+                    name: func.name.clone(),
+                    span: func.name_span,
+                }
             }
         }
     }
@@ -116,10 +115,14 @@ impl Program {
         self.module.code().base() as u64
     }
 
-    /// The named ranges of [`Self::code`]: trampoline, trap exit, then
-    /// every function indexed by its [`ir::FuncId`] (offset by two).
-    pub fn symbols(&self) -> &[Symbol] {
-        &self.symbols
+    /// The named ranges of [`Self::code`], in address order.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.map.symbols()
+    }
+
+    /// What is where in [`Self::code`].
+    pub fn map(&self) -> &CodeMap {
+        &self.map
     }
 }
 

@@ -2,64 +2,17 @@
 //! the safe entry point that calls generated functions through the entry
 //! trampoline.
 //!
-//! # The contract between generated code and this module
-//!
-//! * JIT code runs on a [`JitStack`] of [`STACK_SIZE`] bytes aligned to its own
-//!   size, so any code running on it finds the stack's [`StackContext`] with
-//!   `rsp & STACK_BASE_MASK`; generated functions also keep its address in
-//!   `r15`, which the entry trampoline sets and they never write.
-//! * Every function that makes calls compares `rsp` against
-//!   [`StackContext::limit`] on entry and traps instead of overflowing; frames
-//!   larger than half of [`STACK_RESERVE`] are checked again once allocated.
-//!   (See `codegen::lower` for why functions without calls need no check.)
-//! * A trap is a `call` to the shared trap exit. The exit records the return
-//!   address (which identifies the trap site) in [`StackContext::trap_pc`],
-//!   restores the stack pointer the trampoline saved in
-//!   [`StackContext::saved_rsp`] and returns from the trampoline. No signal,
-//!   no unwinding: Rust frames are never skipped, only JIT frames.
+//! The contract this module and generated code share (the stack's size and
+//! alignment, the context record, the reserve below the limit, the trap
+//! exit) is written down once, in [`crate::abi`].
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::mem::offset_of;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::mem::{ExecutableCode, PAGE_SIZE};
-
-/// Size of the JIT stack: enough for well over a million frames of
-/// recursion. The memory is reserved, not committed: only touched pages cost.
-pub const STACK_SIZE: usize = 1 << 30;
-
-/// `rsp & STACK_BASE_MASK` is the base of the stack `rsp` points into. It fits
-/// a sign-extended imm32, so generated code can use `and reg, imm32`.
-pub const STACK_BASE_MASK: i32 = -(STACK_SIZE as i64) as i32;
-
-/// Bytes below the limit that a frame may use before the next check: a
-/// function whose frame is smaller than this checks `rsp` alone.
-pub const STACK_RESERVE: usize = 16 * 1024;
-
-/// Frames at least this large compare `rsp - frame` against the limit.
-pub const LARGE_FRAME: usize = STACK_RESERVE / 2;
-
-/// The record at the base of every JIT stack.
-#[repr(C)]
-#[derive(Debug, Default)]
-pub struct StackContext {
-    /// The lowest `rsp` a function may start with. Atomic because an
-    /// [`Interrupt`] raises it to `u64::MAX` from another thread or a signal
-    /// handler, which makes the next function entry trap (the one compare
-    /// serves both purposes, as in V8).
-    pub limit: AtomicU64,
-    /// `rsp` inside the entry trampoline, restored by the trap exit.
-    pub saved_rsp: u64,
-    /// 0 while running; the return address of the trap call after a trap.
-    pub trap_pc: u64,
-}
-
-/// Field offsets of [`StackContext`], for generated code.
-pub const CTX_LIMIT: i32 = offset_of!(StackContext, limit) as i32;
-pub const CTX_SAVED_RSP: i32 = offset_of!(StackContext, saved_rsp) as i32;
-pub const CTX_TRAP_PC: i32 = offset_of!(StackContext, trap_pc) as i32;
+use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
 
 /// The entry trampoline emitted by codegen: switches to `sp` (on the stack
 /// whose base holds `ctx`, with stack arguments already stored at `sp`), loads
@@ -404,10 +357,6 @@ impl Module {
         &self.code
     }
 
-    pub fn funcs(&self) -> &[FuncEntry] {
-        &self.funcs
-    }
-
     /// Function `index`, ready to be called repeatedly without looking it up
     /// again; `None` if there is no such function.
     pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
@@ -441,7 +390,7 @@ impl Module {
         func.call(args, interrupt)
     }
 
-    /// After a trap or an interruptible call: reads how the call ended and    /// After a trap or an interruptible call: reads how the call ended and
+    /// After a trap or an interruptible call: reads how the call ended and
     /// makes the context idle again (an interrupt may have raised the limit
     /// even after the function returned).
     #[cold]
@@ -497,7 +446,6 @@ impl ModuleFunc<'_> {
     /// [`JitStack::reset_context`] leaves it) and is left idle again.
     #[inline(always)]
     fn call_on(&self, stack: &JitStack, args: &[i64], interrupt: Option<&Interrupt>) -> Exit {
-        const REGISTER_ARGS: usize = 6;
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
         let in_registers = args.len().min(REGISTER_ARGS);
@@ -550,6 +498,7 @@ impl ModuleFunc<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::STACK_BASE_MASK;
 
     #[test]
     fn stack_is_aligned_to_its_size() {

@@ -1,0 +1,121 @@
+//! What the code generator hands on: position-independent machine code and
+//! a [`CodeMap`] saying what is where in it (the entry trampoline, the trap
+//! exit, each function, each trap site).
+//!
+//! This is plain data. `jit` loads it and `disasm`, the perf map and the
+//! REPL's `:asm` read it, all without knowing how it was generated; only
+//! `codegen` writes it.
+
+use crate::ast::Span;
+
+/// The output of code generation for a whole program.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    /// Position-independent machine code: trampoline, trap exit, functions.
+    pub code: Vec<u8>,
+    /// What is where in [`Self::code`].
+    pub map: CodeMap,
+}
+
+/// The layout of an [`Artifact`]'s code; loaded programs keep it after the
+/// bytes are copied into executable memory.
+#[derive(Clone, Debug)]
+pub struct CodeMap {
+    /// Offset of the entry trampoline (`jit::runtime`'s `EnterFn`).
+    pub enter: usize,
+    /// Offset of the shared trap exit that every trap stub calls.
+    pub trap_exit: usize,
+    /// Every function of the program, indexed by its `ir::FuncId`.
+    pub funcs: Vec<FuncCode>,
+    /// Every trap site, sorted by offset.
+    pub traps: Vec<TrapSite>,
+    /// The length of the code in bytes.
+    pub code_len: usize,
+}
+
+/// One function: its name and signature, and where its bytes (body and
+/// trap stubs) are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncCode {
+    pub name: String,
+    /// The span of the name in its definition (stack overflows point here).
+    pub name_span: Span,
+    pub arity: usize,
+    pub offset: usize,
+    pub size: usize,
+}
+
+/// A place where generated code can trap.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TrapSite {
+    /// The return address of the stub's call to the trap exit, as an offset
+    /// into the code: the key the trap exit records.
+    pub offset: usize,
+    /// The function the trap site belongs to.
+    pub func: usize,
+    pub kind: TrapKind,
+}
+
+/// Why a trap fires.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    /// `/` or `%` with a zero divisor; the span is the operator.
+    DivisionByZero { op_span: Span },
+    /// The stack limit (or an interrupt, which raises it) was hit on entry
+    /// to the trap site's function.
+    StackOverflow,
+}
+
+/// A named range of the generated code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    pub offset: usize,
+    pub size: usize,
+}
+
+impl CodeMap {
+    /// Every named piece of code in address order, for disassembly and the
+    /// perf map: the trampoline, the trap exit, then each function.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        let first_func = self.funcs.first().map_or(self.code_len, |f| f.offset);
+        let mut symbols = vec![
+            Symbol {
+                name: "<entry trampoline>".to_owned(),
+                offset: self.enter,
+                size: self.trap_exit - self.enter,
+            },
+            Symbol {
+                name: "<trap exit>".to_owned(),
+                offset: self.trap_exit,
+                size: first_func - self.trap_exit,
+            },
+        ];
+        symbols.extend(self.funcs.iter().map(FuncCode::symbol));
+        symbols
+    }
+
+    /// The symbol of function `func`, if there is one.
+    pub fn func_symbol(&self, func: usize) -> Option<Symbol> {
+        self.funcs.get(func).map(FuncCode::symbol)
+    }
+
+    /// The trap site whose stub call returns to `offset`.
+    pub fn trap_at(&self, offset: usize) -> Option<&TrapSite> {
+        let index = self
+            .traps
+            .binary_search_by_key(&offset, |site| site.offset)
+            .ok()?;
+        Some(&self.traps[index])
+    }
+}
+
+impl FuncCode {
+    fn symbol(&self) -> Symbol {
+        Symbol {
+            name: self.name.clone(),
+            offset: self.offset,
+            size: self.size,
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Arithmetic: ALU operations with constant folding, immediates and the
+//! identities that vanish; shifts; and division, by constants without a
+//! zero test ([`crate::codegen::divide`]) and by variables with one.
+
+use super::FuncLowering;
+use crate::abi::Reg;
+use crate::artifact::TrapKind;
+use crate::ast::{BinOp, Span, UnOp};
+use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
+use crate::codegen::regs::{POOL, RegSet, SCRATCH, Src, Val};
+use crate::codegen::x64::{Assembler, Cond, Mem};
+
+impl FuncLowering<'_> {
+    /// Consumes the top value and pushes `-x` or `!x` (bitwise).
+    pub(super) fn unary(&mut self, op: UnOp) {
+        let val = self.values.pop();
+        if let Val::Const(value) = val {
+            self.values.push(Val::Const(op.apply(value)));
+            return;
+        }
+        let reg = self.owned(val, RegSet::EMPTY);
+        match op {
+            UnOp::Neg => self.asm.neg_r(reg),
+            UnOp::BitNot => self.asm.not_r(reg),
+            UnOp::Not => unreachable!("`!` is a condition (cond.rs)"),
+        }
+        self.values.push(Val::Reg(reg));
+    }
+
+    /// Consumes the top two values and pushes `lhs OP rhs`.
+    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span) {
+        if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0))
+            && let Some(value) = op.apply(a, b)
+        {
+            self.values.pop();
+            self.values.pop();
+            self.values.push(Val::Const(value));
+            return;
+        }
+        match op {
+            BinOp::Shl | BinOp::Shr => self.shift(op),
+            BinOp::Div | BinOp::Rem => self.divide(op, op_span),
+            _ => self.alu(op),
+        }
+    }
+
+    pub(super) fn alu(&mut self, op: BinOp) {
+        let mut rhs = self.values.pop();
+        let mut lhs = self.values.pop();
+        let commutative = matches!(
+            op,
+            BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
+        );
+        // Constants go right (immediates); a caller-saved register on the
+        // right is overwritten rather than copying the left operand.
+        let owned_pool = |v: Val| matches!(v, Val::Reg(r) if POOL.contains(&r));
+        if commutative && (matches!(lhs, Val::Const(_)) || (owned_pool(rhs) && !owned_pool(lhs))) {
+            std::mem::swap(&mut lhs, &mut rhs);
+        }
+        if let Val::Const(c) = rhs {
+            // The identities: the operation vanishes or gives a constant.
+            match (op, c) {
+                (BinOp::Add | BinOp::Sub | BinOp::BitOr | BinOp::BitXor, 0)
+                | (BinOp::Mul, 1)
+                | (BinOp::BitAnd, -1) => {
+                    self.values.push(lhs);
+                    return;
+                }
+                (BinOp::Mul | BinOp::BitAnd, 0) => {
+                    self.free(lhs);
+                    self.values.push(Val::Const(0));
+                    return;
+                }
+                (BinOp::Mul, -1) | (BinOp::BitXor, -1) => {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    if op == BinOp::Mul {
+                        self.asm.neg_r(reg);
+                    } else {
+                        self.asm.not_r(reg);
+                    }
+                    self.values.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Mul, c) if c > 0 && (c as u64).is_power_of_two() => {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.shl_ri(reg, c.trailing_zeros() as u8);
+                    self.values.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Mul, c) if i32::try_from(c).is_ok() => {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    self.free(to_free);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    self.asm.imul_rri(reg, src, c as i32);
+                    self.values.push(Val::Reg(reg));
+                    return;
+                }
+                (BinOp::Add | BinOp::Sub, c) => {
+                    let delta = if op == BinOp::Add {
+                        Some(c)
+                    } else {
+                        c.checked_neg()
+                    };
+                    if let Some(delta) = delta.and_then(|d| i32::try_from(d).ok()) {
+                        // `lea` computes into a fresh register straight from
+                        // a variable's register, saving the copy.
+                        if let (Val::Local(_), Src::Reg(_)) = (lhs, self.src(lhs)) {
+                            let reg = self.alloc_reg(RegSet::EMPTY);
+                            match self.src(lhs) {
+                                Src::Reg(home) => self.asm.lea(reg, Mem::new(home, delta)),
+                                // Setting up the frame moved it to a slot.
+                                src => {
+                                    self.load(reg, src);
+                                    self.asm.add_ri(reg, delta);
+                                }
+                            }
+                            self.values.push(Val::Reg(reg));
+                        } else {
+                            let reg = self.owned(lhs, RegSet::EMPTY);
+                            self.asm.add_ri(reg, delta);
+                            self.values.push(Val::Reg(reg));
+                        }
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if op == BinOp::Sub && lhs == Val::Const(0) {
+            let reg = self.owned(rhs, RegSet::EMPTY);
+            self.asm.neg_r(reg);
+            self.values.push(Val::Reg(reg));
+            return;
+        }
+        let reg = self.owned(lhs, RegSet::EMPTY);
+        let operand = self.operand(rhs);
+        type Forms = (
+            fn(&mut Assembler, Reg, Reg),
+            fn(&mut Assembler, Reg, i32),
+            fn(&mut Assembler, Reg, Mem),
+        );
+        let (rr, ri, rm): Forms = match op {
+            BinOp::Add => (Assembler::add_rr, Assembler::add_ri, Assembler::add_rm),
+            BinOp::Sub => (Assembler::sub_rr, Assembler::sub_ri, Assembler::sub_rm),
+            BinOp::BitAnd => (Assembler::and_rr, Assembler::and_ri, Assembler::and_rm),
+            BinOp::BitOr => (Assembler::or_rr, Assembler::or_ri, Assembler::or_rm),
+            BinOp::BitXor => (Assembler::xor_rr, Assembler::xor_ri, Assembler::xor_rm),
+            BinOp::Mul => (
+                Assembler::imul_rr,
+                |asm, dst, imm| asm.imul_rri(dst, dst, imm),
+                Assembler::imul_rm,
+            ),
+            _ => unreachable!("{op} is not an ALU operator"),
+        };
+        match operand {
+            Src::Reg(src) => rr(self.asm, reg, src),
+            Src::Imm(value) => ri(self.asm, reg, value as i32),
+            Src::Mem(mem) => rm(self.asm, reg, mem),
+        }
+        self.free(rhs);
+        self.values.push(Val::Reg(reg));
+    }
+
+    /// Shifts use the count modulo 64, which is what the hardware does for
+    /// 64-bit operands.
+    pub(super) fn shift(&mut self, op: BinOp) {
+        if let Some(Val::Const(count)) = self.values.top() {
+            self.values.pop();
+            let count = (count & 63) as u8;
+            let lhs = self.values.pop();
+            if count == 0 {
+                self.values.push(lhs);
+                return;
+            }
+            let reg = self.owned(lhs, RegSet::EMPTY);
+            match op {
+                BinOp::Shl => self.asm.shl_ri(reg, count),
+                _ => self.asm.sar_ri(reg, count),
+            }
+            self.values.push(Val::Reg(reg));
+            return;
+        }
+        // The count must be in `cl`.
+        if self.values.top() != Some(Val::Reg(Reg::Rcx)) {
+            self.evict(Reg::Rcx);
+        }
+        let count = self.values.pop();
+        let lhs = self.values.pop();
+        let avoid = RegSet::EMPTY.with(Reg::Rcx);
+        let reg = self.owned(lhs, avoid);
+        let src = self.src(count);
+        self.load(Reg::Rcx, src);
+        self.free(count);
+        match op {
+            BinOp::Shl => self.asm.shl_rcl(reg),
+            _ => self.asm.sar_rcl(reg),
+        }
+        self.values.push(Val::Reg(reg));
+    }
+
+    /// Signed division or remainder of the top two values.
+    pub(super) fn divide(&mut self, op: BinOp, op_span: Span) {
+        if let Some(Val::Const(divisor)) = self.values.top() {
+            self.values.pop();
+            self.divide_by_constant(op, op_span, divisor);
+        } else {
+            self.divide_by_variable(op, op_span);
+        }
+    }
+
+    pub(super) fn divide_by_constant(&mut self, op: BinOp, op_span: Span, divisor: i64) {
+        let rem = op == BinOp::Rem;
+        match divisor_kind(divisor) {
+            DivisorKind::Zero => {
+                let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
+                self.asm.jmp(trap);
+                let lhs = self.values.pop();
+                self.free(lhs);
+                self.values.push(Val::Const(0));
+            }
+            DivisorKind::One | DivisorKind::MinusOne if rem => {
+                let lhs = self.values.pop();
+                self.free(lhs);
+                self.values.push(Val::Const(0));
+            }
+            DivisorKind::One => {}
+            DivisorKind::MinusOne => {
+                let lhs = self.values.pop();
+                let reg = self.owned(lhs, RegSet::EMPTY);
+                self.asm.neg_r(reg);
+                self.values.push(Val::Reg(reg));
+            }
+            DivisorKind::Min => {
+                // x / MIN is 1 for MIN and 0 otherwise; x % MIN is 0 for MIN
+                // and x otherwise.
+                let lhs = self.values.pop();
+                self.asm.mov_ri(SCRATCH, i64::MIN);
+                if rem {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    let keep = self.asm.new_label();
+                    self.asm.cmp_rr(reg, SCRATCH);
+                    self.asm.jcc(Cond::Ne, keep);
+                    self.asm.zero_r(reg);
+                    self.asm.bind(keep);
+                    self.values.push(Val::Reg(reg));
+                } else {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    self.asm.cmp_rr(src, SCRATCH);
+                    self.asm.setcc(Cond::E, reg);
+                    self.asm.movzx_r8(reg, reg);
+                    self.free(to_free);
+                    self.values.push(Val::Reg(reg));
+                }
+            }
+            DivisorKind::PowerOfTwo { shift, negative } => {
+                // Round toward zero: add 2^k - 1 to negative dividends.
+                let lhs = self.values.pop();
+                let src = self.src(lhs);
+                self.load(SCRATCH, src);
+                if shift == 1 {
+                    self.asm.shr_ri(SCRATCH, 63);
+                } else {
+                    self.asm.sar_ri(SCRATCH, 63);
+                    self.asm.shr_ri(SCRATCH, (64 - shift) as u8);
+                }
+                if rem {
+                    // x - ((x + bias) rounded down to a multiple of 2^k)
+                    match src {
+                        Src::Reg(reg) => self.asm.add_rr(SCRATCH, reg),
+                        Src::Mem(mem) => self.asm.add_rm(SCRATCH, mem),
+                        Src::Imm(_) => unreachable!("constants fold"),
+                    }
+                    match i32::try_from(-(1i64 << shift)) {
+                        Ok(mask) => self.asm.and_ri(SCRATCH, mask),
+                        Err(_) => {
+                            self.asm.sar_ri(SCRATCH, shift as u8);
+                            self.asm.shl_ri(SCRATCH, shift as u8);
+                        }
+                    }
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.sub_rr(reg, SCRATCH);
+                    self.values.push(Val::Reg(reg));
+                } else {
+                    let reg = self.owned(lhs, RegSet::EMPTY);
+                    self.asm.add_rr(reg, SCRATCH);
+                    self.asm.sar_ri(reg, shift as u8);
+                    if negative {
+                        self.asm.neg_r(reg);
+                    }
+                    self.values.push(Val::Reg(reg));
+                }
+            }
+            DivisorKind::Magic(magic) => self.divide_by_magic(rem, divisor, magic),
+        }
+    }
+
+    /// `q = mulhi(x, M) (+/- x) >> s`, plus one if negative; `x - q * d`
+    /// for the remainder. Uses `rax` and `rdx`.
+    pub(super) fn divide_by_magic(&mut self, rem: bool, divisor: i64, magic: Magic) {
+        self.evict(Reg::Rax);
+        self.evict(Reg::Rdx);
+        let lhs = self.values.pop();
+        let x = self.readable_or_scratch(lhs);
+        self.values.used.insert(Reg::Rax);
+        self.values.used.insert(Reg::Rdx);
+        self.asm.mov_ri(Reg::Rax, magic.multiplier);
+        self.asm.imul_wide_r(x);
+        match magic.correction {
+            1 => self.asm.add_rr(Reg::Rdx, x),
+            -1 => self.asm.sub_rr(Reg::Rdx, x),
+            _ => {}
+        }
+        if magic.shift > 0 {
+            self.asm.sar_ri(Reg::Rdx, magic.shift as u8);
+        }
+        self.asm.mov_rr(Reg::Rax, Reg::Rdx);
+        self.asm.shr_ri(Reg::Rax, 63);
+        self.asm.add_rr(Reg::Rdx, Reg::Rax);
+        if !rem {
+            self.values.used.remove(Reg::Rax);
+            self.free(lhs);
+            self.values.push(Val::Reg(Reg::Rdx));
+            return;
+        }
+        match i32::try_from(divisor) {
+            Ok(d) => self.asm.imul_rri(Reg::Rdx, Reg::Rdx, d),
+            Err(_) => {
+                self.asm.mov_ri(Reg::Rax, divisor);
+                self.asm.imul_rr(Reg::Rdx, Reg::Rax);
+            }
+        }
+        self.asm.mov_rr(Reg::Rax, x);
+        self.asm.sub_rr(Reg::Rax, Reg::Rdx);
+        self.values.used.remove(Reg::Rdx);
+        self.free(lhs);
+        self.values.push(Val::Reg(Reg::Rax));
+    }
+
+    /// `idiv`, after a zero test (trap) and a `-1` test: `i64::MIN / -1`
+    /// faults in hardware but wraps to `i64::MIN` (remainder 0) here.
+    pub(super) fn divide_by_variable(&mut self, op: BinOp, op_span: Span) {
+        if self.values.peek(1) != Val::Reg(Reg::Rax) {
+            self.evict(Reg::Rax);
+        }
+        self.evict(Reg::Rdx);
+        let divisor = self.values.pop();
+        let lhs = self.values.pop();
+        let d = self.readable_or_scratch(divisor);
+        let src = self.src(lhs);
+        self.load(Reg::Rax, src);
+        if lhs != Val::Reg(Reg::Rax) {
+            self.free(lhs);
+        }
+        self.values.used.insert(Reg::Rax);
+        self.values.used.insert(Reg::Rdx);
+        let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
+        self.asm.test_rr(d, d);
+        self.asm.jcc(Cond::E, trap);
+        let ordinary = self.asm.new_label();
+        let done = self.asm.new_label();
+        self.asm.cmp_ri(d, -1);
+        self.asm.jcc(Cond::Ne, ordinary);
+        let result = if op == BinOp::Div {
+            self.asm.neg_r(Reg::Rax);
+            Reg::Rax
+        } else {
+            self.asm.zero_r(Reg::Rdx);
+            Reg::Rdx
+        };
+        self.asm.jmp(done);
+        self.asm.bind(ordinary);
+        self.asm.cqo();
+        self.asm.idiv_r(d);
+        self.asm.bind(done);
+        self.free(divisor);
+        let other = if result == Reg::Rax {
+            Reg::Rdx
+        } else {
+            Reg::Rax
+        };
+        self.values.used.remove(other);
+        self.values.push(Val::Reg(result));
+    }
+}

@@ -1,0 +1,113 @@
+//! Calls: arguments evaluated into their registers where possible, values
+//! waiting below them made stable, stack arguments stored, then `call`; and
+//! tail calls, which replace this function's arguments and jump.
+
+use super::FuncLowering;
+use crate::abi::{ARG_REGS, Reg, stack_arg_count};
+use crate::codegen::regs::{SCRATCH, Step, Val, sequence_moves};
+use crate::codegen::x64::Mem;
+use crate::ir::{self, FuncId};
+
+impl FuncLowering<'_> {
+    /// Evaluates the arguments onto the operand stack.
+    pub(super) fn push_args(&mut self, args: &[ir::Expr]) -> usize {
+        for (index, arg) in args.iter().enumerate() {
+            self.values.hint = ARG_REGS.get(index).copied();
+            self.expr(arg);
+            self.values.hint = None;
+        }
+        self.values.len() - args.len()
+    }
+
+    /// Stores the arguments past the sixth at `[rsp + 8k]` and moves the
+    /// first six into their registers, then frees them all.
+    pub(super) fn place_args(&mut self, base: usize) {
+        let args: Vec<Val> = self.values.drain_from(base);
+        for (k, &arg) in args.iter().enumerate().skip(ARG_REGS.len()) {
+            let src = self.src(arg);
+            let at = Mem::new(Reg::Rsp, 8 * (k - ARG_REGS.len()) as i32);
+            self.store_mem(at, src);
+        }
+        let moves = args
+            .iter()
+            .zip(ARG_REGS)
+            .map(|(&arg, reg)| (reg, self.src(arg)))
+            .collect();
+        for step in sequence_moves(moves) {
+            match step {
+                Step::Move(dst, src) => self.load(dst, src),
+                Step::Swap(a, b) => self.asm.xchg_rr(a, b),
+            }
+        }
+        for arg in args {
+            self.free(arg);
+        }
+    }
+
+    pub(super) fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        self.ensure_frame();
+        let base = self.push_args(args);
+        // Values waiting below the arguments must survive the call.
+        self.stabilize(args.len());
+        self.place_args(base);
+        self.asm.call(self.links.funcs[func]);
+        let popped = 8 * stack_arg_count(args.len()) as i32;
+        if popped > 0 {
+            // The callee popped its stack arguments; the area is reused.
+            self.asm.sub_ri(Reg::Rsp, popped);
+        }
+        self.values.used.insert(Reg::Rax);
+        self.values.push(Val::Reg(Reg::Rax));
+    }
+
+    /// A call in tail position: the arguments replace this function's own
+    /// (moving the return address when their number on the stack differs),
+    /// the frame is dropped and the callee entered by a jump. (When the
+    /// numbers of stack arguments differ by an odd count the callee starts
+    /// with `rsp` off 16-byte alignment by 8; JIT code never relies on the
+    /// alignment, and the trampoline restores `rsp` itself.)
+    pub(super) fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
+        let outgoing = stack_arg_count(args.len()) as i32;
+        if outgoing > 0 {
+            // The arguments are assembled in the frame's outgoing area.
+            self.ensure_frame();
+        }
+        let base = self.push_args(args);
+        let target = self.links.funcs[func];
+        let incoming = self.frame.stack_params as i32;
+        self.place_args(base);
+        if !self.frame.ready {
+            if incoming > 0 {
+                self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rsp, 0));
+                self.asm.mov_mr(Mem::new(Reg::Rsp, 8 * incoming), SCRATCH);
+                self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, 8 * incoming));
+            }
+            self.asm.jmp(target);
+            return;
+        }
+        if outgoing == 0 && incoming == 0 {
+            self.emit_epilogue();
+            self.asm.jmp(target);
+            return;
+        }
+        // Return address to r11, caller's rbp to r10, callee-saved registers
+        // restored, then the outgoing arguments copied (from the top down,
+        // the destination lying above the source) to end where this
+        // function's own arguments ended.
+        self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rbp, 8));
+        self.asm.mov_rm(Reg::R10, Mem::new(Reg::Rbp, 0));
+        for (index, &reg) in self.frame.saved.iter().enumerate() {
+            self.asm
+                .mov_rm(reg, Mem::new(Reg::Rbp, -8 * (index as i32 + 1)));
+        }
+        let dest = 16 + 8 * incoming - 8 * outgoing;
+        for k in (0..outgoing).rev() {
+            self.asm.mov_rm(Reg::Rax, Mem::new(Reg::Rsp, 8 * k));
+            self.asm.mov_mr(Mem::new(Reg::Rbp, dest + 8 * k), Reg::Rax);
+        }
+        self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, dest - 8));
+        self.asm.mov_mr(Mem::new(Reg::Rsp, 0), SCRATCH);
+        self.asm.mov_rr(Reg::Rbp, Reg::R10);
+        self.asm.jmp(target);
+    }
+}

@@ -1,0 +1,271 @@
+//! Conditions: comparisons as `cmp`/`test` with the condition they set,
+//! branches on them (short-circuiting `&&` and `||`), comparisons as 0/1
+//! values, and `if` as `cmov` when both sides are cheap and cannot trap.
+
+use super::FuncLowering;
+use crate::ast::{BinOp, UnOp};
+use crate::codegen::analysis::{cond_registers, select_operand_registers, value_registers};
+use crate::codegen::regs::{RegSet, SCRATCH, Src, Val};
+use crate::codegen::x64::{Cond, Label};
+use crate::ir;
+
+impl FuncLowering<'_> {
+    /// Before a branch whose jumps must all see the same frame state as
+    /// their target: sets the frame up first unless the condition surely
+    /// cannot set it up (no call, `if`, `let` or value `&&`/`||`, and
+    /// registers to spare).
+    pub(super) fn prepare_branch_frame(&mut self, cond: &ir::Expr) {
+        let free = self.free_pool_registers();
+        if cond_registers(cond).is_none_or(|need| need + 1 > free) {
+            self.ensure_frame();
+        }
+    }
+
+    /// True if `if cond then a else b` can be computed without a branch:
+    /// the condition is a comparison, both branches are small and cannot
+    /// trap or call, and there are registers enough that nothing is spilled
+    /// (so no instruction between the `cmp` and the `cmov` touches the
+    /// flags or the frame). A branch on data is mispredicted half the time;
+    /// computing both sides of a cheap `if` and picking one is faster.
+    pub(super) fn can_select(
+        &self,
+        cond: &ir::Expr,
+        then_branch: &ir::Expr,
+        else_branch: &ir::Expr,
+    ) -> bool {
+        let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
+            return false;
+        };
+        if !op.is_comparison() {
+            return false;
+        }
+        // Both results stay in registers while the other side and then
+        // the condition are computed.
+        let need = [
+            select_operand_registers(then_branch).map(|n| n + 1),
+            select_operand_registers(else_branch).map(|n| n + 2),
+            cond_registers(cond).map(|n| n + 2),
+            value_registers(lhs).map(|n| n + 2),
+            value_registers(rhs).map(|n| n + 3),
+        ]
+        .into_iter()
+        .try_fold(0, |most, need| Some(need?.max(most)));
+        let free = self.free_pool_registers();
+        need.is_some_and(|need| need < free)
+    }
+
+    /// `if cond then a else b` as both values and a `cmov` (see
+    /// [`Self::can_select`]). Evaluating the branches before the condition
+    /// is unobservable: they cannot fail or have effects.
+    pub(super) fn select(
+        &mut self,
+        cond: &ir::Expr,
+        then_branch: &ir::Expr,
+        else_branch: &ir::Expr,
+    ) {
+        let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
+            unreachable!("can_select admits only comparisons")
+        };
+        for branch in [then_branch, else_branch] {
+            self.expr(branch);
+            let val = self.values.pop();
+            let reg = self.owned(val, RegSet::EMPTY);
+            self.values.push(Val::Reg(reg));
+        }
+        self.expr(lhs);
+        self.expr(rhs);
+        let outcome = self.compare(*op);
+        let (Val::Reg(else_reg), Val::Reg(result)) = (self.values.pop(), self.values.pop()) else {
+            unreachable!("can_select left registers enough that nothing spilled")
+        };
+        match outcome {
+            Ok(cond) => self.asm.cmovcc(cond.invert(), result, else_reg),
+            Err(true) => {}
+            Err(false) => self.asm.mov_rr(result, else_reg),
+        }
+        self.free(Val::Reg(else_reg));
+        self.values.push(Val::Reg(result));
+    }
+
+    /// Consumes the top two values with a `cmp` (or `test`) and returns the
+    /// condition under which comparison `op` holds, or the constant answer.
+    pub(super) fn compare(&mut self, op: BinOp) -> Result<Cond, bool> {
+        let mut rhs = self.values.pop();
+        let mut lhs = self.values.pop();
+        let mut cond = condition(op);
+        if let (Val::Const(a), Val::Const(b)) = (lhs, rhs) {
+            return Err(op.apply(a, b) == Some(1));
+        }
+        if matches!(lhs, Val::Const(_)) {
+            std::mem::swap(&mut lhs, &mut rhs);
+            cond = swapped(cond);
+        }
+        let left = self.src(lhs);
+        let right = self.operand(rhs);
+        match (left, right) {
+            (Src::Reg(a), Src::Imm(0)) => self.asm.test_rr(a, a),
+            (Src::Reg(a), Src::Imm(b)) => self.asm.cmp_ri(a, b as i32),
+            (Src::Reg(a), Src::Reg(b)) => self.asm.cmp_rr(a, b),
+            (Src::Reg(a), Src::Mem(b)) => self.asm.cmp_rm(a, b),
+            (Src::Mem(a), Src::Reg(b)) => {
+                self.asm.cmp_rm(b, a);
+                cond = swapped(cond);
+            }
+            (Src::Mem(a), Src::Imm(b)) => {
+                self.asm.mov_rm(SCRATCH, a);
+                self.asm.cmp_ri(SCRATCH, b as i32);
+            }
+            (Src::Mem(a), Src::Mem(b)) => {
+                self.asm.mov_rm(SCRATCH, a);
+                self.asm.cmp_rm(SCRATCH, b);
+            }
+            (Src::Imm(_), _) => unreachable!("constants were moved right"),
+        }
+        self.free(lhs);
+        self.free(rhs);
+        Ok(cond)
+    }
+
+    /// Consumes the top two values and pushes `lhs OP rhs` (a comparison) as
+    /// 0 or 1 with `setcc`. The result register is taken before the
+    /// compare: taking it may spill and set up the frame, which clobbers the
+    /// flags.
+    pub(super) fn materialize_comparison(&mut self, op: BinOp) {
+        if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0)) {
+            self.values.pop();
+            self.values.pop();
+            let value = op.apply(a, b).expect("comparisons always fold");
+            self.values.push(Val::Const(value));
+            return;
+        }
+        let reg = self.alloc_reg(RegSet::EMPTY);
+        let Ok(cond) = self.compare(op) else {
+            unreachable!("constant comparisons folded above")
+        };
+        self.asm.setcc(cond, reg);
+        self.asm.movzx_r8(reg, reg);
+        self.values.push(Val::Reg(reg));
+    }
+
+    /// Materialises a comparison, `!`, `&&` or `||` as 0 or 1.
+    pub(super) fn bool_value(&mut self, expr: &ir::Expr) {
+        match expr {
+            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                self.expr(lhs);
+                self.expr(rhs);
+                self.materialize_comparison(*op);
+            }
+            ir::Expr::Unary {
+                op: UnOp::Not,
+                operand,
+            } => {
+                self.expr(operand);
+                self.values.push(Val::Const(0));
+                self.materialize_comparison(BinOp::Eq);
+            }
+            _ => {
+                self.before_join();
+                let is_false = self.asm.new_label();
+                let end = self.asm.new_label();
+                self.branch(expr, false, is_false);
+                let reg = self.alloc_reg(RegSet::EMPTY);
+                self.asm.mov_ri(reg, 1);
+                self.asm.jmp(end);
+                self.asm.bind(is_false);
+                self.asm.mov_ri(reg, 0);
+                self.asm.bind(end);
+                self.values.push(Val::Reg(reg));
+            }
+        }
+    }
+
+    /// Jumps to `target` if the truth of `expr` (non-zero) equals `jump_if`,
+    /// and falls through otherwise. Short-circuits `&&` and `||`. Consumes
+    /// everything it evaluates before any jump, so the operand stack is the
+    /// same on both paths.
+    pub(super) fn branch(&mut self, expr: &ir::Expr, jump_if: bool, target: Label) {
+        match expr {
+            ir::Expr::Int(value) => {
+                if (*value != 0) == jump_if {
+                    self.asm.jmp(target);
+                }
+            }
+            ir::Expr::Unary {
+                op: UnOp::Not,
+                operand,
+            } => self.branch(operand, !jump_if, target),
+            ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                self.expr(lhs);
+                self.expr(rhs);
+                self.jump_on(*op, jump_if, target);
+            }
+            // `a && b` is true when both are; `a || b` when either is. When
+            // the left side alone decides the jump, test it against the same
+            // target; otherwise skip over the right side.
+            ir::Expr::Binary {
+                op: op @ (BinOp::And | BinOp::Or),
+                lhs,
+                rhs,
+                ..
+            } => {
+                let left_decides = (*op == BinOp::Or) == jump_if;
+                if left_decides {
+                    self.branch(lhs, jump_if, target);
+                    self.branch(rhs, jump_if, target);
+                } else {
+                    let skip = self.asm.new_label();
+                    self.branch(lhs, !jump_if, skip);
+                    self.branch(rhs, jump_if, target);
+                    self.asm.bind(skip);
+                }
+            }
+            _ => {
+                self.expr(expr);
+                self.values.push(Val::Const(0));
+                self.jump_on(BinOp::Ne, jump_if, target);
+            }
+        }
+    }
+
+    pub(super) fn jump_on(&mut self, op: BinOp, jump_if: bool, target: Label) {
+        match self.compare(op) {
+            Err(holds) => {
+                if holds == jump_if {
+                    self.asm.jmp(target);
+                }
+            }
+            Ok(cond) => self
+                .asm
+                .jcc(if jump_if { cond } else { cond.invert() }, target),
+        }
+    }
+}
+
+/// The condition for `b OP a` given the one for `a OP b`.
+fn swapped(cond: Cond) -> Cond {
+    match cond {
+        Cond::L => Cond::G,
+        Cond::G => Cond::L,
+        Cond::Le => Cond::Ge,
+        Cond::Ge => Cond::Le,
+        other => other,
+    }
+}
+
+/// Whether `op` gives a 0/1 truth value (a comparison, `&&`, `||`).
+pub(super) fn is_boolean(op: BinOp) -> bool {
+    op.is_comparison() || matches!(op, BinOp::And | BinOp::Or)
+}
+
+/// The signed condition under which comparison `op` holds.
+fn condition(op: BinOp) -> Cond {
+    match op {
+        BinOp::Eq => Cond::E,
+        BinOp::Ne => Cond::Ne,
+        BinOp::Lt => Cond::L,
+        BinOp::Le => Cond::Le,
+        BinOp::Gt => Cond::G,
+        BinOp::Ge => Cond::Ge,
+        _ => unreachable!("{op} is not a comparison"),
+    }
+}

@@ -1,0 +1,259 @@
+//! The frame of the function being lowered: whether it may have one, where
+//! on the current path it is set up (shrink-wrapping), the callee-saved
+//! registers it saves, its spill slots and outgoing-argument area, and the
+//! prologue, epilogue and stack checks that go with it.
+
+use super::FuncLowering;
+use crate::abi::{
+    ARG_REGS, CALLEE_SAVED, CONTEXT, CTX_LIMIT, FRAME_OVERHEAD, MAX_UNCHECKED_FRAME, Reg,
+    stack_arg_count,
+};
+use crate::artifact::TrapKind;
+use crate::codegen::analysis::Facts;
+use crate::codegen::regs::{FIXED, Home, POOL, RegSet, SCRATCH, Src};
+use crate::codegen::x64::{Cond, ImmSlot, Mem};
+
+/// A function that makes only tail calls keeps its stable values (`let`s,
+/// values waiting across a branch) in callee-saved registers when it has a
+/// frame: one per `let`, this many for values waiting across branches, and
+/// one per argument register that fixed-register instructions take (its
+/// parameter moves out). Anything beyond goes to a slot.
+const SAVED_FOR_WAITING_VALUES: usize = 2;
+
+/// The frame of the function being lowered.
+pub(super) struct Frame {
+    /// The function may set up a frame (`rbp`, callee-saved registers,
+    /// slots); it does so only on the paths that need one
+    /// ([`FuncLowering::ensure_frame`]), so a base case can return without.
+    allowed: bool,
+    /// The frame is set up at the current point of the code.
+    pub(super) ready: bool,
+    /// The frame is based on `rbp` (needed to address stack arguments while
+    /// the frame's size is unknown, and by the checks of large frames);
+    /// otherwise slots are addressed from `rsp` and `rbp` is left alone.
+    use_rbp: bool,
+    /// Check the stack limit again after allocating the frame (frames
+    /// larger than [`MAX_UNCHECKED_FRAME`]).
+    check_after_alloc: bool,
+    /// Callee-saved registers pushed in the prologue, in push order.
+    pub(super) saved: Vec<Reg>,
+    /// Spill slots in use, by number.
+    pub(super) slots: Vec<bool>,
+    /// No slot below this number is free (so that allocating is not a scan
+    /// from 0 each time: a thousand nested `let`s would be quadratic).
+    pub(super) slot_hint: usize,
+    /// Stack-argument area at the bottom of the frame, in 8-byte words.
+    outgoing: usize,
+    /// How many of this function's own parameters came on the stack.
+    pub(super) stack_params: usize,
+    /// The `sub rsp, imm32` (and `add rsp, imm32`) of each frame set-up and
+    /// tear-down, patched with the frame size once it is known.
+    size_patches: Vec<ImmSlot>,
+}
+
+impl Frame {
+    /// The frame of a function of `arity` parameters; `allowed` says whether
+    /// it may have one at all, `check_after_alloc` whether the frame is too
+    /// large for the entry check alone.
+    pub(super) fn new(
+        arity: usize,
+        facts: &Facts,
+        allowed: bool,
+        check_after_alloc: bool,
+    ) -> Frame {
+        let saved_wanted = if facts.non_tail_calls {
+            // Everything live across a call: the parameters in registers,
+            // the `let`s and the values waiting at a call.
+            arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call
+        } else {
+            let relocated_params = if facts.uses_fixed_regs {
+                ARG_REGS.iter().filter(|&&reg| FIXED.has(reg)).count()
+            } else {
+                0
+            };
+            facts.lets + SAVED_FOR_WAITING_VALUES + relocated_params
+        };
+        let outgoing = facts.call_stack_args.max(facts.tail_stack_args);
+        Frame {
+            allowed,
+            ready: false,
+            use_rbp: check_after_alloc || arity > ARG_REGS.len() || outgoing > 0,
+            check_after_alloc,
+            saved: if allowed {
+                CALLEE_SAVED[..saved_wanted.min(CALLEE_SAVED.len())].to_vec()
+            } else {
+                Vec::new()
+            },
+            slots: Vec::new(),
+            slot_hint: 0,
+            outgoing,
+            stack_params: stack_arg_count(arity),
+            size_patches: Vec::new(),
+        }
+    }
+
+    /// The frame may be set up on some path.
+    pub(super) fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// Where spill slot `slot` lives.
+    pub(super) fn slot_mem(&self, slot: u32) -> Mem {
+        if self.use_rbp {
+            Mem::new(Reg::Rbp, -8 * (self.saved.len() as i32 + 1 + slot as i32))
+        } else {
+            // Above the outgoing-argument area at the bottom of the frame.
+            Mem::new(Reg::Rsp, 8 * (self.outgoing as i32 + slot as i32))
+        }
+    }
+
+    /// Where this function's stack parameter number `index` (counting from
+    /// the seventh parameter) is, at the current point.
+    pub(super) fn stack_param(&self, index: i32) -> Mem {
+        if self.ready {
+            Mem::new(Reg::Rbp, 16 + 8 * index)
+        } else {
+            Mem::new(Reg::Rsp, 8 + 8 * index)
+        }
+    }
+
+    /// The bytes the prologue allocates with `sub rsp`: slots and outgoing
+    /// arguments, padded so that `rsp` is 16-byte aligned at calls (the
+    /// return address, `rbp` if pushed, the saved registers and the frame
+    /// add up to a multiple of 16).
+    fn allocated_bytes(&self) -> usize {
+        let words =
+            1 + usize::from(self.use_rbp) + self.saved.len() + self.slots.len() + self.outgoing;
+        8 * (self.slots.len() + self.outgoing + words % 2)
+    }
+}
+
+/// Whether a function can do without a frame: it makes no calls except
+/// tail calls without stack arguments, and its parameters plus the bound on
+/// its temporaries fit the caller-saved registers.
+pub(super) fn frameless_fits(arity: usize, facts: &Facts) -> bool {
+    if facts.non_tail_calls || facts.tail_stack_args > 0 {
+        return false;
+    }
+    let params = arity.min(ARG_REGS.len());
+    if facts.registers + params > POOL.len() {
+        return false;
+    }
+    let param_regs = RegSet::of(&ARG_REGS[..params]);
+    let mut stable = 0;
+    let mut relocated = 0;
+    for reg in POOL {
+        let fixed = facts.uses_fixed_regs && FIXED.has(reg);
+        if fixed && param_regs.has(reg) {
+            relocated += 1;
+        }
+        if !fixed && !param_regs.has(reg) {
+            stable += 1;
+        }
+    }
+    facts.stable + relocated <= stable
+}
+
+impl FuncLowering<'_> {
+    /// Patches the frame size into every `sub rsp`/`add rsp`; false if the
+    /// frame is too large to go without a check after allocation and the
+    /// function does not make one.
+    pub(super) fn patch_frame_size(&mut self) -> bool {
+        let frame = self.frame.allocated_bytes();
+        if !self.frame.check_after_alloc
+            && 8 * self.frame.saved.len() + frame + FRAME_OVERHEAD >= MAX_UNCHECKED_FRAME
+        {
+            return false;
+        }
+        let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
+        for slot in std::mem::take(&mut self.frame.size_patches) {
+            self.asm.patch_i32(slot, frame);
+        }
+        true
+    }
+
+    /// Traps unless `rsp` is at or above the limit; `reset_rsp` makes the
+    /// stub first point `rsp` back at the saved `rbp` (after a frame was
+    /// allocated below the limit).
+    pub(super) fn stack_check(&mut self, reset_rsp: bool) {
+        let overflow = self.stub(TrapKind::StackOverflow, reset_rsp);
+        self.asm.cmp_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_LIMIT));
+        self.asm.jcc(Cond::B, overflow);
+    }
+
+    /// Sets up the frame if the current path has none yet: saves `rbp` and
+    /// the callee-saved registers, allocates the slots, and in a function
+    /// that calls moves the parameters to callee-saved registers. Emits no
+    /// flag-reading code, but clobbers the flags (`sub rsp`).
+    pub(super) fn ensure_frame(&mut self) {
+        if !self.frame.allowed || self.frame.ready {
+            return;
+        }
+        self.frame.ready = true;
+        if self.frame.use_rbp {
+            self.asm.push_r(Reg::Rbp);
+            self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+        }
+        for reg in self.frame.saved.clone() {
+            self.asm.push_r(reg);
+        }
+        let slot = self.asm.sub_ri32(Reg::Rsp, 0);
+        self.frame.size_patches.push(slot);
+        if self.frame.check_after_alloc {
+            self.stack_check(true);
+        }
+        for param in 0..self.values.homes.len() {
+            match self.values.homes[param] {
+                Some(Home::Reg(reg)) if !self.shape.only_tail_calls && POOL.contains(&reg) => {
+                    let home = self.alloc_stable();
+                    self.store(home, Src::Reg(reg));
+                    self.values.used.remove(reg);
+                    self.values.homes[param] = Some(home);
+                }
+                Some(Home::Mem(mem)) if mem.base == Reg::Rsp => {
+                    // Incoming stack arguments, now addressed from `rbp`.
+                    self.values.homes[param] = Some(Home::Mem(Mem::new(Reg::Rbp, mem.disp + 8)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Tears the frame down if the current path has one: `rsp` back to the
+    /// saved registers, which are popped, then `rbp`.
+    pub(super) fn emit_epilogue(&mut self) {
+        if !self.frame.ready {
+            return;
+        }
+        if self.frame.use_rbp {
+            let saved = 8 * self.frame.saved.len() as i32;
+            self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
+        } else {
+            let slot = self.asm.add_ri32(Reg::Rsp, 0);
+            self.frame.size_patches.push(slot);
+        }
+        for reg in self.frame.saved.clone().into_iter().rev() {
+            self.asm.pop_r(reg);
+        }
+        if self.frame.use_rbp {
+            self.asm.pop_r(Reg::Rbp);
+        }
+    }
+
+    /// Returns `rax`, popping this function's stack arguments.
+    pub(super) fn emit_return(&mut self) {
+        self.emit_epilogue();
+        let bytes = 8 * self.frame.stack_params;
+        match u16::try_from(bytes) {
+            Ok(bytes) => self.asm.ret_pop(bytes),
+            Err(_) => {
+                // `ret imm16` cannot pop this much: pop the return address,
+                // drop the arguments, jump back.
+                self.asm.pop_r(SCRATCH);
+                let bytes = i32::try_from(bytes).expect("stack arguments beyond 2 GiB");
+                self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, bytes));
+                self.asm.jmp_r(SCRATCH);
+            }
+        }
+    }
+}
