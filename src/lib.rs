@@ -49,6 +49,6 @@ pub mod session;
 pub mod suggest;
 
 pub use api::{
-    CompileError, Error, ErrorCode, Func, FunctionInfo, Interrupt, LookupError, Program,
-    RuntimeError, compile, compile_named, eval,
+    CompileError, Config, Error, ErrorCode, Func, FunctionInfo, Interrupt, LookupError, Program,
+    RuntimeError, compile, compile_named, compile_with, eval,
 };
