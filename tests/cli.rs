@@ -349,3 +349,84 @@ fn completions_and_man_page_come_from_the_flags() {
     let output = exprjit().args(["--man-page", "-e", "1"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// Runs `command` to its end and returns its output with its peak resident
+/// memory in MiB (from `wait4`, which reports the child's own peak).
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also reports its peak memory"
+)]
+fn output_and_peak_mib(mut command: Command) -> (Output, f64) {
+    use std::io::Read;
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        err.read_to_end(&mut bytes).unwrap();
+        bytes
+    });
+    let mut stdout = Vec::new();
+    out.read_to_end(&mut stdout).unwrap();
+    let stderr = reader.join().unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; both pointers are valid for writes.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    use std::os::unix::process::ExitStatusExt;
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout,
+        stderr,
+    };
+    (output, usage.ru_maxrss as f64 / 1024.0)
+}
+
+#[test]
+fn the_interpreter_bounds_recursion_by_bytes_like_the_jit() {
+    // 200 locals a frame: the frame count alone used to allow 6 GiB.
+    let lets: String = (0..200)
+        .map(|i| format!("let a{i} = n + {i} in "))
+        .collect();
+    let path = temp_path("lets.ex");
+    std::fs::write(
+        &path,
+        format!("fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1) + a0 - a199\nf(100000000)\n"),
+    )
+    .unwrap();
+    for backend in ["--backend=interp", "--backend=jit"] {
+        let mut command = exprjit();
+        command.arg(backend).arg(&path);
+        let (output, peak) = output_and_peak_mib(command);
+        println!("{backend}: peak {peak:.0} MiB");
+        assert_eq!(output.status.code(), Some(1), "{backend}");
+        assert!(
+            stderr(&output).contains("stack overflow in function 'f'"),
+            "{backend}: {}",
+            stderr(&output)
+        );
+        // The 1 GiB stack budget, plus the program and the allocator's slack.
+        assert!(peak < 1300.0, "{backend}: peak {peak:.0} MiB");
+    }
+    std::fs::remove_file(&path).ok();
+
+    // A plain recursion five million deep fits both.
+    for backend in ["--backend=interp", "--backend=jit"] {
+        let output = exprjit()
+            .args([backend, "-e"])
+            .arg("fn d(n) = if n == 0 then 0 else 1 + d(n - 1)\nd(5000000)")
+            .output()
+            .unwrap();
+        assert_eq!(
+            stdout(&output),
+            "5000000\n",
+            "{backend}: {}",
+            stderr(&output)
+        );
+    }
+}
