@@ -350,41 +350,39 @@ fn completions_and_man_page_come_from_the_flags() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// Runs `command` to its end and returns its output with its peak resident
-/// memory in MiB (from `wait4`, which reports the child's own peak).
-#[expect(
-    clippy::zombie_processes,
-    reason = "reaped by wait4, which also reports its peak memory"
-)]
-fn output_and_peak_mib(mut command: Command) -> (Output, f64) {
-    use std::io::Read;
-    let mut child = command
-        .stdout(Stdio::piped())
+/// Peak resident memory of process `pid` so far (VmHWM), in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("a VmHWM line");
+    kib / 1024.0
+}
+
+/// Runs `source` in `exprjit -i BACKEND` and returns the first line of its
+/// error and its peak memory in MiB, read while the REPL waits for more
+/// input after the error (so the peak is the whole run's).
+fn repl_error_and_peak(backend: &str, source: &str) -> (String, f64) {
+    use std::io::{BufRead, BufReader};
+    let mut repl = exprjit()
+        .args(["-i", backend])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        err.read_to_end(&mut bytes).unwrap();
-        bytes
-    });
-    let mut stdout = Vec::new();
-    out.read_to_end(&mut stdout).unwrap();
-    let stderr = reader.join().unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child; both pointers are valid for writes.
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    use std::os::unix::process::ExitStatusExt;
-    let output = Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout,
-        stderr,
-    };
-    (output, usage.ru_maxrss as f64 / 1024.0)
+    let mut stdin = repl.stdin.take().unwrap();
+    writeln!(stdin, "{source}").unwrap();
+    let mut error = String::new();
+    BufReader::new(repl.stderr.take().unwrap())
+        .read_line(&mut error)
+        .unwrap();
+    let peak = peak_mib(repl.id());
+    drop(stdin);
+    assert!(repl.wait().unwrap().success());
+    (error, peak)
 }
 
 #[test]
@@ -393,27 +391,18 @@ fn the_interpreter_bounds_recursion_by_bytes_like_the_jit() {
     let lets: String = (0..200)
         .map(|i| format!("let a{i} = n + {i} in "))
         .collect();
-    let path = temp_path("lets.ex");
-    std::fs::write(
-        &path,
-        format!("fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1) + a0 - a199\nf(100000000)\n"),
-    )
-    .unwrap();
+    let source =
+        format!("fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1) + a0 - a199\nf(100000000)");
     for backend in ["--backend=interp", "--backend=jit"] {
-        let mut command = exprjit();
-        command.arg(backend).arg(&path);
-        let (output, peak) = output_and_peak_mib(command);
+        let (error, peak) = repl_error_and_peak(backend, &source);
         println!("{backend}: peak {peak:.0} MiB");
-        assert_eq!(output.status.code(), Some(1), "{backend}");
         assert!(
-            stderr(&output).contains("stack overflow in function 'f'"),
-            "{backend}: {}",
-            stderr(&output)
+            error.contains("stack overflow in function 'f'"),
+            "{backend}: {error}"
         );
         // The 1 GiB stack budget, plus the program and the allocator's slack.
         assert!(peak < 1300.0, "{backend}: peak {peak:.0} MiB");
     }
-    std::fs::remove_file(&path).ok();
 
     // A plain recursion five million deep fits both.
     for backend in ["--backend=interp", "--backend=jit"] {

@@ -78,8 +78,9 @@ impl JitStack {
     }
 
     /// Puts the context record in its idle state: the normal limit and no
-    /// trap. Calls keep it that way (see [`Module::call`]), so a call that
-    /// returns normally has nothing to rewrite.
+    /// trap. A call stores only its module's limit (see
+    /// `ModuleFunc::call_on`), so one that returns normally leaves the rest
+    /// as it was.
     fn reset_context(&self) {
         // SAFETY: the context page is mapped read+write and owned by this
         // stack, and no JIT code runs on it (callers hold the stack).
