@@ -13,9 +13,22 @@
 //! past the sixth are popped by the callee (`ret imm16`), which lets a tail
 //! call pass a different number of them and still be a jump; and [`CONTEXT`]
 //! (`r15`) is reserved for the running stack's [`StackContext`], so the
-//! stack check is `cmp rsp, [r15]`. The entry trampoline saves
-//! [`PRESERVED_FOR_RUST`] for the Rust caller because a trap leaves JIT
-//! frames without running their epilogues.
+//! stack check is `cmp rsp, [r15]`.
+//!
+//! # Entering JIT code
+//!
+//! Rust (`jit::runtime`, with inline assembly) calls the entry trampoline
+//! with the first six arguments already in [`ARG_REGS`], the context's
+//! address in [`CONTEXT`], the function's address in [`ENTER_FUNCTION`]
+//! and the JIT stack pointer (16-byte aligned, stack arguments stored from
+//! it upwards) in [`ENTER_STACK`]. The trampoline saves `rbx` and `rbp`
+//! on the Rust stack, stores `rsp` in [`StackContext::saved_rsp`], switches
+//! stacks and calls the function; the result comes back in `rax`. A trap
+//! returns through the same exit, without running the epilogues of the JIT
+//! frames it leaves, so the Rust side treats every caller-saved register
+//! and the [`CALLEE_SAVED`] registers other than `rbx` (which Rust's
+//! inline assembly cannot declare clobbered, so the trampoline saves it) as
+//! clobbered; `r15` comes back unchanged (generated code never writes it).
 //!
 //! # The stack
 //!
@@ -70,10 +83,12 @@ pub const CALLEE_SAVED: [Reg; 4] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14];
 /// code: set by the entry trampoline, never written by generated functions.
 pub const CONTEXT: Reg = Reg::R15;
 
-/// Callee-saved registers the entry trampoline saves for its Rust caller: a
-/// trap returns to the trampoline without running the epilogues of the JIT
-/// frames it leaves, so whatever they saved is never restored.
-pub const PRESERVED_FOR_RUST: [Reg; 5] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
+/// Where the caller of the entry trampoline puts the address of the JIT
+/// function to call.
+pub const ENTER_FUNCTION: Reg = Reg::Rax;
+
+/// Where the caller of the entry trampoline puts the JIT stack pointer.
+pub const ENTER_STACK: Reg = Reg::R11;
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.
@@ -138,9 +153,18 @@ mod tests {
     }
 
     #[test]
-    fn the_context_register_is_preserved_for_rust_and_never_allocated() {
-        assert!(PRESERVED_FOR_RUST.contains(&CONTEXT));
+    fn the_context_register_is_never_allocated() {
         assert!(!CALLEE_SAVED.contains(&CONTEXT));
         assert!(!ARG_REGS.contains(&CONTEXT));
+    }
+
+    #[test]
+    fn traps_clobber_only_what_the_trampoline_does_not_save() {
+        // The asm block in `jit::runtime` declares r12-r14 clobbered and
+        // the trampoline saves rbx: both must change with this list.
+        assert_eq!(CALLEE_SAVED, [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14]);
+        for reg in [ENTER_FUNCTION, ENTER_STACK] {
+            assert!(!ARG_REGS.contains(&reg) && reg != CONTEXT, "{reg:?}");
+        }
     }
 }

@@ -14,19 +14,6 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use super::mem::{self, ExecutableCode, PAGE_SIZE};
 use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
 
-/// The entry trampoline emitted by codegen: switches to `sp` (on the stack
-/// whose base holds `ctx`, with stack arguments already stored at `sp`), loads
-/// six register arguments from `args`, points `r15` at `ctx`, calls `entry`
-/// and returns its result. (`entry` pops its own stack arguments; the
-/// trampoline restores `rsp` from `ctx` either way.) On a trap it returns
-/// garbage and sets `ctx.trap_pc`.
-type EnterFn = unsafe extern "sysv64" fn(
-    ctx: *mut StackContext,
-    entry: *const u8,
-    sp: *mut i64,
-    args: *const i64,
-) -> i64;
-
 /// A stack of [`STACK_SIZE`] bytes aligned to its size. Layout from the base:
 /// one page holding the [`StackContext`], one inaccessible guard page, then the
 /// usable stack growing down from the top.
@@ -79,7 +66,7 @@ impl JitStack {
 
     /// Puts the context record in its idle state: the normal limit and no
     /// trap. A call stores only its module's limit (see
-    /// `ModuleFunc::call_on`), so one that returns normally leaves the rest
+    /// `ModuleFunc::start_limit`), so one that returns normally leaves the rest
     /// as it was.
     fn reset_context(&self) {
         // SAFETY: the context page is mapped read+write and owned by this
@@ -415,13 +402,9 @@ impl Module {
     pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
         let func = self.funcs.get(index)?;
         let base = self.code.base();
-        // SAFETY: this only makes a pointer: `enter` lies inside the code
-        // (checked by `load`) and is the trampoline's start (the contract of
-        // `load`); calling it is what needs care, see `ModuleFunc::call_on`.
-        let enter: EnterFn = unsafe { std::mem::transmute(base.add(self.enter)) };
         Some(ModuleFunc {
             module: self,
-            enter,
+            enter: base as usize + self.enter,
             entry: base as usize + func.offset,
             arity: func.arity,
         })
@@ -476,7 +459,7 @@ pub const MIN_STACK_SIZE: usize = STACK_RESERVE + 16 * PAGE_SIZE;
 pub struct ModuleFunc<'m> {
     module: &'m Module,
     /// The entry trampoline.
-    enter: EnterFn,
+    enter: usize,
     /// The function's first instruction.
     entry: usize,
     arity: usize,
@@ -491,18 +474,80 @@ impl ModuleFunc<'_> {
     /// Calls the function with `args` on this thread's JIT stack;
     /// `interrupt`, if given, can stop the call.
     ///
+    /// The common case (no interrupt, the thread's stack idle, the function
+    /// returns) is kept to the instructions it needs, inlined into the
+    /// caller: one thread-local load and store each way, the arguments
+    /// moved into their registers, the trampoline, one load to see that no
+    /// trap fired. Everything else is out of line.
+    ///
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
     pub fn call(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
         assert_eq!(args.len(), self.arity, "wrong number of arguments");
-        with_thread_stack(|stack| self.call_on(stack, args, interrupt))
+        if interrupt.is_none() && args.len() <= REGISTER_ARGS {
+            // Taking the pointer marks the stack busy until it is put back.
+            // Nothing between here and the put-back can panic or re-enter.
+            let base = IDLE_STACK.replace(ptr::null_mut());
+            if !base.is_null() {
+                // A view that does not own the mapping: never unmapped here.
+                let stack = std::mem::ManuallyDrop::new(JitStack { base });
+                self.start_limit(&stack);
+                let (result, trap_pc) = self.enter(&stack, args);
+                IDLE_STACK.set(base);
+                if trap_pc == 0 {
+                    return Ok(Exit::Returned(result));
+                }
+                return Ok(self.module.finish_call(&stack, result, trap_pc));
+            }
+            IDLE_STACK.set(base);
+        }
+        self.call_slow(args, interrupt)
+    }
+
+    /// A call with an interrupt or stack arguments, or the first call on a
+    /// thread (which makes its stack), or a re-entrant one.
+    #[cold]
+    #[inline(never)]
+    fn call_slow(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
+        with_thread_stack(|stack| {
+            let ctx = stack.context();
+            // Before the interrupt can see the context, so that a request
+            // is never overwritten.
+            self.start_limit(stack);
+            if let Some(interrupt) = interrupt {
+                interrupt.begin(ctx);
+            }
+            let (result, trap_pc) = self.enter(stack, args);
+            if let Some(interrupt) = interrupt {
+                interrupt.end(ctx);
+            } else if trap_pc == 0 {
+                // Nothing could have written the context: it is still idle.
+                return Exit::Returned(result);
+            }
+            self.module.finish_call(stack, result, trap_pc)
+        })
+    }
+
+    /// Sets the limit of `stack`'s idle context to the one for this
+    /// module's stack size: one store, so that the default and a
+    /// configured size cost the same.
+    #[inline(always)]
+    fn start_limit(&self, stack: &JitStack) {
+        // SAFETY: the context page is mapped read+write and owned by the
+        // stack, on which no JIT code runs yet; `limit` is atomic.
+        unsafe {
+            (*stack.context())
+                .limit
+                .store(stack.limit_for(self.module.stack_size), Ordering::Relaxed);
+        }
     }
 
     /// Runs the function on `stack`, which must be idle (its context as
-    /// [`JitStack::reset_context`] leaves it) and is left idle again.
+    /// [`JitStack::reset_context`] leaves it, or with an interrupt begun on
+    /// it); returns the result register and the context's `trap_pc`.
     #[inline(always)]
-    fn call_on(&self, stack: &JitStack, args: &[i64], interrupt: Option<&Interrupt>) -> Exit {
+    fn enter(&self, stack: &JitStack, args: &[i64]) -> (i64, u64) {
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
         let in_registers = args.len().min(REGISTER_ARGS);
@@ -517,46 +562,53 @@ impl ModuleFunc<'_> {
             "too many arguments for the JIT stack"
         );
         let sp = (stack.top() as usize - stack_args * 8) & !15;
-        let sp = sp as *mut i64;
         if stack_args > 0 {
             // SAFETY: `sp..sp+stack_args` lies inside the read+write part of
             // the stack (checked above) and nothing else uses the stack now.
             unsafe {
-                std::ptr::copy_nonoverlapping(args[REGISTER_ARGS..].as_ptr(), sp, stack_args);
+                std::ptr::copy_nonoverlapping(
+                    args[REGISTER_ARGS..].as_ptr(),
+                    sp as *mut i64,
+                    stack_args,
+                );
             }
         }
-
-        // The context is idle (no trap) between calls; only the limit is
-        // the module's own (one store, before an interrupt can see the
-        // context), and the trampoline stores `saved_rsp` itself.
+        // The context is idle (no trap; the limit set by `start_limit`)
+        // between calls: the trampoline stores `saved_rsp` itself.
         let ctx = stack.context();
-        // SAFETY: the context page is mapped read+write and owned by the
-        // stack, on which no JIT code runs yet; `limit` is atomic.
-        unsafe {
-            (*ctx)
-                .limit
-                .store(stack.limit_for(self.module.stack_size), Ordering::Relaxed);
-        }
-        if let Some(interrupt) = interrupt {
-            interrupt.begin(ctx);
-        }
         // SAFETY: `enter` is the entry trampoline and `entry` a function of
         // `args.len()` arguments (checked by `call`) in the code of the
         // module this value borrows, which stays mapped (the contract of
         // `Module::load`); the stack, context and argument memory are valid
         // for the duration of the call; generated code only touches its own
-        // stack and returns (normally or through the trap exit) to here.
-        let (result, trap_pc) = unsafe {
-            let result = (self.enter)(ctx, self.entry as *const u8, sp, register_args.as_ptr());
+        // stack and returns (normally or through the trap exit) to here,
+        // with the registers the asm block declares clobbered changed and
+        // no others: the trampoline saves `rbx` and `rbp`, JIT code never
+        // writes `r15`, and every other register is in the clobber list
+        // (`crate::abi`, "Entering JIT code").
+        unsafe {
+            let result: i64;
+            std::arch::asm!(
+                "call r10",
+                in("r10") self.enter,
+                inlateout("rax") self.entry => result,
+                in("r11") sp,
+                in("r15") ctx,
+                inlateout("rdi") register_args[0] => _,
+                inlateout("rsi") register_args[1] => _,
+                inlateout("rdx") register_args[2] => _,
+                inlateout("rcx") register_args[3] => _,
+                inlateout("r8") register_args[4] => _,
+                inlateout("r9") register_args[5] => _,
+                // JIT code's callee-saved registers but rbx, which a trap
+                // leaves changed (`crate::abi::CALLEE_SAVED`).
+                lateout("r12") _,
+                lateout("r13") _,
+                lateout("r14") _,
+                clobber_abi("sysv64"),
+            );
             (result, (*ctx).trap_pc)
-        };
-        if let Some(interrupt) = interrupt {
-            interrupt.end(ctx);
-        } else if trap_pc == 0 {
-            // Nothing could have written the context: it is still idle.
-            return Exit::Returned(result);
         }
-        self.module.finish_call(stack, result, trap_pc)
     }
 }
 
