@@ -419,3 +419,42 @@ fn the_interpreter_bounds_recursion_by_bytes_like_the_jit() {
         );
     }
 }
+
+#[test]
+fn a_long_unfinished_entry_is_read_in_linear_time() {
+    // 20,000 continuation lines took 87 s when every line re-parsed the
+    // entry; now about 0.05 s. The bound leaves room for a busy machine.
+    let mut input = String::from("(1 +\n");
+    for _ in 0..20_000 {
+        input.push_str("1 +\n");
+    }
+    input.push_str("1)\n");
+    let mut command = exprjit();
+    command.arg("-i");
+    let start = std::time::Instant::now();
+    let output = run_with_stdin(command, input.as_bytes());
+    let elapsed = start.elapsed();
+    assert!(stdout(&output).contains("\n20002\n"), "{}", stderr(&output));
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "took {elapsed:?}"
+    );
+}
+
+#[test]
+fn load_and_the_command_line_word_file_errors_alike() {
+    for (path, message) in [
+        ("/", "'/' is a directory, not a program file"),
+        (
+            "no/such/file.ex",
+            "cannot read 'no/such/file.ex': no such file",
+        ),
+    ] {
+        let cli = exprjit().arg(path).output().unwrap();
+        assert_eq!(stderr(&cli), format!("exprjit: {message}\n"));
+        let mut command = exprjit();
+        command.arg("-i");
+        let repl = run_with_stdin(command, format!(":load {path}\n").as_bytes());
+        assert_eq!(stderr(&repl), format!("error: {message}\n"));
+    }
+}
