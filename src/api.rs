@@ -37,10 +37,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use crate::ast::Span;
+mod config;
+
 pub use crate::diag::ErrorCode;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
+pub use config::{Config, compile_with};
 
 mod batch;
 mod dynamic;

@@ -9,10 +9,12 @@
 //! with the same locations as the JIT.
 //!
 //! It never recurses on the Rust stack: evaluation is a loop over an explicit
-//! stack of [`Step`]s, values and call frames, all on the heap. Recursion
-//! deeper than [`MAX_CALL_DEPTH`] is a `stack overflow` error, like the JIT's
-//! stack limit. (The two limits are not the same depth: the JIT's depends on
-//! frame sizes; both allow well over a million nested calls.)
+//! stack of [`Step`]s, values and call frames, all on the heap. Those stacks
+//! together may hold [`STACK_BUDGET`] bytes, the size of the JIT's stack;
+//! a call that would need more is a `stack overflow` error, as on the JIT.
+//! So both back ends stop a runaway recursion at a comparable depth (a
+//! frame here costs about as much as the JIT's: its locals plus a few dozen
+//! bytes) and in bounded memory however many locals a function has.
 
 use std::sync::atomic::Ordering;
 
@@ -22,10 +24,9 @@ use crate::ir::{self, Expr, FuncId, LocalId};
 use crate::jit::runtime::Interrupt;
 use crate::runtime_error::RuntimeError;
 
-/// Deepest nesting of calls not in tail position. Each level costs the
-/// interpreter well under 100 bytes, so the limit bounds its memory near
-/// 400 MiB, like the JIT's 1 GiB stack bounds the JIT's.
-pub const MAX_CALL_DEPTH: usize = 1 << 22;
+/// The most memory the interpreter's stacks (steps, values, locals and
+/// frames) may hold: the JIT's stack size.
+pub const STACK_BUDGET: usize = crate::abi::STACK_SIZE;
 
 /// How many steps run between two looks at the interrupt flag.
 const INTERRUPT_POLL_INTERVAL: u32 = 1 << 12;
@@ -42,6 +43,17 @@ pub fn call(
     func: FuncId,
     args: &[i64],
     interrupt: Option<&Interrupt>,
+) -> Result<i64, RuntimeError> {
+    call_with_budget(program, func, args, interrupt, STACK_BUDGET)
+}
+
+/// [`call`], with the stacks bounded to `budget` bytes.
+pub(crate) fn call_with_budget(
+    program: &ir::Program,
+    func: FuncId,
+    args: &[i64],
+    interrupt: Option<&Interrupt>,
+    budget: usize,
 ) -> Result<i64, RuntimeError> {
     assert_eq!(
         args.len(),
@@ -62,6 +74,7 @@ pub fn call(
         values: Vec::new(),
         locals: Vec::new(),
         frames: Vec::new(),
+        budget,
     };
     let result = machine.run(func, args, || {
         context.limit.load(Ordering::Relaxed) == u64::MAX
@@ -115,6 +128,8 @@ struct Machine<'p> {
     values: Vec<i64>,
     locals: Vec<i64>,
     frames: Vec<Frame>,
+    /// Bytes the four stacks may hold together ([`STACK_BUDGET`]).
+    budget: usize,
 }
 
 impl<'p> Machine<'p> {
@@ -320,6 +335,23 @@ impl<'p> Machine<'p> {
         })
     }
 
+    /// The bytes in use on the four stacks (what the JIT would have on its
+    /// stack: frames, locals, pending operands and return points).
+    fn stack_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.steps.len() * size_of::<Step<'_>>()
+            + self.values.len() * size_of::<i64>()
+            + self.locals.len() * size_of::<i64>()
+            + self.frames.len() * size_of::<Frame>()
+    }
+
+    /// The bytes a new frame with `locals` locals adds: its locals, its
+    /// frame record and its return step.
+    fn frame_bytes(locals: usize) -> usize {
+        use std::mem::size_of;
+        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step<'_>>()
+    }
+
     /// Enters `func`, whose arguments are on top of the value stack, and
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
@@ -330,7 +362,7 @@ impl<'p> Machine<'p> {
         if is_tail_call {
             let frame = self.frames.pop().expect("tail call without a frame");
             self.locals.truncate(frame.locals_base);
-        } else if self.frames.len() >= MAX_CALL_DEPTH {
+        } else if self.stack_bytes() + Self::frame_bytes(callee.locals) > self.budget {
             return Err(RuntimeError::StackOverflow {
                 func,
                 name: callee.name.clone(),
@@ -401,10 +433,13 @@ mod tests {
 
     #[test]
     fn tail_calls_run_in_constant_space() {
-        let source = "fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)\n\
-                      count(N, 0)"
-            .replace("N", &(MAX_CALL_DEPTH + 1).to_string());
-        assert_eq!(run(&source).unwrap(), [MAX_CALL_DEPTH as i64 + 1]);
+        // Far more iterations than a small budget has room for frames.
+        let program = checked(
+            "fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)\n\
+             count(1000000, 0)",
+        );
+        let result = call_with_budget(&program, program.top_level[0], &[], None, 4096);
+        assert_eq!(result, Ok(1_000_000));
     }
 
     #[test]
@@ -419,6 +454,35 @@ mod tests {
             matches!(&error, RuntimeError::StackOverflow { name, .. } if name == "forever"),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn the_budget_bounds_frames_by_bytes_not_by_count() {
+        let locals = |count: usize| {
+            let lets: String = (0..count).map(|i| format!("let a{i} = n in ")).collect();
+            checked(&format!(
+                "fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1)\nf(100000)"
+            ))
+        };
+        let depth_reached = |program: &ir::Program| {
+            // The deepest call that still returns, found by bisection.
+            let f = program.funcs.iter().position(|f| f.name == "f").unwrap();
+            let (mut ok, mut overflows) = (0, 100_000);
+            while overflows - ok > 1 {
+                let mid = (ok + overflows) / 2;
+                match call_with_budget(program, f, &[mid], None, 1 << 20) {
+                    Ok(_) => ok = mid,
+                    Err(RuntimeError::StackOverflow { .. }) => overflows = mid,
+                    Err(error) => panic!("{error:?}"),
+                }
+            }
+            ok
+        };
+        let few = depth_reached(&locals(1));
+        let many = depth_reached(&locals(200));
+        // 1 MiB holds about 1 MiB / (200 * 8 bytes) frames of 200 locals.
+        assert!((500..700).contains(&many), "{many}");
+        assert!(few > 10 * many, "{few} vs {many}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub(crate) mod artifact;
 pub mod ast;
 pub mod check;
 pub(crate) mod codegen;
+pub mod continuation;
 pub mod diag;
 pub(crate) mod disasm;
 #[cfg(feature = "internals")]
@@ -48,6 +49,6 @@ pub mod session;
 pub mod suggest;
 
 pub use api::{
-    CompileError, Error, ErrorCode, Func, FunctionInfo, Interrupt, LookupError, Program,
-    RuntimeError, compile, compile_named, eval,
+    CompileError, Config, Error, ErrorCode, Func, FunctionInfo, Interrupt, LookupError, Program,
+    RuntimeError, compile, compile_named, compile_with, eval,
 };

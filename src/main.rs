@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 use exprjit::diag::{self, Diagnostic, SourceFile};
 use exprjit::lexer;
@@ -21,8 +21,14 @@ struct Cli {
     #[arg(value_name = "FILE", conflicts_with = "expr")]
     file: Option<PathBuf>,
 
-    /// Run SOURCE given on the command line instead of a file.
-    #[arg(short = 'e', long = "expr", value_name = "SOURCE")]
+    /// Run SOURCE given on the command line instead of a file. SOURCE may
+    /// start with `-` (`-e '-1 + 3'`).
+    #[arg(
+        short = 'e',
+        long = "expr",
+        value_name = "SOURCE",
+        allow_hyphen_values = true
+    )]
     expr: Option<String>,
 
     /// Compile only: report errors, run nothing.
@@ -58,6 +64,39 @@ struct Cli {
     /// without line editing, echoing prompts and input).
     #[arg(short = 'i', long, conflicts_with_all = ["file", "expr"])]
     interactive: bool,
+
+    /// When to colour diagnostics and the REPL's input: `auto` (on a
+    /// terminal, unless NO_COLOR is set or TERM is dumb), `always` or
+    /// `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColourWhen,
+
+    /// Print a completion script for SHELL on stdout and exit (see the
+    /// README for where to put it).
+    #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
+    completions: Option<clap_complete::Shell>,
+
+    /// Print the manual page (roff) on stdout and exit.
+    #[arg(long, exclusive = true)]
+    man_page: bool,
+}
+
+/// `--color`: the values cargo and ripgrep use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ColourWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColourWhen> for diag::ColourChoice {
+    fn from(when: ColourWhen) -> diag::ColourChoice {
+        match when {
+            ColourWhen::Auto => diag::ColourChoice::Auto,
+            ColourWhen::Always => diag::ColourChoice::Always,
+            ColourWhen::Never => diag::ColourChoice::Never,
+        }
+    }
 }
 
 const EXAMPLES: &str = "\
@@ -65,7 +104,17 @@ Examples:
   exprjit examples/fib.ex
   exprjit -e 'fn sq(x) = x * x; sq(12)'
   echo '1 + 2' | exprjit
-  exprjit                      (on a terminal: the interactive REPL)";
+  exprjit                      (on a terminal: the interactive REPL)
+
+Exit status:
+  0  success (also when the reader of the output went away, as with `| head`)
+  1  a compile or runtime error, or output that could not be written
+  2  a usage error (bad flag, unreadable file)
+
+Environment:
+  NO_COLOR=1          no colour under `--color auto` (the default)
+  TERM=dumb           no colour under `--color auto`
+  EXPRJIT_PERF_MAP=1  the same as --perf-map";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Emit {
@@ -94,19 +143,33 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => code,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(error) => {
-            eprintln!("exprjit: cannot start the compiler thread: {error}");
+            complain(format_args!("cannot start the compiler thread: {error}"));
             ExitCode::from(EXIT_ERROR)
         }
     }
 }
 
 fn run(cli: &Cli) -> ExitCode {
+    diag::set_colour_choice(cli.color.into());
+    if let Some(shell) = cli.completions {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "exprjit", &mut script);
+        return write_output(&script).err().unwrap_or(ExitCode::SUCCESS);
+    }
+    if cli.man_page {
+        let mut page = Vec::new();
+        return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+            Ok(()) => write_output(&page).err().unwrap_or(ExitCode::SUCCESS),
+            Err(error) => output_failed(&error),
+        };
+    }
     let stdin_is_terminal = io::stdin().is_terminal();
     if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
         return match exprjit::repl::run(stdin_is_terminal, cli.backend) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("exprjit: {error}");
+                complain(format_args!("{error}"));
                 ExitCode::from(EXIT_ERROR)
             }
         };
@@ -141,7 +204,7 @@ fn run(cli: &Cli) -> ExitCode {
     let runner = match Runner::new(&program, cli.backend, &mut timings) {
         Ok(runner) => runner,
         Err(error) => {
-            eprintln!("exprjit: cannot map executable memory: {error}");
+            complain(format_args!("cannot map executable memory: {error}"));
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -150,10 +213,10 @@ fn run(cli: &Cli) -> ExitCode {
         && (cli.perf_map || exprjit::perf_map::requested_by_env())
         && let Err(error) = exprjit::perf_map::write(loaded)
     {
-        eprintln!(
-            "exprjit: cannot write {}: {error}",
+        complain(format_args!(
+            "cannot write {}: {error}",
             exprjit::perf_map::path().display()
-        );
+        ));
     }
 
     let start = Instant::now();
@@ -163,28 +226,63 @@ fn run(cli: &Cli) -> ExitCode {
     for &func in &program.top_level {
         match runner.call(func, &[], None) {
             Ok(Ok(value)) => {
-                if writeln!(out, "{value}").is_err() {
-                    // The reader went away (e.g. `| head`): stop quietly.
-                    return ExitCode::SUCCESS;
+                if let Err(error) = writeln!(out, "{value}") {
+                    return output_failed(&error);
                 }
             }
             Ok(Err(error)) => {
-                let _ = out.flush();
+                // The values come first, as they were computed first.
+                if let Err(error) = out.flush() {
+                    return output_failed(&error);
+                }
                 diag::emit_to_stderr(&file, &[error.to_diagnostic()]);
                 status = ExitCode::from(EXIT_ERROR);
                 break;
             }
             Err(error) => {
-                let _ = out.flush();
-                eprintln!("exprjit: cannot allocate the JIT stack: {error}");
+                if let Err(error) = out.flush() {
+                    return output_failed(&error);
+                }
+                complain(format_args!("cannot allocate the JIT stack: {error}"));
                 status = ExitCode::from(EXIT_ERROR);
                 break;
             }
         }
     }
-    let _ = out.flush();
+    if let Err(error) = out.flush() {
+        return output_failed(&error);
+    }
     report_timings(cli, &timings, Some(start.elapsed()));
     status
+}
+
+/// Writes `bytes` to stdout and flushes; a failure is the exit status that
+/// [`output_failed`] picks.
+fn write_output(bytes: &[u8]) -> Result<(), ExitCode> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| output_failed(&error))
+}
+
+/// The end of a program whose output could not be written. A closed pipe
+/// (`exprjit ... | head -1`) means the reader has all it wants: stop
+/// quietly, as `cat` and `rg` do. Anything else (a full disk, `/dev/full`)
+/// loses output the user will not see, so it is an error.
+fn output_failed(error: &io::Error) -> ExitCode {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    complain(format_args!("cannot write the output: {error}"));
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Prints `exprjit: MESSAGE` on stderr. If stderr itself cannot be written
+/// there is nobody left to tell, so that failure is ignored (`eprintln!`
+/// would panic instead).
+fn complain(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "exprjit: {message}");
 }
 
 /// Reads the program named on the command line. Usage errors are reported
@@ -194,23 +292,13 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
         ("<expr>".to_owned(), expr.clone().into_bytes())
     } else {
         match cli.file.as_deref() {
-            Some(path) if path.as_os_str() != "-" => {
-                let name = path.display().to_string();
-                if path.is_dir() {
-                    eprintln!("exprjit: '{name}' is a directory, not a program file");
+            Some(path) if path.as_os_str() != "-" => match pipeline::read_program_file(path) {
+                Ok(bytes) => (path.display().to_string(), bytes),
+                Err(message) => {
+                    complain(format_args!("{message}"));
                     return Err(ExitCode::from(EXIT_USAGE));
                 }
-                match std::fs::read(path) {
-                    Ok(bytes) => (name, bytes),
-                    Err(error) => {
-                        eprintln!(
-                            "exprjit: cannot read '{name}': {}",
-                            describe_io_error(&error)
-                        );
-                        return Err(ExitCode::from(EXIT_USAGE));
-                    }
-                }
-            }
+            },
             Some(_) => read_stdin()?,
             None => read_stdin()?,
         }
@@ -230,18 +318,9 @@ fn read_stdin() -> Result<(String, Vec<u8>), ExitCode> {
     match io::stdin().lock().read_to_end(&mut bytes) {
         Ok(_) => Ok(("<stdin>".to_owned(), bytes)),
         Err(error) => {
-            eprintln!("exprjit: cannot read standard input: {error}");
+            complain(format_args!("cannot read standard input: {error}"));
             Err(ExitCode::from(EXIT_USAGE))
         }
-    }
-}
-
-/// An I/O error's message without the "(os error N)" suffix.
-fn describe_io_error(error: &io::Error) -> String {
-    match error.kind() {
-        io::ErrorKind::NotFound => "no such file".to_owned(),
-        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => error.to_string(),
     }
 }
 
@@ -263,19 +342,24 @@ fn emit_tokens(file: &SourceFile) -> ExitCode {
         at = *start;
         out.push_str(&format!("{line}:{col} {token}\n"));
     }
-    print!("{out}");
-    finish(file, &lexed.errors)
+    match write_output(out.as_bytes()) {
+        Ok(()) => finish(file, &lexed.errors),
+        Err(failed) => failed,
+    }
 }
 
 fn emit_ast(file: &SourceFile) -> ExitCode {
     let parsed = pipeline::parse(&file.text);
-    print!("{}", parsed.program);
-    finish(file, &parsed.errors)
+    match write_output(parsed.program.to_string().as_bytes()) {
+        Ok(()) => finish(file, &parsed.errors),
+        Err(failed) => failed,
+    }
 }
 
 fn emit_asm(program: &exprjit::ir::Program) -> ExitCode {
-    print!("{}", pipeline::asm_listing(program));
-    ExitCode::SUCCESS
+    write_output(pipeline::asm_listing(program).as_bytes())
+        .err()
+        .unwrap_or(ExitCode::SUCCESS)
 }
 
 /// Reports `errors` (if any) and picks the exit status.
@@ -293,12 +377,20 @@ fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
         return;
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    eprintln!("lex      {:9.3} ms", ms(timings.lex));
-    eprintln!("parse    {:9.3} ms", ms(timings.parse));
-    eprintln!("check    {:9.3} ms", ms(timings.check));
+    let mut report = format!(
+        "lex      {:9.3} ms\nparse    {:9.3} ms\ncheck    {:9.3} ms\n",
+        ms(timings.lex),
+        ms(timings.parse),
+        ms(timings.check)
+    );
     if let Some(run) = run {
-        eprintln!("codegen  {:9.3} ms", ms(timings.codegen));
-        eprintln!("load     {:9.3} ms", ms(timings.load));
-        eprintln!("run      {:9.3} ms", ms(run));
+        report.push_str(&format!(
+            "codegen  {:9.3} ms\nload     {:9.3} ms\nrun      {:9.3} ms\n",
+            ms(timings.codegen),
+            ms(timings.load),
+            ms(run)
+        ));
     }
+    // A report nobody can see is not worth failing the run for.
+    let _ = io::stderr().lock().write_all(report.as_bytes());
 }

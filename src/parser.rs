@@ -4,7 +4,7 @@
 //! Before the grammar sees anything, [`split_items`] applies the layout rule
 //! of the language: it drops the newlines that do not end an item (inside
 //! parentheses, after a token that cannot end an expression, before a line
-//! that starts with `then`/`else`/`in` or an infix operator) and cuts the
+//! that starts with `then`/`else`/`in`, an infix operator or `=`) and cuts the
 //! stream into items at the others and at `;`. Each item is parsed on its
 //! own, so one syntax error does not hide the errors in later items.
 //!
@@ -143,7 +143,8 @@ fn split_items<'src>(all: &[Spanned<'src>]) -> Layout<'src> {
                     index += 1;
                 }
                 let continues = |next: &Token<'_>| {
-                    matches!(next, Token::Then | Token::Else | Token::In) || next.is_infix_only()
+                    matches!(next, Token::Then | Token::Else | Token::In)
+                        || next.continues_previous_line()
                 };
                 open_parens.is_empty()
                     && layout.tokens[item_start..]
@@ -436,6 +437,7 @@ mod tests {
         assert_eq!(sexpr("if 1\nthen 2\n\n# note\nelse 3"), "(if 1 2 3)");
         assert_eq!(sexpr("let x = 1\nin x"), "(let x 1 x)");
         assert_eq!(sexpr("fn f(x) =\n  x"), "(fn f (x) x)");
+        assert_eq!(sexpr("fn g(a,\nb)\n= a + b"), "(fn g (a b) (+ a b))");
         assert_eq!(sexpr(";1;;2;"), "1\n2");
     }
 

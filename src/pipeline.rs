@@ -1,6 +1,8 @@
 //! The stages strung together, for the CLI, the REPL and the library API:
 //! source text in, a loaded [`jit::Program`] or diagnostics out.
 
+use std::io;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
@@ -36,6 +38,24 @@ pub struct Timings {
 /// about 3 GB on the worst input (about 500 MB for an ordinary 7 MB program
 /// of 100,000 functions, the compile benchmark's largest).
 pub const MAX_SOURCE_LEN: usize = 8 << 20;
+
+/// Reads the program file at `path`. The error is the one message, shared
+/// by the command line and the REPL's `:load`, that says what is wrong:
+/// `'/tmp' is a directory, not a program file`, `cannot read 'x.ex': no
+/// such file`.
+pub fn read_program_file(path: &Path) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let is_a_directory = || format!("'{name}' is a directory, not a program file");
+    if path.is_dir() {
+        return Err(is_a_directory());
+    }
+    std::fs::read(path).map_err(|error| match error.kind() {
+        io::ErrorKind::IsADirectory => is_a_directory(),
+        io::ErrorKind::NotFound => format!("cannot read '{name}': no such file"),
+        io::ErrorKind::PermissionDenied => format!("cannot read '{name}': permission denied"),
+        _ => format!("cannot read '{name}': {error}"),
+    })
+}
 
 /// Converts raw bytes to text, or reports the first invalid UTF-8 sequence
 /// together with a lossy text to show it in. A source longer than

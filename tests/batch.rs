@@ -201,3 +201,17 @@ fn an_interrupt_stops_a_batch_of_a_function_without_calls() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_batch_gets_its_programs_stack_size() {
+    // With a 1 MiB stack a recursion a few thousand deep fits, and one a
+    // million deep overflows at once instead of after a gigabyte.
+    let config = exprjit::Config::default().with_stack_size(1 << 20);
+    let program = exprjit::compile_with(FORMULAS, &config).unwrap();
+    let depth = program.func::<1>("depth").unwrap();
+    let mut out = [0; 2];
+    depth.call_many(&[[1000], [2000]], &mut out).unwrap();
+    assert_eq!(out, [1000, 2000]);
+    let error = depth.call_many(&[[10], [1_000_000]], &mut out).unwrap_err();
+    assert_eq!((error.code(), error.row()), (ErrorCode::StackOverflow, Some(1)));
+}

@@ -17,6 +17,26 @@ fn page_round(len: usize) -> usize {
     len.max(1).div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
+/// Gives the pages of `start..start + len` back to the system
+/// (`madvise(MADV_DONTNEED)`): they stay mapped with their protection, cost
+/// no memory until touched again, and then read as zeros.
+///
+/// # Safety
+/// The range must be whole pages of a private anonymous mapping that the
+/// caller owns, holding no value that anything will read again (such as
+/// the unused part of an idle stack).
+pub unsafe fn discard_pages(start: *mut u8, len: usize) -> io::Result<()> {
+    debug_assert!((start as usize).is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE));
+    // SAFETY: the caller guarantees the range is owned, anonymous and dead;
+    // MADV_DONTNEED on such pages only drops their contents.
+    let rc = unsafe { libc::madvise(start.cast(), len, libc::MADV_DONTNEED) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A private anonymous mapping, unmapped on drop.
 struct Mapping {
     ptr: NonNull<u8>,

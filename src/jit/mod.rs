@@ -82,10 +82,25 @@ impl Program {
         })
     }
 
+    /// Lets calls use `bytes` of JIT stack (default and most
+    /// [`crate::abi::STACK_SIZE`], least [`runtime::MIN_STACK_SIZE`]) before a
+    /// recursion is a stack overflow.
+    pub fn set_stack_size(&mut self, bytes: usize) {
+        self.module.set_stack_size(bytes);
+    }
+
     /// Kept out of line: calls are hot, traps are not.
     #[cold]
     #[inline(never)]
     fn trap_cause(&self, offset: usize) -> RuntimeError {
+        let cause = self.trap_site_cause(offset);
+        if matches!(cause, RuntimeError::StackOverflow { .. }) {
+            give_back_stack();
+        }
+        cause
+    }
+
+    fn trap_site_cause(&self, offset: usize) -> RuntimeError {
         if self
             .map
             .batch
@@ -136,6 +151,22 @@ impl Program {
     }
 }
 
+/// An interrupted call may have stopped deep in a recursion: its stack is
+/// given back as after an overflow.
+#[cold]
+#[inline(never)]
+fn interrupted() -> RuntimeError {
+    give_back_stack();
+    RuntimeError::Interrupted
+}
+
+/// Returns the touched part of this thread's JIT stack to the system
+/// ([`runtime::release_thread_stack`]). Failing to is not the call's
+/// error: the memory merely stays resident, as it did before.
+fn give_back_stack() {
+    let _ = runtime::release_thread_stack();
+}
+
 /// One function of a [`Program`], looked up once ([`Program::function`]) so
 /// that calls skip the lookup. It borrows the program, whose code therefore
 /// stays mapped while it exists.
@@ -166,7 +197,7 @@ impl Function<'_> {
         Ok(match self.func.call(args, interrupt)? {
             Exit::Returned(value) => Ok(value),
             Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
-            Exit::Interrupted => Err(RuntimeError::Interrupted),
+            Exit::Interrupted => Err(interrupted()),
         })
     }
 
@@ -182,7 +213,7 @@ impl Function<'_> {
         Ok(match self.func.call_many(rows, stride, out, interrupt)? {
             BatchExit::Done => Ok(()),
             BatchExit::Trapped { row, offset } => Err((row, self.program.trap_cause(offset))),
-            BatchExit::Interrupted { row } => Err((row, RuntimeError::Interrupted)),
+            BatchExit::Interrupted { row } => Err((row, interrupted())),
         })
     }
 

@@ -11,7 +11,7 @@ use std::io;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use super::mem::{ExecutableCode, PAGE_SIZE};
+use super::mem::{self, ExecutableCode, PAGE_SIZE};
 use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
 
 /// A stack of [`STACK_SIZE`] bytes aligned to its size. Layout from the base:
@@ -65,8 +65,9 @@ impl JitStack {
     }
 
     /// Puts the context record in its idle state: the normal limit and no
-    /// trap. Calls keep it that way (see [`Module::call`]), so a call that
-    /// returns normally has nothing to rewrite.
+    /// trap. A call stores only its module's limit (see
+    /// `ModuleFunc::start_limit`), so one that returns normally leaves the rest
+    /// as it was.
     fn reset_context(&self) {
         // SAFETY: the context page is mapped read+write and owned by this
         // stack, and no JIT code runs on it (callers hold the stack).
@@ -96,13 +97,55 @@ impl JitStack {
     }
 
     fn limit(&self) -> u64 {
-        (self.base as usize + 2 * PAGE_SIZE + STACK_RESERVE) as u64
+        self.limit_for(STACK_SIZE)
+    }
+
+    /// The limit that gives calls `stack_size` bytes of stack below the top
+    /// (at most all of it): the time and memory a runaway recursion takes
+    /// before it overflows are proportional to this size.
+    fn limit_for(&self, stack_size: usize) -> u64 {
+        let lowest = (STACK_SIZE - stack_size.min(STACK_SIZE)).max(2 * PAGE_SIZE);
+        (self.base as usize + lowest + STACK_RESERVE) as u64
+    }
+
+    /// Gives the pages below the top [`WARM_STACK`] bytes back to the
+    /// system: after an overflow, the touched stack (up to the whole
+    /// [`STACK_SIZE`]) would otherwise stay resident for the thread's life.
+    fn release_cold_pages(&self) -> io::Result<()> {
+        let start = 2 * PAGE_SIZE;
+        let end = STACK_SIZE - WARM_STACK;
+        // SAFETY: the range lies inside the read+write part of the block
+        // this value owns, below the context page; the stack is idle (the
+        // caller holds it and no JIT code runs on it), so no frame lives
+        // there, and the pages read as zero afterwards, which stack memory
+        // may.
+        unsafe { mem::discard_pages(self.base.add(start), end - start) }
     }
 
     fn top(&self) -> *mut i64 {
         // SAFETY: one past the end of the block this value owns.
         unsafe { self.base.add(STACK_SIZE).cast() }
     }
+}
+
+/// The top of a JIT stack that [`release_thread_stack`] keeps: what ordinary
+/// calls use, so they do not fault the pages in again.
+const WARM_STACK: usize = 256 * 1024;
+
+/// Gives back the memory of this thread's JIT stack below its top
+/// [`WARM_STACK`] bytes, if the thread has an idle stack. Called after a
+/// stack overflow (and an interrupt, which may have stopped a deep
+/// recursion), so that one runaway call does not pin up to a gigabyte for
+/// the rest of the thread's life.
+pub fn release_thread_stack() -> io::Result<()> {
+    let base = IDLE_STACK.get();
+    if base.is_null() {
+        // No stack yet, or one in use (a re-entrant call): nothing to do.
+        return Ok(());
+    }
+    // A view that does not own the mapping: `ManuallyDrop` never unmaps.
+    let stack = std::mem::ManuallyDrop::new(JitStack { base });
+    stack.release_cold_pages()
 }
 
 impl Drop for JitStack {
@@ -339,6 +382,8 @@ pub struct Module {
     code: ExecutableCode,
     enter: usize,
     funcs: Vec<FuncEntry>,
+    /// Bytes of JIT stack its calls may use ([`Module::set_stack_size`]).
+    stack_size: usize,
 }
 
 impl Module {
@@ -351,7 +396,15 @@ impl Module {
             code: ExecutableCode::new(code)?,
             enter,
             funcs,
+            stack_size: STACK_SIZE,
         })
+    }
+
+    /// Lets calls into this module use `bytes` of stack (at most
+    /// [`STACK_SIZE`], the default; at least [`MIN_STACK_SIZE`]) before a
+    /// recursion is a stack overflow.
+    pub fn set_stack_size(&mut self, bytes: usize) {
+        self.stack_size = bytes.clamp(MIN_STACK_SIZE, STACK_SIZE);
     }
 
     pub fn code(&self) -> &ExecutableCode {
@@ -410,6 +463,10 @@ impl Module {
     }
 }
 
+/// The smallest stack [`Module::set_stack_size`] accepts: the reserve below
+/// the limit and a few frames above it.
+pub const MIN_STACK_SIZE: usize = STACK_RESERVE + 16 * PAGE_SIZE;
+
 /// One function of a [`Module`], looked up once ([`Module::func`]): its
 /// addresses are computed, so a call loads nothing but its arguments. It
 /// borrows the module, so the code stays mapped while it exists.
@@ -452,6 +509,7 @@ impl ModuleFunc<'_> {
             if !base.is_null() {
                 // A view that does not own the mapping: never unmapped here.
                 let stack = std::mem::ManuallyDrop::new(JitStack { base });
+                self.start_limit(&stack);
                 let (result, trap_pc) = self.enter(&stack, args);
                 IDLE_STACK.set(base);
                 if trap_pc == 0 {
@@ -471,6 +529,9 @@ impl ModuleFunc<'_> {
     fn call_slow(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
         with_thread_stack(|stack| {
             let ctx = stack.context();
+            // Before the interrupt can see the context, so that a request
+            // is never overwritten.
+            self.start_limit(stack);
             if let Some(interrupt) = interrupt {
                 interrupt.begin(ctx);
             }
@@ -483,6 +544,20 @@ impl ModuleFunc<'_> {
             }
             self.module.finish_call(stack, result, trap_pc)
         })
+    }
+
+    /// Sets the limit of `stack`'s idle context to the one for this
+    /// module's stack size: one store, so that the default and a
+    /// configured size cost the same.
+    #[inline(always)]
+    fn start_limit(&self, stack: &JitStack) {
+        // SAFETY: the context page is mapped read+write and owned by the
+        // stack, on which no JIT code runs yet; `limit` is atomic.
+        unsafe {
+            (*stack.context())
+                .limit
+                .store(stack.limit_for(self.module.stack_size), Ordering::Relaxed);
+        }
     }
 
     /// Runs the function on `stack`, which must be idle (its context as
@@ -515,8 +590,8 @@ impl ModuleFunc<'_> {
                 );
             }
         }
-        // The context is idle (normal limit, no trap) between calls, so it
-        // needs no writing here: the trampoline stores `saved_rsp` itself.
+        // The context is idle (no trap; the limit set by `start_limit`)
+        // between calls: the trampoline stores `saved_rsp` itself.
         let ctx = stack.context();
         // SAFETY: `enter` is the entry trampoline and `entry` a function of
         // `args.len()` arguments (checked by `call`) in the code of the
@@ -589,6 +664,7 @@ impl ModuleFunc<'_> {
         let out_end = out_start + 8 * out.len();
         with_thread_stack(|stack| {
             let ctx = stack.context();
+            self.start_limit(stack);
             if let Some(interrupt) = interrupt {
                 interrupt.begin(ctx);
             }
