@@ -290,7 +290,7 @@ pub fn eval(source: &str) -> Result<i64, Error> {
 /// }; // error: `program` does not live long enough
 /// ```
 pub struct Program {
-    loaded: jit::Program,
+    loaded: jit::LoadedProgram,
     file: Arc<SourceFile>,
     /// The user's functions (not the top-level expressions), in definition
     /// order.
@@ -426,7 +426,7 @@ impl Program {
     #[inline(always)]
     fn runtime_result(
         &self,
-        result: std::io::Result<Result<i64, jit::RuntimeError>>,
+        result: std::io::Result<Result<i64, jit::Fault>>,
     ) -> Result<i64, RuntimeError> {
         match result {
             Ok(Ok(value)) => Ok(value),
@@ -581,7 +581,7 @@ impl<'p, const N: usize> Func<'p, N> {
 /// ```
 #[derive(Debug, Default)]
 pub struct Interrupt {
-    inner: jit::Interrupt,
+    inner: jit::LimitInterrupt,
     /// Set while a call runs with this interrupt.
     in_use: AtomicBool,
 }
@@ -595,7 +595,7 @@ impl Interrupt {
     /// ```
     pub const fn new() -> Interrupt {
         Interrupt {
-            inner: jit::Interrupt::new(),
+            inner: jit::LimitInterrupt::new(),
             in_use: AtomicBool::new(false),
         }
     }
@@ -843,7 +843,7 @@ pub struct RuntimeError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Cause {
     /// A trap in the generated code, or an interrupt.
-    Trap(jit::RuntimeError),
+    Trap(jit::Fault),
     /// The interrupt passed to the call was in use by another call.
     InterruptInUse,
     /// The system refused memory for this thread's JIT stack.
@@ -864,9 +864,9 @@ impl RuntimeError {
     /// ```
     pub fn code(&self) -> ErrorCode {
         match &self.cause {
-            Cause::Trap(jit::RuntimeError::DivisionByZero { .. }) => ErrorCode::DivisionByZero,
-            Cause::Trap(jit::RuntimeError::StackOverflow { .. }) => ErrorCode::StackOverflow,
-            Cause::Trap(jit::RuntimeError::Interrupted) => ErrorCode::Interrupted,
+            Cause::Trap(jit::Fault::DivisionByZero { .. }) => ErrorCode::DivisionByZero,
+            Cause::Trap(jit::Fault::StackOverflow { .. }) => ErrorCode::StackOverflow,
+            Cause::Trap(jit::Fault::Interrupted) => ErrorCode::Interrupted,
             Cause::InterruptInUse => ErrorCode::InterruptInUse,
             Cause::OutOfMemory(_) => ErrorCode::OutOfMemory,
             Cause::WrongArgumentCount { .. } => ErrorCode::WrongArgumentCount,
@@ -903,8 +903,8 @@ impl RuntimeError {
 
     fn span(&self) -> Option<Span> {
         match &self.cause {
-            Cause::Trap(jit::RuntimeError::DivisionByZero { span, .. })
-            | Cause::Trap(jit::RuntimeError::StackOverflow { span, .. }) => Some(*span),
+            Cause::Trap(jit::Fault::DivisionByZero { span, .. })
+            | Cause::Trap(jit::Fault::StackOverflow { span, .. }) => Some(*span),
             _ => None,
         }
     }

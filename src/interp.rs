@@ -5,7 +5,7 @@
 //! the differential tests and the fuzzers), so it implements the language's
 //! semantics directly: operators through [`BinOp::apply`] and
 //! [`UnOp::apply`], operands left to right, `&&`/`||` short-circuit, calls in
-//! tail position reuse the caller's frame, and the same [`RuntimeError`]s
+//! tail position reuse the caller's frame, and the same [`Fault`]s
 //! with the same locations as the JIT.
 //!
 //! It never recurses on the Rust stack: evaluation is a loop over an explicit
@@ -20,9 +20,9 @@ use std::sync::atomic::Ordering;
 
 use crate::abi::StackContext;
 use crate::ast::{BinOp, Span, UnOp};
+use crate::fault::Fault;
 use crate::ir::{self, Expr, FuncId, LocalId};
-use crate::jit::runtime::Interrupt;
-use crate::runtime_error::RuntimeError;
+use crate::jit::runtime::LimitInterrupt;
 
 /// The most memory the interpreter's stacks (steps, values, locals and
 /// frames) may hold: the JIT's stack size.
@@ -42,8 +42,8 @@ pub fn call(
     program: &ir::Program,
     func: FuncId,
     args: &[i64],
-    interrupt: Option<&Interrupt>,
-) -> Result<i64, RuntimeError> {
+    interrupt: Option<&LimitInterrupt>,
+) -> Result<i64, Fault> {
     call_with_budget(program, func, args, interrupt, STACK_BUDGET)
 }
 
@@ -52,9 +52,9 @@ pub(crate) fn call_with_budget(
     program: &ir::Program,
     func: FuncId,
     args: &[i64],
-    interrupt: Option<&Interrupt>,
+    interrupt: Option<&LimitInterrupt>,
     budget: usize,
-) -> Result<i64, RuntimeError> {
+) -> Result<i64, Fault> {
     assert_eq!(
         args.len(),
         program.funcs[func].arity,
@@ -143,7 +143,7 @@ impl<'p> Machine<'p> {
         func: FuncId,
         args: &[i64],
         interrupted: impl Fn() -> bool,
-    ) -> Result<i64, RuntimeError> {
+    ) -> Result<i64, Fault> {
         self.values.extend_from_slice(args);
         let mut next = self.enter(func)?;
         let mut until_poll = INTERRUPT_POLL_INTERVAL;
@@ -159,7 +159,7 @@ impl<'p> Machine<'p> {
             if until_poll == 0 {
                 until_poll = INTERRUPT_POLL_INTERVAL;
                 if interrupted() {
-                    return Err(RuntimeError::Interrupted);
+                    return Err(Fault::Interrupted);
                 }
             }
         }
@@ -176,7 +176,7 @@ impl<'p> Machine<'p> {
     }
 
     /// Does one step; returns the expression to evaluate next, if any.
-    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, Fault> {
         match step {
             Step::Eval(expr) => return Ok(Some(expr)),
             Step::Unary(op) => {
@@ -186,7 +186,7 @@ impl<'p> Machine<'p> {
             Step::Binary(op, op_span) => {
                 let rhs = self.pop();
                 let lhs = self.pop();
-                let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                     func: self.current_frame().func,
                     span: op_span,
                 })?;
@@ -235,7 +235,7 @@ impl<'p> Machine<'p> {
     /// Starts evaluating `expr`: pushes its value if it is
     /// [`Self::simple_value`], else the steps that finish it (in reverse
     /// order of execution). Returns the operand to evaluate first, if any.
-    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, Fault> {
         if let Some(value) = self.simple_value(expr)? {
             self.values.push(value);
             return Ok(None);
@@ -307,7 +307,7 @@ impl<'p> Machine<'p> {
     /// result is what the steps would compute (the operands are leaves, so
     /// their order cannot be observed), but most evaluation in a loop ends
     /// up here instead of in several steps.
-    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, RuntimeError> {
+    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, Fault> {
         let leaf = |expr: &Expr| match expr {
             Expr::Int(value) => Some(*value),
             Expr::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
@@ -323,7 +323,7 @@ impl<'p> Machine<'p> {
                 rhs,
             } => match (leaf(lhs), leaf(rhs)) {
                 (Some(lhs), Some(rhs)) => {
-                    let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                    let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                         func: self.current_frame().func,
                         span: *op_span,
                     })?;
@@ -356,14 +356,14 @@ impl<'p> Machine<'p> {
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
     /// frame, so tail recursion runs in constant space, as in the JIT.
-    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, Fault> {
         let callee = &self.program.funcs[func];
         let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
         if is_tail_call {
             let frame = self.frames.pop().expect("tail call without a frame");
             self.locals.truncate(frame.locals_base);
         } else if self.stack_bytes() + Self::frame_bytes(callee.locals) > self.budget {
-            return Err(RuntimeError::StackOverflow {
+            return Err(Fault::StackOverflow {
                 func,
                 name: callee.name.clone(),
                 span: callee.name_span,
@@ -391,7 +391,7 @@ mod tests {
     }
 
     /// Runs every top-level expression, stopping at the first error.
-    fn run(source: &str) -> Result<Vec<i64>, RuntimeError> {
+    fn run(source: &str) -> Result<Vec<i64>, Fault> {
         let program = checked(source);
         let values = program
             .top_level
@@ -424,7 +424,7 @@ mod tests {
     fn division_by_zero_names_the_function_and_operator() {
         let source = "fn f(x) = 10 / x\nfn g(x) = f(x) + 1\ng(0)";
         let error = run(source).unwrap_err();
-        let RuntimeError::DivisionByZero { func, span } = error else {
+        let Fault::DivisionByZero { func, span } = error else {
             panic!("{error:?}")
         };
         assert_eq!(checked(source).funcs[func].name, "f");
@@ -451,7 +451,7 @@ mod tests {
         let error =
             run("fn ok(n) = n\nfn forever(n) = 1 + forever(n + 1)\nforever(0)").unwrap_err();
         assert!(
-            matches!(&error, RuntimeError::StackOverflow { name, .. } if name == "forever"),
+            matches!(&error, Fault::StackOverflow { name, .. } if name == "forever"),
             "{error:?}"
         );
     }
@@ -472,7 +472,7 @@ mod tests {
                 let mid = (ok + overflows) / 2;
                 match call_with_budget(program, f, &[mid], None, 1 << 20) {
                     Ok(_) => ok = mid,
-                    Err(RuntimeError::StackOverflow { .. }) => overflows = mid,
+                    Err(Fault::StackOverflow { .. }) => overflows = mid,
                     Err(error) => panic!("{error:?}"),
                 }
             }
@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn an_interrupt_stops_an_endless_loop() {
         let program = checked("fn spin(n) = spin(n + 1)\nspin(0)");
-        let interrupt = Interrupt::new();
+        let interrupt = LimitInterrupt::new();
         let result = std::thread::scope(|scope| {
             let running =
                 scope.spawn(|| call(&program, program.top_level[0], &[], Some(&interrupt)));
@@ -499,6 +499,6 @@ mod tests {
             }
             running.join().unwrap()
         });
-        assert_eq!(result, Err(RuntimeError::Interrupted));
+        assert_eq!(result, Err(Fault::Interrupted));
     }
 }

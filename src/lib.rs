@@ -33,6 +33,7 @@ pub(crate) mod codegen;
 pub mod continuation;
 pub mod diag;
 pub(crate) mod disasm;
+pub mod fault;
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
@@ -44,7 +45,6 @@ pub mod parser;
 pub mod perf_map;
 pub mod pipeline;
 pub mod repl;
-pub mod runtime_error;
 pub mod session;
 pub mod suggest;
 

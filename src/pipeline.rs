@@ -1,5 +1,5 @@
 //! The stages strung together, for the CLI, the REPL and the library API:
-//! source text in, a loaded [`jit::Program`] or diagnostics out.
+//! source text in, a loaded [`jit::LoadedProgram`] or diagnostics out.
 
 use std::io;
 use std::path::Path;
@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::jit::Interrupt;
-use crate::runtime_error::RuntimeError;
+use crate::fault::Fault;
+use crate::jit::LimitInterrupt;
 use crate::{check, codegen, interp, ir, jit, lexer, parser};
 
 /// Deepest expression nesting accepted. The later stages recurse once per
@@ -164,7 +164,10 @@ pub fn front_end(
 }
 
 /// Generates code for `program` and loads it into executable memory.
-pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result<jit::Program> {
+pub fn back_end(
+    program: &ir::Program,
+    timings: &mut Timings,
+) -> std::io::Result<jit::LoadedProgram> {
     back_end_with(program, false, timings)
 }
 
@@ -174,12 +177,12 @@ pub fn back_end_with(
     program: &ir::Program,
     batch_entries: bool,
     timings: &mut Timings,
-) -> std::io::Result<jit::Program> {
+) -> std::io::Result<jit::LoadedProgram> {
     let start = Instant::now();
     let artifact = codegen::compile_with(program, batch_entries);
     timings.codegen = start.elapsed();
     let start = Instant::now();
-    let loaded = jit::Program::load(artifact, program.top_level.clone());
+    let loaded = jit::LoadedProgram::load(artifact, program.top_level.clone());
     timings.load = start.elapsed();
     loaded
 }
@@ -221,7 +224,7 @@ impl Backend {
 
 /// A checked program made ready to run by a [`Backend`].
 pub enum Runner<'p> {
-    Jit(jit::Program),
+    Jit(jit::LoadedProgram),
     Interp(&'p ir::Program),
 }
 
@@ -246,8 +249,8 @@ impl<'p> Runner<'p> {
         &self,
         func: ir::FuncId,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
-    ) -> std::io::Result<Result<i64, RuntimeError>> {
+        interrupt: Option<&LimitInterrupt>,
+    ) -> std::io::Result<Result<i64, Fault>> {
         match self {
             Runner::Jit(loaded) => loaded.call(func, args, interrupt),
             Runner::Interp(program) => Ok(interp::call(program, func, args, interrupt)),
@@ -255,7 +258,7 @@ impl<'p> Runner<'p> {
     }
 
     /// The loaded machine code, if the JIT prepared it.
-    pub fn into_jit(self) -> Option<jit::Program> {
+    pub fn into_jit(self) -> Option<jit::LoadedProgram> {
         match self {
             Runner::Jit(loaded) => Some(loaded),
             Runner::Interp(_) => None,

@@ -20,7 +20,7 @@ use rustyline::{Config, Editor, EventHandler, KeyEvent};
 
 use crate::continuation;
 use crate::diag::{self, SourceFile};
-use crate::jit::Interrupt;
+use crate::jit::LimitInterrupt;
 use crate::pipeline::Backend;
 use crate::session::{Failure, Outcome, Reply, Session};
 use helper::{COMMANDS, ReplHelper, TabIndentsAtLineStart};
@@ -40,7 +40,7 @@ separated by newlines or `;`; an unfinished entry continues on the next line.
 Ctrl-C stops a running computation; Ctrl-D or :quit leaves.";
 
 /// The interrupt that Ctrl-C requests while JIT code runs.
-static CTRL_C: Interrupt = Interrupt::new();
+static CTRL_C: LimitInterrupt = LimitInterrupt::new();
 
 /// Runs the REPL until the user leaves. `line_editing` selects rustyline;
 /// without it prompts and input are echoed to stdout (for pipes). Fails

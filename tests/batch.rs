@@ -213,5 +213,8 @@ fn a_batch_gets_its_programs_stack_size() {
     depth.call_many(&[[1000], [2000]], &mut out).unwrap();
     assert_eq!(out, [1000, 2000]);
     let error = depth.call_many(&[[10], [1_000_000]], &mut out).unwrap_err();
-    assert_eq!((error.code(), error.row()), (ErrorCode::StackOverflow, Some(1)));
+    assert_eq!(
+        (error.code(), error.row()),
+        (ErrorCode::StackOverflow, Some(1))
+    );
 }

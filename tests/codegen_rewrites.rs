@@ -149,9 +149,9 @@ fn random_programs_agree_with_the_interpreter() {
 /// stack and still pass a stack check, so an interrupt stops each of them.
 #[test]
 fn tail_call_loops_stay_interruptible() {
-    use exprjit::jit::Interrupt;
-    use exprjit::runtime_error::RuntimeError;
-    static INTERRUPT: Interrupt = Interrupt::new();
+    use exprjit::fault::Fault;
+    use exprjit::jit::LimitInterrupt;
+    static INTERRUPT: LimitInterrupt = LimitInterrupt::new();
     let source = "
 fn spin(n) = spin(n + 1)
 fn ping(n) = pong(n + 1)
@@ -176,7 +176,7 @@ fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
         });
         let result = jit.call(func, &args, Some(&INTERRUPT)).expect("runs");
         stopper.join().expect("stopper thread");
-        assert_eq!(result, Err(RuntimeError::Interrupted), "function {func}");
+        assert_eq!(result, Err(Fault::Interrupted), "function {func}");
     }
 }
 
@@ -186,7 +186,7 @@ fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
 /// error rather than a crash.
 #[test]
 fn large_frames_are_checked_and_overflow_cleanly() {
-    use exprjit::runtime_error::RuntimeError;
+    use exprjit::fault::Fault;
     let depth = 1500;
     let mut body = String::from("deep(n - 1)");
     let mut flat = String::from("g(n)");
@@ -207,7 +207,7 @@ fn large_frames_are_checked_and_overflow_cleanly() {
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     let result = jit.call(2, &[10_000_000], None).expect("runs");
     assert!(
-        matches!(result, Err(RuntimeError::StackOverflow { func: 2, .. })),
+        matches!(result, Err(Fault::StackOverflow { func: 2, .. })),
         "{result:?}"
     );
 }

@@ -66,7 +66,7 @@ impl Program {
     /// Turns the result of a batch into the API's error type.
     pub(super) fn batch_result(
         &self,
-        result: std::io::Result<Result<(), (usize, jit::RuntimeError)>>,
+        result: std::io::Result<Result<(), (usize, jit::Fault)>>,
     ) -> Result<(), RuntimeError> {
         match result {
             Ok(Ok(())) => Ok(()),
@@ -85,7 +85,7 @@ impl Program {
     pub(super) fn with_interrupt<R>(
         &self,
         interrupt: &Interrupt,
-        call: impl FnOnce(&jit::Interrupt) -> R,
+        call: impl FnOnce(&jit::LimitInterrupt) -> R,
     ) -> Result<R, RuntimeError> {
         if interrupt.in_use.swap(true, Ordering::Acquire) {
             return Err(self.runtime_error(Cause::InterruptInUse));

@@ -247,7 +247,7 @@ pub enum Exit {
     /// A trap fired; `offset` is the trap site's return address as an offset
     /// into the code, which the code generator's trap table maps to a cause.
     Trapped { offset: usize },
-    /// An [`Interrupt`] stopped the call at a function entry.
+    /// An [`LimitInterrupt`] stopped the call at a function entry.
     Interrupted,
 }
 
@@ -258,30 +258,30 @@ pub enum BatchExit {
     Done,
     /// Row `row` trapped (the rows before it have their results).
     Trapped { row: usize, offset: usize },
-    /// An [`Interrupt`] stopped the batch at row `row`.
+    /// An [`LimitInterrupt`] stopped the batch at row `row`.
     Interrupted { row: usize },
 }
 
 /// Stops a running call from another thread or from a signal handler.
 ///
 /// While a call made with this interrupt runs, `running` points at the
-/// context of its stack. [`Interrupt::request`] raises that context's limit
+/// context of its stack. [`LimitInterrupt::request`] raises that context's limit
 /// so the next function entry traps. To keep the context from going away
 /// while it is written, a requester swaps in the `BUSY` marker and puts the
 /// pointer back afterwards, and the call waits for the pointer to come back
 /// before it clears it. The requester never waits, so it is safe in a signal
 /// handler interrupting the calling thread itself.
 #[derive(Debug, Default)]
-pub struct Interrupt {
+pub struct LimitInterrupt {
     running: AtomicPtr<StackContext>,
 }
 
-/// Marks an [`Interrupt`] whose running context is being written.
+/// Marks an [`LimitInterrupt`] whose running context is being written.
 const BUSY: *mut StackContext = ptr::dangling_mut();
 
-impl Interrupt {
-    pub const fn new() -> Interrupt {
-        Interrupt {
+impl LimitInterrupt {
+    pub const fn new() -> LimitInterrupt {
+        LimitInterrupt {
             running: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -331,20 +331,20 @@ impl Interrupt {
 }
 
 /// The interrupt the SIGINT handler requests (see [`install_sigint_handler`]).
-static SIGINT_TARGET: AtomicPtr<Interrupt> = AtomicPtr::new(ptr::null_mut());
+static SIGINT_TARGET: AtomicPtr<LimitInterrupt> = AtomicPtr::new(ptr::null_mut());
 
 extern "C" fn on_sigint(_signal: libc::c_int) {
     let target = SIGINT_TARGET.load(Ordering::SeqCst);
     if !target.is_null() {
         // SAFETY: only `install_sigint_handler` stores here, and it stores a
-        // `&'static Interrupt`.
+        // `&'static LimitInterrupt`.
         unsafe { (*target).request() };
     }
 }
 
 /// Makes SIGINT (Ctrl-C) request `interrupt` instead of killing the
 /// process.
-pub fn install_sigint_handler(interrupt: &'static Interrupt) -> io::Result<()> {
+pub fn install_sigint_handler(interrupt: &'static LimitInterrupt) -> io::Result<()> {
     SIGINT_TARGET.store(ptr::from_ref(interrupt).cast_mut(), Ordering::SeqCst);
     // SAFETY: `on_sigint` only performs atomic operations, which are
     // async-signal-safe; the sigaction struct is fully initialised.
@@ -435,7 +435,7 @@ impl Module {
         &self,
         index: usize,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
+        interrupt: Option<&LimitInterrupt>,
     ) -> io::Result<Exit> {
         let func = self.func(index).expect("function index out of range");
         func.call(args, interrupt)
@@ -500,7 +500,7 @@ impl ModuleFunc<'_> {
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
-    pub fn call(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
+    pub fn call(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
         assert_eq!(args.len(), self.arity, "wrong number of arguments");
         if interrupt.is_none() && args.len() <= REGISTER_ARGS {
             // Taking the pointer marks the stack busy until it is put back.
@@ -526,7 +526,7 @@ impl ModuleFunc<'_> {
     /// thread (which makes its stack), or a re-entrant one.
     #[cold]
     #[inline(never)]
-    fn call_slow(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
+    fn call_slow(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
         with_thread_stack(|stack| {
             let ctx = stack.context();
             // Before the interrupt can see the context, so that a request
@@ -648,7 +648,7 @@ impl ModuleFunc<'_> {
         rows: &[i64],
         stride: usize,
         out: &mut [i64],
-        interrupt: Option<&Interrupt>,
+        interrupt: Option<&LimitInterrupt>,
     ) -> io::Result<BatchExit> {
         let batch = self.batch.expect("code compiled with batch entries");
         assert!(stride >= self.arity, "a row shorter than the arity");
@@ -724,7 +724,7 @@ mod tests {
         );
     }
 
-    fn load(source: &str) -> crate::jit::Program {
+    fn load(source: &str) -> crate::jit::LoadedProgram {
         let mut timings = crate::pipeline::Timings::default();
         let program = crate::pipeline::front_end(source, &[], &mut timings).unwrap();
         crate::pipeline::back_end(&program, &mut timings).unwrap()
@@ -774,7 +774,7 @@ mod tests {
     fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
         let program = load("fn f(x) = x + 1");
         let module = &program.module;
-        let interrupt = Interrupt::new();
+        let interrupt = LimitInterrupt::new();
         // The request lands after the function returned, before the call
         // let go of the interrupt: the limit is raised on an idle stack.
         let exit = with_thread_stack(|stack| {

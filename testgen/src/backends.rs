@@ -4,9 +4,9 @@
 
 use exprjit::ast::{BinOp, UnOp};
 use exprjit::diag::SourceFile;
+use exprjit::fault::Fault;
 use exprjit::ir;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit::runtime_error::RuntimeError;
 
 use crate::agree::ErrorKind;
 
@@ -100,7 +100,7 @@ impl Prepared<'_> {
 /// What one call gave: a value, or a runtime error with its kind, function
 /// and source span, all of which take part in comparisons.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Outcome(Result<i64, RuntimeError>);
+pub(crate) struct Outcome(Result<i64, Fault>);
 
 impl Outcome {
     pub(crate) fn is_err(&self) -> bool {
@@ -113,9 +113,9 @@ impl Outcome {
 
     pub(crate) fn error_kind(&self) -> Option<ErrorKind> {
         match self.0.as_ref().err()? {
-            RuntimeError::DivisionByZero { .. } => Some(ErrorKind::DivisionByZero),
-            RuntimeError::StackOverflow { .. } => Some(ErrorKind::StackOverflow),
-            RuntimeError::Interrupted => Some(ErrorKind::Interrupted),
+            Fault::DivisionByZero { .. } => Some(ErrorKind::DivisionByZero),
+            Fault::StackOverflow { .. } => Some(ErrorKind::StackOverflow),
+            Fault::Interrupted => Some(ErrorKind::Interrupted),
         }
     }
 
@@ -127,9 +127,9 @@ impl Outcome {
             Err(error) => error,
         };
         let (what, func, span) = match error {
-            RuntimeError::DivisionByZero { func, span } => ("division by zero", *func, *span),
-            RuntimeError::StackOverflow { func, span, .. } => ("stack overflow", *func, *span),
-            RuntimeError::Interrupted => return "error: interrupted".to_string(),
+            Fault::DivisionByZero { func, span } => ("division by zero", *func, *span),
+            Fault::StackOverflow { func, span, .. } => ("stack overflow", *func, *span),
+            Fault::Interrupted => return "error: interrupted".to_string(),
         };
         let name = checked.name(func).unwrap_or("<no such function>");
         let line = line_of(source, span.start);
