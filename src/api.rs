@@ -54,7 +54,7 @@ pub use dynamic::DynFunc;
 ///
 /// ```
 /// let error = exprjit::compile("1 / ").unwrap_err();
-/// assert!(error.to_string().contains(exprjit::api::DEFAULT_SOURCE_NAME));
+/// assert!(error.to_string().contains(exprjit::DEFAULT_SOURCE_NAME));
 /// ```
 pub const DEFAULT_SOURCE_NAME: &str = "<source>";
 

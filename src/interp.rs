@@ -9,7 +9,7 @@
 //! with the same locations as the JIT.
 //!
 //! It never recurses on the Rust stack: evaluation is a loop over an explicit
-//! stack of [`Step`]s, values and call frames, all on the heap. Those stacks
+//! stack of `Step`s, values and call frames, all on the heap. Those stacks
 //! together may hold [`STACK_BUDGET`] bytes, the size of the JIT's stack;
 //! a call that would need more is a `stack overflow` error, as on the JIT.
 //! So both back ends stop a runaway recursion at a comparable depth (a

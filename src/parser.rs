@@ -1,7 +1,7 @@
 //! The parser: tokens to the [`ast`] tree, with the LALRPOP grammar in
 //! `grammar/exprjit.lalrpop` doing the work for each item.
 //!
-//! Before the grammar sees anything, [`split_items`] applies the layout rule
+//! Before the grammar sees anything, `split_items` applies the layout rule
 //! of the language: it drops the newlines that do not end an item (inside
 //! parentheses, after a token that cannot end an expression, before a line
 //! that starts with `then`/`else`/`in`, an infix operator or `=`) and cuts the
@@ -15,7 +15,7 @@ use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, BinOp, Expr, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::lexer::{self, Lexed, Token};
+use crate::lexer::{Lexed, Token};
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -38,9 +38,11 @@ pub struct Parsed {
     pub incomplete: bool,
 }
 
-/// Lexes and parses `source`.
+/// Lexes and parses `source` (for tests; the pipeline times the two
+/// apart with [`parse_tokens`]).
+#[cfg(any(test, feature = "internals"))]
 pub fn parse(source: &str) -> Parsed {
-    parse_tokens(source, lexer::tokenize(source))
+    parse_tokens(source, crate::lexer::tokenize(source))
 }
 
 /// Parses already-lexed `source` (so that callers can time the two apart).

@@ -64,7 +64,7 @@ impl Config {
     /// ```
     /// let config = exprjit::Config::new();
     /// assert_eq!(config.stack_size(), exprjit::Config::DEFAULT_STACK_SIZE);
-    /// assert_eq!(config.source_name(), exprjit::api::DEFAULT_SOURCE_NAME);
+    /// assert_eq!(config.source_name(), exprjit::DEFAULT_SOURCE_NAME);
     /// ```
     pub fn new() -> Config {
         Config {

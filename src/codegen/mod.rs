@@ -1,8 +1,8 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
-//! [`x64`] encodes instructions; [`trampoline`] emits the entry trampoline
+//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline
 //! and the trap exit; [`analysis`] looks at each function before it is
-//! lowered; [`lower`] walks it once and emits its code, with [`regs`] and
+//! lowered; `lower` walks it once and emits its code, with [`regs`] and
 //! [`divide`] as helpers. The output is plain data (see
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 

@@ -158,15 +158,6 @@ impl ExecutableCode {
         self.map.ptr.as_ptr()
     }
 
-    /// The number of code bytes (not the mapped size).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The code bytes (readable: the pages are read+exec).
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the first `len` bytes of the mapping were initialised by

@@ -177,11 +177,6 @@ pub struct Function<'p> {
 }
 
 impl Function<'_> {
-    /// How many arguments the function takes.
-    pub fn arity(&self) -> usize {
-        self.func.arity()
-    }
-
     /// Calls the function with `args` (which must match its arity) on this
     /// thread's JIT stack; `interrupt`, if given, can stop the call.
     ///
@@ -215,11 +210,5 @@ impl Function<'_> {
             BatchExit::Trapped { row, offset } => Err((row, self.program.trap_cause(offset))),
             BatchExit::Interrupted { row } => Err((row, interrupted())),
         })
-    }
-
-    /// Whether [`Self::call_many`] can run: the code has a batch entry for
-    /// the function's arity.
-    pub fn has_batch_entry(&self) -> bool {
-        self.func.has_batch_entry()
     }
 }

@@ -133,7 +133,7 @@ impl JitStack {
 const WARM_STACK: usize = 256 * 1024;
 
 /// Gives back the memory of this thread's JIT stack below its top
-/// [`WARM_STACK`] bytes, if the thread has an idle stack. Called after a
+/// `WARM_STACK` bytes, if the thread has an idle stack. Called after a
 /// stack overflow (and an interrupt, which may have stopped a deep
 /// recursion), so that one runaway call does not pin up to a gigabyte for
 /// the rest of the thread's life.
@@ -430,7 +430,7 @@ impl Module {
     /// # Panics
     /// If `index` is out of range or `args.len()` is not the function's arity
     /// (both are bugs in the caller, which knows the signatures).
-    #[inline(always)]
+    #[cfg(test)]
     pub fn call(
         &self,
         index: usize,
@@ -483,11 +483,6 @@ pub struct ModuleFunc<'m> {
 }
 
 impl ModuleFunc<'_> {
-    /// How many arguments the function takes.
-    pub fn arity(&self) -> usize {
-        self.arity
-    }
-
     /// Calls the function with `args` on this thread's JIT stack;
     /// `interrupt`, if given, can stop the call.
     ///
@@ -626,11 +621,6 @@ impl ModuleFunc<'_> {
             );
             (result, (*ctx).trap_pc)
         }
-    }
-
-    /// Whether the code has a batch entry for the function's arity.
-    pub fn has_batch_entry(&self) -> bool {
-        self.batch.is_some()
     }
 
     /// Calls the function once per row of `rows` (a row every `stride`

@@ -62,7 +62,7 @@
 //!
 //! # Features
 //!
-//! - `proptest`: [`strategy`], proptest strategies for the raw types.
+//! - `proptest`: `strategy`, proptest strategies for the raw types.
 //! - `arbitrary`: `arbitrary::Arbitrary` for the raw types.
 //!
 //! All of exprjit's internals that this crate uses are named in one private
