@@ -23,43 +23,13 @@ pub struct JitStack {
 
 impl JitStack {
     pub fn new() -> io::Result<JitStack> {
-        // Reserve twice the size so an aligned block of STACK_SIZE fits, then
-        // give back the parts on either side of it.
-        let reserve = 2 * STACK_SIZE;
-        // SAFETY: a fresh anonymous PROT_NONE reservation aliases nothing.
-        let raw = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserve,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if raw == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let raw = raw as usize;
-        let base = raw.next_multiple_of(STACK_SIZE);
-        let head = base - raw;
-        let tail = reserve - head - STACK_SIZE;
-        // SAFETY: both ranges lie inside the reservation made above and
-        // outside the aligned block we keep.
-        unsafe {
-            if head > 0 {
-                libc::munmap(raw as *mut libc::c_void, head);
-            }
-            if tail > 0 {
-                libc::munmap((base + STACK_SIZE) as *mut libc::c_void, tail);
-            }
-        }
         let stack = JitStack {
-            base: base as *mut u8,
+            base: mem::reserve_aligned(STACK_SIZE)?.as_ptr(),
         };
-        let rw = libc::PROT_READ | libc::PROT_WRITE;
-        stack.protect(0, PAGE_SIZE, rw)?;
-        stack.protect(2 * PAGE_SIZE, STACK_SIZE - 2 * PAGE_SIZE, rw)?;
+        // The context page, then (after one page left inaccessible as a
+        // guard) the usable stack.
+        stack.make_read_write(0, PAGE_SIZE)?;
+        stack.make_read_write(2 * PAGE_SIZE, STACK_SIZE - 2 * PAGE_SIZE)?;
         stack.reset_context();
         Ok(stack)
     }
@@ -81,15 +51,10 @@ impl JitStack {
         }
     }
 
-    fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
-        // SAFETY: the range lies inside the block this value owns; it holds
-        // no Rust objects other than the context record, which stays mapped.
-        let rc = unsafe { libc::mprotect(self.base.add(offset).cast(), len, prot) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+    fn make_read_write(&self, offset: usize, len: usize) -> io::Result<()> {
+        // SAFETY: the range lies inside the reservation this value owns and
+        // holds no Rust objects (the context record is written afterwards).
+        unsafe { mem::make_read_write(self.base.add(offset), len) }
     }
 
     fn context(&self) -> *mut StackContext {
@@ -154,9 +119,7 @@ impl Drop for JitStack {
         // a call borrows the stack for its whole duration, and the thread's
         // own stack is dropped only at thread exit, after `OwnedStack::drop`
         // has withdrawn the idle pointer that calls reach it by.
-        unsafe {
-            libc::munmap(self.base.cast(), STACK_SIZE);
-        }
+        unsafe { mem::release(self.base, STACK_SIZE) }
     }
 }
 
