@@ -124,7 +124,8 @@ enum Emit {
     Tokens,
     /// The parsed syntax tree.
     Ast,
-    /// The generated machine code, as hex bytes per function.
+    /// The disassembled machine code of every function (address, bytes,
+    /// instruction).
     Asm,
 }
 
