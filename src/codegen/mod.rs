@@ -17,6 +17,9 @@ use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
 use crate::ir;
 use lower::Links;
 
+/// Function entries start at a multiple of this many bytes.
+const FUNCTION_ALIGNMENT: usize = 16;
+
 /// Generates machine code for every function of `program`.
 pub fn compile(program: &ir::Program) -> Artifact {
     compile_with(program, false)
@@ -51,6 +54,9 @@ pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
     let mut traps = Vec::new();
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
+        // As C compilers do: a function's layout (and so how its loops fall
+        // on fetch boundaries) should not depend on the code before it.
+        asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
         lower::function(&mut asm, program, &links, &mut traps, id);
         funcs.push(FuncCode {
