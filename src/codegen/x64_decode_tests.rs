@@ -736,7 +736,7 @@ fn operandless_forms() {
 
 #[test]
 fn alignment_pads_with_int3() {
-    for before in 0..40 {
+    for before in 0..40usize {
         let mut asm = Assembler::new();
         for _ in 0..before {
             asm.ret();
