@@ -39,15 +39,18 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use crate::ast::Span;
 mod config;
 
+use crate::diag::Diagnostic as InternalDiagnostic;
 pub use crate::diag::ErrorCode;
-use crate::diag::{Diagnostic, SourceFile};
+use crate::diag::SourceFile;
 use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
 pub use config::{Config, compile_with};
 
 mod batch;
+mod diagnostic;
 mod dynamic;
 
+pub use diagnostic::{Diagnostic, Related};
 pub use dynamic::DynFunc;
 
 /// The name diagnostics give a source passed to [`compile`] or [`eval`].
@@ -195,12 +198,7 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
     let mut timings = pipeline::Timings::default();
     let program = match pipeline::front_end(&file.text, &[], &mut timings) {
         Ok(program) => program,
-        Err(diagnostics) => {
-            return Err(CompileError {
-                file,
-                problem: Problem::Diagnostics(diagnostics),
-            });
-        }
+        Err(diagnostics) => return Err(CompileError::from_diagnostics(file, diagnostics)),
     };
     let loaded = match pipeline::back_end_with(&program, true, &mut timings) {
         Ok(loaded) => loaded,
@@ -250,18 +248,17 @@ pub fn eval(source: &str) -> Result<i64, Error> {
     let program = compile(source)?;
     if program.loaded.top_level_count() == 0 {
         let end = source.len();
-        return Err(Error::Compile(CompileError {
-            file: program.file,
-            problem: Problem::Diagnostics(vec![
-                Diagnostic::new(
-                    ErrorCode::NothingToEvaluate,
-                    "nothing to evaluate",
-                    Span::new(end, end),
-                )
-                .with_label("expected an expression")
-                .with_help("eval returns the value of the last top-level expression"),
-            ]),
-        }));
+        let nothing = InternalDiagnostic::new(
+            ErrorCode::NothingToEvaluate,
+            "nothing to evaluate",
+            Span::new(end, end),
+        )
+        .with_label("expected an expression")
+        .with_help("eval returns the value of the last top-level expression");
+        return Err(Error::Compile(CompileError::from_diagnostics(
+            program.file,
+            vec![nothing],
+        )));
     }
     let mut last = 0;
     for index in 0..program.loaded.top_level_count() {
@@ -642,8 +639,9 @@ pub struct CompileError {
 
 #[derive(Clone, Debug)]
 enum Problem {
-    /// Errors in the source.
-    Diagnostics(Vec<Diagnostic>),
+    /// Errors in the source: as the compiler made them (for rendering) and
+    /// as the API shows them.
+    Diagnostics(Vec<InternalDiagnostic>, Vec<Diagnostic>),
     /// The system refused a resource (memory for the code, a thread).
     System(String),
 }
@@ -661,13 +659,27 @@ impl CompileError {
     ///
     /// ```
     /// let error = exprjit::compile("fn f(x) = y\nfn g(x) = f(x, x)").unwrap_err();
-    /// let codes: Vec<_> = error.diagnostics().iter().map(|d| d.code.unwrap().as_str()).collect();
+    /// let codes: Vec<_> = error.diagnostics().iter().map(|d| d.code().as_str()).collect();
     /// assert_eq!(codes, ["E0010", "E0012"]);
     /// ```
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics,
+            Problem::Diagnostics(_, public) => public,
             Problem::System(_) => &[],
+        }
+    }
+
+    fn from_diagnostics(
+        file: Arc<SourceFile>,
+        diagnostics: Vec<InternalDiagnostic>,
+    ) -> CompileError {
+        let public = diagnostics
+            .iter()
+            .map(|d| Diagnostic::from_internal(d, &file))
+            .collect();
+        CompileError {
+            file,
+            problem: Problem::Diagnostics(diagnostics, public),
         }
     }
 
@@ -679,7 +691,7 @@ impl CompileError {
     /// ```
     pub fn code(&self) -> ErrorCode {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics
+            Problem::Diagnostics(diagnostics, _) => diagnostics
                 .iter()
                 .find_map(|d| d.code)
                 .unwrap_or(ErrorCode::SyntaxError),
@@ -694,12 +706,12 @@ impl CompileError {
     /// assert!(error.render_coloured().contains("\x1b["));
     /// ```
     pub fn render_coloured(&self) -> String {
-        self.render(Diagnostic::render_coloured)
+        self.render(InternalDiagnostic::render_coloured)
     }
 
-    fn render(&self, render_one: fn(&Diagnostic, &SourceFile) -> String) -> String {
+    fn render(&self, render_one: fn(&InternalDiagnostic, &SourceFile) -> String) -> String {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics
+            Problem::Diagnostics(diagnostics, _) => diagnostics
                 .iter()
                 .map(|diagnostic| render_one(diagnostic, &self.file))
                 .collect(),
@@ -712,7 +724,7 @@ impl CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(Diagnostic::render))
+        f.write_str(&self.render(InternalDiagnostic::render))
     }
 }
 

@@ -82,6 +82,7 @@ pub mod session;
 mod session;
 
 pub use api::{
-    CompileError, Config, DEFAULT_SOURCE_NAME, DynFunc, Error, ErrorCode, Func, FunctionInfo,
-    Interrupt, LookupError, Program, RuntimeError, compile, compile_named, compile_with, eval,
+    CompileError, Config, DEFAULT_SOURCE_NAME, Diagnostic, DynFunc, Error, ErrorCode, Func,
+    FunctionInfo, Interrupt, LookupError, Program, Related, RuntimeError, compile, compile_named,
+    compile_with, eval,
 };
