@@ -57,6 +57,7 @@ impl JitStack {
         unsafe { mem::make_read_write(self.base.add(offset), len) }
     }
 
+    #[inline(always)]
     fn context(&self) -> *mut StackContext {
         self.base.cast()
     }
@@ -67,10 +68,11 @@ impl JitStack {
 
     /// The limit that gives calls `stack_size` bytes of stack below the top
     /// (at most all of it): the time and memory a runaway recursion takes
-    /// before it overflows are proportional to this size.
+    /// before it overflows are proportional to this size. Inlined: it is
+    /// on the path of every call, which is inlined into other crates.
+    #[inline(always)]
     fn limit_for(&self, stack_size: usize) -> u64 {
-        let lowest = (STACK_SIZE - stack_size.min(STACK_SIZE)).max(2 * PAGE_SIZE);
-        (self.base as usize + lowest + STACK_RESERVE) as u64
+        (self.base as usize + limit_offset(stack_size)) as u64
     }
 
     /// Gives the pages below the top [`WARM_STACK`] bytes back to the
@@ -87,6 +89,7 @@ impl JitStack {
         unsafe { mem::discard_pages(self.base.add(start), end - start) }
     }
 
+    #[inline(always)]
     fn top(&self) -> *mut i64 {
         // SAFETY: one past the end of the block this value owns.
         unsafe { self.base.add(STACK_SIZE).cast() }
@@ -345,8 +348,10 @@ pub struct Module {
     code: ExecutableCode,
     enter: usize,
     funcs: Vec<FuncEntry>,
-    /// Bytes of JIT stack its calls may use ([`Module::set_stack_size`]).
-    stack_size: usize,
+    /// Where its calls' stack limit lies above a JIT stack's base, for the
+    /// stack size set by [`Module::set_stack_size`] (precomputed: every
+    /// call needs it).
+    limit_offset: usize,
 }
 
 impl Module {
@@ -359,7 +364,7 @@ impl Module {
             code: ExecutableCode::new(code)?,
             enter,
             funcs,
-            stack_size: STACK_SIZE,
+            limit_offset: limit_offset(STACK_SIZE),
         })
     }
 
@@ -367,7 +372,7 @@ impl Module {
     /// [`STACK_SIZE`], the default; at least [`MIN_STACK_SIZE`]) before a
     /// recursion is a stack overflow.
     pub fn set_stack_size(&mut self, bytes: usize) {
-        self.stack_size = bytes.clamp(MIN_STACK_SIZE, STACK_SIZE);
+        self.limit_offset = limit_offset(bytes.clamp(MIN_STACK_SIZE, STACK_SIZE));
     }
 
     pub fn code(&self) -> &ExecutableCode {
@@ -424,6 +429,12 @@ impl Module {
             }
         }
     }
+}
+
+/// How far above a JIT stack's base the limit lies that gives calls
+/// `stack_size` bytes of stack below the top (at most all of it).
+fn limit_offset(stack_size: usize) -> usize {
+    (STACK_SIZE - stack_size.min(STACK_SIZE)).max(2 * PAGE_SIZE) + STACK_RESERVE
 }
 
 /// The smallest stack [`Module::set_stack_size`] accepts: the reserve below
@@ -511,10 +522,15 @@ impl ModuleFunc<'_> {
     fn start_limit(&self, stack: &JitStack) {
         // SAFETY: the context page is mapped read+write and owned by the
         // stack, on which no JIT code runs yet; `limit` is atomic.
+        let wanted = stack.base as u64 + self.module.limit_offset as u64;
         unsafe {
-            (*stack.context())
-                .limit
-                .store(stack.limit_for(self.module.stack_size), Ordering::Relaxed);
+            let limit = &(*stack.context()).limit;
+            // Stored only when it changes (a thread calling programs of
+            // different stack sizes): a store here would be reloaded at
+            // once by the callee's entry check.
+            if limit.load(Ordering::Relaxed) != wanted {
+                limit.store(wanted, Ordering::Relaxed);
+            }
         }
     }
 
