@@ -372,16 +372,7 @@ impl Program {
     /// # }
     /// ```
     pub fn func<const N: usize>(&self, name: &str) -> Result<Func<'_, N>, LookupError> {
-        let Some(info) = self.functions.iter().find(|info| info.name == name) else {
-            let names = self.functions.iter().map(|info| info.name.as_str());
-            return Err(LookupError {
-                name: name.to_owned(),
-                source_name: self.file.name.clone(),
-                problem: LookupProblem::NotFound {
-                    suggestion: suggest::closest(name, names).map(str::to_owned),
-                },
-            });
-        };
+        let (info, function) = self.lookup(name)?;
         if info.arity != N {
             let (line, col) = self.file.line_col(info.name_span.start);
             return Err(LookupError {
@@ -396,15 +387,31 @@ impl Program {
                 },
             });
         }
-        let function = self
-            .loaded
-            .function(info.id)
-            .expect("every listed function has code");
         Ok(Func {
             program: self,
             info,
             function,
         })
+    }
+
+    /// The function `name` and its code, or the error that names the
+    /// nearest function when there is none.
+    fn lookup(&self, name: &str) -> Result<(&FunctionInfo, jit::Function<'_>), LookupError> {
+        let Some(info) = self.functions.iter().find(|info| info.name == name) else {
+            let names = self.functions.iter().map(|info| info.name.as_str());
+            return Err(LookupError {
+                name: name.to_owned(),
+                source_name: self.file.name.clone(),
+                problem: LookupProblem::NotFound {
+                    suggestion: suggest::closest(name, names).map(str::to_owned),
+                },
+            });
+        };
+        let function = self
+            .loaded
+            .function(info.id)
+            .expect("every listed function has code");
+        Ok((info, function))
     }
 
     /// Every function the program defines, in definition order.

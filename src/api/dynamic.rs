@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::{Cause, FunctionInfo, Interrupt, LookupError, LookupProblem, Program, RuntimeError};
-use crate::{jit, suggest};
+use super::{Cause, FunctionInfo, Interrupt, LookupError, Program, RuntimeError};
+use crate::jit;
 
 /// A function of a [`Program`] whose arity is checked on each call rather
 /// than by the type system (see [`Program::func_dyn`]). Like [`Func`](super::Func)
@@ -45,20 +45,7 @@ impl Program {
     /// assert_eq!(typo.code(), exprjit::ErrorCode::NoSuchFunction);
     /// ```
     pub fn func_dyn(&self, name: &str) -> Result<DynFunc<'_>, LookupError> {
-        let Some(info) = self.functions.iter().find(|info| info.name == name) else {
-            let names = self.functions.iter().map(|info| info.name.as_str());
-            return Err(LookupError {
-                name: name.to_owned(),
-                source_name: self.file.name.clone(),
-                problem: LookupProblem::NotFound {
-                    suggestion: suggest::closest(name, names).map(str::to_owned),
-                },
-            });
-        };
-        let function = self
-            .loaded
-            .function(info.id)
-            .expect("every listed function has code");
+        let (info, function) = self.lookup(name)?;
         Ok(DynFunc {
             program: self,
             info,
