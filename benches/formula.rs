@@ -15,6 +15,11 @@
 //! time instead of wall time, so time spent descheduled by other load is not
 //! counted (caches and branch predictors still suffer from it).
 //!
+//! Besides one call per pair (`exprjit`, `exprjit-dyn` through the
+//! run-time-arity handle), `exprjit-call_many` runs the formula over all the
+//! pairs as rows into an output column, against `native-opaque-rows`, the
+//! same loop of opaque native calls.
+//!
 //! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `if` is
 //! `if a > b then a - b else b * 2 + a` on random arguments (the branch goes
 //! either way at random), `if-predictable` the same with `a > b` always.
@@ -139,6 +144,38 @@ fn formulas<M: Measurement>(c: &mut Criterion<M>) {
                     sum = sum.wrapping_add(f.call(black_box([a, b])).unwrap_or(0));
                 }
                 sum
+            })
+        });
+        let dynamic = program.func_dyn("f").expect("f(a, b) is defined");
+        group.bench_function("exprjit-dyn", |bench| {
+            bench.iter(|| {
+                let mut sum = 0i64;
+                for &(a, b) in pairs {
+                    sum = sum.wrapping_add(dynamic.call(&black_box([a, b])).unwrap_or(0));
+                }
+                sum
+            })
+        });
+        // One formula over all the rows into an output column: the loop in
+        // generated code against a loop of opaque native calls.
+        let rows: Vec<[i64; 2]> = pairs.iter().map(|&(a, b)| [a, b]).collect();
+        let mut out = vec![0i64; rows.len()];
+        f.call_many(&rows, &mut out).expect("no runtime error");
+        assert!(rows.iter().zip(&out).all(|(&[a, b], &r)| r == native(a, b)));
+        group.bench_function("exprjit-call_many", |bench| {
+            bench.iter(|| {
+                f.call_many(black_box(&rows), &mut out).unwrap();
+                out[out.len() / 2]
+            })
+        });
+        group.bench_function("native-opaque-rows", |bench| {
+            let closure = move |a: i64, b: i64| native(a, b);
+            let opaque: &dyn Fn(i64, i64) -> i64 = black_box(&closure);
+            bench.iter(|| {
+                for (row, result) in black_box(&rows).iter().zip(out.iter_mut()) {
+                    *result = opaque(row[0], row[1]);
+                }
+                out[out.len() / 2]
             })
         });
         group.bench_function("native-inlined", |bench| {

@@ -13,9 +13,30 @@
 //! past the sixth are popped by the callee (`ret imm16`), which lets a tail
 //! call pass a different number of them and still be a jump; and [`CONTEXT`]
 //! (`r15`) is reserved for the running stack's [`StackContext`], so the
-//! stack check is `cmp rsp, [r15]`. The entry trampoline saves
-//! [`PRESERVED_FOR_RUST`] for the Rust caller because a trap leaves JIT
-//! frames without running their epilogues.
+//! stack check is `cmp rsp, [r15]`.
+//!
+//! # Entering JIT code
+//!
+//! Rust (`jit::runtime`, with inline assembly) calls the entry trampoline
+//! with the first six arguments already in [`ARG_REGS`], the context's
+//! address in [`CONTEXT`], the function's address in [`ENTER_FUNCTION`]
+//! and the JIT stack pointer (16-byte aligned, stack arguments stored from
+//! it upwards) in [`ENTER_STACK`]. The trampoline saves `rbx` and `rbp`
+//! on the Rust stack, stores `rsp` in [`StackContext::saved_rsp`], switches
+//! stacks and calls the function; the result comes back in `rax`. A trap
+//! returns through the same exit, without running the epilogues of the JIT
+//! frames it leaves, so the Rust side treats every caller-saved register
+//! and the [`CALLEE_SAVED`] registers other than `rbx` (which Rust's
+//! inline assembly cannot declare clobbered, so the trampoline saves it) as
+//! clobbered; `r15` comes back unchanged (generated code never writes it).
+//!
+//! A batch entry (one per arity the program uses) is entered the same way,
+//! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
+//! output's address in `rdx` and its end in `rcx`. It calls the function
+//! once per row in a loop on the JIT stack, storing each result, and
+//! before each row checks the limit (only an interrupt fails that check
+//! there) and records in [`StackContext::batch_out`] where the row's result
+//! goes.
 //!
 //! # The stack
 //!
@@ -70,10 +91,12 @@ pub const CALLEE_SAVED: [Reg; 4] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14];
 /// code: set by the entry trampoline, never written by generated functions.
 pub const CONTEXT: Reg = Reg::R15;
 
-/// Callee-saved registers the entry trampoline saves for its Rust caller: a
-/// trap returns to the trampoline without running the epilogues of the JIT
-/// frames it leaves, so whatever they saved is never restored.
-pub const PRESERVED_FOR_RUST: [Reg; 5] = [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14, Reg::R15];
+/// Where the caller of the entry trampoline puts the address of the JIT
+/// function to call.
+pub const ENTER_FUNCTION: Reg = Reg::Rax;
+
+/// Where the caller of the entry trampoline puts the JIT stack pointer.
+pub const ENTER_STACK: Reg = Reg::R11;
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.
@@ -116,6 +139,9 @@ pub struct StackContext {
     pub saved_rsp: u64,
     /// 0 while running; the return address of the trap call after a trap.
     pub trap_pc: u64,
+    /// In a batch call: where the current row's result will be stored, so
+    /// that after a trap the runtime can tell which row stopped the batch.
+    pub batch_out: u64,
 }
 
 /// Offset of [`StackContext::limit`], for generated code.
@@ -124,6 +150,8 @@ pub const CTX_LIMIT: i32 = offset_of!(StackContext, limit) as i32;
 pub const CTX_SAVED_RSP: i32 = offset_of!(StackContext, saved_rsp) as i32;
 /// Offset of [`StackContext::trap_pc`], for generated code.
 pub const CTX_TRAP_PC: i32 = offset_of!(StackContext, trap_pc) as i32;
+/// Offset of [`StackContext::batch_out`], for generated code.
+pub const CTX_BATCH_OUT: i32 = offset_of!(StackContext, batch_out) as i32;
 
 #[cfg(test)]
 mod tests {
@@ -138,9 +166,18 @@ mod tests {
     }
 
     #[test]
-    fn the_context_register_is_preserved_for_rust_and_never_allocated() {
-        assert!(PRESERVED_FOR_RUST.contains(&CONTEXT));
+    fn the_context_register_is_never_allocated() {
         assert!(!CALLEE_SAVED.contains(&CONTEXT));
         assert!(!ARG_REGS.contains(&CONTEXT));
+    }
+
+    #[test]
+    fn traps_clobber_only_what_the_trampoline_does_not_save() {
+        // The asm block in `jit::runtime` declares r12-r14 clobbered and
+        // the trampoline saves rbx: both must change with this list.
+        assert_eq!(CALLEE_SAVED, [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14]);
+        for reg in [ENTER_FUNCTION, ENTER_STACK] {
+            assert!(!ARG_REGS.contains(&reg) && reg != CONTEXT, "{reg:?}");
+        }
     }
 }

@@ -33,20 +33,31 @@
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use crate::ast::Span;
+mod config;
+
+use crate::diag::Diagnostic as InternalDiagnostic;
 pub use crate::diag::ErrorCode;
-use crate::diag::{Diagnostic, SourceFile};
+use crate::diag::SourceFile;
 use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
+pub use config::{Config, compile_with};
+
+mod batch;
+mod diagnostic;
+mod dynamic;
+
+pub use diagnostic::{Diagnostic, Related};
+pub use dynamic::DynFunc;
 
 /// The name diagnostics give a source passed to [`compile`] or [`eval`].
 ///
 /// ```
 /// let error = exprjit::compile("1 / ").unwrap_err();
-/// assert!(error.to_string().contains(exprjit::api::DEFAULT_SOURCE_NAME));
+/// assert!(error.to_string().contains(exprjit::DEFAULT_SOURCE_NAME));
 /// ```
 pub const DEFAULT_SOURCE_NAME: &str = "<source>";
 
@@ -152,6 +163,21 @@ fn compile_on_helper(file: Arc<SourceFile>) -> Result<Program, CompileError> {
     }
 }
 
+/// The parameter names of a signature as the checker writes it,
+/// `name(p1, p2)` (names contain neither parentheses nor commas).
+fn params_of(signature: &str) -> Vec<String> {
+    let inside = signature
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_default();
+    inside
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn start_helper() -> std::io::Result<mpsc::Sender<Job>> {
     let (queue, jobs) = mpsc::channel::<Job>();
     std::thread::Builder::new()
@@ -172,14 +198,9 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
     let mut timings = pipeline::Timings::default();
     let program = match pipeline::front_end(&file.text, &[], &mut timings) {
         Ok(program) => program,
-        Err(diagnostics) => {
-            return Err(CompileError {
-                file,
-                problem: Problem::Diagnostics(diagnostics),
-            });
-        }
+        Err(diagnostics) => return Err(CompileError::from_diagnostics(file, diagnostics)),
     };
-    let loaded = match pipeline::back_end(&program, &mut timings) {
+    let loaded = match pipeline::back_end_with(&program, true, &mut timings) {
         Ok(loaded) => loaded,
         Err(error) => {
             return Err(CompileError::system(
@@ -202,6 +223,7 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
             name: func.name.clone(),
             arity: func.arity,
             signature: func.signature.clone(),
+            params: params_of(&func.signature),
             name_span: func.name_span,
         })
         .collect();
@@ -226,18 +248,17 @@ pub fn eval(source: &str) -> Result<i64, Error> {
     let program = compile(source)?;
     if program.loaded.top_level_count() == 0 {
         let end = source.len();
-        return Err(Error::Compile(CompileError {
-            file: program.file,
-            problem: Problem::Diagnostics(vec![
-                Diagnostic::new(
-                    ErrorCode::NothingToEvaluate,
-                    "nothing to evaluate",
-                    Span::new(end, end),
-                )
-                .with_label("expected an expression")
-                .with_help("eval returns the value of the last top-level expression"),
-            ]),
-        }));
+        let nothing = InternalDiagnostic::new(
+            ErrorCode::NothingToEvaluate,
+            "nothing to evaluate",
+            Span::new(end, end),
+        )
+        .with_label("expected an expression")
+        .with_help("eval returns the value of the last top-level expression");
+        return Err(Error::Compile(CompileError::from_diagnostics(
+            program.file,
+            vec![nothing],
+        )));
     }
     let mut last = 0;
     for index in 0..program.loaded.top_level_count() {
@@ -266,7 +287,7 @@ pub fn eval(source: &str) -> Result<i64, Error> {
 /// }; // error: `program` does not live long enough
 /// ```
 pub struct Program {
-    loaded: jit::Program,
+    loaded: jit::LoadedProgram,
     file: Arc<SourceFile>,
     /// The user's functions (not the top-level expressions), in definition
     /// order.
@@ -286,6 +307,8 @@ pub struct FunctionInfo {
     name: String,
     arity: usize,
     signature: String,
+    /// The parameter names, in order.
+    params: Vec<String>,
     name_span: Span,
 }
 
@@ -349,16 +372,7 @@ impl Program {
     /// # }
     /// ```
     pub fn func<const N: usize>(&self, name: &str) -> Result<Func<'_, N>, LookupError> {
-        let Some(info) = self.functions.iter().find(|info| info.name == name) else {
-            let names = self.functions.iter().map(|info| info.name.as_str());
-            return Err(LookupError {
-                name: name.to_owned(),
-                source_name: self.file.name.clone(),
-                problem: LookupProblem::NotFound {
-                    suggestion: suggest::closest(name, names).map(str::to_owned),
-                },
-            });
-        };
+        let (info, function) = self.lookup(name)?;
         if info.arity != N {
             let (line, col) = self.file.line_col(info.name_span.start);
             return Err(LookupError {
@@ -373,15 +387,31 @@ impl Program {
                 },
             });
         }
-        let function = self
-            .loaded
-            .function(info.id)
-            .expect("every listed function has code");
         Ok(Func {
             program: self,
             info,
             function,
         })
+    }
+
+    /// The function `name` and its code, or the error that names the
+    /// nearest function when there is none.
+    fn lookup(&self, name: &str) -> Result<(&FunctionInfo, jit::Function<'_>), LookupError> {
+        let Some(info) = self.functions.iter().find(|info| info.name == name) else {
+            let names = self.functions.iter().map(|info| info.name.as_str());
+            return Err(LookupError {
+                name: name.to_owned(),
+                source_name: self.file.name.clone(),
+                problem: LookupProblem::NotFound {
+                    suggestion: suggest::closest(name, names).map(str::to_owned),
+                },
+            });
+        };
+        let function = self
+            .loaded
+            .function(info.id)
+            .expect("every listed function has code");
+        Ok((info, function))
     }
 
     /// Every function the program defines, in definition order.
@@ -400,7 +430,7 @@ impl Program {
     #[inline(always)]
     fn runtime_result(
         &self,
-        result: std::io::Result<Result<i64, jit::RuntimeError>>,
+        result: std::io::Result<Result<i64, jit::Fault>>,
     ) -> Result<i64, RuntimeError> {
         match result {
             Ok(Ok(value)) => Ok(value),
@@ -417,6 +447,7 @@ impl Program {
         RuntimeError {
             file: Arc::clone(&self.file),
             cause,
+            row: None,
         }
     }
 }
@@ -511,12 +542,9 @@ impl<'p, const N: usize> Func<'p, N> {
         args: [i64; N],
         interrupt: &Interrupt,
     ) -> Result<i64, RuntimeError> {
-        if interrupt.in_use.swap(true, Ordering::Acquire) {
-            return Err(self.program.runtime_error(Cause::InterruptInUse));
-        }
-        let result = self.function.call(&args, Some(&interrupt.inner));
-        interrupt.in_use.store(false, Ordering::Release);
-        self.program.runtime_result(result)
+        self.program
+            .with_interrupt(interrupt, |inner| self.function.call(&args, Some(inner)))
+            .and_then(|result| self.program.runtime_result(result))
     }
 
     /// The function's name.
@@ -557,7 +585,7 @@ impl<'p, const N: usize> Func<'p, N> {
 /// ```
 #[derive(Debug, Default)]
 pub struct Interrupt {
-    inner: jit::Interrupt,
+    inner: jit::LimitInterrupt,
     /// Set while a call runs with this interrupt.
     in_use: AtomicBool,
 }
@@ -571,7 +599,7 @@ impl Interrupt {
     /// ```
     pub const fn new() -> Interrupt {
         Interrupt {
-            inner: jit::Interrupt::new(),
+            inner: jit::LimitInterrupt::new(),
             in_use: AtomicBool::new(false),
         }
     }
@@ -618,8 +646,9 @@ pub struct CompileError {
 
 #[derive(Clone, Debug)]
 enum Problem {
-    /// Errors in the source.
-    Diagnostics(Vec<Diagnostic>),
+    /// Errors in the source: as the compiler made them (for rendering) and
+    /// as the API shows them.
+    Diagnostics(Vec<InternalDiagnostic>, Vec<Diagnostic>),
     /// The system refused a resource (memory for the code, a thread).
     System(String),
 }
@@ -637,13 +666,27 @@ impl CompileError {
     ///
     /// ```
     /// let error = exprjit::compile("fn f(x) = y\nfn g(x) = f(x, x)").unwrap_err();
-    /// let codes: Vec<_> = error.diagnostics().iter().map(|d| d.code.unwrap().as_str()).collect();
+    /// let codes: Vec<_> = error.diagnostics().iter().map(|d| d.code().as_str()).collect();
     /// assert_eq!(codes, ["E0010", "E0012"]);
     /// ```
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics,
+            Problem::Diagnostics(_, public) => public,
             Problem::System(_) => &[],
+        }
+    }
+
+    fn from_diagnostics(
+        file: Arc<SourceFile>,
+        diagnostics: Vec<InternalDiagnostic>,
+    ) -> CompileError {
+        let public = diagnostics
+            .iter()
+            .map(|d| Diagnostic::from_internal(d, &file))
+            .collect();
+        CompileError {
+            file,
+            problem: Problem::Diagnostics(diagnostics, public),
         }
     }
 
@@ -655,7 +698,7 @@ impl CompileError {
     /// ```
     pub fn code(&self) -> ErrorCode {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics
+            Problem::Diagnostics(diagnostics, _) => diagnostics
                 .iter()
                 .find_map(|d| d.code)
                 .unwrap_or(ErrorCode::SyntaxError),
@@ -670,12 +713,12 @@ impl CompileError {
     /// assert!(error.render_coloured().contains("\x1b["));
     /// ```
     pub fn render_coloured(&self) -> String {
-        self.render(Diagnostic::render_coloured)
+        self.render(InternalDiagnostic::render_coloured)
     }
 
-    fn render(&self, render_one: fn(&Diagnostic, &SourceFile) -> String) -> String {
+    fn render(&self, render_one: fn(&InternalDiagnostic, &SourceFile) -> String) -> String {
         match &self.problem {
-            Problem::Diagnostics(diagnostics) => diagnostics
+            Problem::Diagnostics(diagnostics, _) => diagnostics
                 .iter()
                 .map(|diagnostic| render_one(diagnostic, &self.file))
                 .collect(),
@@ -688,7 +731,7 @@ impl CompileError {
 
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.render(Diagnostic::render))
+        f.write_str(&self.render(InternalDiagnostic::render))
     }
 }
 
@@ -812,16 +855,22 @@ impl std::error::Error for LookupError {}
 pub struct RuntimeError {
     file: Arc<SourceFile>,
     cause: Cause,
+    /// The row of a `call_many` batch the error stopped at.
+    row: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Cause {
     /// A trap in the generated code, or an interrupt.
-    Trap(jit::RuntimeError),
+    Trap(jit::Fault),
     /// The interrupt passed to the call was in use by another call.
     InterruptInUse,
     /// The system refused memory for this thread's JIT stack.
     OutOfMemory(String),
+    /// A [`DynFunc::call`] with the wrong number of arguments.
+    WrongArgumentCount { expected: usize, got: usize },
+    /// The rows and outputs of a `call_many` do not fit together.
+    BatchShape(String),
 }
 
 impl RuntimeError {
@@ -834,12 +883,29 @@ impl RuntimeError {
     /// ```
     pub fn code(&self) -> ErrorCode {
         match &self.cause {
-            Cause::Trap(jit::RuntimeError::DivisionByZero { .. }) => ErrorCode::DivisionByZero,
-            Cause::Trap(jit::RuntimeError::StackOverflow { .. }) => ErrorCode::StackOverflow,
-            Cause::Trap(jit::RuntimeError::Interrupted) => ErrorCode::Interrupted,
+            Cause::Trap(jit::Fault::DivisionByZero { .. }) => ErrorCode::DivisionByZero,
+            Cause::Trap(jit::Fault::StackOverflow { .. }) => ErrorCode::StackOverflow,
+            Cause::Trap(jit::Fault::Interrupted) => ErrorCode::Interrupted,
             Cause::InterruptInUse => ErrorCode::InterruptInUse,
             Cause::OutOfMemory(_) => ErrorCode::OutOfMemory,
+            Cause::WrongArgumentCount { .. } => ErrorCode::WrongArgumentCount,
+            Cause::BatchShape(_) => ErrorCode::BatchShape,
         }
+    }
+
+    /// For an error from a `call_many`: the row (counting from 0) it
+    /// stopped at. The rows before it have their results.
+    ///
+    /// ```
+    /// let program = exprjit::compile("fn f(x) = 100 / x").unwrap();
+    /// let f = program.func::<1>("f").unwrap();
+    /// let mut out = [0; 3];
+    /// let error = f.call_many(&[[5], [0], [2]], &mut out).unwrap_err();
+    /// assert_eq!(error.row(), Some(1));
+    /// assert_eq!(out[0], 20);
+    /// ```
+    pub fn row(&self) -> Option<usize> {
+        self.row
     }
 
     /// The 1-based line and column the error points at, if it points into
@@ -856,8 +922,8 @@ impl RuntimeError {
 
     fn span(&self) -> Option<Span> {
         match &self.cause {
-            Cause::Trap(jit::RuntimeError::DivisionByZero { span, .. })
-            | Cause::Trap(jit::RuntimeError::StackOverflow { span, .. }) => Some(*span),
+            Cause::Trap(jit::Fault::DivisionByZero { span, .. })
+            | Cause::Trap(jit::Fault::StackOverflow { span, .. }) => Some(*span),
             _ => None,
         }
     }
@@ -908,13 +974,18 @@ impl RuntimeError {
             Cause::Trap(error) => error.to_diagnostic().message,
             Cause::InterruptInUse => "the interrupt is in use by another call".to_owned(),
             Cause::OutOfMemory(message) => message.clone(),
+            Cause::WrongArgumentCount { expected, got } => {
+                let plural = if *expected == 1 { "" } else { "s" };
+                format!("the function takes {expected} argument{plural}, but {got} were given")
+            }
+            Cause::BatchShape(message) => message.clone(),
         }
     }
 }
 
 impl PartialEq for RuntimeError {
     fn eq(&self, other: &Self) -> bool {
-        self.cause == other.cause && Arc::ptr_eq(&self.file, &other.file)
+        self.cause == other.cause && self.row == other.row && Arc::ptr_eq(&self.file, &other.file)
     }
 }
 
@@ -925,6 +996,9 @@ impl fmt::Display for RuntimeError {
         f.write_str(&self.headline())?;
         if let Some((line, col)) = self.line_col() {
             write!(f, " at {}:{line}:{col}", self.file.name)?;
+        }
+        if let Some(row) = self.row {
+            write!(f, " (row {row})")?;
         }
         Ok(())
     }

@@ -29,6 +29,9 @@ pub struct CodeMap {
     pub funcs: Vec<FuncCode>,
     /// Every trap site, sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// The batch entries (for the library's `call_many`), by arity, between
+    /// the trap exit and the first function; empty unless asked for.
+    pub batch: Vec<BatchEntry>,
     /// The length of the code in bytes.
     pub code_len: usize,
 }
@@ -43,6 +46,17 @@ pub struct FuncCode {
     pub arity: usize,
     pub offset: usize,
     pub size: usize,
+}
+
+/// The loop that calls a function of `arity` parameters once per row.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct BatchEntry {
+    pub arity: usize,
+    pub offset: usize,
+    pub size: usize,
+    /// The return address of the trap call of its per-row limit check,
+    /// which only an interrupt fails.
+    pub check_trap: usize,
 }
 
 /// A place where generated code can trap.
@@ -78,7 +92,12 @@ impl CodeMap {
     /// Every named piece of code in address order, for disassembly and the
     /// perf map: the trampoline, the trap exit, then each function.
     pub fn symbols(&self) -> Vec<Symbol> {
-        let first_func = self.funcs.first().map_or(self.code_len, |f| f.offset);
+        let after_trap_exit = self
+            .batch
+            .first()
+            .map(|b| b.offset)
+            .or(self.funcs.first().map(|f| f.offset))
+            .unwrap_or(self.code_len);
         let mut symbols = vec![
             Symbol {
                 name: "<entry trampoline>".to_owned(),
@@ -88,9 +107,14 @@ impl CodeMap {
             Symbol {
                 name: "<trap exit>".to_owned(),
                 offset: self.trap_exit,
-                size: first_func - self.trap_exit,
+                size: after_trap_exit - self.trap_exit,
             },
         ];
+        symbols.extend(self.batch.iter().map(|batch| Symbol {
+            name: format!("<batch entry/{}>", batch.arity),
+            offset: batch.offset,
+            size: batch.size,
+        }));
         symbols.extend(self.funcs.iter().map(FuncCode::symbol));
         symbols
     }
@@ -98,6 +122,11 @@ impl CodeMap {
     /// The symbol of function `func`, if there is one.
     pub fn func_symbol(&self, func: usize) -> Option<Symbol> {
         self.funcs.get(func).map(FuncCode::symbol)
+    }
+
+    /// The batch entry for functions of `arity` parameters, if emitted.
+    pub fn batch_entry(&self, arity: usize) -> Option<&BatchEntry> {
+        self.batch.iter().find(|b| b.arity == arity)
     }
 
     /// The trap site whose stub call returns to `offset`.

@@ -139,7 +139,8 @@ pub enum BinOp {
 }
 
 impl UnOp {
-    /// Every prefix operator.
+    /// Every prefix operator (for the tests' program generator).
+    #[cfg(any(test, feature = "internals"))]
     pub const ALL: [UnOp; 3] = [UnOp::Neg, UnOp::Not, UnOp::BitNot];
 
     /// The operator's value on `operand`: the language's semantics, shared
@@ -162,7 +163,9 @@ impl UnOp {
 }
 
 impl BinOp {
-    /// Every infix operator, lowest precedence first.
+    /// Every infix operator, lowest precedence first (for the tests'
+    /// program generator).
+    #[cfg(any(test, feature = "internals"))]
     pub const ALL: [BinOp; 18] = [
         BinOp::Or,
         BinOp::And,

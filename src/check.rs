@@ -9,7 +9,8 @@ use crate::ir::{self, FuncId, LocalId};
 use crate::suggest;
 
 /// Resolves names and checks arities. On failure returns every error found,
-/// in source order.
+/// in source order. (The pipeline calls [`check_with`].)
+#[cfg(test)]
 pub fn check(program: &ast::Program) -> Result<ir::Program, Vec<Diagnostic>> {
     check_with(program, &[], &[])
 }

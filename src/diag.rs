@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
 use codespan_reporting::files::SimpleFile;
@@ -129,11 +130,16 @@ pub enum ErrorCode {
     ArityMismatch,
     /// `exprjit::eval` was given no expression to evaluate.
     NothingToEvaluate,
+    /// `DynFunc::call` was given a number of arguments other than the
+    /// function's arity.
+    WrongArgumentCount,
+    /// The rows and outputs given to a `call_many` do not fit together.
+    BatchShape,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -158,6 +164,8 @@ impl ErrorCode {
         ErrorCode::NoSuchFunction,
         ErrorCode::ArityMismatch,
         ErrorCode::NothingToEvaluate,
+        ErrorCode::WrongArgumentCount,
+        ErrorCode::BatchShape,
     ];
 
     /// The code as printed, e.g. `"E0011"`. Compile errors are `E00xx`,
@@ -193,6 +201,8 @@ impl ErrorCode {
             ErrorCode::NoSuchFunction => "E0200",
             ErrorCode::ArityMismatch => "E0201",
             ErrorCode::NothingToEvaluate => "E0202",
+            ErrorCode::WrongArgumentCount => "E0203",
+            ErrorCode::BatchShape => "E0204",
         }
     }
 }
@@ -403,10 +413,48 @@ fn line_len_around(text: &str, offset: usize) -> usize {
     before + after
 }
 
-/// Whether diagnostics on stderr should be coloured: only on a terminal and
-/// only when `NO_COLOR` is unset (<https://no-color.org>).
+/// When to use colour (the command line's `--color`, spelt as cargo and
+/// ripgrep spell it).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ColourChoice {
+    /// Colour on a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`.
+    #[default]
+    Auto,
+    /// Colour always, even into a pipe or a file.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The process-wide choice, set once by the command line; a global because
+/// every diagnostic printed to stderr, from the CLI and the REPL, obeys it.
+static COLOUR_CHOICE: AtomicU8 = AtomicU8::new(ColourChoice::Auto as u8);
+
+/// Sets when [`wants_colour`] says yes.
+pub fn set_colour_choice(choice: ColourChoice) {
+    COLOUR_CHOICE.store(choice as u8, Ordering::Relaxed);
+}
+
+/// Whether output to a stream should be coloured under the current
+/// [`ColourChoice`]: for `Auto`, only if the stream is a terminal,
+/// `NO_COLOR` is unset or empty (<https://no-color.org>) and `TERM` is not
+/// `dumb` (a terminal that cannot show escapes).
+pub fn wants_colour(stream_is_terminal: bool) -> bool {
+    let choice = COLOUR_CHOICE.load(Ordering::Relaxed);
+    if choice == ColourChoice::Always as u8 {
+        true
+    } else if choice == ColourChoice::Never as u8 {
+        false
+    } else {
+        stream_is_terminal
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+    }
+}
+
+/// Whether diagnostics on stderr should be coloured ([`wants_colour`]).
 pub fn stderr_wants_colour() -> bool {
-    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    wants_colour(io::stderr().is_terminal())
 }
 
 /// Writes diagnostics to stderr, coloured when [`stderr_wants_colour`].

@@ -5,27 +5,28 @@
 //! the differential tests and the fuzzers), so it implements the language's
 //! semantics directly: operators through [`BinOp::apply`] and
 //! [`UnOp::apply`], operands left to right, `&&`/`||` short-circuit, calls in
-//! tail position reuse the caller's frame, and the same [`RuntimeError`]s
+//! tail position reuse the caller's frame, and the same [`Fault`]s
 //! with the same locations as the JIT.
 //!
 //! It never recurses on the Rust stack: evaluation is a loop over an explicit
-//! stack of [`Step`]s, values and call frames, all on the heap. Recursion
-//! deeper than [`MAX_CALL_DEPTH`] is a `stack overflow` error, like the JIT's
-//! stack limit. (The two limits are not the same depth: the JIT's depends on
-//! frame sizes; both allow well over a million nested calls.)
+//! stack of `Step`s, values and call frames, all on the heap. Those stacks
+//! together may hold [`STACK_BUDGET`] bytes, the size of the JIT's stack;
+//! a call that would need more is a `stack overflow` error, as on the JIT.
+//! So both back ends stop a runaway recursion at a comparable depth (a
+//! frame here costs about as much as the JIT's: its locals plus a few dozen
+//! bytes) and in bounded memory however many locals a function has.
 
 use std::sync::atomic::Ordering;
 
 use crate::abi::StackContext;
 use crate::ast::{BinOp, Span, UnOp};
+use crate::fault::Fault;
 use crate::ir::{self, Expr, FuncId, LocalId};
-use crate::jit::runtime::Interrupt;
-use crate::runtime_error::RuntimeError;
+use crate::jit::runtime::LimitInterrupt;
 
-/// Deepest nesting of calls not in tail position. Each level costs the
-/// interpreter well under 100 bytes, so the limit bounds its memory near
-/// 400 MiB, like the JIT's 1 GiB stack bounds the JIT's.
-pub const MAX_CALL_DEPTH: usize = 1 << 22;
+/// The most memory the interpreter's stacks (steps, values, locals and
+/// frames) may hold: the JIT's stack size.
+pub const STACK_BUDGET: usize = crate::abi::STACK_SIZE;
 
 /// How many steps run between two looks at the interrupt flag.
 const INTERRUPT_POLL_INTERVAL: u32 = 1 << 12;
@@ -41,8 +42,19 @@ pub fn call(
     program: &ir::Program,
     func: FuncId,
     args: &[i64],
-    interrupt: Option<&Interrupt>,
-) -> Result<i64, RuntimeError> {
+    interrupt: Option<&LimitInterrupt>,
+) -> Result<i64, Fault> {
+    call_with_budget(program, func, args, interrupt, STACK_BUDGET)
+}
+
+/// [`call`], with the stacks bounded to `budget` bytes.
+pub(crate) fn call_with_budget(
+    program: &ir::Program,
+    func: FuncId,
+    args: &[i64],
+    interrupt: Option<&LimitInterrupt>,
+    budget: usize,
+) -> Result<i64, Fault> {
     assert_eq!(
         args.len(),
         program.funcs[func].arity,
@@ -62,6 +74,7 @@ pub fn call(
         values: Vec::new(),
         locals: Vec::new(),
         frames: Vec::new(),
+        budget,
     };
     let result = machine.run(func, args, || {
         context.limit.load(Ordering::Relaxed) == u64::MAX
@@ -115,6 +128,8 @@ struct Machine<'p> {
     values: Vec<i64>,
     locals: Vec<i64>,
     frames: Vec<Frame>,
+    /// Bytes the four stacks may hold together ([`STACK_BUDGET`]).
+    budget: usize,
 }
 
 impl<'p> Machine<'p> {
@@ -128,7 +143,7 @@ impl<'p> Machine<'p> {
         func: FuncId,
         args: &[i64],
         interrupted: impl Fn() -> bool,
-    ) -> Result<i64, RuntimeError> {
+    ) -> Result<i64, Fault> {
         self.values.extend_from_slice(args);
         let mut next = self.enter(func)?;
         let mut until_poll = INTERRUPT_POLL_INTERVAL;
@@ -144,7 +159,7 @@ impl<'p> Machine<'p> {
             if until_poll == 0 {
                 until_poll = INTERRUPT_POLL_INTERVAL;
                 if interrupted() {
-                    return Err(RuntimeError::Interrupted);
+                    return Err(Fault::Interrupted);
                 }
             }
         }
@@ -161,7 +176,7 @@ impl<'p> Machine<'p> {
     }
 
     /// Does one step; returns the expression to evaluate next, if any.
-    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, Fault> {
         match step {
             Step::Eval(expr) => return Ok(Some(expr)),
             Step::Unary(op) => {
@@ -171,7 +186,7 @@ impl<'p> Machine<'p> {
             Step::Binary(op, op_span) => {
                 let rhs = self.pop();
                 let lhs = self.pop();
-                let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                     func: self.current_frame().func,
                     span: op_span,
                 })?;
@@ -220,7 +235,7 @@ impl<'p> Machine<'p> {
     /// Starts evaluating `expr`: pushes its value if it is
     /// [`Self::simple_value`], else the steps that finish it (in reverse
     /// order of execution). Returns the operand to evaluate first, if any.
-    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, Fault> {
         if let Some(value) = self.simple_value(expr)? {
             self.values.push(value);
             return Ok(None);
@@ -292,7 +307,7 @@ impl<'p> Machine<'p> {
     /// result is what the steps would compute (the operands are leaves, so
     /// their order cannot be observed), but most evaluation in a loop ends
     /// up here instead of in several steps.
-    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, RuntimeError> {
+    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, Fault> {
         let leaf = |expr: &Expr| match expr {
             Expr::Int(value) => Some(*value),
             Expr::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
@@ -308,7 +323,7 @@ impl<'p> Machine<'p> {
                 rhs,
             } => match (leaf(lhs), leaf(rhs)) {
                 (Some(lhs), Some(rhs)) => {
-                    let value = op.apply(lhs, rhs).ok_or(RuntimeError::DivisionByZero {
+                    let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                         func: self.current_frame().func,
                         span: *op_span,
                     })?;
@@ -320,18 +335,35 @@ impl<'p> Machine<'p> {
         })
     }
 
+    /// The bytes in use on the four stacks (what the JIT would have on its
+    /// stack: frames, locals, pending operands and return points).
+    fn stack_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.steps.len() * size_of::<Step<'_>>()
+            + self.values.len() * size_of::<i64>()
+            + self.locals.len() * size_of::<i64>()
+            + self.frames.len() * size_of::<Frame>()
+    }
+
+    /// The bytes a new frame with `locals` locals adds: its locals, its
+    /// frame record and its return step.
+    fn frame_bytes(locals: usize) -> usize {
+        use std::mem::size_of;
+        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step<'_>>()
+    }
+
     /// Enters `func`, whose arguments are on top of the value stack, and
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
     /// frame, so tail recursion runs in constant space, as in the JIT.
-    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, RuntimeError> {
+    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, Fault> {
         let callee = &self.program.funcs[func];
         let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
         if is_tail_call {
             let frame = self.frames.pop().expect("tail call without a frame");
             self.locals.truncate(frame.locals_base);
-        } else if self.frames.len() >= MAX_CALL_DEPTH {
-            return Err(RuntimeError::StackOverflow {
+        } else if self.stack_bytes() + Self::frame_bytes(callee.locals) > self.budget {
+            return Err(Fault::StackOverflow {
                 func,
                 name: callee.name.clone(),
                 span: callee.name_span,
@@ -359,7 +391,7 @@ mod tests {
     }
 
     /// Runs every top-level expression, stopping at the first error.
-    fn run(source: &str) -> Result<Vec<i64>, RuntimeError> {
+    fn run(source: &str) -> Result<Vec<i64>, Fault> {
         let program = checked(source);
         let values = program
             .top_level
@@ -392,7 +424,7 @@ mod tests {
     fn division_by_zero_names_the_function_and_operator() {
         let source = "fn f(x) = 10 / x\nfn g(x) = f(x) + 1\ng(0)";
         let error = run(source).unwrap_err();
-        let RuntimeError::DivisionByZero { func, span } = error else {
+        let Fault::DivisionByZero { func, span } = error else {
             panic!("{error:?}")
         };
         assert_eq!(checked(source).funcs[func].name, "f");
@@ -401,10 +433,13 @@ mod tests {
 
     #[test]
     fn tail_calls_run_in_constant_space() {
-        let source = "fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)\n\
-                      count(N, 0)"
-            .replace("N", &(MAX_CALL_DEPTH + 1).to_string());
-        assert_eq!(run(&source).unwrap(), [MAX_CALL_DEPTH as i64 + 1]);
+        // Far more iterations than a small budget has room for frames.
+        let program = checked(
+            "fn count(n, acc) = if n == 0 then acc else count(n - 1, acc + 1)\n\
+             count(1000000, 0)",
+        );
+        let result = call_with_budget(&program, program.top_level[0], &[], None, 4096);
+        assert_eq!(result, Ok(1_000_000));
     }
 
     #[test]
@@ -416,15 +451,44 @@ mod tests {
         let error =
             run("fn ok(n) = n\nfn forever(n) = 1 + forever(n + 1)\nforever(0)").unwrap_err();
         assert!(
-            matches!(&error, RuntimeError::StackOverflow { name, .. } if name == "forever"),
+            matches!(&error, Fault::StackOverflow { name, .. } if name == "forever"),
             "{error:?}"
         );
     }
 
     #[test]
+    fn the_budget_bounds_frames_by_bytes_not_by_count() {
+        let locals = |count: usize| {
+            let lets: String = (0..count).map(|i| format!("let a{i} = n in ")).collect();
+            checked(&format!(
+                "fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1)\nf(100000)"
+            ))
+        };
+        let depth_reached = |program: &ir::Program| {
+            // The deepest call that still returns, found by bisection.
+            let f = program.funcs.iter().position(|f| f.name == "f").unwrap();
+            let (mut ok, mut overflows) = (0, 100_000);
+            while overflows - ok > 1 {
+                let mid = (ok + overflows) / 2;
+                match call_with_budget(program, f, &[mid], None, 1 << 20) {
+                    Ok(_) => ok = mid,
+                    Err(Fault::StackOverflow { .. }) => overflows = mid,
+                    Err(error) => panic!("{error:?}"),
+                }
+            }
+            ok
+        };
+        let few = depth_reached(&locals(1));
+        let many = depth_reached(&locals(200));
+        // 1 MiB holds about 1 MiB / (200 * 8 bytes) frames of 200 locals.
+        assert!((500..700).contains(&many), "{many}");
+        assert!(few > 10 * many, "{few} vs {many}");
+    }
+
+    #[test]
     fn an_interrupt_stops_an_endless_loop() {
         let program = checked("fn spin(n) = spin(n + 1)\nspin(0)");
-        let interrupt = Interrupt::new();
+        let interrupt = LimitInterrupt::new();
         let result = std::thread::scope(|scope| {
             let running =
                 scope.spawn(|| call(&program, program.top_level[0], &[], Some(&interrupt)));
@@ -435,6 +499,6 @@ mod tests {
             }
             running.join().unwrap()
         });
-        assert_eq!(result, Err(RuntimeError::Interrupted));
+        assert_eq!(result, Err(Fault::Interrupted));
     }
 }

@@ -245,6 +245,14 @@ impl Token<'_> {
         )
     }
 
+    /// True if a line starting with this token continues the item of the
+    /// line before: an infix operator (not `-`, which may negate) or `=`
+    /// (as in a definition whose parameter list took several lines). Neither
+    /// can start an item.
+    pub fn continues_previous_line(&self) -> bool {
+        self.is_infix_only() || *self == Token::Assign
+    }
+
     /// True for the comparison operators.
     pub fn is_comparison(&self) -> bool {
         use Token::*;

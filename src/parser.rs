@@ -1,10 +1,10 @@
 //! The parser: tokens to the [`ast`] tree, with the LALRPOP grammar in
 //! `grammar/exprjit.lalrpop` doing the work for each item.
 //!
-//! Before the grammar sees anything, [`split_items`] applies the layout rule
+//! Before the grammar sees anything, `split_items` applies the layout rule
 //! of the language: it drops the newlines that do not end an item (inside
 //! parentheses, after a token that cannot end an expression, before a line
-//! that starts with `then`/`else`/`in` or an infix operator) and cuts the
+//! that starts with `then`/`else`/`in`, an infix operator or `=`) and cuts the
 //! stream into items at the others and at `;`. Each item is parsed on its
 //! own, so one syntax error does not hide the errors in later items.
 //!
@@ -15,7 +15,7 @@ use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, BinOp, Expr, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::lexer::{self, Lexed, Token};
+use crate::lexer::{Lexed, Token};
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -38,9 +38,11 @@ pub struct Parsed {
     pub incomplete: bool,
 }
 
-/// Lexes and parses `source`.
+/// Lexes and parses `source` (for tests; the pipeline times the two
+/// apart with [`parse_tokens`]).
+#[cfg(any(test, feature = "internals"))]
 pub fn parse(source: &str) -> Parsed {
-    parse_tokens(source, lexer::tokenize(source))
+    parse_tokens(source, crate::lexer::tokenize(source))
 }
 
 /// Parses already-lexed `source` (so that callers can time the two apart).
@@ -143,7 +145,8 @@ fn split_items<'src>(all: &[Spanned<'src>]) -> Layout<'src> {
                     index += 1;
                 }
                 let continues = |next: &Token<'_>| {
-                    matches!(next, Token::Then | Token::Else | Token::In) || next.is_infix_only()
+                    matches!(next, Token::Then | Token::Else | Token::In)
+                        || next.continues_previous_line()
                 };
                 open_parens.is_empty()
                     && layout.tokens[item_start..]
@@ -436,6 +439,7 @@ mod tests {
         assert_eq!(sexpr("if 1\nthen 2\n\n# note\nelse 3"), "(if 1 2 3)");
         assert_eq!(sexpr("let x = 1\nin x"), "(let x 1 x)");
         assert_eq!(sexpr("fn f(x) =\n  x"), "(fn f (x) x)");
+        assert_eq!(sexpr("fn g(a,\nb)\n= a + b"), "(fn g (a b) (+ a b))");
         assert_eq!(sexpr(";1;;2;"), "1\n2");
     }
 

@@ -27,7 +27,7 @@ pub fn path() -> PathBuf {
 
 /// The map lines for `program`: the trampoline, the trap exit and every
 /// function, at the addresses they are mapped at.
-pub fn lines(program: &jit::Program) -> String {
+pub fn lines(program: &jit::LoadedProgram) -> String {
     let base = program.base_address();
     let mut out = String::new();
     for symbol in program.symbols() {
@@ -48,7 +48,7 @@ pub fn lines(program: &jit::Program) -> String {
 }
 
 /// Appends the lines for `program` to this process's map file.
-pub fn write(program: &jit::Program) -> io::Result<PathBuf> {
+pub fn write(program: &jit::LoadedProgram) -> io::Result<PathBuf> {
     let path = path();
     let mut file = std::fs::OpenOptions::new()
         .create(true)

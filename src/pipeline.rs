@@ -1,12 +1,14 @@
 //! The stages strung together, for the CLI, the REPL and the library API:
-//! source text in, a loaded [`jit::Program`] or diagnostics out.
+//! source text in, a loaded [`jit::LoadedProgram`] or diagnostics out.
 
+use std::io;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::ast::{self, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::jit::Interrupt;
-use crate::runtime_error::RuntimeError;
+use crate::fault::Fault;
+use crate::jit::LimitInterrupt;
 use crate::{check, codegen, interp, ir, jit, lexer, parser};
 
 /// Deepest expression nesting accepted. The later stages recurse once per
@@ -36,6 +38,24 @@ pub struct Timings {
 /// about 3 GB on the worst input (about 500 MB for an ordinary 7 MB program
 /// of 100,000 functions, the compile benchmark's largest).
 pub const MAX_SOURCE_LEN: usize = 8 << 20;
+
+/// Reads the program file at `path`. The error is the one message, shared
+/// by the command line and the REPL's `:load`, that says what is wrong:
+/// `'/tmp' is a directory, not a program file`, `cannot read 'x.ex': no
+/// such file`.
+pub fn read_program_file(path: &Path) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let is_a_directory = || format!("'{name}' is a directory, not a program file");
+    if path.is_dir() {
+        return Err(is_a_directory());
+    }
+    std::fs::read(path).map_err(|error| match error.kind() {
+        io::ErrorKind::IsADirectory => is_a_directory(),
+        io::ErrorKind::NotFound => format!("cannot read '{name}': no such file"),
+        io::ErrorKind::PermissionDenied => format!("cannot read '{name}': permission denied"),
+        _ => format!("cannot read '{name}': {error}"),
+    })
+}
 
 /// Converts raw bytes to text, or reports the first invalid UTF-8 sequence
 /// together with a lossy text to show it in. A source longer than
@@ -144,12 +164,25 @@ pub fn front_end(
 }
 
 /// Generates code for `program` and loads it into executable memory.
-pub fn back_end(program: &ir::Program, timings: &mut Timings) -> std::io::Result<jit::Program> {
+pub fn back_end(
+    program: &ir::Program,
+    timings: &mut Timings,
+) -> std::io::Result<jit::LoadedProgram> {
+    back_end_with(program, false, timings)
+}
+
+/// Like [`back_end`]; with `batch_entries` the code can also run a function
+/// once per row of a batch in one call (the library's `call_many`).
+pub fn back_end_with(
+    program: &ir::Program,
+    batch_entries: bool,
+    timings: &mut Timings,
+) -> std::io::Result<jit::LoadedProgram> {
     let start = Instant::now();
-    let artifact = codegen::compile(program);
+    let artifact = codegen::compile_with(program, batch_entries);
     timings.codegen = start.elapsed();
     let start = Instant::now();
-    let loaded = jit::Program::load(artifact, program.top_level.clone());
+    let loaded = jit::LoadedProgram::load(artifact, program.top_level.clone());
     timings.load = start.elapsed();
     loaded
 }
@@ -191,7 +224,7 @@ impl Backend {
 
 /// A checked program made ready to run by a [`Backend`].
 pub enum Runner<'p> {
-    Jit(jit::Program),
+    Jit(jit::LoadedProgram),
     Interp(&'p ir::Program),
 }
 
@@ -216,8 +249,8 @@ impl<'p> Runner<'p> {
         &self,
         func: ir::FuncId,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
-    ) -> std::io::Result<Result<i64, RuntimeError>> {
+        interrupt: Option<&LimitInterrupt>,
+    ) -> std::io::Result<Result<i64, Fault>> {
         match self {
             Runner::Jit(loaded) => loaded.call(func, args, interrupt),
             Runner::Interp(program) => Ok(interp::call(program, func, args, interrupt)),
@@ -225,7 +258,7 @@ impl<'p> Runner<'p> {
     }
 
     /// The loaded machine code, if the JIT prepared it.
-    pub fn into_jit(self) -> Option<jit::Program> {
+    pub fn into_jit(self) -> Option<jit::LoadedProgram> {
         match self {
             Runner::Jit(loaded) => Some(loaded),
             Runner::Interp(_) => None,

@@ -1,52 +1,32 @@
 //! The interactive REPL: line editing (`rustyline`) on a terminal, or plain
 //! prompts and echoed input for `exprjit -i` driven by a pipe. The language
 //! work is done by [`Session`]; this module is input, output and
-//! meta-commands.
+//! meta-commands ([`helper`] is the editor's completion and colouring).
+//!
+//! Both front ends read an entry a line at a time, showing the continuation
+//! prompt while [`continuation::Entry`] says the entry goes on, and every
+//! write to stdout is checked: output that cannot be written ends the REPL
+//! with the error (a closed pipe, quietly: see `main.rs`).
 
-use std::borrow::Cow;
+mod helper;
+
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
-use rustyline::highlight::{CmdKind, Highlighter};
-use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
-use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Context, Editor, Helper};
+use rustyline::{Config, Editor, EventHandler, KeyEvent};
 
+use crate::continuation;
 use crate::diag::{self, SourceFile};
-use crate::jit::Interrupt;
-use crate::lexer::{self, Token};
-use crate::parser;
+use crate::jit::LimitInterrupt;
 use crate::pipeline::Backend;
 use crate::session::{Failure, Outcome, Reply, Session};
+use helper::{COMMANDS, ReplHelper, TabIndentsAtLineStart};
 
 const PROMPT: &str = "exprjit> ";
 const CONTINUATION_PROMPT: &str = "   ...> ";
-
-/// The meta-commands, with their one-line help.
-const COMMANDS: [(&str, &str); 9] = [
-    (":help", "this help"),
-    (":list", "every defined function"),
-    (":asm NAME", "the machine code of function NAME"),
-    (
-        ":ast ENTRY",
-        "the syntax tree of an expression or definition",
-    ),
-    (":time ENTRY", "run ENTRY and show compile and run times"),
-    (
-        ":load FILE",
-        "run a file's definitions and expressions in the session",
-    ),
-    (":reset", "forget every definition"),
-    (
-        ":backend [B]",
-        "show, or set to jit or interp, what runs entries",
-    ),
-    (":quit", "leave (so does Ctrl-D)"),
-];
 
 const LANGUAGE_SUMMARY: &str = "\
 Define functions and evaluate expressions over 64-bit integers:
@@ -60,10 +40,11 @@ separated by newlines or `;`; an unfinished entry continues on the next line.
 Ctrl-C stops a running computation; Ctrl-D or :quit leaves.";
 
 /// The interrupt that Ctrl-C requests while JIT code runs.
-static CTRL_C: Interrupt = Interrupt::new();
+static CTRL_C: LimitInterrupt = LimitInterrupt::new();
 
 /// Runs the REPL until the user leaves. `line_editing` selects rustyline;
-/// without it prompts and input are echoed to stdout (for pipes).
+/// without it prompts and input are echoed to stdout (for pipes). Fails
+/// when stdout cannot be written (or the terminal cannot be read).
 pub fn run(line_editing: bool, backend: Backend) -> io::Result<()> {
     arm_ctrl_c();
     let mut session = Session::new();
@@ -71,25 +52,39 @@ pub fn run(line_editing: bool, backend: Backend) -> io::Result<()> {
     let mut repl = Repl {
         session,
         entries: 0,
+        out: io::stdout(),
     };
-    if line_editing {
+    let result = if line_editing {
         repl.run_editor()
     } else {
         repl.run_plain()
-    }
+    };
+    result.and_then(|()| repl.out.flush())
 }
 
 /// Makes Ctrl-C (SIGINT) stop the running computation.
 fn arm_ctrl_c() {
     if let Err(error) = crate::jit::runtime::install_sigint_handler(&CTRL_C) {
-        eprintln!("exprjit: Ctrl-C will not stop computations: {error}");
+        complain(format_args!("Ctrl-C will not stop computations: {error}"));
     }
+}
+
+/// Prints an error line on stderr. If stderr cannot be written there is
+/// nobody left to tell, so that failure is ignored.
+fn complain(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{message}");
+}
+
+/// True for a meta-command (which never takes more lines).
+fn is_command(entry: &str) -> bool {
+    entry.trim_start().starts_with(':')
 }
 
 struct Repl {
     session: Session,
     /// Entries evaluated so far; names the source of each (`<entry N>`).
     entries: usize,
+    out: io::Stdout,
 }
 
 /// What to do after an entry.
@@ -101,43 +96,72 @@ enum Next {
 
 impl Repl {
     fn run_editor(&mut self) -> io::Result<()> {
+        // Without bracketed paste a pasted block arrives as typed lines, so
+        // each complete entry in it runs as soon as its line is in (with
+        // it, the block would wait for an extra Enter and then run as one
+        // entry); the kept input buffer (rustyline's `buffer-redux`) keeps
+        // the lines after the first.
+        let config = Config::builder().bracketed_paste(false).build();
         let mut editor: Editor<ReplHelper, DefaultHistory> =
-            Editor::new().map_err(io::Error::other)?;
-        editor.set_helper(Some(ReplHelper {
-            names: Vec::new(),
-            colour: stdout_wants_colour(),
-        }));
+            Editor::with_config(config).map_err(io::Error::other)?;
+        editor.set_helper(Some(ReplHelper::new(diag::wants_colour(
+            io::stdout().is_terminal(),
+        ))));
+        editor.bind_sequence(
+            KeyEvent::from('\t'),
+            EventHandler::Conditional(Box::new(TabIndentsAtLineStart)),
+        );
         let history = history_path();
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
-        println!(
+        writeln!(
+            self.out,
             "exprjit {} — :help for help, Ctrl-D to leave",
             env!("CARGO_PKG_VERSION")
-        );
-        loop {
+        )?;
+        self.out.flush()?;
+        'entries: loop {
             if let Some(helper) = editor.helper_mut() {
                 helper.names = self.session.names().map(str::to_owned).collect();
             }
-            match editor.readline(PROMPT) {
-                Ok(line) => {
-                    if !line.trim().is_empty() {
-                        let _ = editor.add_history_entry(line.as_str());
-                        if let Some(path) = &history {
-                            let _ = editor.save_history(path);
-                        }
-                    }
-                    // rustyline keeps its own SIGINT handler installed from
-                    // `Editor::new` on; ours must be the one while code runs.
-                    arm_ctrl_c();
-                    if self.entry(&line) == Next::Quit {
-                        break;
-                    }
-                }
+            let mut entry = match editor.readline(PROMPT) {
+                Ok(line) => line,
                 // Ctrl-C while editing clears the line.
                 Err(ReadlineError::Interrupted) => continue,
                 Err(ReadlineError::Eof) => break,
                 Err(error) => return Err(io::Error::other(error)),
+            };
+            // A line recalled from history may hold a whole entry.
+            let mut lines = continuation::Entry::new();
+            for line in entry.split('\n') {
+                lines.push_line(line);
+            }
+            while !is_command(&entry) && lines.is_incomplete() {
+                match editor.readline(CONTINUATION_PROMPT) {
+                    Ok(more) => {
+                        lines.push_line(&more);
+                        entry.push('\n');
+                        entry.push_str(&more);
+                    }
+                    // Ctrl-C abandons the whole entry.
+                    Err(ReadlineError::Interrupted) => continue 'entries,
+                    // Ctrl-D runs what there is, which says what is missing.
+                    Err(ReadlineError::Eof) => break,
+                    Err(error) => return Err(io::Error::other(error)),
+                }
+            }
+            if !entry.trim().is_empty() {
+                let _ = editor.add_history_entry(entry.as_str());
+                if let Some(path) = &history {
+                    let _ = editor.save_history(path);
+                }
+            }
+            // rustyline keeps its own SIGINT handler installed from
+            // `Editor::new` on; ours must be the one while code runs.
+            arm_ctrl_c();
+            if self.entry(&entry)? == Next::Quit {
+                break;
             }
         }
         Ok(())
@@ -147,60 +171,62 @@ impl Repl {
     /// transcript; an unfinished entry takes more lines.
     fn run_plain(&mut self) -> io::Result<()> {
         let stdin = io::stdin();
-        let mut lines = stdin.lock().lines();
-        let mut stdout = io::stdout();
+        let mut input = stdin.lock().lines();
         loop {
-            write!(stdout, "{PROMPT}")?;
-            stdout.flush()?;
-            let Some(first) = lines.next().transpose()? else {
-                writeln!(stdout)?;
+            write!(self.out, "{PROMPT}")?;
+            self.out.flush()?;
+            let Some(first) = input.next().transpose()? else {
+                writeln!(self.out)?;
                 return Ok(());
             };
-            writeln!(stdout, "{first}")?;
+            writeln!(self.out, "{first}")?;
+            let mut lines = continuation::Entry::new();
+            lines.push_line(&first);
             let mut entry = first;
-            while !entry.trim_start().starts_with(':') && parser::parse(&entry).incomplete {
-                write!(stdout, "{CONTINUATION_PROMPT}")?;
-                let Some(more) = lines.next().transpose()? else {
+            while !is_command(&entry) && lines.is_incomplete() {
+                write!(self.out, "{CONTINUATION_PROMPT}")?;
+                let Some(more) = input.next().transpose()? else {
                     break;
                 };
-                writeln!(stdout, "{more}")?;
+                writeln!(self.out, "{more}")?;
+                lines.push_line(&more);
                 entry.push('\n');
                 entry.push_str(&more);
             }
-            if self.entry(&entry) == Next::Quit {
+            if self.entry(&entry)? == Next::Quit {
                 return Ok(());
             }
         }
     }
 
     /// Handles one entry: a meta-command or source.
-    fn entry(&mut self, line: &str) -> Next {
+    fn entry(&mut self, line: &str) -> io::Result<Next> {
         let trimmed = line.trim();
         if trimmed.is_empty() {
-            return Next::Continue;
+            return Ok(Next::Continue);
         }
         let Some(command) = trimmed.strip_prefix(':') else {
-            self.eval(line, false);
-            return Next::Continue;
+            self.eval(line, false)?;
+            return Ok(Next::Continue);
         };
         let (name, argument) = command
             .split_once(char::is_whitespace)
             .map_or((command, ""), |(name, rest)| (name, rest.trim()));
         match (name, argument) {
-            ("quit" | "q", _) => return Next::Quit,
-            ("help" | "h", _) => print_help(),
+            ("quit" | "q", _) => return Ok(Next::Quit),
+            ("help" | "h", _) => write_help(&mut self.out)?,
             ("list", _) => {
                 let signatures: Vec<&str> = self.session.signatures().collect();
                 if signatures.is_empty() {
-                    println!("no functions defined yet");
+                    writeln!(self.out, "no functions defined yet")?;
                 }
                 for signature in signatures {
-                    println!("fn {signature}");
+                    writeln!(self.out, "fn {signature}")?;
                 }
             }
             ("reset", _) => {
                 self.session.reset();
-                println!("all definitions forgotten");
+                writeln!(self.out, "all definitions forgotten")?;
             }
             ("backend", name) => {
                 let backend = match name {
@@ -208,52 +234,55 @@ impl Repl {
                     _ => Backend::from_name(name),
                 };
                 let Some(backend) = backend else {
-                    eprintln!(
+                    complain(format_args!(
                         "error: unknown backend '{name}': the backends are {}",
                         Backend::NAMES.join(" and ")
-                    );
-                    return Next::Continue;
+                    ));
+                    return Ok(Next::Continue);
                 };
                 self.session.set_backend(backend);
-                println!("backend: {}", backend.name());
+                writeln!(self.out, "backend: {}", backend.name())?;
             }
-            ("asm", "") => eprintln!("error: :asm needs a function name, as in :asm fib"),
+            ("asm", "") => complain(format_args!(
+                "error: :asm needs a function name, as in :asm fib"
+            )),
             ("asm", function) => match self.session.disassemble(function) {
-                Some(text) => print!("{text}"),
+                Some(text) => write!(self.out, "{text}")?,
                 None => match crate::suggest::closest(function, self.session.names()) {
-                    Some(near) => {
-                        eprintln!("error: no function named '{function}'; did you mean '{near}'?")
-                    }
-                    None => eprintln!("error: no function named '{function}'"),
+                    Some(near) => complain(format_args!(
+                        "error: no function named '{function}'; did you mean '{near}'?"
+                    )),
+                    None => complain(format_args!("error: no function named '{function}'")),
                 },
             },
-            ("ast", "") => eprintln!("error: :ast needs an expression or definition"),
+            ("ast", "") => complain(format_args!(
+                "error: :ast needs an expression or definition"
+            )),
             ("ast", source) => {
                 let parsed = crate::pipeline::parse(source);
-                print!("{}", parsed.program);
+                write!(self.out, "{}", parsed.program)?;
+                self.out.flush()?;
                 let file = SourceFile::new(self.next_entry_name(), source);
                 diag::emit_to_stderr(&file, &parsed.errors);
             }
-            ("time", "") => eprintln!("error: :time needs an expression"),
-            ("time", source) => self.eval(source, true),
-            ("load", "") => eprintln!("error: :load needs a file name"),
-            ("load", path) => self.load(path),
+            ("time", "") => complain(format_args!("error: :time needs an expression")),
+            ("time", source) => self.eval(source, true)?,
+            ("load", "") => complain(format_args!("error: :load needs a file name")),
+            ("load", path) => self.load(path)?,
             _ => {
-                let names: Vec<&str> = COMMANDS
-                    .iter()
-                    .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
-                    .collect();
+                let names: Vec<&str> = helper::command_names().collect();
                 let command = format!(":{name}");
                 match crate::suggest::closest(&command, names.iter().copied()) {
-                    Some(near) => {
-                        eprintln!("error: unknown command '{command}'; did you mean '{near}'?")
-                    }
-                    None => eprintln!("error: unknown command '{command}'"),
+                    Some(near) => complain(format_args!(
+                        "error: unknown command '{command}'; did you mean '{near}'?"
+                    )),
+                    None => complain(format_args!("error: unknown command '{command}'")),
                 }
-                eprintln!("the commands are: {}", names.join(" "));
+                complain(format_args!("the commands are: {}", names.join(" ")));
             }
         }
-        Next::Continue
+        self.out.flush()?;
+        Ok(Next::Continue)
     }
 
     fn next_entry_name(&mut self) -> String {
@@ -261,20 +290,21 @@ impl Repl {
         format!("<entry {}>", self.entries)
     }
 
-    fn eval(&mut self, source: &str, show_times: bool) {
+    fn eval(&mut self, source: &str, show_times: bool) -> io::Result<()> {
         let name = self.next_entry_name();
-        self.eval_named(&name, source, show_times);
+        self.eval_named(&name, source, show_times)
     }
 
-    fn eval_named(&mut self, name: &str, source: &str, show_times: bool) {
+    fn eval_named(&mut self, name: &str, source: &str, show_times: bool) -> io::Result<()> {
         let start = Instant::now();
         let outcome = self.session.eval(name, source, Some(&CTRL_C));
         let total = start.elapsed();
-        report(&outcome);
+        report(&mut self.out, &outcome)?;
         if show_times {
             let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
             let compile = total.saturating_sub(outcome.run);
-            println!(
+            writeln!(
+                self.out,
                 "compile {:.3} ms (lex {:.3}, parse {:.3}, check {:.3}, codegen {:.3}, load {:.3}), run {:.3} ms",
                 ms(compile),
                 ms(outcome.timings.lex),
@@ -283,69 +313,70 @@ impl Repl {
                 ms(outcome.timings.codegen),
                 ms(outcome.timings.load),
                 ms(outcome.run)
-            );
+            )?;
         }
+        Ok(())
     }
 
-    fn load(&mut self, path: &str) {
-        let bytes = match std::fs::read(path) {
+    fn load(&mut self, path: &str) -> io::Result<()> {
+        // File name completion escapes blanks with `\`, as a shell does.
+        let path = rustyline::completion::unescape(path, Some('\\'));
+        let bytes = match crate::pipeline::read_program_file(std::path::Path::new(path.as_ref())) {
             Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                eprintln!("error: cannot read '{path}': no such file");
-                return;
-            }
-            Err(error) => {
-                eprintln!("error: cannot read '{path}': {error}");
-                return;
+            Err(message) => {
+                complain(format_args!("error: {message}"));
+                return Ok(());
             }
         };
         match crate::pipeline::decode_utf8(bytes) {
-            Ok(text) => self.eval_named(path, &text, false),
+            Ok(text) => self.eval_named(&path, &text, false)?,
             Err(invalid) => {
                 let (text, diagnostic) = *invalid;
                 diag::emit_to_stderr(&SourceFile::new(path, text), &[diagnostic]);
             }
         }
+        Ok(())
     }
 }
 
-/// Prints an entry's replies and its error, if any.
-fn report(outcome: &Outcome) {
-    let mut stdout = io::stdout().lock();
+/// Writes an entry's replies to `out`, then its error, if any, to stderr.
+fn report(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
     // A failed entry defines nothing, so only its values are worth showing.
     let failed = outcome.failure.is_some();
     for reply in &outcome.replies {
         if failed && matches!(reply, Reply::Defined { .. }) {
             continue;
         }
-        let _ = match reply {
+        match reply {
             Reply::Defined {
                 signature,
                 redefined: false,
-            } => writeln!(stdout, "defined {signature}"),
+            } => writeln!(out, "defined {signature}")?,
             Reply::Defined {
                 signature,
                 redefined: true,
-            } => writeln!(stdout, "redefined {signature}"),
-            Reply::Value(value) => writeln!(stdout, "{value}"),
-        };
+            } => writeln!(out, "redefined {signature}")?,
+            Reply::Value(value) => writeln!(out, "{value}")?,
+        }
     }
-    let _ = stdout.flush();
+    // The values come first, as they were computed first.
+    out.flush()?;
     match &outcome.failure {
         None => {}
         Some(Failure::Errors { file, diagnostics }) => diag::emit_to_stderr(file, diagnostics),
-        Some(Failure::Interrupted) => eprintln!("interrupted"),
-        Some(Failure::System(message)) => eprintln!("error: {message}"),
+        Some(Failure::Interrupted) => complain(format_args!("interrupted")),
+        Some(Failure::System(message)) => complain(format_args!("error: {message}")),
     }
+    Ok(())
 }
 
-fn print_help() {
-    println!("Commands:");
+fn write_help(out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "Commands:")?;
     for (usage, what) in COMMANDS {
-        println!("  {usage:<13} {what}");
+        writeln!(out, "  {usage:<13} {what}")?;
     }
-    println!();
-    println!("{LANGUAGE_SUMMARY}");
+    writeln!(out)?;
+    writeln!(out, "{LANGUAGE_SUMMARY}")
 }
 
 /// `$XDG_STATE_HOME/exprjit/history`, else `~/.local/state/exprjit/history`;
@@ -360,130 +391,4 @@ fn history_path() -> Option<PathBuf> {
     let dir = state.join("exprjit");
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir.join("history"))
-}
-
-fn stdout_wants_colour() -> bool {
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Line-editing support: multi-line entry, completion and colouring.
-struct ReplHelper {
-    /// Defined function names, for completion.
-    names: Vec<String>,
-    colour: bool,
-}
-
-impl Helper for ReplHelper {}
-
-impl Hinter for ReplHelper {
-    type Hint = String;
-}
-
-impl Validator for ReplHelper {
-    /// An entry that stops in the middle of an item (open parenthesis,
-    /// trailing operator, `if` without `else`...) continues on a new line.
-    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
-        let input = ctx.input();
-        if !input.trim_start().starts_with(':') && parser::parse(input).incomplete {
-            Ok(ValidationResult::Incomplete)
-        } else {
-            Ok(ValidationResult::Valid(None))
-        }
-    }
-}
-
-impl Completer for ReplHelper {
-    type Candidate = String;
-
-    fn complete(
-        &self,
-        line: &str,
-        pos: usize,
-        _ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<String>)> {
-        let before = &line[..pos];
-        let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-            .map_or(0, |i| i + 1);
-        let word = &before[start..];
-        let candidates: Vec<String> = if start == 0 && word.starts_with(':') {
-            COMMANDS
-                .iter()
-                .map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
-                .filter(|command| command.starts_with(word))
-                .map(str::to_owned)
-                .collect()
-        } else {
-            self.names
-                .iter()
-                .filter(|name| name.starts_with(word))
-                .cloned()
-                .collect()
-        };
-        Ok((start, candidates))
-    }
-}
-
-impl Highlighter for ReplHelper {
-    /// Keywords in magenta, numbers in cyan, operators in yellow.
-    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
-        if !self.colour || line.trim_start().starts_with(':') {
-            return Cow::Borrowed(line);
-        }
-        let mut out = String::with_capacity(line.len() * 2);
-        let mut last = 0;
-        for (start, token, end) in lexer::tokenize(line).tokens {
-            let colour = match token {
-                token if token.is_keyword() => "35",
-                Token::Int(_) => "36",
-                Token::Ident(_) | Token::Newline | Token::Error => continue,
-                Token::LParen | Token::RParen | Token::Comma | Token::Semicolon => continue,
-                _ => "33",
-            };
-            out.push_str(&line[last..start]);
-            out.push_str(&format!("\x1b[{colour}m{}\x1b[0m", &line[start..end]));
-            last = end;
-        }
-        out.push_str(&line[last..]);
-        Cow::Owned(out)
-    }
-
-    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
-        self.colour
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn helper(colour: bool) -> ReplHelper {
-        ReplHelper {
-            names: vec!["fib".into(), "fact".into(), "gcd".into()],
-            colour,
-        }
-    }
-
-    #[test]
-    fn tab_completes_commands_and_function_names() {
-        let history = DefaultHistory::new();
-        let ctx = Context::new(&history);
-        let (start, found) = helper(false).complete(":ti", 3, &ctx).unwrap();
-        assert_eq!((start, found), (0, vec![":time".to_owned()]));
-        let (start, found) = helper(false).complete("1 + f", 5, &ctx).unwrap();
-        assert_eq!(
-            (start, found),
-            (4, vec!["fib".to_owned(), "fact".to_owned()])
-        );
-    }
-
-    #[test]
-    fn colours_only_when_asked() {
-        assert_eq!(
-            helper(false).highlight("if 1 then 2 else 3", 0),
-            "if 1 then 2 else 3"
-        );
-        let coloured = helper(true).highlight("x + 1", 0);
-        assert_eq!(coloured, "x \x1b[33m+\x1b[0m \x1b[36m1\x1b[0m");
-    }
 }

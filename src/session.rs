@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId};
-use crate::jit::{self, Interrupt, RuntimeError};
+use crate::jit::{self, Fault, LimitInterrupt};
 use crate::pipeline::{self, Backend, Runner, Timings};
 
 /// What an entry produced, item by item.
@@ -38,7 +38,7 @@ pub enum Failure {
         file: Rc<SourceFile>,
         diagnostics: Vec<Diagnostic>,
     },
-    /// An [`Interrupt`] stopped the run.
+    /// An [`LimitInterrupt`] stopped the run.
     Interrupted,
     /// The system refused memory for code or the JIT stack.
     System(String),
@@ -64,7 +64,7 @@ pub struct Session {
     def_sources: Vec<Rc<SourceFile>>,
     /// The code of the last successful entry, kept for disassembly (when
     /// the JIT ran it).
-    loaded: Option<jit::Program>,
+    loaded: Option<jit::LoadedProgram>,
     /// What runs the entries.
     backend: Backend,
 }
@@ -75,7 +75,7 @@ impl Session {
     }
 
     /// Compiles and runs one entry named `name` (e.g. `<entry 3>`).
-    pub fn eval(&mut self, name: &str, text: &str, interrupt: Option<&Interrupt>) -> Outcome {
+    pub fn eval(&mut self, name: &str, text: &str, interrupt: Option<&LimitInterrupt>) -> Outcome {
         let file = Rc::new(SourceFile::new(name, text));
         let mut outcome = Outcome {
             replies: Vec::new(),
@@ -152,9 +152,9 @@ impl Session {
         &self,
         program: &ir::Program,
         file: &Rc<SourceFile>,
-        error: RuntimeError,
+        error: Fault,
     ) -> Failure {
-        if error == RuntimeError::Interrupted {
+        if error == Fault::Interrupted {
             return Failure::Interrupted;
         }
         // The error points into the source of the function it happened in:

@@ -8,8 +8,8 @@
 //! `EXPRJIT_LOOP_PROGRAMS=N` runs N random loop programs instead of the
 //! quick default; `EXPRJIT_LOOP_TRACE=1` prints each before running it.
 
+use exprjit::fault::Fault as RuntimeError;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-use exprjit::runtime_error::RuntimeError;
 
 /// Compiles `source` for both back ends and compares every call in `calls`;
 /// returns the JIT's results.
@@ -223,8 +223,8 @@ fn wide(n, a, b, c, d, e, f, g) = if n == 0 then a + g else if n % 3 == 0 then w
 /// every iteration, so an interrupt stops each.
 #[test]
 fn endless_loops_stop_on_an_interrupt() {
-    use exprjit::jit::Interrupt;
-    static INTERRUPT: Interrupt = Interrupt::new();
+    use exprjit::jit::LimitInterrupt;
+    static INTERRUPT: LimitInterrupt = LimitInterrupt::new();
     let source = "
 fn g(x) = x + 1
 fn h(x) = if x > 0 then x else -x

@@ -5,50 +5,20 @@
 //! and tail calls with more arguments than registers. Each result of the JIT
 //! must equal the reference interpreter's, errors included.
 //!
+//! The edge values (`EDGES`), the random programs and the check
+//! (`agree`/`assert_agree`) are the shared ones of `exprjit-testgen`
+//! (`testgen/`), the same as the differential test's and the fuzz target's.
+//!
 //! `EXPRJIT_REWRITE_PROGRAMS=N` runs N random programs instead of the quick
 //! default; `EXPRJIT_REWRITE_TRACE=1` prints each before running it.
 
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
 use exprjit::pipeline::{self, Backend, Runner, Timings};
-
-/// Constants and arguments at the edges of each rewrite: zero, ±1, powers of
-/// two (shift and division rewrites), magic-number divisors (3, 7, 10,
-/// -10, ...), imm8/imm32 boundaries, shift counts past 63, and the extremes.
-const EDGES: [i64; 30] = [
-    0,
-    1,
-    -1,
-    2,
-    -2,
-    3,
-    -3,
-    7,
-    -7,
-    10,
-    -10,
-    16,
-    -16,
-    63,
-    64,
-    65,
-    127,
-    128,
-    -129,
-    1000,
-    1_000_000_007,
-    -641,
-    1 << 31,
-    -(1 << 31),
-    (1 << 31) - 1,
-    1 << 32,
-    1 << 62,
-    i64::MAX,
-    i64::MIN,
-    i64::MIN + 1,
-];
-
-const OPS: [&str; 16] = [
-    "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "==", "!=", "<", "<=", ">", ">=",
-];
+use exprjit_testgen::{
+    EDGES, MAX_WIDE_PARAMS, agree, assert_agree, binary_operators, render, strategy,
+};
 
 /// A literal for `value`: hex spells the bit pattern, so every i64 is one
 /// constant (no negation to fold).
@@ -56,31 +26,9 @@ fn lit(value: i64) -> String {
     format!("0x{:X}", value as u64)
 }
 
-/// Compiles `source` for both back ends and compares every call in `calls`.
-fn compare(source: &str, calls: &[(usize, Vec<i64>)]) {
-    let mut timings = Timings::default();
-    let program = pipeline::front_end(source, &[], &mut timings)
-        .unwrap_or_else(|errors| panic!("{source}\n{errors:?}"));
-    let jit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Runner::new(&program, Backend::Jit, &mut Timings::default())
-    }))
-    .unwrap_or_else(|_| panic!("code generation panicked on:\n{source}"))
-    .expect("JIT loads");
-    let interp = Runner::new(&program, Backend::Interp, &mut timings).expect("interp");
-    for (func, args) in calls {
-        let expected = interp.call(*func, args, None).expect("interp runs");
-        let actual = jit.call(*func, args, None).expect("JIT runs");
-        assert_eq!(
-            actual, expected,
-            "function {} ({}) with {args:?} in:\n{source}",
-            func, program.funcs[*func].name
-        );
-    }
-}
-
 #[test]
 fn operators_with_constant_and_variable_operands() {
-    for op in OPS {
+    for op in binary_operators() {
         let mut source = String::new();
         let mut calls = Vec::new();
         // f0: both variables.
@@ -109,7 +57,7 @@ fn operators_with_constant_and_variable_operands() {
                 calls.push((base + 3, vec![x, 5]));
             }
         }
-        compare(&source, &calls);
+        assert_agree(&source, &calls);
     }
 }
 
@@ -129,7 +77,7 @@ fn division_by_every_edge_constant_in_context() {
             calls.push((index, vec![x, x, x]));
         }
     }
-    compare(&source, &calls);
+    assert_agree(&source, &calls);
 }
 
 #[test]
@@ -152,127 +100,51 @@ fn pass(a, b, c, d, e, f, g, h, i) = nine(i, h, g, f, e, d, c, b, a)
         calls.push((4, vec![n, -n]));
         calls.push((6, vec![n, 2, 3, 4, 5, 6, 7, 8, 9]));
     }
-    compare(source, &calls);
+    assert_agree(source, &calls);
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn value(&mut self) -> i64 {
-        if self.below(3) == 0 {
-            self.next() as i64 >> self.below(64)
-        } else {
-            EDGES[self.below(EDGES.len())]
-        }
-    }
-}
-
-/// Random expressions over `vars`, calling only earlier functions (so every
-/// program terminates), with `let`, `if`, every operator and calls of up
-/// to nine arguments (in tail position where the shape puts them there).
-struct Gen<'a> {
-    rng: &'a mut Rng,
-    arities: &'a [usize],
-}
-
-impl Gen<'_> {
-    fn expr(&mut self, vars: usize, depth: usize) -> String {
-        let leaf = depth == 0 || self.rng.below(4) == 0;
-        if leaf {
-            return if vars > 0 && self.rng.below(3) != 0 {
-                format!("v{}", self.rng.below(vars))
-            } else {
-                lit(self.rng.value())
-            };
-        }
-        match self.rng.below(10) {
-            0 | 1 if !self.arities.is_empty() => {
-                let callee = self.rng.below(self.arities.len());
-                let args: Vec<String> = (0..self.arities[callee])
-                    .map(|_| self.expr(vars, depth - 1))
-                    .collect();
-                format!("f{callee}({})", args.join(", "))
-            }
-            2 => format!(
-                "(if {} then {} else {})",
-                self.expr(vars, depth - 1),
-                self.expr(vars, depth - 1),
-                self.expr(vars, depth - 1)
-            ),
-            3 => format!(
-                "(let v{vars} = {} in {})",
-                self.expr(vars, depth - 1),
-                self.expr(vars + 1, depth - 1)
-            ),
-            4 => {
-                let op = ["-", "!", "~"][self.rng.below(3)];
-                format!("{op}({})", self.expr(vars, depth - 1))
-            }
-            5 => {
-                let op = ["&&", "||"][self.rng.below(2)];
-                format!(
-                    "({} {op} {})",
-                    self.expr(vars, depth - 1),
-                    self.expr(vars, depth - 1)
-                )
-            }
-            _ => {
-                let op = OPS[self.rng.below(OPS.len())];
-                format!(
-                    "({} {op} {})",
-                    self.expr(vars, depth - 1),
-                    self.expr(vars, depth - 1)
-                )
-            }
-        }
-    }
-}
-
+/// Programs from the shared generator, each function called directly with
+/// edge and random arguments (the differential test only runs the
+/// top-level expressions): register allocation, spills across calls and
+/// branches, rewrites with variable operands, calls and tail calls with
+/// stack arguments. Seeded, so the default run is the same every time;
+/// proptest still shrinks a failure to a minimal program.
 #[test]
 fn random_programs_agree_with_the_interpreter() {
-    let programs: usize = std::env::var("EXPRJIT_REWRITE_PROGRAMS")
+    let programs: u32 = std::env::var("EXPRJIT_REWRITE_PROGRAMS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(150);
-    let mut rng = Rng(0x5EED_0000_0000_0005);
-    for _ in 0..programs {
-        let funcs = 2 + rng.below(6);
-        let mut arities = Vec::new();
-        let mut source = String::new();
-        for index in 0..funcs {
-            let arity = [0, 1, 2, 3, 4, 6, 7, 9][rng.below(8)];
-            let depth = 2 + rng.below(4);
-            let body = Gen {
-                rng: &mut rng,
-                arities: &arities,
-            }
-            .expr(arity, depth);
-            let params: Vec<String> = (0..arity).map(|p| format!("v{p}")).collect();
-            source.push_str(&format!("fn f{index}({}) = {body}\n", params.join(", ")));
-            arities.push(arity);
-        }
-        let mut calls = Vec::new();
-        for (func, &arity) in arities.iter().enumerate() {
-            for _ in 0..6 {
-                calls.push((func, (0..arity).map(|_| rng.value()).collect()));
-            }
-        }
-        if std::env::var_os("EXPRJIT_REWRITE_TRACE").is_some() {
+    let trace = std::env::var_os("EXPRJIT_REWRITE_TRACE").is_some();
+    let config = Config {
+        cases: programs,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    // XorShift: much quicker than the default ChaCha unoptimised.
+    let rng = TestRng::deterministic_rng(RngAlgorithm::XorShift);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    // Six argument lists per function, as many arguments as any may have.
+    let arguments = prop::collection::vec(
+        prop::collection::vec(strategy::constant(), MAX_WIDE_PARAMS),
+        6,
+    );
+    let result = runner.run(&(strategy::program(), arguments), |(program, arguments)| {
+        let source = render(&program);
+        if trace {
             eprintln!("--- program\n{source}");
         }
-        compare(&source, &calls);
+        let mut calls = Vec::new();
+        for (func, raw) in program.rendered_funcs().iter().enumerate() {
+            for args in &arguments {
+                calls.push((func, args[..raw.param_count()].to_vec()));
+            }
+        }
+        agree(&source, &calls)?;
+        Ok(())
+    });
+    if let Err(error) = result {
+        panic!("{error}");
     }
 }
 
@@ -281,9 +153,9 @@ fn random_programs_agree_with_the_interpreter() {
 /// stack and still pass a stack check, so an interrupt stops each of them.
 #[test]
 fn tail_call_loops_stay_interruptible() {
-    use exprjit::jit::Interrupt;
-    use exprjit::runtime_error::RuntimeError;
-    static INTERRUPT: Interrupt = Interrupt::new();
+    use exprjit::fault::Fault;
+    use exprjit::jit::LimitInterrupt;
+    static INTERRUPT: LimitInterrupt = LimitInterrupt::new();
     let source = "
 fn spin(n) = spin(n + 1)
 fn ping(n) = pong(n + 1)
@@ -308,7 +180,7 @@ fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
         });
         let result = jit.call(func, &args, Some(&INTERRUPT)).expect("runs");
         stopper.join().expect("stopper thread");
-        assert_eq!(result, Err(RuntimeError::Interrupted), "function {func}");
+        assert_eq!(result, Err(Fault::Interrupted), "function {func}");
     }
 }
 
@@ -318,7 +190,7 @@ fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
 /// error rather than a crash.
 #[test]
 fn large_frames_are_checked_and_overflow_cleanly() {
-    use exprjit::runtime_error::RuntimeError;
+    use exprjit::fault::Fault;
     let depth = 1500;
     let mut body = String::from("deep(n - 1)");
     let mut flat = String::from("g(n)");
@@ -329,7 +201,7 @@ fn large_frames_are_checked_and_overflow_cleanly() {
     let source = format!(
         "fn g(x) = x + 1\nfn wide(n) = {flat}\nfn deep(n) = if n == 0 then 0 else {body}\n"
     );
-    compare(
+    assert_agree(
         &source,
         &[(1, vec![3]), (1, vec![-7]), (2, vec![0]), (2, vec![3])],
     );
@@ -339,7 +211,7 @@ fn large_frames_are_checked_and_overflow_cleanly() {
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     let result = jit.call(2, &[10_000_000], None).expect("runs");
     assert!(
-        matches!(result, Err(RuntimeError::StackOverflow { func: 2, .. })),
+        matches!(result, Err(Fault::StackOverflow { func: 2, .. })),
         "{result:?}"
     );
 }
@@ -367,7 +239,7 @@ fn branchless_selects_pick_the_right_side() {
             }
         }
     }
-    compare(&source, &calls);
+    assert_agree(&source, &calls);
     let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
     let asm = exprjit::internals::compile(&program);
     let listing = exprjit::internals::disassemble(

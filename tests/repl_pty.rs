@@ -1,6 +1,7 @@
 //! Drives the real REPL in a pseudo-terminal, as a user would: line
-//! editing, multi-line entry, Ctrl-C during a computation and while
-//! editing, Ctrl-D to leave, and the history file.
+//! editing, multi-line entry with its continuation prompt, pasted blocks,
+//! Tab completion, Ctrl-C during a computation and while editing, Ctrl-D to
+//! leave, the history file, and colour (`TERM=dumb`, `--color`).
 
 use std::process::Command;
 use std::time::Duration;
@@ -19,18 +20,57 @@ fn a_session_in_a_terminal() -> Result<(), rexpect::error::Error> {
         .env("TERM", "xterm");
     let mut repl = spawn_command(command, Some(20_000))?;
 
-    repl.exp_string("exprjit> ")?;
+    // Bracketed paste stays off: a pasted block arrives as typed lines.
+    let banner = repl.exp_string("exprjit> ")?;
+    assert!(!banner.contains("\x1b[?2004h"), "{banner:?}");
     repl.send_line("fn sq(x) = x * x")?;
     repl.exp_string("defined sq(x)")?;
     repl.send_line("sq(12)")?;
     repl.exp_string("144")?;
 
-    // An unfinished entry continues on the next line (in the same edit
-    // buffer, so no new prompt appears).
+    // An unfinished entry continues on the next line, after the
+    // continuation prompt.
     repl.send_line("(100 +")?;
-    std::thread::sleep(Duration::from_millis(200));
+    repl.exp_string("   ...> ")?;
     repl.send_line("23)")?;
     repl.exp_string("123")?;
+
+    // A line starting with `=` continues a definition whose parameters
+    // took two lines.
+    repl.exp_string("exprjit> ")?;
+    repl.send_line("fn g(a,")?;
+    repl.exp_string("   ...> ")?;
+    repl.send_line("b)")?;
+    repl.exp_string("   ...> ")?;
+    repl.send_line("= a * 10 + b")?;
+    repl.exp_string("defined g(a, b)")?;
+
+    // A pasted block (one write, several lines) runs as the entries it
+    // holds, at once, without an extra Enter; an unfinished one in it takes
+    // its continuation lines.
+    repl.exp_string("exprjit> ")?;
+    repl.send("g(1, 2)\ng(3,\n4)\ng(5, 6)\n")?;
+    repl.flush()?;
+    repl.exp_string("12")?;
+    repl.exp_string("34")?;
+    repl.exp_string("56")?;
+    // Tabs that indent pasted lines are kept, not taken for completion.
+    repl.exp_string("exprjit> ")?;
+    repl.send("\t(7 *\n\t6)\n")?;
+    repl.flush()?;
+    repl.exp_string("42")?;
+
+    // Tab completes a command with its trailing space, and file names
+    // after :load.
+    repl.exp_string("exprjit> ")?;
+    repl.send(":lo\t")?;
+    repl.flush()?;
+    repl.exp_string(":load ")?;
+    repl.send(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ad\t"))?;
+    repl.flush()?;
+    repl.exp_string("add.ex")?;
+    repl.send_line("")?;
+    repl.exp_string("defined add(x, y)")?;
 
     // Ctrl-C stops a long computation and keeps the definitions.
     repl.send_line("fn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)")?;
@@ -63,5 +103,32 @@ fn a_session_in_a_terminal() -> Result<(), rexpect::error::Error> {
         .expect("the history file is written");
     assert!(history.contains("sq(21)"), "{history}");
     let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}
+
+/// Under `TERM=dumb` (and with `--color never`) nothing is coloured, even
+/// with `NO_COLOR` unset; `--color always` colours.
+#[test]
+fn colour_follows_term_and_the_color_flag() -> Result<(), rexpect::error::Error> {
+    let session = |term: &str, flags: &[&str]| -> Result<String, rexpect::error::Error> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_exprjit"));
+        command
+            .args(flags)
+            .env("HOME", std::env::temp_dir())
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("NO_COLOR")
+            .env("TERM", term);
+        let mut repl = spawn_command(command, Some(20_000))?;
+        repl.exp_string("exprjit> ")?;
+        repl.send_line("1 / 0")?;
+        let seen = repl.exp_string("division by zero")?;
+        repl.exp_string("exprjit> ")?;
+        repl.send_line(":quit")?;
+        repl.exp_eof()?;
+        Ok(seen)
+    };
+    assert!(!session("dumb", &[])?.contains('\x1b'));
+    assert!(!session("xterm", &["--color", "never"])?.contains("\x1b[0m"));
+    assert!(session("xterm", &["--color", "always"])?.contains("\x1b["));
     Ok(())
 }

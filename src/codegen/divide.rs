@@ -2,7 +2,7 @@
 //! picks by divisor, and the magic numbers for multiply-high division.
 //!
 //! Every rewrite is also written here as plain Rust over the same steps the
-//! machine code takes ([`simulate_div`], [`simulate_rem`]), so the unit tests
+//! machine code takes (`simulate_div`, `simulate_rem`), so the unit tests
 //! check the arithmetic against `i64::wrapping_div`/`wrapping_rem` on edge
 //! values independently of the encoder.
 

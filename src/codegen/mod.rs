@@ -1,9 +1,9 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
-//! [`x64`] encodes instructions; [`trampoline`] emits the entry trampoline
+//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline
 //! and the trap exit; [`inline`] decides once which functions are expanded
 //! at their call sites; [`analysis`] looks at each function before it is
-//! lowered; [`lower`] walks it once and emits its code, with [`regs`] and
+//! lowered; `lower` walks it once and emits its code, with [`regs`] and
 //! [`divide`] as helpers. The output is plain data (see
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 
@@ -15,16 +15,40 @@ pub mod regs;
 mod trampoline;
 pub mod x64;
 
-use crate::artifact::{Artifact, CodeMap, FuncCode, TrapSite};
+use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
 use crate::ir;
 use lower::Links;
 
+/// Function entries start at a multiple of this many bytes.
+const FUNCTION_ALIGNMENT: usize = 16;
+
 /// Generates machine code for every function of `program`.
 pub fn compile(program: &ir::Program) -> Artifact {
+    compile_with(program, false)
+}
+
+/// Like [`compile`]; with `batch_entries`, also the loops that call a
+/// function once per row (one per arity in the program), for the library.
+pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
     let mut asm = x64::Assembler::new();
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
+    let mut batch = Vec::new();
+    if batch_entries {
+        let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
+        arities.sort_unstable();
+        arities.dedup();
+        for arity in arities {
+            let code = trampoline::emit_batch(&mut asm, arity, trap_exit);
+            batch.push(BatchEntry {
+                arity,
+                offset: code.offset,
+                size: asm.offset() - code.offset,
+                check_trap: code.check_trap,
+            });
+        }
+    }
     let links = Links {
         program,
         inline: inline::InlinePlan::of(program),
@@ -34,6 +58,9 @@ pub fn compile(program: &ir::Program) -> Artifact {
     let mut traps = Vec::new();
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
+        // As C compilers do: a function's layout (and so how its loops fall
+        // on fetch boundaries) should not depend on the code before it.
+        asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
         lower::function(&mut asm, &links, &mut traps, id);
         funcs.push(FuncCode {
@@ -52,6 +79,7 @@ pub fn compile(program: &ir::Program) -> Artifact {
             trap_exit: trap_exit_offset,
             funcs,
             traps,
+            batch,
             code_len: code.len(),
         },
         code,

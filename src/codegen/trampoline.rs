@@ -1,46 +1,46 @@
 //! The entry trampoline, which Rust calls to enter JIT code, and the shared
 //! trap exit, which every trap stub calls to leave it. Both are emitted once
 //! per program, before its functions; their contract with the runtime is in
-//! [`crate::abi`] and `jit::runtime`'s `EnterFn`.
+//! [`crate::abi`].
 
 use crate::abi::{
-    ARG_REGS, CONTEXT, CTX_SAVED_RSP, CTX_TRAP_PC, PRESERVED_FOR_RUST, Reg, STACK_BASE_MASK,
+    ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
+    ENTER_STACK, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
 };
-use crate::codegen::x64::{Assembler, Label, Mem};
+use crate::codegen::regs::SCRATCH;
+use crate::codegen::x64::{Assembler, Cond, Label, Mem};
 
 /// Emits the entry trampoline and, binding `trap_exit`, the shared trap
 /// exit; returns the trampoline's offset.
+///
+/// The trampoline is as small as the contract allows
+/// ([`crate::abi`], "Entering JIT code"): the caller has already put the
+/// arguments in their registers, the context in `r15`, the function in
+/// `rax` and the JIT stack pointer in `r11`, and it treats `r12`-`r14` as
+/// clobbered; so only `rbx` and `rbp`, which Rust cannot let inline
+/// assembly clobber, are saved here, and nothing is loaded from memory.
 pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
     let enter = asm.offset();
+    // Saved on the Rust stack, below the return address: a trap returns
+    // through `restore` without running the JIT frames' epilogues.
     asm.push_r(Reg::Rbp);
-    asm.mov_rr(Reg::Rbp, Reg::Rsp);
-    for reg in PRESERVED_FOR_RUST {
-        asm.push_r(reg);
-    }
-    // rdi = context, rsi = entry, rdx = new stack pointer, rcx = register args.
-    asm.mov_rr(CONTEXT, Reg::Rdi);
-    asm.mov_mr(Mem::new(Reg::Rdi, CTX_SAVED_RSP), Reg::Rsp);
-    asm.mov_rr(Reg::Rax, Reg::Rsi);
-    asm.mov_rr(Reg::R11, Reg::Rcx);
-    asm.mov_rr(Reg::Rsp, Reg::Rdx);
-    for (index, reg) in ARG_REGS.into_iter().enumerate() {
-        asm.mov_rm(reg, Mem::new(Reg::R11, 8 * index as i32));
-    }
-    asm.call_r(Reg::Rax);
-    // The callee popped its stack arguments, but a tail call may have left
-    // `rsp` elsewhere: restore the one saved on entry.
+    asm.push_r(Reg::Rbx);
+    asm.mov_mr(Mem::new(CONTEXT, CTX_SAVED_RSP), Reg::Rsp);
+    asm.mov_rr(Reg::Rsp, ENTER_STACK);
+    asm.call_r(ENTER_FUNCTION);
+    // The callee popped its stack arguments, but a tail call to a function
+    // with another number of them leaves `rsp` elsewhere: restore the one
+    // saved above.
     asm.mov_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_SAVED_RSP));
     let restore = asm.new_label();
     asm.bind(restore);
-    for reg in PRESERVED_FOR_RUST.into_iter().rev() {
-        asm.pop_r(reg);
-    }
+    asm.pop_r(Reg::Rbx);
     asm.pop_r(Reg::Rbp);
     asm.ret();
 
     // Reached by `call trap_exit` from a stub: the return address on top of
-    // the stack identifies the trap site. `r15` is not trusted here: the
-    // context is found from `rsp` alone.
+    // the stack identifies the trap site. The context is found from `rsp`
+    // alone, which any code running on a JIT stack can do.
     asm.bind(trap_exit);
     asm.pop_r(Reg::Rax);
     emit_context_address(asm, Reg::R11);
@@ -50,8 +50,86 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
     enter
 }
 
-/// `dst = rsp & STACK_BASE_MASK`: the address of the running stack's context.
+/// `dst = (rsp - 8) & STACK_BASE_MASK`: the address of the running stack's
+/// context. (`rsp` itself may be the stack's top, one past its end, where a
+/// batch loop's check traps; the word below it is always inside.)
 fn emit_context_address(asm: &mut Assembler, dst: Reg) {
-    asm.mov_rr(dst, Reg::Rsp);
+    asm.lea(dst, Mem::new(Reg::Rsp, -8));
     asm.and_ri(dst, STACK_BASE_MASK);
+}
+
+/// A batch entry's code: where it starts and the return address of its
+/// interrupt check's trap call.
+pub struct BatchCode {
+    pub offset: usize,
+    pub check_trap: usize,
+}
+
+/// Emits the batch entry for functions of `arity` parameters: the loop that
+/// calls the function in `ENTER_FUNCTION` once per row (see
+/// [`crate::abi`], "Entering JIT code"). The loop's state lives in
+/// registers JIT functions preserve, so a row costs its argument loads, the
+/// call, the result's store and the checks.
+pub fn emit_batch(asm: &mut Assembler, arity: usize, trap_exit: Label) -> BatchCode {
+    // Loop state, all preserved by the JIT functions called.
+    const ROW: Reg = Reg::Rbx;
+    const STRIDE: Reg = Reg::Rbp;
+    const OUT: Reg = Reg::R12;
+    const OUT_END: Reg = Reg::R13;
+    const FUNCTION: Reg = Reg::R14;
+
+    let offset = asm.offset();
+    asm.push_r(Reg::Rbp);
+    asm.push_r(Reg::Rbx);
+    asm.mov_mr(Mem::new(CONTEXT, CTX_SAVED_RSP), Reg::Rsp);
+    asm.mov_rr(Reg::Rsp, ENTER_STACK);
+    asm.mov_rr(ROW, ARG_REGS[0]);
+    asm.mov_rr(STRIDE, ARG_REGS[1]);
+    asm.mov_rr(OUT, ARG_REGS[2]);
+    asm.mov_rr(OUT_END, ARG_REGS[3]);
+    asm.mov_rr(FUNCTION, ENTER_FUNCTION);
+    // Stack arguments are pushed before each call and popped by the callee
+    // (`ret imm16`); an odd number of them would leave `rsp` misaligned at
+    // the call, so pad once for the whole loop.
+    let stack_args = stack_arg_count(arity);
+    if stack_args % 2 == 1 {
+        asm.sub_ri(Reg::Rsp, 8);
+    }
+    let done = asm.new_label();
+    let interrupted = asm.new_label();
+    asm.cmp_rr(OUT, OUT_END);
+    asm.jcc(Cond::Ae, done);
+    let next_row = asm.new_label();
+    asm.bind(next_row);
+    // Leaf functions have no entry check, so the loop checks once per row:
+    // the stack is near its top here, so only an interrupt, which raises
+    // the limit to the top, fails it.
+    asm.cmp_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_LIMIT));
+    asm.jcc(Cond::B, interrupted);
+    // Which row is running, for the error if it traps.
+    asm.mov_mr(Mem::new(CONTEXT, CTX_BATCH_OUT), OUT);
+    for index in (REGISTER_ARGS..arity).rev() {
+        asm.mov_rm(SCRATCH, Mem::new(ROW, 8 * index as i32));
+        asm.push_r(SCRATCH);
+    }
+    for (index, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+        asm.mov_rm(reg, Mem::new(ROW, 8 * index as i32));
+    }
+    asm.call_r(FUNCTION);
+    asm.mov_mr(Mem::new(OUT, 0), Reg::Rax);
+    asm.add_rr(ROW, STRIDE);
+    asm.add_ri(OUT, 8);
+    asm.cmp_rr(OUT, OUT_END);
+    asm.jcc(Cond::B, next_row);
+    asm.bind(done);
+    asm.mov_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_SAVED_RSP));
+    asm.pop_r(Reg::Rbx);
+    asm.pop_r(Reg::Rbp);
+    asm.ret();
+    asm.bind(interrupted);
+    asm.call(trap_exit);
+    BatchCode {
+        offset,
+        check_trap: asm.offset(),
+    }
 }

@@ -242,6 +242,15 @@ impl Assembler {
         self.code.len()
     }
 
+    /// Pads with `int3` (which traps if ever run) up to a multiple of
+    /// `boundary` bytes, a power of two: function entries are aligned so
+    /// that their loops' layout does not depend on the code before them.
+    pub fn align_with_int3(&mut self, boundary: usize) {
+        debug_assert!(boundary.is_power_of_two());
+        let padding = self.code.len().next_multiple_of(boundary) - self.code.len();
+        self.code.resize(self.code.len() + padding, 0xCC);
+    }
+
     pub fn new_label(&mut self) -> Label {
         let label = Label(u32::try_from(self.labels.len()).expect("too many labels"));
         self.labels.push(None);

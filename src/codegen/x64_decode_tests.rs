@@ -797,6 +797,22 @@ fn operandless_forms() {
     }
 }
 
+#[test]
+fn alignment_pads_with_int3() {
+    for before in 0..40usize {
+        let mut asm = Assembler::new();
+        for _ in 0..before {
+            asm.ret();
+        }
+        asm.align_with_int3(16);
+        let code = asm.finish();
+        assert_eq!(code.len(), before.next_multiple_of(16));
+        for (offset, &byte) in code.iter().enumerate().skip(before) {
+            check(&format!("padding at {offset}"), &[byte], Mnemonic::Int3, &[]);
+        }
+    }
+}
+
 /// Branches to labels bound before and after the branch, at distances around
 /// the rel8 edge (the encoder always uses rel32, and must get it right on
 /// both sides of it) and beyond 64 KiB, including a branch to itself and to

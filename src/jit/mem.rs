@@ -17,6 +17,95 @@ fn page_round(len: usize) -> usize {
     len.max(1).div_ceil(PAGE_SIZE) * PAGE_SIZE
 }
 
+/// Gives the pages of `start..start + len` back to the system
+/// (`madvise(MADV_DONTNEED)`): they stay mapped with their protection, cost
+/// no memory until touched again, and then read as zeros.
+///
+/// # Safety
+/// The range must be whole pages of a private anonymous mapping that the
+/// caller owns, holding no value that anything will read again (such as
+/// the unused part of an idle stack).
+pub unsafe fn discard_pages(start: *mut u8, len: usize) -> io::Result<()> {
+    debug_assert!((start as usize).is_multiple_of(PAGE_SIZE) && len.is_multiple_of(PAGE_SIZE));
+    // SAFETY: the caller guarantees the range is owned, anonymous and dead;
+    // MADV_DONTNEED on such pages only drops their contents.
+    let rc = unsafe { libc::madvise(start.cast(), len, libc::MADV_DONTNEED) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Reserves `size` bytes of address space aligned to `size` (a power of
+/// two), inaccessible and with no memory committed (`PROT_NONE`,
+/// `MAP_NORESERVE`): the JIT stack, whose base code finds with
+/// `rsp & -size`. Parts are made usable with [`make_read_write`]; the whole
+/// is given back with [`release`].
+pub fn reserve_aligned(size: usize) -> io::Result<NonNull<u8>> {
+    debug_assert!(size.is_power_of_two() && size >= PAGE_SIZE);
+    // Reserve twice the size so an aligned block fits, then give back the
+    // parts on either side of it.
+    let reserve = 2 * size;
+    // SAFETY: a fresh anonymous PROT_NONE reservation aliases nothing.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            reserve,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let raw = raw as usize;
+    let base = raw.next_multiple_of(size);
+    let head = base - raw;
+    let tail = reserve - head - size;
+    // SAFETY: both ranges lie inside the reservation made above and outside
+    // the aligned block kept; nothing refers to them.
+    unsafe {
+        if head > 0 {
+            libc::munmap(raw as *mut libc::c_void, head);
+        }
+        if tail > 0 {
+            libc::munmap((base + size) as *mut libc::c_void, tail);
+        }
+    }
+    NonNull::new(base as *mut u8).ok_or_else(io::Error::last_os_error)
+}
+
+/// Makes `start..start + len` readable and writable (never executable).
+///
+/// # Safety
+/// The range must be whole pages of a reservation made by
+/// [`reserve_aligned`] that the caller owns, holding no Rust object whose
+/// pages would change protection under it.
+pub unsafe fn make_read_write(start: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: the caller owns the range (see above).
+    let rc = unsafe { libc::mprotect(start.cast(), len, libc::PROT_READ | libc::PROT_WRITE) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Gives a reservation made by [`reserve_aligned`] back to the system.
+///
+/// # Safety
+/// `start` and `size` must be those of a reservation the caller owns, which
+/// nothing (no running code, no reference) uses any more.
+pub unsafe fn release(start: *mut u8, size: usize) {
+    // SAFETY: the caller owns the reservation and nothing uses it.
+    unsafe {
+        libc::munmap(start.cast(), size);
+    }
+}
+
 /// A private anonymous mapping, unmapped on drop.
 struct Mapping {
     ptr: NonNull<u8>,
@@ -136,15 +225,6 @@ impl ExecutableCode {
     /// The address of the first byte of code.
     pub fn base(&self) -> *const u8 {
         self.map.ptr.as_ptr()
-    }
-
-    /// The number of code bytes (not the mapped size).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The code bytes (readable: the pages are read+exec).

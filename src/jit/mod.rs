@@ -3,7 +3,7 @@
 //! [`mem`] owns the W^X code pages, [`runtime`] the JIT stack and the calls
 //! through the entry trampoline; this module loads an [`Artifact`] and ties
 //! its code to its [`CodeMap`] so that a trap becomes a located
-//! [`RuntimeError`]. Nothing here knows how the code was generated: the
+//! [`Fault`]. Nothing here knows how the code was generated: the
 //! artifact is plain data, and the contract the code follows is
 //! [`crate::abi`].
 
@@ -13,23 +13,23 @@ pub mod runtime;
 use std::io;
 
 use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
+pub use crate::fault::Fault;
 use crate::ir;
-pub use crate::runtime_error::RuntimeError;
-pub use runtime::Interrupt;
-use runtime::{Exit, FuncEntry, Module, ModuleFunc};
+pub use runtime::LimitInterrupt;
+use runtime::{BatchExit, Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
-pub struct Program {
+pub struct LoadedProgram {
     module: Module,
     map: CodeMap,
     top_level: Vec<ir::FuncId>,
 }
 
-impl Program {
+impl LoadedProgram {
     /// Copies the code of `artifact` into executable memory; `top_level`
     /// lists the functions that stand for the program's top-level
     /// expressions, in order.
-    pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<Program> {
+    pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
         let entries = artifact
             .map
             .funcs
@@ -37,9 +37,10 @@ impl Program {
             .map(|func| FuncEntry {
                 offset: func.offset,
                 arity: func.arity,
+                batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
             })
             .collect();
-        Ok(Program {
+        Ok(LoadedProgram {
             module: Module::load(&artifact.code, artifact.map.enter, entries)?,
             map: artifact.map,
             top_level,
@@ -55,8 +56,8 @@ impl Program {
     pub fn run_top_level(
         &self,
         index: usize,
-        interrupt: Option<&Interrupt>,
-    ) -> io::Result<Result<i64, RuntimeError>> {
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<Result<i64, Fault>> {
         self.call(self.top_level[index], &[], interrupt)
     }
 
@@ -66,8 +67,8 @@ impl Program {
         &self,
         func: ir::FuncId,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
-    ) -> io::Result<Result<i64, RuntimeError>> {
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<Result<i64, Fault>> {
         let function = self.function(func).expect("function id out of range");
         function.call(args, interrupt)
     }
@@ -81,22 +82,46 @@ impl Program {
         })
     }
 
+    /// Lets calls use `bytes` of JIT stack (default and most
+    /// [`crate::abi::STACK_SIZE`], least [`runtime::MIN_STACK_SIZE`]) before a
+    /// recursion is a stack overflow.
+    pub fn set_stack_size(&mut self, bytes: usize) {
+        self.module.set_stack_size(bytes);
+    }
+
     /// Kept out of line: calls are hot, traps are not.
     #[cold]
     #[inline(never)]
-    fn trap_cause(&self, offset: usize) -> RuntimeError {
+    fn trap_cause(&self, offset: usize) -> Fault {
+        let cause = self.trap_site_cause(offset);
+        if matches!(cause, Fault::StackOverflow { .. }) {
+            give_back_stack();
+        }
+        cause
+    }
+
+    fn trap_site_cause(&self, offset: usize) -> Fault {
+        if self
+            .map
+            .batch
+            .iter()
+            .any(|batch| batch.check_trap == offset)
+        {
+            // Only an interrupt fails a batch loop's check (see `crate::abi`).
+            return Fault::Interrupted;
+        }
         let site = self
             .map
             .trap_at(offset)
             .unwrap_or_else(|| panic!("trap at unknown code offset {offset:#x}"));
         match site.kind {
-            TrapKind::DivisionByZero { op_span } => RuntimeError::DivisionByZero {
+            TrapKind::DivisionByZero { op_span } => Fault::DivisionByZero {
                 func: site.func,
                 span: op_span,
             },
             TrapKind::StackOverflow => {
                 let func = &self.map.funcs[site.func];
-                RuntimeError::StackOverflow {
+                Fault::StackOverflow {
                     func: site.func,
                     name: func.name.clone(),
                     span: func.name_span,
@@ -126,21 +151,32 @@ impl Program {
     }
 }
 
-/// One function of a [`Program`], looked up once ([`Program::function`]) so
+/// An interrupted call may have stopped deep in a recursion: its stack is
+/// given back as after an overflow.
+#[cold]
+#[inline(never)]
+fn interrupted() -> Fault {
+    give_back_stack();
+    Fault::Interrupted
+}
+
+/// Returns the touched part of this thread's JIT stack to the system
+/// ([`runtime::release_thread_stack`]). Failing to is not the call's
+/// error: the memory merely stays resident, as it did before.
+fn give_back_stack() {
+    let _ = runtime::release_thread_stack();
+}
+
+/// One function of a [`LoadedProgram`], looked up once ([`LoadedProgram::function`]) so
 /// that calls skip the lookup. It borrows the program, whose code therefore
 /// stays mapped while it exists.
 #[derive(Copy, Clone)]
 pub struct Function<'p> {
-    program: &'p Program,
+    program: &'p LoadedProgram,
     func: ModuleFunc<'p>,
 }
 
 impl Function<'_> {
-    /// How many arguments the function takes.
-    pub fn arity(&self) -> usize {
-        self.func.arity()
-    }
-
     /// Calls the function with `args` (which must match its arity) on this
     /// thread's JIT stack; `interrupt`, if given, can stop the call.
     ///
@@ -151,12 +187,28 @@ impl Function<'_> {
     pub fn call(
         &self,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
-    ) -> io::Result<Result<i64, RuntimeError>> {
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<Result<i64, Fault>> {
         Ok(match self.func.call(args, interrupt)? {
             Exit::Returned(value) => Ok(value),
             Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
-            Exit::Interrupted => Err(RuntimeError::Interrupted),
+            Exit::Interrupted => Err(interrupted()),
+        })
+    }
+
+    /// Calls the function once per row (see `ModuleFunc::call_many`); on
+    /// an error, the row it stopped at.
+    pub fn call_many(
+        &self,
+        rows: &[i64],
+        stride: usize,
+        out: &mut [i64],
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<Result<(), (usize, Fault)>> {
+        Ok(match self.func.call_many(rows, stride, out, interrupt)? {
+            BatchExit::Done => Ok(()),
+            BatchExit::Trapped { row, offset } => Err((row, self.program.trap_cause(offset))),
+            BatchExit::Interrupted { row } => Err((row, interrupted())),
         })
     }
 }

@@ -11,21 +11,8 @@ use std::io;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-use super::mem::{ExecutableCode, PAGE_SIZE};
-use crate::abi::{STACK_RESERVE, STACK_SIZE, StackContext};
-
-/// The entry trampoline emitted by codegen: switches to `sp` (on the stack
-/// whose base holds `ctx`, with stack arguments already stored at `sp`), loads
-/// six register arguments from `args`, points `r15` at `ctx`, calls `entry`
-/// and returns its result. (`entry` pops its own stack arguments; the
-/// trampoline restores `rsp` from `ctx` either way.) On a trap it returns
-/// garbage and sets `ctx.trap_pc`.
-type EnterFn = unsafe extern "sysv64" fn(
-    ctx: *mut StackContext,
-    entry: *const u8,
-    sp: *mut i64,
-    args: *const i64,
-) -> i64;
+use super::mem::{self, ExecutableCode, PAGE_SIZE};
+use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
 
 /// A stack of [`STACK_SIZE`] bytes aligned to its size. Layout from the base:
 /// one page holding the [`StackContext`], one inaccessible guard page, then the
@@ -36,50 +23,21 @@ pub struct JitStack {
 
 impl JitStack {
     pub fn new() -> io::Result<JitStack> {
-        // Reserve twice the size so an aligned block of STACK_SIZE fits, then
-        // give back the parts on either side of it.
-        let reserve = 2 * STACK_SIZE;
-        // SAFETY: a fresh anonymous PROT_NONE reservation aliases nothing.
-        let raw = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserve,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if raw == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let raw = raw as usize;
-        let base = raw.next_multiple_of(STACK_SIZE);
-        let head = base - raw;
-        let tail = reserve - head - STACK_SIZE;
-        // SAFETY: both ranges lie inside the reservation made above and
-        // outside the aligned block we keep.
-        unsafe {
-            if head > 0 {
-                libc::munmap(raw as *mut libc::c_void, head);
-            }
-            if tail > 0 {
-                libc::munmap((base + STACK_SIZE) as *mut libc::c_void, tail);
-            }
-        }
         let stack = JitStack {
-            base: base as *mut u8,
+            base: mem::reserve_aligned(STACK_SIZE)?.as_ptr(),
         };
-        let rw = libc::PROT_READ | libc::PROT_WRITE;
-        stack.protect(0, PAGE_SIZE, rw)?;
-        stack.protect(2 * PAGE_SIZE, STACK_SIZE - 2 * PAGE_SIZE, rw)?;
+        // The context page, then (after one page left inaccessible as a
+        // guard) the usable stack.
+        stack.make_read_write(0, PAGE_SIZE)?;
+        stack.make_read_write(2 * PAGE_SIZE, STACK_SIZE - 2 * PAGE_SIZE)?;
         stack.reset_context();
         Ok(stack)
     }
 
     /// Puts the context record in its idle state: the normal limit and no
-    /// trap. Calls keep it that way (see [`Module::call`]), so a call that
-    /// returns normally has nothing to rewrite.
+    /// trap. A call stores only its module's limit (see
+    /// `ModuleFunc::start_limit`), so one that returns normally leaves the rest
+    /// as it was.
     fn reset_context(&self) {
         // SAFETY: the context page is mapped read+write and owned by this
         // stack, and no JIT code runs on it (callers hold the stack).
@@ -88,33 +46,74 @@ impl JitStack {
                 limit: AtomicU64::new(self.limit()),
                 saved_rsp: 0,
                 trap_pc: 0,
+                batch_out: 0,
             });
         }
     }
 
-    fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
-        // SAFETY: the range lies inside the block this value owns; it holds
-        // no Rust objects other than the context record, which stays mapped.
-        let rc = unsafe { libc::mprotect(self.base.add(offset).cast(), len, prot) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+    fn make_read_write(&self, offset: usize, len: usize) -> io::Result<()> {
+        // SAFETY: the range lies inside the reservation this value owns and
+        // holds no Rust objects (the context record is written afterwards).
+        unsafe { mem::make_read_write(self.base.add(offset), len) }
     }
 
+    #[inline(always)]
     fn context(&self) -> *mut StackContext {
         self.base.cast()
     }
 
     fn limit(&self) -> u64 {
-        (self.base as usize + 2 * PAGE_SIZE + STACK_RESERVE) as u64
+        self.limit_for(STACK_SIZE)
     }
 
+    /// The limit that gives calls `stack_size` bytes of stack below the top
+    /// (at most all of it): the time and memory a runaway recursion takes
+    /// before it overflows are proportional to this size. Inlined: it is
+    /// on the path of every call, which is inlined into other crates.
+    #[inline(always)]
+    fn limit_for(&self, stack_size: usize) -> u64 {
+        (self.base as usize + limit_offset(stack_size)) as u64
+    }
+
+    /// Gives the pages below the top [`WARM_STACK`] bytes back to the
+    /// system: after an overflow, the touched stack (up to the whole
+    /// [`STACK_SIZE`]) would otherwise stay resident for the thread's life.
+    fn release_cold_pages(&self) -> io::Result<()> {
+        let start = 2 * PAGE_SIZE;
+        let end = STACK_SIZE - WARM_STACK;
+        // SAFETY: the range lies inside the read+write part of the block
+        // this value owns, below the context page; the stack is idle (the
+        // caller holds it and no JIT code runs on it), so no frame lives
+        // there, and the pages read as zero afterwards, which stack memory
+        // may.
+        unsafe { mem::discard_pages(self.base.add(start), end - start) }
+    }
+
+    #[inline(always)]
     fn top(&self) -> *mut i64 {
         // SAFETY: one past the end of the block this value owns.
         unsafe { self.base.add(STACK_SIZE).cast() }
     }
+}
+
+/// The top of a JIT stack that [`release_thread_stack`] keeps: what ordinary
+/// calls use, so they do not fault the pages in again.
+const WARM_STACK: usize = 256 * 1024;
+
+/// Gives back the memory of this thread's JIT stack below its top
+/// `WARM_STACK` bytes, if the thread has an idle stack. Called after a
+/// stack overflow (and an interrupt, which may have stopped a deep
+/// recursion), so that one runaway call does not pin up to a gigabyte for
+/// the rest of the thread's life.
+pub fn release_thread_stack() -> io::Result<()> {
+    let base = IDLE_STACK.get();
+    if base.is_null() {
+        // No stack yet, or one in use (a re-entrant call): nothing to do.
+        return Ok(());
+    }
+    // A view that does not own the mapping: `ManuallyDrop` never unmaps.
+    let stack = std::mem::ManuallyDrop::new(JitStack { base });
+    stack.release_cold_pages()
 }
 
 impl Drop for JitStack {
@@ -123,9 +122,7 @@ impl Drop for JitStack {
         // a call borrows the stack for its whole duration, and the thread's
         // own stack is dropped only at thread exit, after `OwnedStack::drop`
         // has withdrawn the idle pointer that calls reach it by.
-        unsafe {
-            libc::munmap(self.base.cast(), STACK_SIZE);
-        }
+        unsafe { mem::release(self.base, STACK_SIZE) }
     }
 }
 
@@ -216,30 +213,41 @@ pub enum Exit {
     /// A trap fired; `offset` is the trap site's return address as an offset
     /// into the code, which the code generator's trap table maps to a cause.
     Trapped { offset: usize },
-    /// An [`Interrupt`] stopped the call at a function entry.
+    /// An [`LimitInterrupt`] stopped the call at a function entry.
     Interrupted,
+}
+
+/// How a batch call into JIT code ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BatchExit {
+    /// Every row ran; the results are stored.
+    Done,
+    /// Row `row` trapped (the rows before it have their results).
+    Trapped { row: usize, offset: usize },
+    /// An [`LimitInterrupt`] stopped the batch at row `row`.
+    Interrupted { row: usize },
 }
 
 /// Stops a running call from another thread or from a signal handler.
 ///
 /// While a call made with this interrupt runs, `running` points at the
-/// context of its stack. [`Interrupt::request`] raises that context's limit
+/// context of its stack. [`LimitInterrupt::request`] raises that context's limit
 /// so the next function entry traps. To keep the context from going away
 /// while it is written, a requester swaps in the `BUSY` marker and puts the
 /// pointer back afterwards, and the call waits for the pointer to come back
 /// before it clears it. The requester never waits, so it is safe in a signal
 /// handler interrupting the calling thread itself.
 #[derive(Debug, Default)]
-pub struct Interrupt {
+pub struct LimitInterrupt {
     running: AtomicPtr<StackContext>,
 }
 
-/// Marks an [`Interrupt`] whose running context is being written.
+/// Marks an [`LimitInterrupt`] whose running context is being written.
 const BUSY: *mut StackContext = ptr::dangling_mut();
 
-impl Interrupt {
-    pub const fn new() -> Interrupt {
-        Interrupt {
+impl LimitInterrupt {
+    pub const fn new() -> LimitInterrupt {
+        LimitInterrupt {
             running: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -289,20 +297,20 @@ impl Interrupt {
 }
 
 /// The interrupt the SIGINT handler requests (see [`install_sigint_handler`]).
-static SIGINT_TARGET: AtomicPtr<Interrupt> = AtomicPtr::new(ptr::null_mut());
+static SIGINT_TARGET: AtomicPtr<LimitInterrupt> = AtomicPtr::new(ptr::null_mut());
 
 extern "C" fn on_sigint(_signal: libc::c_int) {
     let target = SIGINT_TARGET.load(Ordering::SeqCst);
     if !target.is_null() {
         // SAFETY: only `install_sigint_handler` stores here, and it stores a
-        // `&'static Interrupt`.
+        // `&'static LimitInterrupt`.
         unsafe { (*target).request() };
     }
 }
 
 /// Makes SIGINT (Ctrl-C) request `interrupt` instead of killing the
 /// process.
-pub fn install_sigint_handler(interrupt: &'static Interrupt) -> io::Result<()> {
+pub fn install_sigint_handler(interrupt: &'static LimitInterrupt) -> io::Result<()> {
     SIGINT_TARGET.store(ptr::from_ref(interrupt).cast_mut(), Ordering::SeqCst);
     // SAFETY: `on_sigint` only performs atomic operations, which are
     // async-signal-safe; the sigaction struct is fully initialised.
@@ -323,6 +331,8 @@ pub fn install_sigint_handler(interrupt: &'static Interrupt) -> io::Result<()> {
 pub struct FuncEntry {
     pub offset: usize,
     pub arity: usize,
+    /// The batch entry for this arity, if the code has one.
+    pub batch: Option<usize>,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -338,6 +348,10 @@ pub struct Module {
     code: ExecutableCode,
     enter: usize,
     funcs: Vec<FuncEntry>,
+    /// Where its calls' stack limit lies above a JIT stack's base, for the
+    /// stack size set by [`Module::set_stack_size`] (precomputed: every
+    /// call needs it).
+    limit_offset: usize,
 }
 
 impl Module {
@@ -350,15 +364,19 @@ impl Module {
             code: ExecutableCode::new(code)?,
             enter,
             funcs,
+            limit_offset: limit_offset(STACK_SIZE),
         })
+    }
+
+    /// Lets calls into this module use `bytes` of stack (at most
+    /// [`STACK_SIZE`], the default; at least [`MIN_STACK_SIZE`]) before a
+    /// recursion is a stack overflow.
+    pub fn set_stack_size(&mut self, bytes: usize) {
+        self.limit_offset = limit_offset(bytes.clamp(MIN_STACK_SIZE, STACK_SIZE));
     }
 
     pub fn code(&self) -> &ExecutableCode {
         &self.code
-    }
-
-    pub fn funcs(&self) -> &[FuncEntry] {
-        &self.funcs
     }
 
     /// Function `index`, ready to be called repeatedly without looking it up
@@ -366,14 +384,11 @@ impl Module {
     pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
         let func = self.funcs.get(index)?;
         let base = self.code.base();
-        // SAFETY: this only makes a pointer: `enter` lies inside the code
-        // (checked by `load`) and is the trampoline's start (the contract of
-        // `load`); calling it is what needs care, see `ModuleFunc::call_on`.
-        let enter: EnterFn = unsafe { std::mem::transmute(base.add(self.enter)) };
         Some(ModuleFunc {
             module: self,
-            enter,
+            enter: base as usize + self.enter,
             entry: base as usize + func.offset,
+            batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
         })
     }
@@ -383,18 +398,18 @@ impl Module {
     /// # Panics
     /// If `index` is out of range or `args.len()` is not the function's arity
     /// (both are bugs in the caller, which knows the signatures).
-    #[inline(always)]
+    #[cfg(test)]
     pub fn call(
         &self,
         index: usize,
         args: &[i64],
-        interrupt: Option<&Interrupt>,
+        interrupt: Option<&LimitInterrupt>,
     ) -> io::Result<Exit> {
         let func = self.func(index).expect("function index out of range");
         func.call(args, interrupt)
     }
 
-    /// After a trap or an interruptible call: reads how the call ended and    /// After a trap or an interruptible call: reads how the call ended and
+    /// After a trap or an interruptible call: reads how the call ended and
     /// makes the context idle again (an interrupt may have raised the limit
     /// even after the function returned).
     #[cold]
@@ -416,6 +431,16 @@ impl Module {
     }
 }
 
+/// How far above a JIT stack's base the limit lies that gives calls
+/// `stack_size` bytes of stack below the top (at most all of it).
+fn limit_offset(stack_size: usize) -> usize {
+    (STACK_SIZE - stack_size.min(STACK_SIZE)).max(2 * PAGE_SIZE) + STACK_RESERVE
+}
+
+/// The smallest stack [`Module::set_stack_size`] accepts: the reserve below
+/// the limit and a few frames above it.
+pub const MIN_STACK_SIZE: usize = STACK_RESERVE + 16 * PAGE_SIZE;
+
 /// One function of a [`Module`], looked up once ([`Module::func`]): its
 /// addresses are computed, so a call loads nothing but its arguments. It
 /// borrows the module, so the code stays mapped while it exists.
@@ -423,34 +448,97 @@ impl Module {
 pub struct ModuleFunc<'m> {
     module: &'m Module,
     /// The entry trampoline.
-    enter: EnterFn,
+    enter: usize,
     /// The function's first instruction.
     entry: usize,
+    /// The batch entry for the function's arity, if there is one.
+    batch: Option<usize>,
     arity: usize,
 }
 
 impl ModuleFunc<'_> {
-    /// How many arguments the function takes.
-    pub fn arity(&self) -> usize {
-        self.arity
-    }
-
     /// Calls the function with `args` on this thread's JIT stack;
     /// `interrupt`, if given, can stop the call.
+    ///
+    /// The common case (no interrupt, the thread's stack idle, the function
+    /// returns) is kept to the instructions it needs, inlined into the
+    /// caller: one thread-local load and store each way, the arguments
+    /// moved into their registers, the trampoline, one load to see that no
+    /// trap fired. Everything else is out of line.
     ///
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
-    pub fn call(&self, args: &[i64], interrupt: Option<&Interrupt>) -> io::Result<Exit> {
+    pub fn call(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
         assert_eq!(args.len(), self.arity, "wrong number of arguments");
-        with_thread_stack(|stack| self.call_on(stack, args, interrupt))
+        if interrupt.is_none() && args.len() <= REGISTER_ARGS {
+            // Taking the pointer marks the stack busy until it is put back.
+            // Nothing between here and the put-back can panic or re-enter.
+            let base = IDLE_STACK.replace(ptr::null_mut());
+            if !base.is_null() {
+                // A view that does not own the mapping: never unmapped here.
+                let stack = std::mem::ManuallyDrop::new(JitStack { base });
+                self.start_limit(&stack);
+                let (result, trap_pc) = self.enter(&stack, args);
+                IDLE_STACK.set(base);
+                if trap_pc == 0 {
+                    return Ok(Exit::Returned(result));
+                }
+                return Ok(self.module.finish_call(&stack, result, trap_pc));
+            }
+            IDLE_STACK.set(base);
+        }
+        self.call_slow(args, interrupt)
+    }
+
+    /// A call with an interrupt or stack arguments, or the first call on a
+    /// thread (which makes its stack), or a re-entrant one.
+    #[cold]
+    #[inline(never)]
+    fn call_slow(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
+        with_thread_stack(|stack| {
+            let ctx = stack.context();
+            // Before the interrupt can see the context, so that a request
+            // is never overwritten.
+            self.start_limit(stack);
+            if let Some(interrupt) = interrupt {
+                interrupt.begin(ctx);
+            }
+            let (result, trap_pc) = self.enter(stack, args);
+            if let Some(interrupt) = interrupt {
+                interrupt.end(ctx);
+            } else if trap_pc == 0 {
+                // Nothing could have written the context: it is still idle.
+                return Exit::Returned(result);
+            }
+            self.module.finish_call(stack, result, trap_pc)
+        })
+    }
+
+    /// Sets the limit of `stack`'s idle context to the one for this
+    /// module's stack size: one store, so that the default and a
+    /// configured size cost the same.
+    #[inline(always)]
+    fn start_limit(&self, stack: &JitStack) {
+        // SAFETY: the context page is mapped read+write and owned by the
+        // stack, on which no JIT code runs yet; `limit` is atomic.
+        let wanted = stack.base as u64 + self.module.limit_offset as u64;
+        unsafe {
+            let limit = &(*stack.context()).limit;
+            // Stored only when it changes (a thread calling programs of
+            // different stack sizes): a store here would be reloaded at
+            // once by the callee's entry check.
+            if limit.load(Ordering::Relaxed) != wanted {
+                limit.store(wanted, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Runs the function on `stack`, which must be idle (its context as
-    /// [`JitStack::reset_context`] leaves it) and is left idle again.
+    /// [`JitStack::reset_context`] leaves it, or with an interrupt begun on
+    /// it); returns the result register and the context's `trap_pc`.
     #[inline(always)]
-    fn call_on(&self, stack: &JitStack, args: &[i64], interrupt: Option<&Interrupt>) -> Exit {
-        const REGISTER_ARGS: usize = 6;
+    fn enter(&self, stack: &JitStack, args: &[i64]) -> (i64, u64) {
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
         let mut register_args = [0i64; REGISTER_ARGS];
         let in_registers = args.len().min(REGISTER_ARGS);
@@ -465,38 +553,128 @@ impl ModuleFunc<'_> {
             "too many arguments for the JIT stack"
         );
         let sp = (stack.top() as usize - stack_args * 8) & !15;
-        let sp = sp as *mut i64;
         if stack_args > 0 {
             // SAFETY: `sp..sp+stack_args` lies inside the read+write part of
             // the stack (checked above) and nothing else uses the stack now.
             unsafe {
-                std::ptr::copy_nonoverlapping(args[REGISTER_ARGS..].as_ptr(), sp, stack_args);
+                std::ptr::copy_nonoverlapping(
+                    args[REGISTER_ARGS..].as_ptr(),
+                    sp as *mut i64,
+                    stack_args,
+                );
             }
         }
-
-        // The context is idle (normal limit, no trap) between calls, so it
-        // needs no writing here: the trampoline stores `saved_rsp` itself.
+        // The context is idle (no trap; the limit set by `start_limit`)
+        // between calls: the trampoline stores `saved_rsp` itself.
         let ctx = stack.context();
-        if let Some(interrupt) = interrupt {
-            interrupt.begin(ctx);
-        }
         // SAFETY: `enter` is the entry trampoline and `entry` a function of
         // `args.len()` arguments (checked by `call`) in the code of the
         // module this value borrows, which stays mapped (the contract of
         // `Module::load`); the stack, context and argument memory are valid
         // for the duration of the call; generated code only touches its own
-        // stack and returns (normally or through the trap exit) to here.
-        let (result, trap_pc) = unsafe {
-            let result = (self.enter)(ctx, self.entry as *const u8, sp, register_args.as_ptr());
+        // stack and returns (normally or through the trap exit) to here,
+        // with the registers the asm block declares clobbered changed and
+        // no others: the trampoline saves `rbx` and `rbp`, JIT code never
+        // writes `r15`, and every other register is in the clobber list
+        // (`crate::abi`, "Entering JIT code").
+        unsafe {
+            let result: i64;
+            std::arch::asm!(
+                "call r10",
+                in("r10") self.enter,
+                inlateout("rax") self.entry => result,
+                in("r11") sp,
+                in("r15") ctx,
+                inlateout("rdi") register_args[0] => _,
+                inlateout("rsi") register_args[1] => _,
+                inlateout("rdx") register_args[2] => _,
+                inlateout("rcx") register_args[3] => _,
+                inlateout("r8") register_args[4] => _,
+                inlateout("r9") register_args[5] => _,
+                // JIT code's callee-saved registers but rbx, which a trap
+                // leaves changed (`crate::abi::CALLEE_SAVED`).
+                lateout("r12") _,
+                lateout("r13") _,
+                lateout("r14") _,
+                clobber_abi("sysv64"),
+            );
             (result, (*ctx).trap_pc)
-        };
-        if let Some(interrupt) = interrupt {
-            interrupt.end(ctx);
-        } else if trap_pc == 0 {
-            // Nothing could have written the context: it is still idle.
-            return Exit::Returned(result);
         }
-        self.module.finish_call(stack, result, trap_pc)
+    }
+
+    /// Calls the function once per row of `rows` (a row every `stride`
+    /// values, its first `arity` values the arguments), storing the results
+    /// in `out`, in one entry into the JIT stack: the loop runs in the
+    /// generated batch entry. A trap or an interrupt stops the batch at
+    /// the row it happened in.
+    ///
+    /// # Panics
+    /// If the code has no batch entry for the arity, `stride` is below the
+    /// arity, or `rows` does not hold exactly `out.len()` rows (bugs in the
+    /// caller, which checks the shapes).
+    pub fn call_many(
+        &self,
+        rows: &[i64],
+        stride: usize,
+        out: &mut [i64],
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<BatchExit> {
+        let batch = self.batch.expect("code compiled with batch entries");
+        assert!(stride >= self.arity, "a row shorter than the arity");
+        assert_eq!(
+            Some(rows.len()),
+            out.len().checked_mul(stride),
+            "rows and outputs differ in number"
+        );
+        if out.is_empty() {
+            return Ok(BatchExit::Done);
+        }
+        let out_start = out.as_mut_ptr() as usize;
+        let out_end = out_start + 8 * out.len();
+        with_thread_stack(|stack| {
+            let ctx = stack.context();
+            self.start_limit(stack);
+            if let Some(interrupt) = interrupt {
+                interrupt.begin(ctx);
+            }
+            let sp = stack.top() as usize & !15;
+            // SAFETY: as in `enter`: `batch` is the batch entry for this
+            // function's arity in the code of the module this value
+            // borrows; it reads `stride * 8`-byte rows from `rows` (which
+            // holds exactly `out.len()` of them, checked above) and writes
+            // one result per row into `out`, both valid and not otherwise
+            // used for the duration of the call; the clobbers are those of
+            // the entry trampoline (`crate::abi`, "Entering JIT code").
+            let (trap_pc, batch_out) = unsafe {
+                std::arch::asm!(
+                    "call r10",
+                    in("r10") batch,
+                    inlateout("rax") self.entry => _,
+                    in("r11") sp,
+                    in("r15") ctx,
+                    inlateout("rdi") rows.as_ptr() => _,
+                    inlateout("rsi") 8 * stride => _,
+                    inlateout("rdx") out_start => _,
+                    inlateout("rcx") out_end => _,
+                    lateout("r12") _,
+                    lateout("r13") _,
+                    lateout("r14") _,
+                    clobber_abi("sysv64"),
+                );
+                ((*ctx).trap_pc, (*ctx).batch_out)
+            };
+            if let Some(interrupt) = interrupt {
+                interrupt.end(ctx);
+            } else if trap_pc == 0 {
+                return BatchExit::Done;
+            }
+            let row = (batch_out as usize).saturating_sub(out_start) / 8;
+            match self.module.finish_call(stack, 0, trap_pc) {
+                Exit::Returned(_) => BatchExit::Done,
+                Exit::Trapped { offset } => BatchExit::Trapped { row, offset },
+                Exit::Interrupted => BatchExit::Interrupted { row },
+            }
+        })
     }
 }
 
@@ -515,7 +693,7 @@ mod tests {
         );
     }
 
-    fn load(source: &str) -> crate::jit::Program {
+    fn load(source: &str) -> crate::jit::LoadedProgram {
         let mut timings = crate::pipeline::Timings::default();
         let program = crate::pipeline::front_end(source, &[], &mut timings).unwrap();
         crate::pipeline::back_end(&program, &mut timings).unwrap()
@@ -565,7 +743,7 @@ mod tests {
     fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
         let program = load("fn f(x) = x + 1");
         let module = &program.module;
-        let interrupt = Interrupt::new();
+        let interrupt = LimitInterrupt::new();
         // The request lands after the function returned, before the call
         // let go of the interrupt: the limit is raised on an idle stack.
         let exit = with_thread_stack(|stack| {

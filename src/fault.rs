@@ -1,13 +1,15 @@
-//! Errors raised while a program runs, the same whichever back end runs it
-//! (the JIT or the reference interpreter in [`crate::interp`]).
+//! Why a run stopped before it returned a value, the same whichever back
+//! end ran it (the JIT or the reference interpreter in [`crate::interp`]).
+//! The library wraps a [`Fault`] with its source as `api::RuntimeError`.
 
 use crate::ast::Span;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::ir;
 
-/// An error raised while a program ran.
+/// Why a run stopped: a trap (division by zero, stack overflow) or an
+/// interrupt.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RuntimeError {
+pub enum Fault {
     /// `/` or `%` by zero, at the operator `span` in function `func`.
     DivisionByZero { func: ir::FuncId, span: Span },
     /// Recursion went too deep (it exhausted the JIT stack, or the
@@ -18,34 +20,33 @@ pub enum RuntimeError {
         name: String,
         span: Span,
     },
-    /// An [`Interrupt`](crate::jit::Interrupt) stopped the run.
+    /// An [`Interrupt`](crate::jit::LimitInterrupt) stopped the run.
     Interrupted,
 }
 
-impl RuntimeError {
+impl Fault {
     /// The function whose source the error points into, if any.
     pub fn func(&self) -> Option<ir::FuncId> {
         match self {
-            RuntimeError::DivisionByZero { func, .. }
-            | RuntimeError::StackOverflow { func, .. } => Some(*func),
-            RuntimeError::Interrupted => None,
+            Fault::DivisionByZero { func, .. } | Fault::StackOverflow { func, .. } => Some(*func),
+            Fault::Interrupted => None,
         }
     }
 
     /// The error as a diagnostic pointing at its source location.
     pub fn to_diagnostic(&self) -> Diagnostic {
         match self {
-            RuntimeError::DivisionByZero { span, .. } => {
+            Fault::DivisionByZero { span, .. } => {
                 Diagnostic::new(ErrorCode::DivisionByZero, "division by zero", *span)
                     .with_label("the divisor is 0")
             }
-            RuntimeError::StackOverflow { name, span, .. } => Diagnostic::new(
+            Fault::StackOverflow { name, span, .. } => Diagnostic::new(
                 ErrorCode::StackOverflow,
                 format!("stack overflow in function '{name}'"),
                 *span,
             )
             .with_label("recursion nested too deeply here"),
-            RuntimeError::Interrupted => {
+            Fault::Interrupted => {
                 Diagnostic::new(ErrorCode::Interrupted, "interrupted", Span::default())
             }
         }

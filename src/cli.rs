@@ -1,0 +1,401 @@
+//! The `exprjit` command: compile a program to machine code and run it
+//! (`src/main.rs` only calls [`main`]). Built with the `cli` feature, which
+//! brings in `clap` and, for the REPL, `rustyline`.
+
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{CommandFactory, Parser, ValueEnum};
+
+use crate::diag::{self, Diagnostic, SourceFile};
+use crate::lexer;
+use crate::pipeline::{self, Backend, Runner, Timings};
+
+/// Compile a program of integer functions to x86-64 machine code and run it.
+#[derive(Parser, Debug)]
+#[command(name = "exprjit", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// Program to run; `-` reads standard input (as does no FILE when stdin
+    /// is not a terminal).
+    #[arg(value_name = "FILE", conflicts_with = "expr")]
+    file: Option<PathBuf>,
+
+    /// Run SOURCE given on the command line instead of a file. SOURCE may
+    /// start with `-` (`-e '-1 + 3'`).
+    #[arg(
+        short = 'e',
+        long = "expr",
+        value_name = "SOURCE",
+        allow_hyphen_values = true
+    )]
+    expr: Option<String>,
+
+    /// Compile only: report errors, run nothing.
+    #[arg(long)]
+    check: bool,
+
+    /// Print an intermediate form instead of running.
+    #[arg(long, value_enum, value_name = "FORM")]
+    emit: Option<Emit>,
+
+    /// What runs the program: `jit` (compile to machine code) or `interp`
+    /// (the reference interpreter, which walks the checked program).
+    #[arg(
+        long,
+        value_name = "BACKEND",
+        default_value = "jit",
+        value_parser = PossibleValuesParser::new(Backend::NAMES)
+            .map(|name| Backend::from_name(&name).expect("a listed name")),
+    )]
+    backend: Backend,
+
+    /// Print the time each phase took to stderr.
+    #[arg(long)]
+    time: bool,
+
+    /// Append `START SIZE NAME` lines for the generated code to
+    /// /tmp/perf-PID.map, so that `perf report` names JIT functions (also
+    /// turned on by EXPRJIT_PERF_MAP=1).
+    #[arg(long)]
+    perf_map: bool,
+
+    /// Start the interactive REPL even when stdin is not a terminal (then
+    /// without line editing, echoing prompts and input).
+    #[arg(short = 'i', long, conflicts_with_all = ["file", "expr"])]
+    interactive: bool,
+
+    /// When to colour diagnostics and the REPL's input: `auto` (on a
+    /// terminal, unless NO_COLOR is set or TERM is dumb), `always` or
+    /// `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColourWhen,
+
+    /// Print a completion script for SHELL on stdout and exit (see the
+    /// README for where to put it).
+    #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
+    completions: Option<clap_complete::Shell>,
+
+    /// Print the manual page (roff) on stdout and exit.
+    #[arg(long, exclusive = true)]
+    man_page: bool,
+}
+
+/// `--color`: the values cargo and ripgrep use.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ColourWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColourWhen> for diag::ColourChoice {
+    fn from(when: ColourWhen) -> diag::ColourChoice {
+        match when {
+            ColourWhen::Auto => diag::ColourChoice::Auto,
+            ColourWhen::Always => diag::ColourChoice::Always,
+            ColourWhen::Never => diag::ColourChoice::Never,
+        }
+    }
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  exprjit examples/fib.ex
+  exprjit -e 'fn sq(x) = x * x; sq(12)'
+  echo '1 + 2' | exprjit
+  exprjit                      (on a terminal: the interactive REPL)
+
+Exit status:
+  0  success (also when the reader of the output went away, as with `| head`)
+  1  a compile or runtime error, or output that could not be written
+  2  a usage error (bad flag, unreadable file)
+
+Environment:
+  NO_COLOR=1          no colour under `--color auto` (the default)
+  TERM=dumb           no colour under `--color auto`
+  EXPRJIT_PERF_MAP=1  the same as --perf-map";
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// The token stream the parser sees.
+    Tokens,
+    /// The parsed syntax tree.
+    Ast,
+    /// The disassembled machine code of every function (address, bytes,
+    /// instruction).
+    Asm,
+}
+
+/// Exit status for compile and runtime errors.
+const EXIT_ERROR: u8 = 1;
+/// Exit status for usage errors (bad flags, unreadable input).
+const EXIT_USAGE: u8 = 2;
+
+/// Runs the `exprjit` command with the process's arguments; the binary's
+/// `main` is only this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The compiler recurses once per nesting level of the program; give it a
+    // stack sized for the deepest nesting it accepts.
+    let worker = std::thread::Builder::new()
+        .name("exprjit".into())
+        .stack_size(pipeline::COMPILER_STACK_SIZE)
+        .spawn(move || run(&cli));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(error) => {
+            complain(format_args!("cannot start the compiler thread: {error}"));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
+    diag::set_colour_choice(cli.color.into());
+    if let Some(shell) = cli.completions {
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "exprjit", &mut script);
+        return write_output(&script).err().unwrap_or(ExitCode::SUCCESS);
+    }
+    if cli.man_page {
+        let mut page = Vec::new();
+        return match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+            Ok(()) => write_output(&page).err().unwrap_or(ExitCode::SUCCESS),
+            Err(error) => output_failed(&error),
+        };
+    }
+    let stdin_is_terminal = io::stdin().is_terminal();
+    if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
+        return match crate::repl::run(stdin_is_terminal, cli.backend) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(error) => {
+                complain(format_args!("{error}"));
+                ExitCode::from(EXIT_ERROR)
+            }
+        };
+    }
+    let source = match read_source(cli) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let file = source;
+    let mut timings = Timings::default();
+
+    match cli.emit {
+        Some(Emit::Tokens) => return emit_tokens(&file),
+        Some(Emit::Ast) => return emit_ast(&file),
+        _ => {}
+    }
+
+    let program = match pipeline::front_end(&file.text, &[], &mut timings) {
+        Ok(program) => program,
+        Err(errors) => {
+            diag::emit_to_stderr(&file, &errors);
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    if cli.check {
+        report_timings(cli, &timings, None);
+        return ExitCode::SUCCESS;
+    }
+    if cli.emit == Some(Emit::Asm) {
+        return emit_asm(&program);
+    }
+    let runner = match Runner::new(&program, cli.backend, &mut timings) {
+        Ok(runner) => runner,
+        Err(error) => {
+            complain(format_args!("cannot map executable memory: {error}"));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+
+    if let Runner::Jit(loaded) = &runner
+        && (cli.perf_map || crate::perf_map::requested_by_env())
+        && let Err(error) = crate::perf_map::write(loaded)
+    {
+        complain(format_args!(
+            "cannot write {}: {error}",
+            crate::perf_map::path().display()
+        ));
+    }
+
+    let start = Instant::now();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut status = ExitCode::SUCCESS;
+    for &func in &program.top_level {
+        match runner.call(func, &[], None) {
+            Ok(Ok(value)) => {
+                if let Err(error) = writeln!(out, "{value}") {
+                    return output_failed(&error);
+                }
+            }
+            Ok(Err(error)) => {
+                // The values come first, as they were computed first.
+                if let Err(error) = out.flush() {
+                    return output_failed(&error);
+                }
+                diag::emit_to_stderr(&file, &[error.to_diagnostic()]);
+                status = ExitCode::from(EXIT_ERROR);
+                break;
+            }
+            Err(error) => {
+                if let Err(error) = out.flush() {
+                    return output_failed(&error);
+                }
+                complain(format_args!("cannot allocate the JIT stack: {error}"));
+                status = ExitCode::from(EXIT_ERROR);
+                break;
+            }
+        }
+    }
+    if let Err(error) = out.flush() {
+        return output_failed(&error);
+    }
+    report_timings(cli, &timings, Some(start.elapsed()));
+    status
+}
+
+/// Writes `bytes` to stdout and flushes; a failure is the exit status that
+/// [`output_failed`] picks.
+fn write_output(bytes: &[u8]) -> Result<(), ExitCode> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|error| output_failed(&error))
+}
+
+/// The end of a program whose output could not be written. A closed pipe
+/// (`exprjit ... | head -1`) means the reader has all it wants: stop
+/// quietly, as `cat` and `rg` do. Anything else (a full disk, `/dev/full`)
+/// loses output the user will not see, so it is an error.
+fn output_failed(error: &io::Error) -> ExitCode {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        return ExitCode::SUCCESS;
+    }
+    complain(format_args!("cannot write the output: {error}"));
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Prints `exprjit: MESSAGE` on stderr. If stderr itself cannot be written
+/// there is nobody left to tell, so that failure is ignored (`eprintln!`
+/// would panic instead).
+fn complain(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "exprjit: {message}");
+}
+
+/// Reads the program named on the command line. Usage errors are reported
+/// here and turned into exit status 2.
+fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
+    let (name, bytes) = if let Some(expr) = &cli.expr {
+        ("<expr>".to_owned(), expr.clone().into_bytes())
+    } else {
+        match cli.file.as_deref() {
+            Some(path) if path.as_os_str() != "-" => match pipeline::read_program_file(path) {
+                Ok(bytes) => (path.display().to_string(), bytes),
+                Err(message) => {
+                    complain(format_args!("{message}"));
+                    return Err(ExitCode::from(EXIT_USAGE));
+                }
+            },
+            Some(_) => read_stdin()?,
+            None => read_stdin()?,
+        }
+    };
+    match pipeline::decode_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(invalid) => {
+            let (text, diagnostic) = *invalid;
+            diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
+            Err(ExitCode::from(EXIT_ERROR))
+        }
+    }
+}
+
+fn read_stdin() -> Result<(String, Vec<u8>), ExitCode> {
+    let mut bytes = Vec::new();
+    match io::stdin().lock().read_to_end(&mut bytes) {
+        Ok(_) => Ok(("<stdin>".to_owned(), bytes)),
+        Err(error) => {
+            complain(format_args!("cannot read standard input: {error}"));
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+fn emit_tokens(file: &SourceFile) -> ExitCode {
+    let lexed = lexer::tokenize(&file.text);
+    let mut out = String::new();
+    // Tokens come in source order: advance a cursor rather than count from
+    // the start of the file for each one (quadratic on a long line).
+    let (mut line, mut col, mut at) = (1, 1, 0);
+    for (start, token, _) in &lexed.tokens {
+        for ch in file.text[at..*start].chars() {
+            if ch == '\n' {
+                line += 1;
+                col = 1;
+            } else {
+                col += 1;
+            }
+        }
+        at = *start;
+        out.push_str(&format!("{line}:{col} {token}\n"));
+    }
+    match write_output(out.as_bytes()) {
+        Ok(()) => finish(file, &lexed.errors),
+        Err(failed) => failed,
+    }
+}
+
+fn emit_ast(file: &SourceFile) -> ExitCode {
+    let parsed = pipeline::parse(&file.text);
+    match write_output(parsed.program.to_string().as_bytes()) {
+        Ok(()) => finish(file, &parsed.errors),
+        Err(failed) => failed,
+    }
+}
+
+fn emit_asm(program: &crate::ir::Program) -> ExitCode {
+    write_output(pipeline::asm_listing(program).as_bytes())
+        .err()
+        .unwrap_or(ExitCode::SUCCESS)
+}
+
+/// Reports `errors` (if any) and picks the exit status.
+fn finish(file: &SourceFile, errors: &[Diagnostic]) -> ExitCode {
+    if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        diag::emit_to_stderr(file, errors);
+        ExitCode::from(EXIT_ERROR)
+    }
+}
+
+fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
+    if !cli.time {
+        return;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut report = format!(
+        "lex      {:9.3} ms\nparse    {:9.3} ms\ncheck    {:9.3} ms\n",
+        ms(timings.lex),
+        ms(timings.parse),
+        ms(timings.check)
+    );
+    if let Some(run) = run {
+        report.push_str(&format!(
+            "codegen  {:9.3} ms\nload     {:9.3} ms\nrun      {:9.3} ms\n",
+            ms(timings.codegen),
+            ms(timings.load),
+            ms(run)
+        ));
+    }
+    // A report nobody can see is not worth failing the run for.
+    let _ = io::stderr().lock().write_all(report.as_bytes());
+}
