@@ -104,7 +104,7 @@ fn generated_programs_cover_the_language() {
         // A wide loop's eleventh parameter (five on the stack), an
         // accumulating loop's step, a helper's division by a parameter.
         "p10".to_string(),
-        format!(" + f"),
+        " + f".to_string(),
         ") / p".to_string(),
         ") % p".to_string(),
     ] {

@@ -383,9 +383,9 @@ impl Walk<'_> {
                     op,
                     BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
                 );
-                let result = usize::from(!left.held && !(commutes && right.held));
+                let result = usize::from(!(left.held || commutes && right.held));
                 let mut need = left.need.max(held_left + right.need).max(operands + result);
-                if fixed != RegSet::EMPTY {
+                if !fixed.is_empty() {
                     need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
                 }
                 Walked::value(need)

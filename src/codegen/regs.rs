@@ -49,6 +49,11 @@ impl RegSet {
         RegSet(self.0 | other.0)
     }
 
+    /// Whether the set holds no register.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// How many registers the set holds.
     pub fn len(self) -> usize {
         self.0.count_ones() as usize

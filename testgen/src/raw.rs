@@ -68,10 +68,11 @@ pub enum Shape {
     /// takes the next one's value (the last takes `p1`'s): the parameters
     /// rotate, through registers and stack slots alike.
     WideLoop,
-    /// `fn f(p0, ...) = if (p0 % B) <= 0 then BODY else (STEP + f((p0 % B)
-    /// - 1, ...))`: a self call whose value is added to the step's, in
-    /// tail position, which the code generator turns into a loop with an
-    /// accumulator (when no return position calls another function).
+    /// `fn f(p0, ...) = if (p0 % B) <= 0 then BODY else (STEP +
+    /// f((p0 % B) - 1, ...))`: a self call whose value is added to the
+    /// step's, in tail position, which the code generator turns into a loop
+    /// with an accumulator (when no return position calls another
+    /// function).
     Accumulating,
     /// `fn f(...) = (BODY) / pN` or `% pN` (the last parameter), with a
     /// body of at most [`HELPER_DEPTH`](crate::HELPER_DEPTH) levels: a

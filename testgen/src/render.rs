@@ -176,7 +176,11 @@ fn render_func(index: usize, func: &RawFunc, later: &[Callee]) -> (String, Calle
             scope.max_depth = HELPER_DEPTH;
             let body = scope.render(&func.body);
             // Division or remainder, by the index's parity.
-            let op = if func.params % 2 == 0 { '/' } else { '%' };
+            let op = if func.params.is_multiple_of(2) {
+                '/'
+            } else {
+                '%'
+            };
             let text = format!("{header}({body}) {op} p{}", params - 1);
             (text, 1 + scope.spent())
         }

@@ -182,12 +182,6 @@ impl FuncLowering<'_> {
         } else {
             (free_pool + free_saved).saturating_sub(self.facts.registers + 1)
         };
-        if std::env::var_os("EXPRJIT_DEBUG_LAYOUT").is_some() {
-            eprintln!(
-                "loop registers: free pool {free_pool} saved {free_saved} registers {} pending {} spare {spare}",
-                self.facts.registers, self.facts.pending_at_call
-            );
-        }
         let avoid = self.home_avoid();
         let mut take = |across_calls: bool, used: &mut RegSet| -> Option<Reg> {
             if spare == 0 {

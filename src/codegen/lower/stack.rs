@@ -252,7 +252,7 @@ impl FuncLowering<'_> {
     fn free_reg(&mut self, avoid: RegSet) -> Option<Reg> {
         let used = self.values.used;
         let hint = self.values.hint.take();
-        let pool = if self.shape.fixed != RegSet::EMPTY {
+        let pool = if !self.shape.fixed.is_empty() {
             POOL_FIXED_LAST
         } else {
             POOL
@@ -290,18 +290,6 @@ impl FuncLowering<'_> {
             self.asm.mov_mr(self.frame.slot_mem(slot), reg);
             self.values.replace(index, Val::Slot(slot));
             return reg;
-        }
-        if std::env::var_os("EXPRJIT_DEBUG_ALLOC").is_some() {
-            eprintln!(
-                "alloc fail framed={} pool_homes={} used={:?} vals={:?}\n{}",
-                self.frame.allowed(),
-                self.shape.pool_homes,
-                self.values.used,
-                (0..self.values.len())
-                    .map(|i| self.values.at(i))
-                    .collect::<Vec<_>>(),
-                std::backtrace::Backtrace::force_capture()
-            );
         }
         self.out_of_registers = true;
         SCRATCH
@@ -524,12 +512,6 @@ impl FuncLowering<'_> {
         }
         let Some(index) = self.values.vals.iter().position(|&v| v == Val::Reg(reg)) else {
             // Only operand-stack values are ever in fixed registers.
-            if std::env::var_os("EXPRJIT_DEBUG_ALLOC").is_some() {
-                eprintln!(
-                    "evict fail {reg:?}\n{}",
-                    std::backtrace::Backtrace::force_capture()
-                );
-            }
             self.out_of_registers = true;
             return;
         };
