@@ -20,6 +20,7 @@
 //! caller-saved register.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::abi::{Reg, stack_arg_count};
 use crate::ast::{BinOp, UnOp};
@@ -100,9 +101,21 @@ pub struct Facts {
     pub constants: Vec<(i64, u32)>,
     /// Where each inlined body's variables start: by the base of the body
     /// the call is in and the call's address.
-    inline_bases: HashMap<(usize, usize), usize>,
+    inline_bases: HashMap<(usize, usize), usize, BuildHasherDefault<WordHasher>>,
     /// Some return position calls another function.
     foreign_tail_calls: bool,
+    /// The walk's own per-variable state, kept between functions so that
+    /// analysing one allocates nothing once the buffers are large enough.
+    scratch: Scratch,
+}
+
+/// Per-variable state of the walk (see [`Walk`]).
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    bound_at: Vec<u32>,
+    bound_depth: Vec<u32>,
+    reads: Vec<u32>,
+    branchy: Vec<bool>,
 }
 
 impl Facts {
@@ -110,54 +123,93 @@ impl Facts {
     /// when additive self calls turn out not to make an accumulating loop
     /// because some return position calls another function).
     pub fn of(func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) -> Facts {
-        let facts = Facts::walk(func, id, program, plan, true);
-        if facts.accumulates && facts.foreign_tail_calls {
-            return Facts::walk(func, id, program, plan, false);
-        }
+        let mut facts = Facts::default();
+        facts.refill(func, id, program, plan);
         facts
     }
 
+    /// [`Facts::of`], reusing these facts' buffers.
+    pub fn refill(&mut self, func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) {
+        self.walk(func, id, program, plan, true);
+        if self.accumulates && self.foreign_tail_calls {
+            self.walk(func, id, program, plan, false);
+        }
+    }
+
+    /// Empties the facts for a function of `locals` variables.
+    fn reset(&mut self, locals: usize) {
+        let mut old = std::mem::take(self);
+        for list in [&mut old.scratch.bound_at, &mut old.scratch.bound_depth, &mut old.scratch.reads] {
+            list.clear();
+            list.resize(locals, 0);
+        }
+        old.scratch.branchy.clear();
+        old.scratch.branchy.resize(locals, false);
+        old.across_call.clear();
+        old.across_call.resize(locals, false);
+        old.bindings.clear();
+        old.bindings.resize(locals, Binding::Own);
+        old.release_after.clear();
+        old.constants.clear();
+        old.inline_bases.clear();
+        *self = Facts {
+            locals,
+            across_call: old.across_call,
+            bindings: old.bindings,
+            release_after: old.release_after,
+            constants: old.constants,
+            inline_bases: old.inline_bases,
+            scratch: old.scratch,
+            ..Facts::default()
+        };
+    }
+
     fn walk(
+        &mut self,
         func: &ir::Func,
         id: FuncId,
         program: &ir::Program,
         plan: &InlinePlan,
         accumulate: bool,
-    ) -> Facts {
+    ) {
+        self.reset(func.locals);
+        let scratch = std::mem::take(&mut self.scratch);
         let mut walk = Walk {
             program,
             plan,
             id,
             accumulate,
-            facts: Facts {
-                locals: func.locals,
-                across_call: vec![false; func.locals],
-                bindings: vec![Binding::Own; func.locals],
-                ..Facts::default()
-            },
+            facts: self,
             calls: 0,
-            bound_at: vec![0; func.locals],
+            bound_at: scratch.bound_at,
             depth: 0,
-            bound_depth: vec![0; func.locals],
-            reads: vec![0; func.locals],
-            branchy: vec![false; func.locals],
+            bound_depth: scratch.bound_depth,
+            reads: scratch.reads,
+            branchy: scratch.branchy,
         };
         let body = walk.walk(&func.body, 0, true, 0, 0);
         // The value returned is read at the end.
         walk.read(body.deferred);
         walk.facts.registers = body.need;
         let arity = func.arity;
-        walk.facts.release_after = (0..walk.facts.locals)
-            .map(|local| {
-                let own = walk.facts.bindings[local] == Binding::Own;
-                if local >= arity && own && !walk.branchy[local] {
-                    walk.reads[local]
-                } else {
-                    0
-                }
-            })
-            .collect();
-        walk.facts
+        let locals = walk.facts.locals;
+        let release_after = (0..locals).map(|local| {
+            let own = walk.facts.bindings[local] == Binding::Own;
+            if local >= arity && own && !walk.branchy[local] {
+                walk.reads[local]
+            } else {
+                0
+            }
+        });
+        let mut released = std::mem::take(&mut walk.facts.release_after);
+        released.extend(release_after);
+        walk.facts.release_after = released;
+        walk.facts.scratch = Scratch {
+            bound_at: walk.bound_at,
+            bound_depth: walk.bound_depth,
+            reads: walk.reads,
+            branchy: walk.branchy,
+        };
     }
 
     /// The base of the variables of the body inlined for `call`, a call
@@ -177,6 +229,33 @@ impl Facts {
     }
 }
 
+/// A hasher for keys made of machine words (a base and an address): one
+/// multiply per word (FxHash's), where SipHash cost more than the rest of
+/// the analysis of a small function. The keys come from the compiler's own
+/// layout, not from input an attacker chooses.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7CC1_B727_220A_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The state of the walk over one function.
 struct Walk<'a> {
     program: &'a ir::Program,
@@ -184,7 +263,7 @@ struct Walk<'a> {
     id: FuncId,
     /// Additive self calls in return positions are accumulations.
     accumulate: bool,
-    facts: Facts,
+    facts: &'a mut Facts,
     /// Non-tail calls on the path walked so far.
     calls: u32,
     /// Per variable: [`Walk::calls`] when it was bound.

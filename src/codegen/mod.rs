@@ -56,13 +56,14 @@ pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
         trap_exit,
     };
     let mut traps = Vec::new();
+    let mut facts = analysis::Facts::default();
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
         // As C compilers do: a function's layout (and so how its loops fall
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
-        lower::function(&mut asm, &links, &mut traps, id);
+        lower::function(&mut asm, &links, &mut traps, &mut facts, id);
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,

@@ -148,13 +148,21 @@ pub struct Assembler {
     code: Vec<u8>,
     /// The bound offset of each label, by label number.
     labels: Vec<Option<usize>>,
-    /// rel32 fields to fill in: (offset of the field, target).
+    /// rel32 fields to fill in: (offset of the field, target), in code
+    /// order (so the fields of the code from an offset on are a suffix).
     fixups: Vec<(usize, Label)>,
-    /// Where each `jmp`/`jcc` to a label starts (in the rel32 form it is
-    /// emitted in), for [`Assembler::relax`].
+    /// Where each `jmp`/`jcc` to a label emitted since the last
+    /// [`Assembler::relax`] starts (in the rel32 form it is emitted in).
     branches: Vec<usize>,
     /// Instructions (start, length) that [`Assembler::relax`] drops.
     dead: Vec<(usize, usize)>,
+    /// The labels bound since the last [`Assembler::relax`]: all that it
+    /// and [`Assembler::truncate`] may have to move or unbind, so that
+    /// neither looks at every label of the program (which made compiling
+    /// many functions quadratic).
+    recent: Vec<u32>,
+    /// [`Assembler::relax`]'s list of edits, kept between functions.
+    edits: Vec<Edit>,
 }
 
 /// How [`Assembler::relax`] moved code: maps offsets from before to after.
@@ -165,6 +173,16 @@ pub struct Relocation {
 }
 
 impl Relocation {
+    /// The shrinks of `edits` (in code order) as they stand.
+    fn recompute(&mut self, edits: &[Edit]) {
+        self.shrinks.clear();
+        let mut removed = 0;
+        for edit in edits {
+            removed += edit.old - edit.new;
+            self.shrinks.push((edit.start, removed));
+        }
+    }
+
     /// Where the byte at `offset` before relaxation is now (an offset at an
     /// edited instruction maps to that instruction's new start).
     pub fn map(&self, offset: usize) -> usize {
@@ -176,15 +194,33 @@ impl Relocation {
     }
 }
 
-/// A jump the relaxation may shorten: where it starts, its length so far,
-/// whether it is a `jmp` (else a `jcc`, whose condition is at `start + 1`)
-/// and where it goes.
+/// A jump the relaxation may shorten: whether it is a `jmp` (else a `jcc`,
+/// whose condition is in its second byte) and where it goes.
 #[derive(Copy, Clone, Debug)]
 struct Shortenable {
-    start: usize,
-    len: usize,
     jmp: bool,
     target: usize,
+}
+
+/// One change [`Assembler::relax`] makes: the instruction at `start`, of
+/// `old` bytes, becomes `new` bytes (a shortened jump, or nothing).
+#[derive(Copy, Clone, Debug)]
+struct Edit {
+    start: usize,
+    old: usize,
+    new: usize,
+    jump: Option<Shortenable>,
+}
+
+impl Edit {
+    fn dead(start: usize, len: usize) -> Edit {
+        Edit {
+            start,
+            old: len,
+            new: 0,
+            jump: None,
+        }
+    }
 }
 
 /// The `/n` opcode extensions of the group-1 ALU instructions (`81 /n`,
@@ -265,6 +301,7 @@ impl Assembler {
         let slot = &mut self.labels[label.0 as usize];
         assert!(slot.is_none(), "label bound twice");
         *slot = Some(self.code.len());
+        self.recent.push(label.0);
     }
 
     /// The offset `label` is bound to, if it is bound yet.
@@ -291,14 +328,22 @@ impl Assembler {
     /// same labels can be bound again when the code is re-emitted).
     pub fn truncate(&mut self, offset: usize) {
         self.code.truncate(offset);
-        self.fixups.retain(|&(at, _)| at < offset);
+        let keep = self.fixups.partition_point(|&(at, _)| at < offset);
+        self.fixups.truncate(keep);
         self.branches.retain(|&at| at < offset);
         self.dead.retain(|&(at, _)| at < offset);
-        for bound in &mut self.labels {
+        // Labels bound there were bound since the last relaxation, which
+        // covered code before `offset` only.
+        let labels = &mut self.labels;
+        self.recent.retain(|&label| {
+            let bound = &mut labels[label as usize];
             if bound.is_some_and(|at| at >= offset) {
                 *bound = None;
+                false
+            } else {
+                true
             }
-        }
+        });
     }
 
     /// Overwrites the immediate at `slot`.
@@ -321,82 +366,69 @@ impl Assembler {
     /// lengths are settled by repeating until nothing changes. Labels and
     /// jumps to other code are moved along; returns how offsets moved.
     pub fn relax(&mut self, from: usize) -> Relocation {
+        if self.branches.is_empty() && self.dead.is_empty() {
+            self.recent.clear();
+            return Relocation::default();
+        }
         let end = self.code.len();
-        let inside = |at: Option<usize>| at.filter(|&at| (from..=end).contains(&at));
-        let mut jumps: Vec<Shortenable> = Vec::new();
+        // Only the fixups from `from` on concern this code.
+        let first_fixup = self.fixups.partition_point(|&(at, _)| at < from);
+        // The edits in code order: jumps (recorded in code order) to labels
+        // in this code, and dead instructions (also in code order).
+        let mut edits = std::mem::take(&mut self.edits);
+        edits.clear();
+        // (Code before `from`, emitted since the last relaxation, such as
+        // the trampoline, is not relaxed.)
+        let mut dead = self.dead.iter().copied().filter(|&(at, _)| at >= from).peekable();
         for &start in self.branches.iter().filter(|&&at| at >= from) {
+            while let Some((at, len)) = dead.next_if(|&(at, _)| at < start) {
+                edits.push(Edit::dead(at, len));
+            }
             let jmp = self.code[start] == 0xE9;
             let len = if jmp { 5 } else { 6 };
-            let field = start + len - 4;
-            let label = self
-                .fixups
-                .iter()
-                .rev()
-                .find(|&&(at, _)| at == field)
-                .map(|&(_, label)| label)
+            let fixups = &self.fixups[first_fixup..];
+            let index = fixups
+                .binary_search_by_key(&(start + len - 4), |&(at, _)| at)
                 .expect("a recorded jump has its fixup");
-            if let Some(target) = inside(self.labels[label.0 as usize]) {
-                jumps.push(Shortenable {
+            let target = self.labels[fixups[index].1.0 as usize];
+            if let Some(target) = target.filter(|&at| (from..=end).contains(&at)) {
+                edits.push(Edit {
                     start,
-                    len,
-                    jmp,
-                    target,
+                    old: len,
+                    new: len,
+                    jump: Some(Shortenable { jmp, target }),
                 });
             }
         }
-        let mut dead: Vec<(usize, usize)> = self
-            .dead
-            .iter()
-            .copied()
-            .filter(|&(at, _)| at >= from)
-            .collect();
-        dead.sort_unstable();
-        // Edits in code order: (start, old length, new length, jump index).
-        let mut edits: Vec<(usize, usize, usize, Option<usize>)> = jumps
-            .iter()
-            .enumerate()
-            .map(|(i, j)| (j.start, j.len, j.len, Some(i)))
-            .chain(dead.iter().map(|&(at, len)| (at, len, 0, None)))
-            .collect();
-        edits.sort_unstable_by_key(|e| e.0);
-        let relocation = |edits: &[(usize, usize, usize, Option<usize>)]| {
-            let mut removed = 0;
-            Relocation {
-                shrinks: edits
-                    .iter()
-                    .map(|&(at, old, new, _)| {
-                        removed += old - new;
-                        (at, removed)
-                    })
-                    .collect(),
-            }
+        edits.extend(dead.map(|(at, len)| Edit::dead(at, len)));
+        let mut moved = Relocation {
+            shrinks: Vec::with_capacity(edits.len()),
         };
         loop {
-            let moved = relocation(&edits);
+            moved.recompute(&edits);
             let mut changed = false;
-            for edit in edits.iter_mut() {
-                let Some(index) = edit.3 else { continue };
-                let jump = jumps[index];
-                let start = moved.map(jump.start);
+            for edit in &mut edits {
+                let Some(jump) = edit.jump else { continue };
+                let start = moved.map(edit.start);
                 let target = moved.map(jump.target);
                 // The rel8 displacement the jump would have: forward, the
                 // bytes between its end and the target (the same whatever
                 // its own length); backward, from the end of a 2-byte jump.
-                let forward = jump.target > jump.start;
+                let forward = jump.target > edit.start;
                 let displacement = if forward {
-                    target as i64 - (start + edit.2) as i64
+                    target as i64 - (start + edit.new) as i64
                 } else {
                     target as i64 - (start as i64 + 2)
                 };
-                let new_len = if jump.jmp && forward && displacement == 0 {
+                let new = if jump.jmp && forward && displacement == 0 {
                     0
                 } else if i8::try_from(displacement).is_ok() {
                     2
                 } else {
-                    edit.2
+                    edit.new
                 };
-                if new_len < edit.2 {
-                    edit.2 = new_len;
+                if new < edit.new {
+                    edit.new = new;
                     changed = true;
                 }
             }
@@ -404,54 +436,63 @@ impl Assembler {
                 break;
             }
         }
-        let moved = relocation(&edits);
-        // Rebuild the code from `from` on.
-        let mut code = Vec::with_capacity(end - from);
-        let mut at = from;
-        for &(start, old, new, jump) in &edits {
-            code.extend_from_slice(&self.code[at..start]);
-            at = start + old;
-            let Some(index) = jump else { continue };
-            let jump = jumps[index];
-            let here = from + code.len();
-            let target = moved.map(jump.target);
-            match new {
-                0 => {}
-                2 => {
+        // Compact the code in place: every edit shrinks, so what is written
+        // never overtakes what is still to be read.
+        let mut write = from;
+        let mut read = from;
+        for edit in &edits {
+            self.code.copy_within(read..edit.start, write);
+            write += edit.start - read;
+            read = edit.start + edit.old;
+            match (edit.jump, edit.new) {
+                (None, _) | (Some(_), 0) => {}
+                (Some(jump), 2) => {
                     let opcode = if jump.jmp {
                         0xEB
                     } else {
-                        0x70 | (self.code[start + 1] & 0x0F)
+                        0x70 | (self.code[edit.start + 1] & 0x0F)
                     };
-                    code.push(opcode);
-                    code.push((target as i64 - (here as i64 + 2)) as i8 as u8);
+                    let target = moved.map(jump.target);
+                    self.code[write] = opcode;
+                    self.code[write + 1] = (target as i64 - (write as i64 + 2)) as i8 as u8;
+                    write += 2;
                 }
-                _ => code.extend_from_slice(&self.code[start..start + old]),
+                (Some(_), _) => {
+                    self.code.copy_within(edit.start..read, write);
+                    write += edit.old;
+                }
             }
         }
-        code.extend_from_slice(&self.code[at..end]);
-        self.code.truncate(from);
-        self.code.extend_from_slice(&code);
-        // Shortened jumps need no fixup; the others' fields moved.
-        let shortened: Vec<usize> = edits
+        self.code.copy_within(read..end, write);
+        self.code.truncate(write + (end - read));
+        // Shortened jumps need no fixup; the others' fields moved. (Both
+        // lists are in code order.)
+        let mut shortened = edits
             .iter()
-            .filter(|e| e.3.is_some() && e.2 < e.1)
-            .map(|e| e.0 + e.1 - 4)
-            .collect();
-        self.fixups
-            .retain(|&(field, _)| !shortened.contains(&field));
-        for (field, _) in &mut self.fixups {
-            if *field >= from {
-                *field = moved.map(*field);
+            .filter(|e| e.jump.is_some() && e.new < e.old)
+            .map(|e| e.start + e.old - 4)
+            .peekable();
+        let mut kept = first_fixup;
+        for index in first_fixup..self.fixups.len() {
+            let (field, label) = self.fixups[index];
+            while shortened.next_if(|&f| f < field).is_some() {}
+            if shortened.next_if_eq(&field).is_some() {
+                continue;
             }
+            self.fixups[kept] = (moved.map(field), label);
+            kept += 1;
         }
-        self.branches.retain(|&at| at < from);
-        self.dead.retain(|&(at, _)| at < from);
-        for bound in self.labels.iter_mut().flatten() {
-            if *bound >= from {
+        self.fixups.truncate(kept);
+        self.branches.clear();
+        self.dead.clear();
+        for label in std::mem::take(&mut self.recent) {
+            if let Some(bound) = &mut self.labels[label as usize]
+                && *bound >= from
+            {
                 *bound = moved.map(*bound);
             }
         }
+        self.edits = edits;
         moved
     }
 

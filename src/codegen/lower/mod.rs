@@ -89,24 +89,32 @@ pub(crate) struct Links<'p> {
 /// appending its trap sites to `traps`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
-pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapSite>, id: FuncId) {
+/// `facts` is scratch space, reused from function to function.
+pub(crate) fn function(
+    asm: &mut Assembler,
+    links: &Links,
+    traps: &mut Vec<TrapSite>,
+    facts: &mut Facts,
+    id: FuncId,
+) {
     let func = &links.program.funcs[id];
     let offset = asm.offset();
-    let facts = Facts::of(func, id, links.program, &links.inline);
+    facts.refill(func, id, links.program, &links.inline);
+    let facts = &*facts;
     let traps_before = traps.len();
-    let mut framed = !frame::frameless_fits(func.arity, &facts);
+    let mut framed = !frame::frameless_fits(func.arity, facts);
     let mut check_frame = false;
     let mut pool_homes = true;
     let mut loop_budget = None;
     let mut no_selects = false;
     loop {
-        let frame = Frame::new(func.arity, &facts, framed, check_frame, pool_homes);
+        let frame = Frame::new(func.arity, facts, framed, check_frame, pool_homes);
         let shape = Shape {
             no_selects,
-            ..Shape::new(&facts, pool_homes, loop_budget)
+            ..Shape::new(facts, pool_homes, loop_budget)
         };
         let attempt =
-            FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func);
+            FuncLowering::new(asm, links, traps, id, func, facts, shape, frame).emit(func);
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
