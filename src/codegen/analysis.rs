@@ -1,38 +1,70 @@
 //! What the lowering needs to know about a function before it emits the
-//! prologue ([`Facts`]): whether it calls (so values must survive calls),
-//! whether it uses the instructions tied to `rax`/`rcx`/`rdx`, how many
-//! stack arguments its calls pass, and bounds on how many registers it
-//! needs at once (to decide whether it can run without a frame); and the
-//! same register-need estimates for one expression, which the lowering
-//! asks at a branch or a candidate `cmov` ([`cond_registers`],
-//! [`value_registers`], [`select_operand_registers`]).
+//! prologue ([`Facts`]), from one walk of its body with the calls it
+//! inlines expanded: whether it calls (so values must survive calls) and
+//! whether it loops (calls itself in tail position); which variables are
+//! live across a call, so that only those take callee-saved registers or
+//! slots; how each variable is bound (its own home, another variable's, or
+//! a constant); whether it uses the instructions tied to `rax`/`rcx`/`rdx`;
+//! how many stack arguments its calls pass; the large constants it uses
+//! (hoisted out of a loop when a register is free); and bounds on how many
+//! registers it needs at once (to decide whether it can run without a
+//! frame). Below are the same register-need estimates for one expression,
+//! which the lowering asks at a branch or a candidate `cmov`
+//! ([`cond_registers`], [`value_registers`], [`select_operand_registers`]).
 //!
-//! The estimates are upper bounds; the lowering stays correct when they are
-//! wrong (it retries with a frame), they only decide what it tries first.
+//! The register estimates are bounds the lowering stays correct without
+//! (it retries with a frame, or with every variable in a stable home); the
+//! liveness is not: the walk visits calls and variable reads in the order
+//! the lowering evaluates them, reads deferred by the operand stack
+//! included, so a variable it finds dead across every call may live in a
+//! caller-saved register.
 
-use crate::abi::{REGISTER_ARGS, stack_arg_count};
+use std::collections::HashMap;
+
+use crate::abi::{Reg, stack_arg_count};
 use crate::ast::{BinOp, UnOp};
 use crate::codegen::divide::{DivisorKind, divisor_kind};
-use crate::ir::{self, Expr};
+use crate::codegen::inline::InlinePlan;
+use crate::codegen::regs::RegSet;
+use crate::ir::{self, Expr, FuncId, LocalId};
 
-/// The fewest registers a binary operation is counted as needing: division
-/// ties up `rax` and `rdx` besides its result, and evicting a value from
-/// them takes another.
-const BINARY_OP_REGISTERS: usize = 3;
+/// The fewest registers an operation tied to `rax`/`rcx`/`rdx` is counted as
+/// needing: division ties up `rax` and `rdx` besides its result, and
+/// evicting a value from them takes another.
+const FIXED_OP_REGISTERS: usize = 3;
+
+/// How a variable is bound, as the walk found it. The lowering follows it
+/// for aliases (a variable bound to another's value shares its home, and
+/// its reads count as reads of that one).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// The variable has its own home (a parameter, or a computed value).
+    Own,
+    /// Bound to the value of this variable (`let y = x`, or an argument
+    /// `x` of an inlined call), which is never itself an alias.
+    Alias(LocalId),
+    /// Bound to a literal.
+    Const(i64),
+}
 
 /// Facts about one function's body.
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
-    /// Some call is not in tail position (values must survive it).
+    /// Some call (possibly inside inlined code) is not in tail position:
+    /// values must survive it.
     pub non_tail_calls: bool,
-    /// Some call is in tail position.
+    /// Some call is in tail position (a self tail call included).
     pub tail_calls: bool,
-    /// Some operation needs `rax`, `rcx` or `rdx` in particular (division
-    /// by a variable or by a magic-number constant, shift by a variable).
-    pub uses_fixed_regs: bool,
+    /// The function calls itself in tail position: it is a loop.
+    pub self_tail_calls: bool,
+    /// The registers some operation needs in particular: `rax` and `rdx`
+    /// for division by a variable or by a magic-number constant, `rcx` for
+    /// a shift by a variable.
+    pub fixed_regs: RegSet,
     /// The most stack arguments (past the sixth) of any non-tail call.
     pub call_stack_args: usize,
-    /// The most stack arguments of any tail call.
+    /// The most stack arguments of any tail call to another function (a
+    /// self tail call writes the incoming ones in place).
     pub tail_stack_args: usize,
     /// The most values waiting on the operand stack at a non-tail call.
     pub pending_at_call: usize,
@@ -42,92 +74,513 @@ pub struct Facts {
     /// An upper bound of the values that need a register nothing else
     /// disturbs (`let` bindings, values waiting across a branch).
     pub stable: usize,
-    /// The number of `let` bindings.
+    /// The number of `let` bindings (inlined ones included).
     pub lets: usize,
+    /// Every variable: the function's own (`0..func.locals`), then those of
+    /// each inlined body, at the base [`Facts::inline_base`] gives.
+    pub locals: usize,
+    /// Per variable: read after a non-tail call that follows its binding
+    /// on some path, so it must survive the call.
+    pub across_call: Vec<bool>,
+    /// Per variable: how it is bound.
+    pub bindings: Vec<Binding>,
+    /// Per variable: after how many reads its home can be released (0: at
+    /// the end of its scope). Set for `let`s (and inlined parameters) whose
+    /// every read is on the straight-line code of their scope, outside any
+    /// branch that starts after the binding, so that the count is the same
+    /// on every path.
+    pub release_after: Vec<u32>,
+    /// Constants that need a register to be used (they fit no immediate),
+    /// with how often the body uses each, in order of first use.
+    pub constants: Vec<(i64, u32)>,
+    /// Where each inlined body's variables start: by the base of the body
+    /// the call is in and the call's address.
+    inline_bases: HashMap<(usize, usize), usize>,
 }
 
 impl Facts {
-    /// Walks `func`'s body once.
-    pub fn of(func: &ir::Func, program: &ir::Program) -> Facts {
-        let mut facts = Facts::default();
-        facts.registers = facts.walk(&func.body, true, 0, 0, program);
-        facts
+    /// Walks `func`'s body once, expanding the calls `plan` inlines.
+    pub fn of(func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) -> Facts {
+        let mut walk = Walk {
+            program,
+            plan,
+            id,
+            facts: Facts {
+                locals: func.locals,
+                across_call: vec![false; func.locals],
+                bindings: vec![Binding::Own; func.locals],
+                ..Facts::default()
+            },
+            calls: 0,
+            bound_at: vec![0; func.locals],
+            depth: 0,
+            bound_depth: vec![0; func.locals],
+            reads: vec![0; func.locals],
+            branchy: vec![false; func.locals],
+        };
+        let body = walk.walk(&func.body, 0, true, 0, 0);
+        // The value returned is read at the end.
+        walk.read(body.deferred);
+        walk.facts.registers = body.need;
+        let arity = func.arity;
+        walk.facts.release_after = (0..walk.facts.locals)
+            .map(|local| {
+                let own = walk.facts.bindings[local] == Binding::Own;
+                if local >= arity && own && !walk.branchy[local] {
+                    walk.reads[local]
+                } else {
+                    0
+                }
+            })
+            .collect();
+        walk.facts
     }
 
-    /// Returns the registers `expr` needs; `pending` values wait below it on
-    /// the operand stack and `lets` bindings are live.
+    /// The base of the variables of the body inlined for `call`, a call
+    /// inside the body whose variables start at `base`.
+    pub fn inline_base(&self, base: usize, call: &Expr) -> usize {
+        self.inline_bases[&(base, std::ptr::from_ref(call) as usize)]
+    }
+
+    /// How many variables bound to their own home are live across a call
+    /// (an upper bound of those that need a callee-saved register at once).
+    pub fn homes_across_calls(&self) -> usize {
+        self.across_call
+            .iter()
+            .zip(&self.bindings)
+            .filter(|&(&across, &binding)| across && binding == Binding::Own)
+            .count()
+    }
+}
+
+/// The state of the walk over one function.
+struct Walk<'a> {
+    program: &'a ir::Program,
+    plan: &'a InlinePlan,
+    id: FuncId,
+    facts: Facts,
+    /// Non-tail calls on the path walked so far.
+    calls: u32,
+    /// Per variable: [`Walk::calls`] when it was bound.
+    bound_at: Vec<u32>,
+    /// How many branches (sides of an `if`, right operands of `&&`/`||`)
+    /// the walk is inside.
+    depth: u32,
+    /// Per variable: [`Walk::depth`] when it was bound.
+    bound_depth: Vec<u32>,
+    /// Per variable: reads so far.
+    reads: Vec<u32>,
+    /// Per variable: read inside a branch its binding is outside of.
+    branchy: Vec<bool>,
+}
+
+/// What walking an expression found.
+#[derive(Copy, Clone, Debug)]
+struct Walked {
+    /// Registers needed at once to evaluate it, its result's included.
+    need: usize,
+    /// Its value occupies a register (it is not a constant or a variable
+    /// read in place).
+    held: bool,
+    /// Its value is a deferred read of this variable: the lowering leaves
+    /// it on the operand stack and reads the home only when the value is
+    /// consumed, so the read happens then.
+    deferred: Option<LocalId>,
+}
+
+impl Walked {
+    const LEAF: Walked = Walked {
+        need: 0,
+        held: false,
+        deferred: None,
+    };
+
+    fn value(need: usize) -> Walked {
+        Walked {
+            need: need.max(1),
+            held: true,
+            deferred: None,
+        }
+    }
+}
+
+impl Walk<'_> {
+    /// A read of `local` now: live across every call since its binding.
+    fn read(&mut self, local: Option<LocalId>) {
+        let Some(local) = local else {
+            return;
+        };
+        if self.calls > self.bound_at[local] {
+            self.facts.across_call[local] = true;
+        }
+        self.reads[local] += 1;
+        if self.depth != self.bound_depth[local] {
+            self.branchy[local] = true;
+        }
+    }
+
+    /// Binds `local` to a value just computed (`walked`, from `value`).
+    fn bind(&mut self, local: LocalId, value: &Expr, walked: Walked) {
+        self.facts.bindings[local] = match (value, walked.deferred) {
+            (Expr::Int(c), _) => Binding::Const(*c),
+            (_, Some(root)) => {
+                // The lowering reads the variable to bind the alias.
+                self.read(Some(root));
+                Binding::Alias(root)
+            }
+            _ => Binding::Own,
+        };
+        self.bound_at[local] = self.calls;
+        self.bound_depth[local] = self.depth;
+    }
+
+    fn constant(&mut self, value: i64) {
+        if i32::try_from(value).is_err() {
+            match self.facts.constants.iter_mut().find(|(c, _)| *c == value) {
+                Some((_, uses)) => *uses += 1,
+                None => self.facts.constants.push((value, 1)),
+            }
+        }
+    }
+
+    /// Walks `expr`, whose variables are numbered from `base`; `pending`
+    /// values wait below it on the operand stack and `lets` bindings are
+    /// live.
     fn walk(
         &mut self,
         expr: &Expr,
+        base: usize,
         tail: bool,
         pending: usize,
         lets: usize,
-        program: &ir::Program,
-    ) -> usize {
+    ) -> Walked {
         match expr {
-            Expr::Int(_) | Expr::Local(_) => 1,
-            Expr::Unary { op, operand } => {
-                let need = self.walk(operand, false, pending, lets, program);
-                if *op == UnOp::Not {
-                    self.stable = self.stable.max(pending + lets);
+            Expr::Int(value) => {
+                self.constant(*value);
+                Walked::LEAF
+            }
+            Expr::Local(local) => match self.facts.bindings[base + local] {
+                Binding::Own => Walked {
+                    deferred: Some(base + local),
+                    ..Walked::LEAF
+                },
+                Binding::Alias(root) => Walked {
+                    deferred: Some(root),
+                    ..Walked::LEAF
+                },
+                Binding::Const(value) => {
+                    self.constant(value);
+                    Walked::LEAF
                 }
-                need.max(1)
+            },
+            Expr::Unary { op, operand } => {
+                let inner = self.walk(operand, base, false, pending, lets);
+                self.read(inner.deferred);
+                if *op == UnOp::Not {
+                    self.facts.stable = self.facts.stable.max(pending + lets);
+                }
+                Walked::value(inner.need)
+            }
+            Expr::Binary { op, lhs, rhs, .. } if masked_shift(*op, lhs, rhs).is_some() => {
+                let (x, _, mask) = masked_shift(*op, lhs, rhs).expect("matched");
+                if let Some(mask) = mask {
+                    self.constant(mask);
+                }
+                let inner = self.walk(x, base, false, pending, lets);
+                self.read(inner.deferred);
+                Walked::value(inner.need)
+            }
+            // `x & 0xFFFFFFFF` is a zero-extending move: the mask is no
+            // constant to materialise.
+            Expr::Binary {
+                op: BinOp::BitAnd,
+                lhs,
+                rhs,
+                ..
+            } if matches!(**rhs, Expr::Int(0xFFFF_FFFF)) => {
+                let inner = self.walk(lhs, base, false, pending, lets);
+                self.read(inner.deferred);
+                Walked::value(inner.need.max(1))
             }
             Expr::Binary { op, lhs, rhs, .. } => {
+                let mut fixed = RegSet::EMPTY;
+                let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
                 match op {
-                    BinOp::Div | BinOp::Rem => {
-                        let simple = matches!(
-                            &**rhs,
-                            Expr::Int(d) if !matches!(divisor_kind(*d), DivisorKind::Magic(_))
-                        );
-                        self.uses_fixed_regs |= !simple;
+                    BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
+                        Some(d) => {
+                            if let DivisorKind::Magic(magic) = divisor_kind(d) {
+                                fixed = divides;
+                                self.constant(magic.multiplier);
+                            }
+                        }
+                        None => fixed = divides,
+                    },
+                    BinOp::Shl | BinOp::Shr if folded_constant(rhs).is_none() => {
+                        fixed = RegSet::of(&[Reg::Rcx]);
                     }
-                    BinOp::Shl | BinOp::Shr => {
-                        self.uses_fixed_regs |= !matches!(&**rhs, Expr::Int(_))
+                    BinOp::And | BinOp::Or => {
+                        // Conditions: each side is consumed by its own jump.
+                        self.facts.stable = self.facts.stable.max(pending + lets);
+                        let left = self.walk(lhs, base, false, pending, lets);
+                        self.read(left.deferred);
+                        self.depth += 1;
+                        let right = self.walk(rhs, base, false, pending, lets);
+                        self.read(right.deferred);
+                        self.depth -= 1;
+                        return Walked::value(left.need.max(right.need));
                     }
-                    BinOp::And | BinOp::Or => self.stable = self.stable.max(pending + lets),
                     _ => {}
                 }
-                let left = self.walk(lhs, false, pending, lets, program);
-                let right = self.walk(rhs, false, pending + 1, lets, program);
-                left.max(right + 1).max(BINARY_OP_REGISTERS)
+                self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
+                let left = self.walk(lhs, base, false, pending, lets);
+                let held_left = usize::from(left.held);
+                let right = self.walk(rhs, base, false, pending + held_left, lets);
+                // Both operands are read when the operation runs.
+                self.read(left.deferred);
+                self.read(right.deferred);
+                let operands = held_left + usize::from(right.held);
+                // The result takes the left operand's register, or the
+                // right's when the operation commutes; else a new one.
+                let commutes = matches!(
+                    op,
+                    BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
+                );
+                let result = usize::from(!(left.held || commutes && right.held));
+                let mut need = left.need.max(held_left + right.need).max(operands + result);
+                if !fixed.is_empty() {
+                    need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
+                }
+                Walked::value(need)
             }
             Expr::If {
                 cond,
                 then_branch,
                 else_branch,
             } => {
-                self.stable = self.stable.max(pending + lets);
-                let c = self.walk(cond, false, pending, lets, program);
-                let t = self.walk(then_branch, tail, pending, lets, program);
-                let e = self.walk(else_branch, tail, pending, lets, program);
-                c.max(t).max(e).max(2)
+                self.facts.stable = self.facts.stable.max(pending + lets);
+                let c = self.walk(cond, base, false, pending, lets);
+                self.read(c.deferred);
+                // The branches are separate paths: a call on one does not
+                // make the other's reads live across it; after the join,
+                // either may have been taken.
+                let before = self.calls;
+                self.depth += 1;
+                let t = self.walk(then_branch, base, tail, pending, lets);
+                self.read(t.deferred);
+                let after_then = std::mem::replace(&mut self.calls, before);
+                let e = self.walk(else_branch, base, tail, pending, lets);
+                self.read(e.deferred);
+                self.depth -= 1;
+                self.calls = self.calls.max(after_then);
+                // A `cmov` holds both results at once.
+                Walked::value(c.need.max(t.need).max(e.need).max(2))
             }
-            Expr::Let { value, body, .. } => {
-                self.lets += 1;
-                self.stable = self.stable.max(pending + lets + 1);
-                let v = self.walk(value, false, pending, lets, program);
-                let b = self.walk(body, tail, pending, lets + 1, program);
-                v.max(b + 1)
+            Expr::Let { local, value, body } => {
+                self.facts.lets += 1;
+                self.facts.stable = self.facts.stable.max(pending + lets + 1);
+                let v = self.walk(value, base, false, pending, lets);
+                self.bind(base + local, value, v);
+                let home = usize::from(self.facts.bindings[base + local] == Binding::Own);
+                let b = self.walk(body, base, tail, pending, lets + 1);
+                self.let_result(base + local, v.need.max(home + b.need), b)
+            }
+            Expr::Call { func, args } if self.plan.inlines(*func) => {
+                self.inlined_call(expr, *func, args, base, tail, pending, lets)
             }
             Expr::Call { func, args } => {
-                let stack_args = stack_arg_count(program.funcs[*func].arity);
+                let stack_args = stack_arg_count(self.program.funcs[*func].arity);
                 if tail {
-                    self.tail_calls = true;
-                    self.tail_stack_args = self.tail_stack_args.max(stack_args);
+                    self.facts.tail_calls = true;
+                    if *func == self.id {
+                        self.facts.self_tail_calls = true;
+                    } else {
+                        self.facts.tail_stack_args = self.facts.tail_stack_args.max(stack_args);
+                    }
                 } else {
-                    self.non_tail_calls = true;
-                    self.call_stack_args = self.call_stack_args.max(stack_args);
-                    self.pending_at_call = self.pending_at_call.max(pending);
+                    self.facts.non_tail_calls = true;
+                    self.facts.call_stack_args = self.facts.call_stack_args.max(stack_args);
+                    self.facts.pending_at_call = self.facts.pending_at_call.max(pending);
                 }
-                let mut need = args.len().min(REGISTER_ARGS);
-                for (index, arg) in args.iter().enumerate() {
-                    need = need.max(index + self.walk(arg, false, pending + index, lets, program));
+                let mut need = 0;
+                let mut held = 0;
+                let mut deferred = Vec::new();
+                for arg in args {
+                    let walked = self.walk(arg, base, false, pending + held, lets);
+                    need = need.max(held + walked.need);
+                    held += usize::from(walked.held);
+                    deferred.extend(walked.deferred);
                 }
-                need + 1
+                // Variables passed as arguments are read when the arguments
+                // are moved into place, after every argument is computed.
+                for local in deferred {
+                    self.read(Some(local));
+                }
+                if !tail {
+                    self.calls += 1;
+                }
+                // The arguments then move into place with a parallel move,
+                // which needs no register of its own.
+                Walked::value(need.max(held))
             }
         }
     }
+
+    /// A `let` (or an inlined body) whose body `b` was walked: its value is
+    /// the body's, owned by the home of `local` if the body is a read of it.
+    fn let_result(&mut self, local: LocalId, need: usize, b: Walked) -> Walked {
+        if b.deferred == Some(local) {
+            // The body's value is the variable: it takes over the home,
+            // which must have kept the value until now.
+            self.read(Some(local));
+            Walked::value(need)
+        } else {
+            Walked { need, ..b }
+        }
+    }
+
+    /// A call expanded in place: the arguments bound to the callee's
+    /// parameters like nested `let`s, then its body, whose variables get a
+    /// fresh range of numbers.
+    #[allow(clippy::too_many_arguments)]
+    fn inlined_call(
+        &mut self,
+        call: &Expr,
+        func: FuncId,
+        args: &[Expr],
+        base: usize,
+        tail: bool,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        let callee = &self.program.funcs[func];
+        let callee_base = self.facts.locals;
+        self.facts.locals += callee.locals;
+        self.facts.across_call.resize(self.facts.locals, false);
+        self.facts.bindings.resize(self.facts.locals, Binding::Own);
+        self.bound_at.resize(self.facts.locals, 0);
+        self.bound_depth.resize(self.facts.locals, 0);
+        self.reads.resize(self.facts.locals, 0);
+        self.branchy.resize(self.facts.locals, false);
+        self.facts
+            .inline_bases
+            .insert((base, std::ptr::from_ref(call) as usize), callee_base);
+        let mut need = 0;
+        let mut homes = 0;
+        for (param, arg) in args.iter().enumerate() {
+            self.facts.stable = self.facts.stable.max(pending + lets + homes + 1);
+            let walked = self.walk(arg, base, false, pending, lets + homes);
+            need = need.max(homes + walked.need);
+            self.bind(callee_base + param, arg, walked);
+            homes += usize::from(self.facts.bindings[callee_base + param] == Binding::Own);
+        }
+        let body = self.walk(&callee.body, callee_base, tail, pending, lets + homes);
+        need = need.max(homes + body.need);
+        match body.deferred {
+            Some(local) if (callee_base..callee_base + args.len()).contains(&local) => {
+                // As for a `let`: the parameter's home becomes the value.
+                self.read(Some(local));
+                Walked::value(need)
+            }
+            _ => Walked { need, ..body },
+        }
+    }
+}
+
+/// The value of `expr` if it is made of literals only and the lowering
+/// folds it (it does not fold `&&` and `||`), looking at a few nodes at
+/// most.
+fn folded_constant(expr: &Expr) -> Option<i64> {
+    fn fold(expr: &Expr, budget: &mut u32) -> Option<i64> {
+        *budget = budget.checked_sub(1)?;
+        match expr {
+            Expr::Int(value) => Some(*value),
+            Expr::Unary { op, operand } => Some(op.apply(fold(operand, budget)?)),
+            // `&&` and `||` are branches to the lowering, even on literals.
+            Expr::Binary {
+                op: BinOp::And | BinOp::Or,
+                ..
+            } => None,
+            Expr::Binary { op, lhs, rhs, .. } => op.apply(fold(lhs, budget)?, fold(rhs, budget)?),
+            _ => None,
+        }
+    }
+    fold(expr, &mut 8)
+}
+
+/// `x % d == 0` or `x % d != 0` (either operand order) for `d = ±2^k`, `k`
+/// from 1 to 31: true exactly when the low `k` bits of `x` are zero, which
+/// `test x, 2^k - 1` decides without computing the remainder. Returns `x`
+/// and the mask.
+pub fn remainder_test<'e>(op: BinOp, lhs: &'e Expr, rhs: &'e Expr) -> Option<(&'e Expr, i32)> {
+    if !matches!(op, BinOp::Eq | BinOp::Ne) {
+        return None;
+    }
+    let remainder = match (lhs, rhs) {
+        (remainder, zero) | (zero, remainder) if folded_constant(zero) == Some(0) => remainder,
+        _ => return None,
+    };
+    let Expr::Binary {
+        op: BinOp::Rem,
+        lhs: x,
+        rhs: divisor,
+        ..
+    } = remainder
+    else {
+        return None;
+    };
+    let divisor = folded_constant(divisor)?.unsigned_abs();
+    if folded_constant(x).is_some()
+        || !divisor.is_power_of_two()
+        || !(2..=1 << 31).contains(&divisor)
+    {
+        return None;
+    }
+    Some((x, (divisor - 1) as i32))
+}
+
+/// Whether dividing by `divisor` (an expression) is a constant division
+/// that needs no fixed registers and cannot trap: a power of two, `±1` or
+/// `i64::MIN`, which shifts and masks compute.
+fn simple_constant_divisor(divisor: &Expr) -> bool {
+    folded_constant(divisor)
+        .is_some_and(|d| !matches!(divisor_kind(d), DivisorKind::Zero | DivisorKind::Magic(_)))
+}
+
+/// `(x >> k) & mask` (either operand order) where `mask` clears the `k` top
+/// bits that the arithmetic shift fills with the sign: a logical shift
+/// computes the same. Returns `x`, `k`, and the mask still to apply (`None`
+/// when the logical shift alone clears exactly the bits the mask would).
+pub fn masked_shift<'e>(
+    op: BinOp,
+    lhs: &'e Expr,
+    rhs: &'e Expr,
+) -> Option<(&'e Expr, u8, Option<i64>)> {
+    if op != BinOp::BitAnd {
+        return None;
+    }
+    let (shifted, mask) = match (lhs, rhs) {
+        (shifted, Expr::Int(mask)) | (Expr::Int(mask), shifted) => (shifted, *mask),
+        _ => return None,
+    };
+    let Expr::Binary {
+        op: BinOp::Shr,
+        lhs: x,
+        rhs: count,
+        ..
+    } = shifted
+    else {
+        return None;
+    };
+    // A constant `x` folds instead.
+    let (Expr::Int(count), None) = (&**count, folded_constant(x)) else {
+        return None;
+    };
+    let count = (count & 63) as u8;
+    let kept = u64::MAX >> count;
+    if count == 0 || mask as u64 & !kept != 0 {
+        return None;
+    }
+    Some((x, count, (mask as u64 != kept).then_some(mask)))
 }
 
 /// The registers evaluating `cond` as a branch condition needs, or `None`
@@ -145,6 +598,10 @@ pub fn cond_registers(cond: &Expr) -> Option<usize> {
             rhs,
             ..
         } => Some(cond_registers(lhs)?.max(cond_registers(rhs)?)),
+        Expr::Binary { op, lhs, rhs, .. } if remainder_test(*op, lhs, rhs).is_some() => {
+            let (x, _) = remainder_test(*op, lhs, rhs).expect("matched");
+            value_registers(x)
+        }
         // A comparison allocates nothing itself (`cmp` reads variables and
         // immediates in place).
         Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
@@ -169,10 +626,30 @@ pub fn select_operand_registers(expr: &Expr) -> Option<usize> {
         match expr {
             Expr::Int(_) | Expr::Local(_) => Some(0),
             Expr::Unary { operand, .. } => walk(operand, nodes),
+            // Division by a power of two is shifts; by anything else it
+            // may trap or ties up `rax` and `rdx`.
+            Expr::Binary {
+                op: BinOp::Div | BinOp::Rem,
+                lhs,
+                rhs,
+                ..
+            } if simple_constant_divisor(rhs) => walk(lhs, nodes),
             Expr::Binary {
                 op: BinOp::Div | BinOp::Rem | BinOp::And | BinOp::Or,
                 ..
             } => None,
+            // A shift by a variable needs `rcx`, and moving a value out of
+            // it takes registers the count above does not see.
+            Expr::Binary {
+                op: BinOp::Shl | BinOp::Shr,
+                rhs,
+                ..
+            } if folded_constant(rhs).is_none() => None,
+            // A comparison's 0 or 1 goes to a register of its own, taken
+            // while both operands are held.
+            Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
+                Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1) + 1)
+            }
             Expr::Binary { lhs, rhs, .. } => Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1)),
             Expr::Call { .. } | Expr::If { .. } | Expr::Let { .. } => None,
         }
@@ -191,10 +668,16 @@ pub fn value_registers(expr: &Expr) -> Option<usize> {
             op: BinOp::And | BinOp::Or,
             ..
         } => None,
+        Expr::Binary {
+            op: BinOp::Div | BinOp::Rem,
+            lhs,
+            rhs,
+            ..
+        } if simple_constant_divisor(rhs) => Some(value_registers(lhs)? + 1),
         Expr::Binary { lhs, rhs, .. } => Some(
             value_registers(lhs)?
                 .max(value_registers(rhs)? + 1)
-                .max(BINARY_OP_REGISTERS)
+                .max(FIXED_OP_REGISTERS)
                 + 1,
         ),
         Expr::Call { .. } | Expr::If { .. } | Expr::Let { .. } => None,

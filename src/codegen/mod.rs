@@ -1,13 +1,16 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
-//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline
-//! and the trap exit; [`analysis`] looks at each function before it is
-//! lowered; `lower` walks it once and emits its code, with [`regs`] and
+//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline,
+//! the trap exit and the batch loops; `inline` decides once which functions
+//! are expanded at their call sites; [`analysis`] looks at each function
+//! before it is lowered; `lower` walks it once and emits its code, with
+//! [`regs`] and
 //! [`divide`] as helpers. The output is plain data (see
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 
 pub mod analysis;
 pub mod divide;
+pub mod inline;
 mod lower;
 pub mod regs;
 mod trampoline;
@@ -48,6 +51,8 @@ pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
         }
     }
     let links = Links {
+        program,
+        inline: inline::InlinePlan::of(program),
         funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
         trap_exit,
     };
@@ -58,7 +63,7 @@ pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
-        lower::function(&mut asm, program, &links, &mut traps, id);
+        lower::function(&mut asm, &links, &mut traps, id);
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,

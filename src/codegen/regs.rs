@@ -43,6 +43,21 @@ impl RegSet {
         self.insert(reg);
         self
     }
+
+    /// The registers in either set.
+    pub fn union(self, other: RegSet) -> RegSet {
+        RegSet(self.0 | other.0)
+    }
+
+    /// How many registers the set holds.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set holds no register.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 /// Caller-saved registers temporaries are allocated from, in order of
@@ -58,13 +73,23 @@ pub const POOL: [Reg; 8] = [
     Reg::Rsi,
 ];
 
+/// [`POOL`] for a function whose division or variable shifts need `rax`,
+/// `rdx` or `rcx`: those last, so that fewer values have to be moved out of
+/// their way.
+pub const POOL_FIXED_LAST: [Reg; 8] = [
+    Reg::R10,
+    Reg::R9,
+    Reg::R8,
+    Reg::Rdi,
+    Reg::Rsi,
+    Reg::Rax,
+    Reg::Rcx,
+    Reg::Rdx,
+];
+
 /// Never allocated: the scratch register of single instruction sequences
 /// (a large immediate, a memory-to-memory move, the stack check).
 pub const SCRATCH: Reg = Reg::R11;
-
-/// Registers that `idiv`, one-operand `imul` and variable shifts need:
-/// nothing long-lived is kept in them in a function that uses those.
-pub const FIXED: RegSet = RegSet::of(&[Reg::Rax, Reg::Rcx, Reg::Rdx]);
 
 /// A value on the virtual operand stack.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -86,18 +111,24 @@ pub enum Val {
 pub enum Home {
     Reg(Reg),
     Slot(u32),
-    /// An incoming stack argument.
+    /// An incoming stack argument (written only by a self tail call).
     Mem(Mem),
+    /// The variable is another's value (`let y = x`, an argument `x` of an
+    /// inlined call): reads go to that one, which is never an alias.
+    Alias(LocalId),
+    /// The variable is a constant.
+    Const(i64),
 }
 
 impl Home {
     /// The operand-stack value that owns this home (when a `let`'s value
-    /// outlives its scope, or is released).
-    pub fn owned_val(self) -> Val {
+    /// outlives its scope, or is released); `None` for homes owned by
+    /// nothing (incoming arguments, aliases, constants).
+    pub fn owned_val(self) -> Option<Val> {
         match self {
-            Home::Reg(reg) => Val::Reg(reg),
-            Home::Slot(slot) => Val::Slot(slot),
-            Home::Mem(_) => unreachable!("incoming arguments are not owned"),
+            Home::Reg(reg) => Some(Val::Reg(reg)),
+            Home::Slot(slot) => Some(Val::Slot(slot)),
+            Home::Mem(_) | Home::Alias(_) | Home::Const(_) => None,
         }
     }
 }
@@ -110,104 +141,257 @@ pub enum Src {
     Imm(i64),
 }
 
-/// Orders the moves `dst <- src` (all `dst` distinct registers) so that no
-/// source is overwritten before it is read; cycles are broken with `xchg`.
-/// Memory operands are based on `rsp`/`rbp`, which are never destinations.
-/// Returns the instructions as `Move` or `Swap` steps.
-pub fn sequence_moves(mut pending: Vec<(Reg, Src)>) -> Vec<Step> {
+/// A place a parallel move writes: a register, or memory based on `rsp` or
+/// `rbp` (which no move writes).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Loc {
+    Reg(Reg),
+    Mem(Mem),
+}
+
+impl Loc {
+    /// Whether reading `src` reads this place.
+    fn is_read_by(self, src: Src) -> bool {
+        match (self, src) {
+            (Loc::Reg(a), Src::Reg(b)) => a == b,
+            (Loc::Mem(a), Src::Mem(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// This place as a source.
+    fn as_src(self) -> Src {
+        match self {
+            Loc::Reg(reg) => Src::Reg(reg),
+            Loc::Mem(mem) => Src::Mem(mem),
+        }
+    }
+}
+
+/// Orders the moves `dst <- src` (all `dst` distinct) so that no source is
+/// overwritten before it is read. Once no move can go first (every
+/// destination is still to be read), the moves left form disjoint cycles,
+/// each place read by exactly one move: a cycle is broken with `xchg` of
+/// two registers, or of a register and memory, or, all in memory, rotated
+/// through the scratch register. Needs no free register.
+pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
     let mut steps = Vec::with_capacity(pending.len());
     loop {
-        pending.retain(|&(dst, src)| src != Src::Reg(dst));
+        pending.retain(|&(dst, src)| !dst.is_read_by(src));
         if pending.is_empty() {
             return steps;
         }
         let free = pending
             .iter()
-            .position(|&(dst, _)| !pending.iter().any(|&(_, src)| src == Src::Reg(dst)));
+            .position(|&(dst, _)| !pending.iter().any(|&(_, src)| dst.is_read_by(src)));
         if let Some(index) = free {
             let (dst, src) = pending.remove(index);
             steps.push(Step::Move(dst, src));
             continue;
         }
-        // Every destination is still to be read: the register moves form
-        // cycles. Swap one pair; reads of either register now find the
-        // value in the other.
-        let index = pending
+        // Swap a destination with its source: the move is done, and the
+        // destination's old value, which one other move reads, is now in
+        // the source's place.
+        let swap = pending
             .iter()
-            .position(|&(_, src)| matches!(src, Src::Reg(_)))
-            .expect("a blocked parallel move has a register source");
-        let (dst, src) = pending.remove(index);
-        let Src::Reg(other) = src else { unreachable!() };
-        steps.push(Step::Swap(dst, other));
-        for (_, src) in &mut pending {
-            if *src == Src::Reg(dst) {
-                *src = Src::Reg(other);
-            } else if *src == Src::Reg(other) {
-                *src = Src::Reg(dst);
+            .position(|&(dst, src)| matches!((dst, src), (Loc::Reg(_), Src::Reg(_))))
+            .or_else(|| {
+                pending.iter().position(|&(dst, src)| {
+                    matches!(
+                        (dst, src),
+                        (Loc::Reg(_), Src::Mem(_)) | (Loc::Mem(_), Src::Reg(_))
+                    )
+                })
+            });
+        if let Some(index) = swap {
+            let (dst, src) = pending.remove(index);
+            let (old, now_at) = match (dst, src) {
+                (Loc::Reg(a), Src::Reg(b)) => {
+                    steps.push(Step::Swap(a, b));
+                    (dst.as_src(), src)
+                }
+                (Loc::Reg(reg), Src::Mem(mem)) | (Loc::Mem(mem), Src::Reg(reg)) => {
+                    steps.push(Step::SwapMem(reg, mem));
+                    (dst.as_src(), src)
+                }
+                _ => unreachable!("chosen for a register on one side"),
+            };
+            for (_, src) in &mut pending {
+                if *src == old {
+                    *src = now_at;
+                }
             }
+            continue;
         }
+        // A cycle wholly in memory: m0 <- m1 <- ... <- m(k-1) <- m0.
+        let (Loc::Mem(first), _) = pending[0] else {
+            unreachable!("only memory-to-memory cycles are left")
+        };
+        let mut cycle = vec![first];
+        loop {
+            let at = *cycle.last().expect("not empty");
+            let index = pending
+                .iter()
+                .position(|&(dst, _)| dst == Loc::Mem(at))
+                .expect("every place of a cycle is written");
+            let (_, src) = pending.remove(index);
+            let Src::Mem(next) = src else {
+                unreachable!("a memory cycle reads memory")
+            };
+            if next == first {
+                break;
+            }
+            cycle.push(next);
+        }
+        steps.push(Step::RotateMem(cycle));
     }
 }
 
-/// One instruction of a sequenced parallel move.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// One instruction (or, for [`Step::RotateMem`], a few) of a sequenced
+/// parallel move.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    Move(Reg, Src),
+    Move(Loc, Src),
+    /// `xchg a, b`
     Swap(Reg, Reg),
+    /// `xchg reg, [mem]` (implicitly locked, so slow; only to break a
+    /// cycle when nothing else can).
+    SwapMem(Reg, Mem),
+    /// `m[0] <- m[1] <- ... <- m[k-1] <- m[0]` through the scratch
+    /// register: load `m[0]`, exchange it with `m[k-1]` down to `m[1]`,
+    /// store it to `m[0]`.
+    RotateMem(Vec<Mem>),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Runs the steps on a model register file and checks every destination
-    /// got its source's original value.
-    fn check(moves: Vec<(Reg, Src)>) {
+    /// Runs the steps on a model machine (sixteen registers and a few
+    /// memory words) and checks every destination got its source's
+    /// original value.
+    fn check(moves: Vec<(Loc, Src)>) {
+        use std::collections::HashMap;
         let mut regs: [i64; 16] = std::array::from_fn(|i| 100 + i as i64);
-        let original = regs;
-        let read = |regs: &[i64; 16], src: Src| match src {
+        let mut memory: HashMap<i32, i64> = (0..8).map(|i| (8 * i, 1000 + i64::from(i))).collect();
+        let (original_regs, original_memory) = (regs, memory.clone());
+        let read = |regs: &[i64; 16], memory: &HashMap<i32, i64>, src: Src| match src {
             Src::Reg(r) => regs[r.number() as usize],
-            Src::Mem(m) => 1000 + i64::from(m.disp),
+            Src::Mem(m) => memory[&m.disp],
             Src::Imm(v) => v,
         };
         for step in sequence_moves(moves.clone()) {
             match step {
-                Step::Move(dst, src) => regs[dst.number() as usize] = read(&regs, src),
+                Step::Move(Loc::Reg(dst), src) => {
+                    regs[dst.number() as usize] = read(&regs, &memory, src)
+                }
+                Step::Move(Loc::Mem(dst), src) => {
+                    let value = read(&regs, &memory, src);
+                    memory.insert(dst.disp, value);
+                }
                 Step::Swap(a, b) => regs.swap(a.number() as usize, b.number() as usize),
+                Step::SwapMem(reg, mem) => {
+                    let at = memory.get_mut(&mem.disp).expect("a model word");
+                    std::mem::swap(&mut regs[reg.number() as usize], at);
+                }
+                Step::RotateMem(cycle) => {
+                    let mut scratch = memory[&cycle[0].disp];
+                    for mem in cycle[1..].iter().rev() {
+                        std::mem::swap(&mut scratch, memory.get_mut(&mem.disp).expect("word"));
+                    }
+                    memory.insert(cycle[0].disp, scratch);
+                }
             }
         }
         for (dst, src) in moves {
-            assert_eq!(regs[dst.number() as usize], read(&original, src), "{dst:?}");
+            let expected = read(&original_regs, &original_memory, src);
+            let got = match dst {
+                Loc::Reg(r) => regs[r.number() as usize],
+                Loc::Mem(m) => memory[&m.disp],
+            };
+            assert_eq!(got, expected, "{dst:?}");
         }
+    }
+
+    fn regs(moves: &[(Reg, Src)]) -> Vec<(Loc, Src)> {
+        moves
+            .iter()
+            .map(|&(dst, src)| (Loc::Reg(dst), src))
+            .collect()
+    }
+
+    fn word(index: i32) -> Mem {
+        Mem::new(Reg::Rbp, 8 * index)
     }
 
     #[test]
     fn parallel_moves_respect_every_source() {
         use Reg::*;
-        check(vec![(Rdi, Src::Reg(Rsi)), (Rsi, Src::Reg(Rdi))]);
-        check(vec![
+        check(regs(&[(Rdi, Src::Reg(Rsi)), (Rsi, Src::Reg(Rdi))]));
+        check(regs(&[
             (Rdi, Src::Reg(Rsi)),
             (Rsi, Src::Reg(Rdx)),
             (Rdx, Src::Reg(Rdi)),
             (Rcx, Src::Reg(Rdi)),
-        ]);
-        check(vec![
+        ]));
+        check(regs(&[
             (Rdi, Src::Reg(Rsi)),
             (Rsi, Src::Reg(Rdi)),
             (Rdx, Src::Reg(Rsi)),
             (Rcx, Src::Imm(5)),
-            (R8, Src::Mem(Mem::new(Rbp, -8))),
-        ]);
-        check(vec![
+            (R8, Src::Mem(word(1))),
+        ]));
+        check(regs(&[
             (Rdi, Src::Reg(Rdi)),
             (Rsi, Src::Reg(Rax)),
             (Rax, Src::Reg(Rsi)),
-        ]);
-        check(vec![
+        ]));
+        check(regs(&[
             (Rdi, Src::Reg(R8)),
             (Rsi, Src::Reg(R8)),
             (R8, Src::Reg(R9)),
             (R9, Src::Reg(Rdi)),
+        ]));
+    }
+
+    #[test]
+    fn parallel_moves_into_memory_need_no_free_register() {
+        use Reg::*;
+        let mem = |index| Loc::Mem(word(index));
+        // A chain through memory (a loop shifting its stack parameters).
+        check(vec![
+            (Loc::Reg(R9), Src::Mem(word(0))),
+            (mem(0), Src::Mem(word(1))),
+            (mem(1), Src::Mem(word(2))),
+            (mem(2), Src::Reg(Rax)),
+            (mem(3), Src::Imm(-7)),
+        ]);
+        // Swaps and rotations wholly in memory.
+        check(vec![
+            (mem(0), Src::Mem(word(1))),
+            (mem(1), Src::Mem(word(0))),
+        ]);
+        check(vec![
+            (mem(0), Src::Mem(word(1))),
+            (mem(1), Src::Mem(word(2))),
+            (mem(2), Src::Mem(word(3))),
+            (mem(3), Src::Mem(word(0))),
+            (mem(4), Src::Mem(word(5))),
+            (mem(5), Src::Mem(word(4))),
+        ]);
+        // Cycles through registers and memory, with a reader outside.
+        check(vec![
+            (Loc::Reg(Rdi), Src::Mem(word(0))),
+            (mem(0), Src::Reg(Rsi)),
+            (Loc::Reg(Rsi), Src::Reg(Rdi)),
+            (mem(1), Src::Mem(word(2))),
+            (mem(2), Src::Reg(Rdx)),
+            (Loc::Reg(Rdx), Src::Mem(word(1))),
+        ]);
+        check(vec![
+            (mem(0), Src::Reg(Rdi)),
+            (Loc::Reg(Rdi), Src::Mem(word(0))),
+            (Loc::Reg(Rax), Src::Mem(word(0))),
         ]);
     }
 }

@@ -10,6 +10,10 @@
 //!
 //! Jumps and calls name a [`Label`]; the rel32 is filled in by
 //! [`Assembler::finish`], so labels may be used before they are bound.
+//! Once a function is complete, [`Assembler::relax`] shortens its jumps to
+//! labels inside it to rel8 where the distance allows (and drops jumps to
+//! the next instruction and instructions marked dead), moving the code
+//! after them up.
 //!
 //! The byte-level corners of the encoding (REX prefixes, ModRM/SIB and the
 //! special cases of `rsp`/`r12` and `rbp`/`r13` as a base) live in a few
@@ -130,9 +134,13 @@ impl Cond {
 pub struct Label(u32);
 
 /// Where a 32-bit immediate was emitted, so that it can be patched once its
-/// value is known (e.g. a frame size).
+/// value is known (e.g. a frame size), and where its instruction starts and
+/// ends (so that it can be dropped if the value makes it a no-op).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ImmSlot(usize);
+pub struct ImmSlot {
+    imm: usize,
+    instruction: usize,
+}
 
 /// Accumulates machine code.
 #[derive(Debug, Default)]
@@ -142,6 +150,41 @@ pub struct Assembler {
     labels: Vec<Option<usize>>,
     /// rel32 fields to fill in: (offset of the field, target).
     fixups: Vec<(usize, Label)>,
+    /// Where each `jmp`/`jcc` to a label starts (in the rel32 form it is
+    /// emitted in), for [`Assembler::relax`].
+    branches: Vec<usize>,
+    /// Instructions (start, length) that [`Assembler::relax`] drops.
+    dead: Vec<(usize, usize)>,
+}
+
+/// How [`Assembler::relax`] moved code: maps offsets from before to after.
+#[derive(Clone, Debug, Default)]
+pub struct Relocation {
+    /// (old offset of an edit, bytes removed by it and all edits before).
+    shrinks: Vec<(usize, usize)>,
+}
+
+impl Relocation {
+    /// Where the byte at `offset` before relaxation is now (an offset at an
+    /// edited instruction maps to that instruction's new start).
+    pub fn map(&self, offset: usize) -> usize {
+        let before = self.shrinks.partition_point(|&(at, _)| at < offset);
+        match before {
+            0 => offset,
+            n => offset - self.shrinks[n - 1].1,
+        }
+    }
+}
+
+/// A jump the relaxation may shorten: where it starts, its length so far,
+/// whether it is a `jmp` (else a `jcc`, whose condition is at `start + 1`)
+/// and where it goes.
+#[derive(Copy, Clone, Debug)]
+struct Shortenable {
+    start: usize,
+    len: usize,
+    jmp: bool,
+    target: usize,
 }
 
 /// The `/n` opcode extensions of the group-1 ALU instructions (`81 /n`,
@@ -249,6 +292,8 @@ impl Assembler {
     pub fn truncate(&mut self, offset: usize) {
         self.code.truncate(offset);
         self.fixups.retain(|&(at, _)| at < offset);
+        self.branches.retain(|&at| at < offset);
+        self.dead.retain(|&(at, _)| at < offset);
         for bound in &mut self.labels {
             if bound.is_some_and(|at| at >= offset) {
                 *bound = None;
@@ -258,7 +303,156 @@ impl Assembler {
 
     /// Overwrites the immediate at `slot`.
     pub fn patch_i32(&mut self, slot: ImmSlot, value: i32) {
-        self.code[slot.0..slot.0 + 4].copy_from_slice(&value.to_le_bytes());
+        self.code[slot.imm..slot.imm + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    /// Marks the instruction holding `slot` dead: [`Self::relax`] drops it
+    /// (an `add rsp, 0` once the frame size is known to be zero).
+    pub fn drop_instruction(&mut self, slot: ImmSlot) {
+        self.dead
+            .push((slot.instruction, slot.imm + 4 - slot.instruction));
+    }
+
+    /// Shortens the code from `from` on (one function, all its labels
+    /// bound): every `jmp`/`jcc` emitted there to a label bound there takes
+    /// the rel8 form if the distance allows, a `jmp` to the next
+    /// instruction and every dead instruction go, and the code after each
+    /// moves up. Shortening one jump only brings others closer, so the
+    /// lengths are settled by repeating until nothing changes. Labels and
+    /// jumps to other code are moved along; returns how offsets moved.
+    pub fn relax(&mut self, from: usize) -> Relocation {
+        let end = self.code.len();
+        let inside = |at: Option<usize>| at.filter(|&at| (from..=end).contains(&at));
+        let mut jumps: Vec<Shortenable> = Vec::new();
+        for &start in self.branches.iter().filter(|&&at| at >= from) {
+            let jmp = self.code[start] == 0xE9;
+            let len = if jmp { 5 } else { 6 };
+            let field = start + len - 4;
+            let label = self
+                .fixups
+                .iter()
+                .rev()
+                .find(|&&(at, _)| at == field)
+                .map(|&(_, label)| label)
+                .expect("a recorded jump has its fixup");
+            if let Some(target) = inside(self.labels[label.0 as usize]) {
+                jumps.push(Shortenable {
+                    start,
+                    len,
+                    jmp,
+                    target,
+                });
+            }
+        }
+        let mut dead: Vec<(usize, usize)> = self
+            .dead
+            .iter()
+            .copied()
+            .filter(|&(at, _)| at >= from)
+            .collect();
+        dead.sort_unstable();
+        // Edits in code order: (start, old length, new length, jump index).
+        let mut edits: Vec<(usize, usize, usize, Option<usize>)> = jumps
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.start, j.len, j.len, Some(i)))
+            .chain(dead.iter().map(|&(at, len)| (at, len, 0, None)))
+            .collect();
+        edits.sort_unstable_by_key(|e| e.0);
+        let relocation = |edits: &[(usize, usize, usize, Option<usize>)]| {
+            let mut removed = 0;
+            Relocation {
+                shrinks: edits
+                    .iter()
+                    .map(|&(at, old, new, _)| {
+                        removed += old - new;
+                        (at, removed)
+                    })
+                    .collect(),
+            }
+        };
+        loop {
+            let moved = relocation(&edits);
+            let mut changed = false;
+            for edit in edits.iter_mut() {
+                let Some(index) = edit.3 else { continue };
+                let jump = jumps[index];
+                let start = moved.map(jump.start);
+                let target = moved.map(jump.target);
+                // The rel8 displacement the jump would have: forward, the
+                // bytes between its end and the target (the same whatever
+                // its own length); backward, from the end of a 2-byte jump.
+                let forward = jump.target > jump.start;
+                let displacement = if forward {
+                    target as i64 - (start + edit.2) as i64
+                } else {
+                    target as i64 - (start as i64 + 2)
+                };
+                let new_len = if jump.jmp && forward && displacement == 0 {
+                    0
+                } else if i8::try_from(displacement).is_ok() {
+                    2
+                } else {
+                    edit.2
+                };
+                if new_len < edit.2 {
+                    edit.2 = new_len;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let moved = relocation(&edits);
+        // Rebuild the code from `from` on.
+        let mut code = Vec::with_capacity(end - from);
+        let mut at = from;
+        for &(start, old, new, jump) in &edits {
+            code.extend_from_slice(&self.code[at..start]);
+            at = start + old;
+            let Some(index) = jump else { continue };
+            let jump = jumps[index];
+            let here = from + code.len();
+            let target = moved.map(jump.target);
+            match new {
+                0 => {}
+                2 => {
+                    let opcode = if jump.jmp {
+                        0xEB
+                    } else {
+                        0x70 | (self.code[start + 1] & 0x0F)
+                    };
+                    code.push(opcode);
+                    code.push((target as i64 - (here as i64 + 2)) as i8 as u8);
+                }
+                _ => code.extend_from_slice(&self.code[start..start + old]),
+            }
+        }
+        code.extend_from_slice(&self.code[at..end]);
+        self.code.truncate(from);
+        self.code.extend_from_slice(&code);
+        // Shortened jumps need no fixup; the others' fields moved.
+        let shortened: Vec<usize> = edits
+            .iter()
+            .filter(|e| e.3.is_some() && e.2 < e.1)
+            .map(|e| e.0 + e.1 - 4)
+            .collect();
+        self.fixups
+            .retain(|&(field, _)| !shortened.contains(&field));
+        for (field, _) in &mut self.fixups {
+            if *field >= from {
+                *field = moved.map(*field);
+            }
+        }
+        self.branches.retain(|&at| at < from);
+        self.dead.retain(|&(at, _)| at < from);
+        for bound in self.labels.iter_mut().flatten() {
+            if *bound >= from {
+                *bound = moved.map(*bound);
+            }
+        }
+        moved
     }
 
     // ---- moves ----------------------------------------------------------
@@ -295,6 +489,21 @@ impl Assembler {
     /// `mov [dst], src`
     pub fn mov_mr(&mut self, dst: Mem, src: Reg) {
         self.op_rm(&[0x89], src, dst);
+    }
+
+    /// `mov dst32, src32`: the low 32 bits of `src`, zero-extended into all
+    /// 64 bits of `dst` (`src & 0xFFFFFFFF`).
+    pub fn mov_r32(&mut self, dst: Reg, src: Reg) {
+        self.rex_opt(false, src.number(), 0, dst.number());
+        self.byte(0x89);
+        self.byte(modrm(0b11, src.low(), dst.low()));
+    }
+
+    /// `mov qword [dst], imm32` (sign-extended): stores a small constant
+    /// without a register.
+    pub fn mov_mi(&mut self, dst: Mem, imm: i32) {
+        self.op_rm(&[0xC7], Reg::Rax, dst);
+        self.bytes(&imm.to_le_bytes());
     }
 
     /// `movzx dst32, src8`: zero-extends the low byte of `src` into all 64
@@ -335,8 +544,12 @@ impl Assembler {
     /// `sub dst, imm32` always in the 4-byte-immediate form; returns where
     /// the immediate is so that it can be patched later.
     pub fn sub_ri32(&mut self, dst: Reg, imm: i32) -> ImmSlot {
+        let instruction = self.offset();
         self.op_r_ext(&[0x81], SUB.extension, dst);
-        let slot = ImmSlot(self.offset());
+        let slot = ImmSlot {
+            imm: self.offset(),
+            instruction,
+        };
         self.bytes(&imm.to_le_bytes());
         slot
     }
@@ -344,8 +557,12 @@ impl Assembler {
     /// `add dst, imm32` always in the 4-byte-immediate form; returns where
     /// the immediate is so that it can be patched later.
     pub fn add_ri32(&mut self, dst: Reg, imm: i32) -> ImmSlot {
+        let instruction = self.offset();
         self.op_r_ext(&[0x81], ADD.extension, dst);
-        let slot = ImmSlot(self.offset());
+        let slot = ImmSlot {
+            imm: self.offset(),
+            instruction,
+        };
         self.bytes(&imm.to_le_bytes());
         slot
     }
@@ -396,6 +613,12 @@ impl Assembler {
         self.op_rr(&[0x85], b, a);
     }
 
+    /// `test a, imm32` (flags from `a & imm`, sign-extended).
+    pub fn test_ri(&mut self, a: Reg, imm: i32) {
+        self.op_r_ext(&[0xF7], 0, a);
+        self.bytes(&imm.to_le_bytes());
+    }
+
     /// `imul dst, src` (wrapping 64-bit multiply).
     pub fn imul_rr(&mut self, dst: Reg, src: Reg) {
         self.op_rr(&[0x0F, 0xAF], dst, src);
@@ -426,6 +649,13 @@ impl Assembler {
     /// `xchg a, b`: swaps two registers (breaks cycles of register moves).
     pub fn xchg_rr(&mut self, a: Reg, b: Reg) {
         self.op_rr(&[0x87], b, a);
+    }
+
+    /// `xchg reg, [mem]`: swaps a register with memory (implicitly locked,
+    /// so slow: only a parallel move with nothing else to break a cycle
+    /// with uses it).
+    pub fn xchg_rm(&mut self, reg: Reg, mem: Mem) {
+        self.op_rm(&[0x87], reg, mem);
     }
 
     /// `xor r32, r32`: the shortest way to zero a register. Clobbers the
@@ -473,6 +703,13 @@ impl Assembler {
         self.bytes(&[0x48, 0x99]);
     }
 
+    /// `div r32`: `eax = edx:eax / r32`, `edx = edx:eax % r32` (unsigned,
+    /// 32-bit; both results zero-extended into the 64-bit registers).
+    pub fn div_r32(&mut self, r: Reg) {
+        self.rex_opt(false, 0, 0, r.number());
+        self.bytes(&[0xF7, modrm(0b11, 6, r.low())]);
+    }
+
     /// `idiv r`: `rax = rdx:rax / r`, `rdx = rdx:rax % r` (signed).
     pub fn idiv_r(&mut self, r: Reg) {
         self.op_r_ext(&[0xF7], 7, r);
@@ -503,14 +740,16 @@ impl Assembler {
         self.byte(0x58 + r.low());
     }
 
-    /// `jmp target` (rel32)
+    /// `jmp target` (rel32; [`Self::relax`] may shorten it)
     pub fn jmp(&mut self, target: Label) {
+        self.branches.push(self.offset());
         self.byte(0xE9);
         self.rel32(target);
     }
 
-    /// `jcc target` (rel32)
+    /// `jcc target` (rel32; [`Self::relax`] may shorten it)
     pub fn jcc(&mut self, cond: Cond, target: Label) {
+        self.branches.push(self.offset());
         self.bytes(&[0x0F, 0x80 + cond as u8]);
         self.rel32(target);
     }

@@ -428,6 +428,22 @@ fn register_immediate_forms() {
             }
         }
     }
+    // `test r, imm32` has no imm8 form: always the sign-extended imm32.
+    for reg in Reg::ALL {
+        for imm in IMM32 {
+            let code = emit(|asm| asm.test_ri(reg, imm));
+            check(
+                &format!("test_ri({reg:?}, {imm})"),
+                &code,
+                Mnemonic::Test,
+                &[
+                    r64(reg),
+                    Operand::Imm(OpKind::Immediate32to64, i64::from(imm) as u64),
+                ],
+            );
+            tally.add(1);
+        }
+    }
     for dst in Reg::ALL {
         for src in Reg::ALL {
             for imm in IMM32 {
@@ -559,6 +575,14 @@ fn memory_forms_over_every_base_and_displacement() {
                     Mnemonic::Mov,
                     &[mem(base, disp), r64(reg)],
                 );
+                // The exchange is symmetric; iced names the memory first.
+                let code = emit(|asm| asm.xchg_rm(reg, at));
+                check(
+                    &format!("xchg_rm({reg:?}, {at:?})"),
+                    &code,
+                    Mnemonic::Xchg,
+                    &[mem(base, disp), r64(reg)],
+                );
                 let code = emit(|asm| asm.lea(reg, at));
                 let address = Operand::Mem {
                     base,
@@ -571,7 +595,27 @@ fn memory_forms_over_every_base_and_displacement() {
                     Mnemonic::Lea,
                     &[r64(reg), address],
                 );
-                tally.add(loads.len() + 2);
+                tally.add(loads.len() + 3);
+            }
+        }
+    }
+    // `mov qword [m], imm32` has no register operand: every base and
+    // displacement, every immediate (always imm32, sign-extended).
+    for base in Reg::ALL {
+        for disp in DISPS {
+            let at = Mem::new(base, disp);
+            for imm in IMM32 {
+                let code = emit(|asm| asm.mov_mi(at, imm));
+                check(
+                    &format!("mov_mi({at:?}, {imm})"),
+                    &code,
+                    Mnemonic::Mov,
+                    &[
+                        mem(base, disp),
+                        Operand::Imm(OpKind::Immediate32to64, i64::from(imm) as u64),
+                    ],
+                );
+                tally.add(1);
             }
         }
     }
@@ -597,6 +641,17 @@ fn single_register_forms() {
             check(&format!("{name}({reg:?})"), &code, mnemonic, &[r64(reg)]);
             tally.add(1);
         }
+    }
+    // The 32-bit unsigned division names the 32-bit register.
+    for reg in Reg::ALL {
+        let code = emit(|asm| asm.div_r32(reg));
+        check(
+            &format!("div_r32({reg:?})"),
+            &code,
+            Mnemonic::Div,
+            &[r32(reg)],
+        );
+        tally.add(1);
     }
 }
 
@@ -683,7 +738,15 @@ fn byte_register_forms() {
                 Mnemonic::Movzx,
                 &[r32(dst), r8(src)],
             );
-            tally.add(1);
+            // A 32-bit move zero-extends the same way.
+            let code = emit(|asm| asm.mov_r32(dst, src));
+            check(
+                &format!("mov_r32({dst:?}, {src:?})"),
+                &code,
+                Mnemonic::Mov,
+                &[r32(dst), r32(src)],
+            );
+            tally.add(2);
         }
     }
 }
@@ -813,9 +876,11 @@ fn branches_to_labels_at_every_distance() {
 #[test]
 fn every_emitting_method_is_cross_checked() {
     /// The methods that manage labels and the buffer rather than emit.
-    const NOT_EMITTING: [&str; 8] = [
+    const NOT_EMITTING: [&str; 10] = [
         "new",
         "truncate",
+        "relax",
+        "drop_instruction",
         "offset",
         "new_label",
         "bind",
@@ -844,4 +909,110 @@ fn every_emitting_method_is_cross_checked() {
     }
     assert!(methods >= 40, "found only {methods} emitting methods");
     println!("{methods} emitting methods are cross-checked");
+}
+
+/// Relaxation: a function's jumps to its own labels, at distances around
+/// the rel8 edge in both directions, take the short form exactly when it
+/// reaches; a jump to the next instruction and a dead `add rsp, 0`
+/// disappear; code before the function, jumps out of it and calls into
+/// the code before it keep their targets. Every instruction decodes and
+/// every branch lands where its label now is.
+#[test]
+fn relaxation_shortens_jumps_inside_a_function_and_keeps_every_target() {
+    let mut tally = Tally("relaxed jmp/jcc", 0);
+    let gaps = [
+        0usize, 1, 60, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 200,
+    ];
+    let kinds: Vec<Option<Cond>> = std::iter::once(None).chain(Cond::ALL.map(Some)).collect();
+    for &kind in &kinds {
+        for gap in gaps {
+            for backward in [true, false] {
+                let mut asm = Assembler::new();
+                // Code before the function: a target for a call from it.
+                let earlier = asm.new_label();
+                asm.bind(earlier);
+                asm.ret();
+                let outside = asm.new_label();
+                let from = asm.offset();
+                let label = asm.new_label();
+                let next = asm.new_label();
+                if backward {
+                    asm.bind(label);
+                }
+                (0..gap).for_each(|_| asm.ret());
+                let branch = |asm: &mut Assembler| match kind {
+                    None => asm.jmp(label),
+                    Some(cond) => asm.jcc(cond, label),
+                };
+                branch(&mut asm);
+                // A jump to the very next instruction, then a dead one.
+                asm.jmp(next);
+                asm.bind(next);
+                let slot = asm.add_ri32(Reg::Rsp, 0);
+                asm.drop_instruction(slot);
+                asm.call(earlier);
+                asm.jmp(outside);
+                (0..gap).for_each(|_| asm.ret());
+                if !backward {
+                    asm.bind(label);
+                }
+                asm.ret();
+                let end_before = asm.offset();
+                let moved = asm.relax(from);
+                asm.bind(outside);
+                asm.ret();
+                let target = asm.label_offset(label).expect("bound");
+                let earlier_at = asm.label_offset(earlier).expect("bound");
+                let outside_at = asm.label_offset(outside).expect("bound");
+                let code = asm.finish();
+                // The branch: short exactly when the displacement fits.
+                let at = moved.map(from + gap);
+                let rel8 = i8::try_from(target as i64 - (at as i64 + 2)).is_ok();
+                let len = if rel8 {
+                    2
+                } else if kind.is_none() {
+                    5
+                } else {
+                    6
+                };
+                let mnemonic = kind.map_or(Mnemonic::Jmp, |cond| cond_mnemonics(cond).0);
+                let name = format!(
+                    "{kind:?} {} over {gap}",
+                    if backward { "back" } else { "forward" }
+                );
+                check_at(
+                    &name,
+                    &code[at..at + len],
+                    at as u64,
+                    mnemonic,
+                    &[Operand::Branch(target as u64)],
+                );
+                // The jump to the next instruction and the dead `add` are
+                // gone: the call follows at once.
+                let call = at + len;
+                check_at(
+                    &name,
+                    &code[call..call + 5],
+                    call as u64,
+                    Mnemonic::Call,
+                    &[Operand::Branch(earlier_at as u64)],
+                );
+                let jump_out = call + 5;
+                check_at(
+                    &name,
+                    &code[jump_out..jump_out + 5],
+                    jump_out as u64,
+                    Mnemonic::Jmp,
+                    &[Operand::Branch(outside_at as u64)],
+                );
+                let long = if kind.is_none() { 5 } else { 6 };
+                assert_eq!(
+                    end_before - (long - len + 5 + 7),
+                    outside_at,
+                    "{name}: bytes removed"
+                );
+                tally.add(1);
+            }
+        }
+    }
 }

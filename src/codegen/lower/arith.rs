@@ -6,9 +6,11 @@ use super::FuncLowering;
 use crate::abi::Reg;
 use crate::artifact::TrapKind;
 use crate::ast::{BinOp, Span, UnOp};
+use crate::codegen::analysis;
 use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
 use crate::codegen::regs::{POOL, RegSet, SCRATCH, Src, Val};
 use crate::codegen::x64::{Assembler, Cond, Mem};
+use crate::ir;
 
 impl FuncLowering<'_> {
     /// Consumes the top value and pushes `-x` or `!x` (bitwise).
@@ -25,6 +27,27 @@ impl FuncLowering<'_> {
             UnOp::Not => unreachable!("`!` is a condition (cond.rs)"),
         }
         self.values.push(Val::Reg(reg));
+    }
+
+    /// `(x >> k) & mask` as a logical shift when the mask clears the bits
+    /// the arithmetic shift fills with the sign (see
+    /// [`analysis::masked_shift`]), then the `and` only if the mask keeps
+    /// fewer bits than the shift leaves. Returns false (emitting nothing)
+    /// for any other expression.
+    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> bool {
+        let Some((x, count, mask)) = analysis::masked_shift(op, lhs, rhs) else {
+            return false;
+        };
+        self.expr(x);
+        let val = self.values.pop();
+        let reg = self.owned(val, RegSet::EMPTY);
+        self.asm.shr_ri(reg, count);
+        self.values.push(Val::Reg(reg));
+        if let Some(mask) = mask {
+            self.values.push(Val::Const(mask));
+            self.alu(BinOp::BitAnd);
+        }
+        true
     }
 
     /// Consumes the top two values and pushes `lhs OP rhs`.
@@ -51,10 +74,16 @@ impl FuncLowering<'_> {
             op,
             BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
         );
-        // Constants go right (immediates); a caller-saved register on the
-        // right is overwritten rather than copying the left operand.
-        let owned_pool = |v: Val| matches!(v, Val::Reg(r) if POOL.contains(&r));
-        if commutative && (matches!(lhs, Val::Const(_)) || (owned_pool(rhs) && !owned_pool(lhs))) {
+        // Constants go right (immediates); a register the right operand
+        // owns is overwritten rather than copying the left operand, and a
+        // caller-saved one rather than a callee-saved one (results are
+        // returned and passed in caller-saved registers).
+        let rank = |v: Val| match v {
+            Val::Reg(r) if POOL.contains(&r) => 2,
+            Val::Reg(_) => 1,
+            _ => 0,
+        };
+        if commutative && (matches!(lhs, Val::Const(_)) || rank(rhs) > rank(lhs)) {
             std::mem::swap(&mut lhs, &mut rhs);
         }
         if let Val::Const(c) = rhs {
@@ -69,6 +98,20 @@ impl FuncLowering<'_> {
                 (BinOp::Mul | BinOp::BitAnd, 0) => {
                     self.free(lhs);
                     self.values.push(Val::Const(0));
+                    return;
+                }
+                // The low 32 or 8 bits: a zero-extending move, which needs
+                // no mask constant (0xFFFFFFFF fits no sign-extended imm32).
+                (BinOp::BitAnd, 0xFFFF_FFFF | 0xFF) => {
+                    let (src, to_free) = self.readable(lhs, RegSet::EMPTY);
+                    self.free(to_free);
+                    let reg = self.alloc_reg(RegSet::EMPTY);
+                    if c == 0xFF {
+                        self.asm.movzx_r8(reg, src);
+                    } else {
+                        self.asm.mov_r32(reg, src);
+                    }
+                    self.values.push(Val::Reg(reg));
                     return;
                 }
                 (BinOp::Mul, -1) | (BinOp::BitXor, -1) => {
@@ -104,15 +147,17 @@ impl FuncLowering<'_> {
                     if let Some(delta) = delta.and_then(|d| i32::try_from(d).ok()) {
                         // `lea` computes into a fresh register straight from
                         // a variable's register, saving the copy.
-                        if let (Val::Local(_), Src::Reg(_)) = (lhs, self.src(lhs)) {
+                        if let (Val::Local(_), Src::Reg(home)) = (lhs, self.src(lhs)) {
+                            // Freed first: at its last read the variable's
+                            // register is free, and the sum may take it.
+                            // (The register keeps its value while the
+                            // allocation spills or sets up the frame.)
+                            self.free(lhs);
                             let reg = self.alloc_reg(RegSet::EMPTY);
-                            match self.src(lhs) {
-                                Src::Reg(home) => self.asm.lea(reg, Mem::new(home, delta)),
-                                // Setting up the frame moved it to a slot.
-                                src => {
-                                    self.load(reg, src);
-                                    self.asm.add_ri(reg, delta);
-                                }
+                            if reg == home {
+                                self.asm.add_ri(reg, delta);
+                            } else {
+                                self.asm.lea(reg, Mem::new(home, delta));
                             }
                             self.values.push(Val::Reg(reg));
                         } else {
@@ -298,13 +343,36 @@ impl FuncLowering<'_> {
     /// `q = mulhi(x, M) (+/- x) >> s`, plus one if negative; `x - q * d`
     /// for the remainder. Uses `rax` and `rdx`.
     pub(super) fn divide_by_magic(&mut self, rem: bool, divisor: i64, magic: Magic) {
+        // `x % d` after `x / d` (as in `f(x / 10, acc + x % 10)`): the
+        // quotient still waits on the stack, so the remainder is
+        // `x - q * d`, with no second multiply by the magic number.
+        if let (true, Val::Local(local), Ok(d)) = (
+            rem,
+            self.values.top().expect("a dividend"),
+            i32::try_from(divisor),
+        ) && let Some(quotient) = self.values.quotient(local, divisor)
+        {
+            let lhs = self.values.pop();
+            let x = self.src(lhs);
+            self.asm.imul_rri(SCRATCH, quotient, d);
+            let reg = self.alloc_reg(RegSet::EMPTY);
+            self.load(reg, x);
+            self.asm.sub_rr(reg, SCRATCH);
+            self.free(lhs);
+            self.values.push(Val::Reg(reg));
+            return;
+        }
         self.evict(Reg::Rax);
         self.evict(Reg::Rdx);
         let lhs = self.values.pop();
         let x = self.readable_or_scratch(lhs);
         self.values.used.insert(Reg::Rax);
         self.values.used.insert(Reg::Rdx);
-        self.asm.mov_ri(Reg::Rax, magic.multiplier);
+        // rdx:rax = x * M: from a register when the loop hoisted M.
+        match self.const_src(magic.multiplier) {
+            Src::Reg(m) => self.asm.mov_rr(Reg::Rax, m),
+            _ => self.asm.mov_ri(Reg::Rax, magic.multiplier),
+        }
         self.asm.imul_wide_r(x);
         match magic.correction {
             1 => self.asm.add_rr(Reg::Rdx, x),
@@ -321,6 +389,9 @@ impl FuncLowering<'_> {
             self.values.used.remove(Reg::Rax);
             self.free(lhs);
             self.values.push(Val::Reg(Reg::Rdx));
+            if let Val::Local(local) = lhs {
+                self.values.note_quotient(Reg::Rdx, local, divisor);
+            }
             return;
         }
         match i32::try_from(divisor) {
@@ -357,8 +428,20 @@ impl FuncLowering<'_> {
         let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
         self.asm.test_rr(d, d);
         self.asm.jcc(Cond::E, trap);
+        let wide = self.asm.new_label();
         let ordinary = self.asm.new_label();
         let done = self.asm.new_label();
+        // Both operands in 0..2^32 (`(x | d) >> 32` is zero, which also
+        // leaves `rdx` zero): an unsigned 32-bit `div`, faster than the
+        // 64-bit `idiv`, computes the same quotient and remainder, both
+        // zero-extended.
+        self.asm.mov_rr(Reg::Rdx, Reg::Rax);
+        self.asm.or_rr(Reg::Rdx, d);
+        self.asm.shr_ri(Reg::Rdx, 32);
+        self.asm.jcc(Cond::Ne, wide);
+        self.asm.div_r32(d);
+        self.asm.jmp(done);
+        self.asm.bind(wide);
         self.asm.cmp_ri(d, -1);
         self.asm.jcc(Cond::Ne, ordinary);
         let result = if op == BinOp::Div {

@@ -3,8 +3,9 @@
 //! tail calls, which replace this function's arguments and jump.
 
 use super::FuncLowering;
+use super::stack::Disturbance;
 use crate::abi::{ARG_REGS, Reg, stack_arg_count};
-use crate::codegen::regs::{SCRATCH, Step, Val, sequence_moves};
+use crate::codegen::regs::{Loc, SCRATCH, Val};
 use crate::codegen::x64::Mem;
 use crate::ir::{self, FuncId};
 
@@ -31,14 +32,9 @@ impl FuncLowering<'_> {
         let moves = args
             .iter()
             .zip(ARG_REGS)
-            .map(|(&arg, reg)| (reg, self.src(arg)))
+            .map(|(&arg, reg)| (Loc::Reg(reg), self.src(arg)))
             .collect();
-        for step in sequence_moves(moves) {
-            match step {
-                Step::Move(dst, src) => self.load(dst, src),
-                Step::Swap(a, b) => self.asm.xchg_rr(a, b),
-            }
-        }
+        self.emit_moves(moves);
         for arg in args {
             self.free(arg);
         }
@@ -48,7 +44,7 @@ impl FuncLowering<'_> {
         self.ensure_frame();
         let base = self.push_args(args);
         // Values waiting below the arguments must survive the call.
-        self.stabilize(args.len());
+        self.stabilize(args.len(), Disturbance::Call);
         self.place_args(base);
         self.asm.call(self.links.funcs[func]);
         let popped = 8 * stack_arg_count(args.len()) as i32;

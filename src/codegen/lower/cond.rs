@@ -4,7 +4,9 @@
 
 use super::FuncLowering;
 use crate::ast::{BinOp, UnOp};
-use crate::codegen::analysis::{cond_registers, select_operand_registers, value_registers};
+use crate::codegen::analysis::{
+    cond_registers, remainder_test, select_operand_registers, value_registers,
+};
 use crate::codegen::regs::{RegSet, SCRATCH, Src, Val};
 use crate::codegen::x64::{Cond, Label};
 use crate::ir;
@@ -39,19 +41,48 @@ impl FuncLowering<'_> {
         if !op.is_comparison() {
             return false;
         }
-        // Both results stay in registers while the other side and then
-        // the condition are computed.
+        // The condition's operands, too, must not move values out of
+        // fixed registers between the branches and the `cmov`.
+        let operands = match remainder_test(*op, lhs, rhs) {
+            Some((x, _)) => [x, x],
+            None => [&**lhs, &**rhs],
+        };
+        if operands
+            .iter()
+            .any(|e| select_operand_registers(e).is_none())
+        {
+            return false;
+        }
+        // The `then` value is held in its own register while the `else`
+        // value (in a register of its own unless it is a variable, read
+        // where it lives) and then the condition are computed; the compare
+        // reads its operands in place.
+        let in_register = |expr: &ir::Expr| match expr {
+            ir::Expr::Local(local) => {
+                matches!(
+                    self.src(self.read_local(self.local_base + local)),
+                    Src::Reg(_)
+                )
+            }
+            _ => false,
+        };
+        let held_else = usize::from(!in_register(else_branch));
+        let held = 1 + held_else;
+        let operands = match remainder_test(*op, lhs, rhs) {
+            Some((x, _)) => value_registers(x).map(|n| held + n),
+            None => value_registers(lhs).and_then(|left| {
+                let right = value_registers(rhs)?;
+                Some((held + left).max(held + left.min(1) + right))
+            }),
+        };
         let need = [
             select_operand_registers(then_branch).map(|n| n + 1),
-            select_operand_registers(else_branch).map(|n| n + 2),
-            cond_registers(cond).map(|n| n + 2),
-            value_registers(lhs).map(|n| n + 2),
-            value_registers(rhs).map(|n| n + 3),
+            select_operand_registers(else_branch).map(|n| 1 + n + held_else),
+            operands,
         ]
         .into_iter()
         .try_fold(0, |most, need| Some(need?.max(most)));
-        let free = self.free_pool_registers();
-        need.is_some_and(|need| need < free)
+        need.is_some_and(|need| need <= self.free_pool_registers())
     }
 
     /// `if cond then a else b` as both values and a `cmov` (see
@@ -66,24 +97,30 @@ impl FuncLowering<'_> {
         let ir::Expr::Binary { op, lhs, rhs, .. } = cond else {
             unreachable!("can_select admits only comparisons")
         };
-        for branch in [then_branch, else_branch] {
-            self.expr(branch);
-            let val = self.values.pop();
-            let reg = self.owned(val, RegSet::EMPTY);
-            self.values.push(Val::Reg(reg));
-        }
-        self.expr(lhs);
-        self.expr(rhs);
-        let outcome = self.compare(*op);
-        let (Val::Reg(else_reg), Val::Reg(result)) = (self.values.pop(), self.values.pop()) else {
+        // The `then` value becomes the result; the `else` value is only
+        // read by the `cmov`, so a variable's register serves as it is.
+        self.expr(then_branch);
+        let val = self.values.pop();
+        let result = self.owned(val, RegSet::EMPTY);
+        self.values.push(Val::Reg(result));
+        self.expr(else_branch);
+        let val = self.values.pop();
+        let (else_reg, to_free) = self.readable(val, RegSet::EMPTY);
+        self.values.push(to_free);
+        let outcome = self.compare_exprs(*op, lhs, rhs);
+        let (after, Val::Reg(result)) = (self.values.pop(), self.values.pop()) else {
             unreachable!("can_select left registers enough that nothing spilled")
         };
+        assert_eq!(
+            after, to_free,
+            "can_select left registers enough that nothing spilled"
+        );
         match outcome {
             Ok(cond) => self.asm.cmovcc(cond.invert(), result, else_reg),
             Err(true) => {}
             Err(false) => self.asm.mov_rr(result, else_reg),
         }
-        self.free(Val::Reg(else_reg));
+        self.free(to_free);
         self.values.push(Val::Reg(result));
     }
 
@@ -150,6 +187,21 @@ impl FuncLowering<'_> {
     /// Materialises a comparison, `!`, `&&` or `||` as 0 or 1.
     pub(super) fn bool_value(&mut self, expr: &ir::Expr) {
         match expr {
+            ir::Expr::Binary { op, lhs, rhs, .. } if remainder_test(*op, lhs, rhs).is_some() => {
+                let (x, mask) = remainder_test(*op, lhs, rhs).expect("matched");
+                self.expr(x);
+                let val = self.values.pop();
+                let (src, to_free) = self.readable(val, RegSet::EMPTY);
+                // Taken before the test: taking it may spill, which would
+                // clobber the flags.
+                let reg = self.alloc_reg(RegSet::EMPTY);
+                self.asm.test_ri(src, mask);
+                self.free(to_free);
+                self.asm
+                    .setcc(if *op == BinOp::Eq { Cond::E } else { Cond::Ne }, reg);
+                self.asm.movzx_r8(reg, reg);
+                self.values.push(Val::Reg(reg));
+            }
             ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
                 self.expr(lhs);
                 self.expr(rhs);
@@ -164,7 +216,7 @@ impl FuncLowering<'_> {
                 self.materialize_comparison(BinOp::Eq);
             }
             _ => {
-                self.before_join();
+                let join = self.before_join();
                 let is_false = self.asm.new_label();
                 let end = self.asm.new_label();
                 self.branch(expr, false, is_false);
@@ -174,6 +226,7 @@ impl FuncLowering<'_> {
                 self.asm.bind(is_false);
                 self.asm.mov_ri(reg, 0);
                 self.asm.bind(end);
+                self.after_join(join);
                 self.values.push(Val::Reg(reg));
             }
         }
@@ -195,9 +248,8 @@ impl FuncLowering<'_> {
                 operand,
             } => self.branch(operand, !jump_if, target),
             ir::Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
-                self.expr(lhs);
-                self.expr(rhs);
-                self.jump_on(*op, jump_if, target);
+                let outcome = self.compare_exprs(*op, lhs, rhs);
+                self.jump_to(outcome, jump_if, target);
             }
             // `a && b` is true when both are; `a || b` when either is. When
             // the left side alone decides the jump, test it against the same
@@ -228,7 +280,35 @@ impl FuncLowering<'_> {
     }
 
     pub(super) fn jump_on(&mut self, op: BinOp, jump_if: bool, target: Label) {
-        match self.compare(op) {
+        let outcome = self.compare(op);
+        self.jump_to(outcome, jump_if, target);
+    }
+
+    /// Evaluates the comparison `lhs OP rhs` into the flags; returns the
+    /// condition that then holds when it is true, or its constant answer.
+    /// `x % 2^k == 0` is a `test` of the low bits.
+    pub(super) fn compare_exprs(
+        &mut self,
+        op: BinOp,
+        lhs: &ir::Expr,
+        rhs: &ir::Expr,
+    ) -> Result<Cond, bool> {
+        if let Some((x, mask)) = remainder_test(op, lhs, rhs) {
+            self.expr(x);
+            let val = self.values.pop();
+            let (src, to_free) = self.readable(val, RegSet::EMPTY);
+            self.asm.test_ri(src, mask);
+            self.free(to_free);
+            return Ok(if op == BinOp::Eq { Cond::E } else { Cond::Ne });
+        }
+        self.expr(lhs);
+        self.expr(rhs);
+        self.compare(op)
+    }
+
+    /// Jumps to `target` when the outcome of a comparison equals `jump_if`.
+    fn jump_to(&mut self, outcome: Result<Cond, bool>, jump_if: bool, target: Label) {
+        match outcome {
             Err(holds) => {
                 if holds == jump_if {
                     self.asm.jmp(target);

@@ -10,14 +10,16 @@ use crate::abi::{
 };
 use crate::artifact::TrapKind;
 use crate::codegen::analysis::Facts;
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet, SCRATCH, Src};
+use crate::codegen::regs::{Home, POOL, RegSet, SCRATCH, Src};
 use crate::codegen::x64::{Cond, ImmSlot, Mem};
 
-/// A function that makes only tail calls keeps its stable values (`let`s,
-/// values waiting across a branch) in callee-saved registers when it has a
-/// frame: one per `let`, this many for values waiting across branches, and
-/// one per argument register that fixed-register instructions take (its
-/// parameter moves out). Anything beyond goes to a slot.
+/// With stable homes for everything (the fallback attempt, see
+/// `Shape::pool_homes`), a function that makes only tail calls keeps its
+/// stable values (`let`s, values waiting across a branch) in callee-saved
+/// registers when it has a frame: one per `let`, this many for values
+/// waiting across branches, and one per argument register that
+/// fixed-register instructions take (its parameter moves out). Anything
+/// beyond goes to a slot.
 const SAVED_FOR_WAITING_VALUES: usize = 2;
 
 /// The frame of the function being lowered.
@@ -60,27 +62,48 @@ impl Frame {
         facts: &Facts,
         allowed: bool,
         check_after_alloc: bool,
+        pool_homes: bool,
     ) -> Frame {
-        let saved_wanted = if facts.non_tail_calls {
+        let relocated_params = ARG_REGS
+            .iter()
+            .filter(|&&reg| facts.fixed_regs.has(reg))
+            .count();
+        // A loop holds its stack parameters and large constants in
+        // registers when it can (`Layout::looping`).
+        let loop_registers = if facts.self_tail_calls {
+            stack_arg_count(arity) + facts.constants.len()
+        } else {
+            0
+        };
+        let saved_wanted = match (pool_homes, facts.non_tail_calls) {
+            // What must survive a call: the variables live across one and
+            // the values waiting at one.
+            (true, true) => facts.homes_across_calls() + facts.pending_at_call + loop_registers,
+            // Nothing survives a call: callee-saved registers only add room
+            // when the caller-saved ones run short.
+            (true, false) => (facts.registers + arity.min(ARG_REGS.len()) + loop_registers)
+                .saturating_sub(POOL.len()),
             // Everything live across a call: the parameters in registers,
             // the `let`s and the values waiting at a call.
-            arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call
-        } else {
-            let relocated_params = if facts.uses_fixed_regs {
-                ARG_REGS.iter().filter(|&&reg| FIXED.has(reg)).count()
-            } else {
-                0
-            };
-            facts.lets + SAVED_FOR_WAITING_VALUES + relocated_params
+            (false, true) => arity.min(ARG_REGS.len()) + facts.lets + facts.pending_at_call,
+            (false, false) => facts.lets + SAVED_FOR_WAITING_VALUES + relocated_params,
         };
         let outgoing = facts.call_stack_args.max(facts.tail_stack_args);
+        let use_rbp = check_after_alloc || arity > ARG_REGS.len() || outgoing > 0;
         Frame {
             allowed,
             ready: false,
-            use_rbp: check_after_alloc || arity > ARG_REGS.len() || outgoing > 0,
+            use_rbp,
             check_after_alloc,
             saved: if allowed {
-                CALLEE_SAVED[..saved_wanted.min(CALLEE_SAVED.len())].to_vec()
+                // `rbp` is one more callee-saved register in a frame that
+                // does not use it as its base.
+                let mut candidates = CALLEE_SAVED.to_vec();
+                if !use_rbp {
+                    candidates.push(Reg::Rbp);
+                }
+                candidates.truncate(saved_wanted);
+                candidates
             } else {
                 Vec::new()
             },
@@ -97,6 +120,27 @@ impl Frame {
         self.allowed
     }
 
+    /// Marks slots `0..count` used for the whole function (parameters'
+    /// homes).
+    pub(super) fn reserve_slots(&mut self, count: usize) {
+        self.slots = vec![true; count];
+        self.slot_hint = count;
+    }
+
+    /// Frees every slot but the reserved ones (a new copy of a loop's
+    /// body starts with nothing but parameters).
+    pub(super) fn release_slots(&mut self, reserved: usize) {
+        for slot in &mut self.slots[reserved..] {
+            *slot = false;
+        }
+        self.slot_hint = reserved;
+    }
+
+    /// The limit is checked again right after the frame is allocated.
+    pub(super) fn checks_after_alloc(&self) -> bool {
+        self.check_after_alloc
+    }
+
     /// Where spill slot `slot` lives.
     pub(super) fn slot_mem(&self, slot: u32) -> Mem {
         if self.use_rbp {
@@ -104,16 +148,6 @@ impl Frame {
         } else {
             // Above the outgoing-argument area at the bottom of the frame.
             Mem::new(Reg::Rsp, 8 * (self.outgoing as i32 + slot as i32))
-        }
-    }
-
-    /// Where this function's stack parameter number `index` (counting from
-    /// the seventh parameter) is, at the current point.
-    pub(super) fn stack_param(&self, index: i32) -> Mem {
-        if self.ready {
-            Mem::new(Reg::Rbp, 16 + 8 * index)
-        } else {
-            Mem::new(Reg::Rsp, 8 + 8 * index)
         }
     }
 
@@ -143,7 +177,7 @@ pub(super) fn frameless_fits(arity: usize, facts: &Facts) -> bool {
     let mut stable = 0;
     let mut relocated = 0;
     for reg in POOL {
-        let fixed = facts.uses_fixed_regs && FIXED.has(reg);
+        let fixed = facts.fixed_regs.has(reg);
         if fixed && param_regs.has(reg) {
             relocated += 1;
         }
@@ -168,6 +202,10 @@ impl FuncLowering<'_> {
         let frame = i32::try_from(frame).expect("frame larger than 2 GiB");
         for slot in std::mem::take(&mut self.frame.size_patches) {
             self.asm.patch_i32(slot, frame);
+            if frame == 0 {
+                // `sub rsp, 0` and `add rsp, 0` go when the code is relaxed.
+                self.asm.drop_instruction(slot);
+            }
         }
         true
     }
@@ -182,8 +220,8 @@ impl FuncLowering<'_> {
     }
 
     /// Sets up the frame if the current path has none yet: saves `rbp` and
-    /// the callee-saved registers, allocates the slots, and in a function
-    /// that calls moves the parameters to callee-saved registers. Emits no
+    /// the callee-saved registers, allocates the slots, and moves the
+    /// parameters live across a call to callee-saved registers. Emits no
     /// flag-reading code, but clobbers the flags (`sub rsp`).
     pub(super) fn ensure_frame(&mut self) {
         if !self.frame.allowed || self.frame.ready {
@@ -202,20 +240,24 @@ impl FuncLowering<'_> {
         if self.frame.check_after_alloc {
             self.stack_check(true);
         }
-        for param in 0..self.values.homes.len() {
-            match self.values.homes[param] {
-                Some(Home::Reg(reg)) if !self.shape.only_tail_calls && POOL.contains(&reg) => {
-                    let home = self.alloc_stable();
-                    self.store(home, Src::Reg(reg));
-                    self.values.used.remove(reg);
-                    self.values.homes[param] = Some(home);
-                }
-                Some(Home::Mem(mem)) if mem.base == Reg::Rsp => {
-                    // Incoming stack arguments, now addressed from `rbp`.
-                    self.values.homes[param] = Some(Home::Mem(Mem::new(Reg::Rbp, mem.disp + 8)));
-                }
-                _ => {}
+        // The parameters move to their framed homes (the same on every
+        // path, see `Layout`); incoming stack arguments are now addressed
+        // from `rbp`.
+        for param in 0..self.arity {
+            let (Some(from), to) = (self.values.homes[param], self.layout.framed[param]) else {
+                continue;
+            };
+            if from == to {
+                continue;
             }
+            if let Home::Reg(reg) = from {
+                self.store(to, Src::Reg(reg));
+                self.values.used.remove(reg);
+            }
+            if let Home::Reg(reg) = to {
+                self.values.used.insert(reg);
+            }
+            self.values.homes[param] = Some(to);
         }
     }
 

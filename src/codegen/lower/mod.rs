@@ -55,55 +55,82 @@
 //! [`TrapSite`] describing the cause.
 
 mod arith;
+mod bind;
 mod call;
 mod cond;
 mod frame;
+mod layout;
+mod loops;
 mod stack;
 
 use crate::abi::{ARG_REGS, Reg};
 use crate::artifact::{TrapKind, TrapSite};
 use crate::ast::UnOp;
 use crate::codegen::analysis::Facts;
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet, Val};
+use crate::codegen::inline::InlinePlan;
+use crate::codegen::regs::{Home, POOL, RegSet, Src, Val};
 use crate::codegen::x64::{Assembler, Label};
 use crate::ir::{self, FuncId, LocalId};
 use frame::Frame;
+use layout::Layout;
 use stack::ValueStack;
 
-/// Where a function's code can jump: every function's entry, and the
-/// shared trap exit.
-pub(crate) struct Links {
+/// What every function's lowering shares: the program, which calls are
+/// expanded in place, and where code can jump (every function's entry, and
+/// the shared trap exit).
+pub(crate) struct Links<'p> {
+    pub(crate) program: &'p ir::Program,
+    pub(crate) inline: InlinePlan,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
 }
 
-/// Emits function `id` of `program` at the assembler's current offset,
+/// Emits function `id` of the program at the assembler's current offset,
 /// appending its trap sites to `traps`. Tries without a frame first when the
-/// analysis allows, and again with one (or with a frame check) when an
-/// attempt says it needs it.
-pub(crate) fn function(
-    asm: &mut Assembler,
-    program: &ir::Program,
-    links: &Links,
-    traps: &mut Vec<TrapSite>,
-    id: FuncId,
-) {
-    let func = &program.funcs[id];
+/// analysis allows, and again with one (or with a frame check, or with
+/// every variable in a stable home) when an attempt says it needs it.
+pub(crate) fn function(asm: &mut Assembler, links: &Links, traps: &mut Vec<TrapSite>, id: FuncId) {
+    let func = &links.program.funcs[id];
     let offset = asm.offset();
-    let facts = Facts::of(func, program);
+    let facts = Facts::of(func, id, links.program, &links.inline);
     let traps_before = traps.len();
     let mut framed = !frame::frameless_fits(func.arity, &facts);
     let mut check_frame = false;
+    let mut pool_homes = true;
+    let mut loop_budget = None;
     loop {
-        let frame = Frame::new(func.arity, &facts, framed, check_frame);
-        match FuncLowering::new(asm, links, traps, id, func, &facts, frame).emit(func) {
-            Attempt::Done => return,
+        let frame = Frame::new(func.arity, &facts, framed, check_frame, pool_homes);
+        let shape = Shape::new(&facts, pool_homes, loop_budget);
+        let attempt =
+            FuncLowering::new(asm, links, traps, id, func, &facts, shape, frame).emit(func);
+        match attempt {
+            // The loop body used fewer registers than the analysis bounded:
+            // emit it again with the rest holding stack parameters and
+            // constants (once; the body itself is the same code).
+            Attempt::Done {
+                spare_loop_registers,
+            } if spare_loop_registers > 0 && loop_budget.is_none() => {
+                loop_budget = Some(spare_loop_registers);
+            }
+            Attempt::Done { .. } => {
+                // Short jumps where they reach; the trap sites move along.
+                let moved = asm.relax(offset);
+                for site in &mut traps[traps_before..] {
+                    site.offset = moved.map(site.offset);
+                }
+                return;
+            }
             // The register bound of the analysis was not enough to do
             // without a frame (it is meant to be conservative): emit the
-            // function again with one, where spilling is always possible.
+            // function again with one, where spilling is possible.
+            Attempt::OutOfRegisters if !framed => framed = true,
+            // Variables in caller-saved registers left too few for the
+            // temporaries: emit it again the way that always fits, every
+            // variable in a callee-saved register or a slot.
             Attempt::OutOfRegisters => {
-                assert!(!framed, "register allocation failed in a framed function");
-                framed = true;
+                assert!(pool_homes, "register allocation failed with stable homes");
+                pool_homes = false;
+                loop_budget = None;
             }
             // The frame outgrew what the stack reserve covers: emit the
             // function again checking the limit after allocating it.
@@ -117,7 +144,10 @@ pub(crate) fn function(
 /// How one attempt at emitting a function went.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Attempt {
-    Done,
+    /// The function is emitted; its loop body left this many registers it
+    /// could have used unused (as many more stack parameters or constants
+    /// could live in registers, had they been planned).
+    Done { spare_loop_registers: usize },
     /// A frameless attempt ran out of registers.
     OutOfRegisters,
     /// The frame is too large for the stack reserve below the limit.
@@ -129,19 +159,50 @@ enum Attempt {
 #[derive(Copy, Clone, Debug)]
 struct Shape {
     /// The function makes calls (tail or not), so it checks the stack limit
-    /// on entry: every loop and every recursion passes such a check.
+    /// on entry (or at its loop head): every loop and every recursion
+    /// passes such a check.
     checks_stack: bool,
     /// The function makes no calls except tail calls: nothing it holds must
     /// survive a call, so its parameters can stay in argument registers.
     only_tail_calls: bool,
-    /// Some instruction needs `rax`, `rcx` or `rdx` in particular, so
-    /// nothing that must stay put lives there.
-    uses_fixed_regs: bool,
+    /// The registers some instruction needs in particular (`rax` and `rdx`
+    /// for division, `rcx` for variable shifts): nothing that must stay
+    /// put lives there.
+    fixed: RegSet,
+    /// The function calls itself in tail position: its body is a loop whose
+    /// head follows a prologue that runs once.
+    self_loop: bool,
+    /// Variables not live across a call, and values waiting across a
+    /// branch in a function without calls, may stay in caller-saved
+    /// registers (the first attempt). Without it, every variable of a
+    /// framed function lives in a callee-saved register or a slot, which
+    /// always leaves the temporaries room.
+    pool_homes: bool,
+    /// How many registers the loop gives stack parameters and constants,
+    /// measured by an earlier attempt; `None`: the analysis's bound decides.
+    loop_budget: Option<usize>,
+}
+
+impl Shape {
+    fn new(facts: &Facts, pool_homes: bool, loop_budget: Option<usize>) -> Shape {
+        Shape {
+            checks_stack: facts.non_tail_calls || facts.tail_calls,
+            only_tail_calls: !facts.non_tail_calls,
+            fixed: facts.fixed_regs,
+            self_loop: facts.self_tail_calls,
+            pool_homes,
+            loop_budget,
+        }
+    }
 }
 
 /// An out-of-line trap stub to emit after the body.
 struct Stub {
     label: Label,
+    /// The function the trap reports: the one whose source the failing
+    /// operation is in (an inlined callee's), or this one for the stack
+    /// check.
+    func: FuncId,
     kind: TrapKind,
     /// Point `rsp` back at `rbp` first (a failed check after the frame was
     /// allocated below the limit).
@@ -152,26 +213,43 @@ struct Stub {
 /// the frame, the operand stack with its registers, and the trap stubs.
 struct FuncLowering<'a> {
     asm: &'a mut Assembler,
-    links: &'a Links,
+    links: &'a Links<'a>,
     traps: &'a mut Vec<TrapSite>,
     id: FuncId,
+    arity: usize,
+    facts: &'a Facts,
     shape: Shape,
     frame: Frame,
     values: ValueStack,
     stubs: Vec<Stub>,
-    /// A frameless attempt ran out of registers; it will be emitted again
-    /// with a frame.
+    /// Where the parameters live in each state of the function.
+    layout: Layout,
+    /// Which copy of a loop's body is being lowered, and where its self
+    /// tail calls jump.
+    looping: loops::Copy,
+    /// The first variable number of the body being lowered: 0 for the
+    /// function's own, an inlined body's base inside it.
+    local_base: usize,
+    /// The function whose source is being lowered (an inlined callee's
+    /// inside its expansion): division traps name it.
+    source_func: FuncId,
+    /// An attempt ran out of registers; it will be emitted again with a
+    /// frame, or with stable homes.
     out_of_registers: bool,
+    /// While the loop body is lowered: the most registers in use at once.
+    loop_peak: Option<usize>,
 }
 
 impl<'a> FuncLowering<'a> {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         asm: &'a mut Assembler,
-        links: &'a Links,
+        links: &'a Links<'a>,
         traps: &'a mut Vec<TrapSite>,
         id: FuncId,
         func: &ir::Func,
-        facts: &Facts,
+        facts: &'a Facts,
+        shape: Shape,
         frame: Frame,
     ) -> Self {
         FuncLowering {
@@ -179,30 +257,45 @@ impl<'a> FuncLowering<'a> {
             links,
             traps,
             id,
-            shape: Shape {
-                checks_stack: facts.non_tail_calls || facts.tail_calls,
-                only_tail_calls: !facts.non_tail_calls,
-                uses_fixed_regs: facts.uses_fixed_regs,
-            },
+            arity: func.arity,
+            facts,
+            shape,
             frame,
-            values: ValueStack::new(func.locals),
+            values: ValueStack::new(facts.locals),
             stubs: Vec::new(),
+            layout: Layout::default(),
+            looping: loops::Copy::default(),
+            local_base: 0,
+            source_func: id,
             out_of_registers: false,
+            loop_peak: None,
         }
     }
 
     /// Emits the function: entry check, parameters, body, then the frame
-    /// size patched in and the trap stubs.
+    /// size patched in and the trap stubs. A loop (a function that calls
+    /// itself in tail position) runs its prologue once and then a loop
+    /// head that only checks the stack limit (see [`loops`]).
     fn emit(mut self, func: &ir::Func) -> Attempt {
+        let Some(layout) = self.plan_layout() else {
+            return Attempt::OutOfRegisters;
+        };
+        self.frame.reserve_slots(layout.reserved_slots);
+        self.layout = layout;
         self.asm.bind(self.links.funcs[self.id]);
-        // Every recursion and every loop passes a function entry that
-        // makes a call: checking there stops both at the limit (and on an
-        // interrupt). A function without calls cannot recurse and finishes.
-        if self.shape.checks_stack {
-            self.stack_check(false);
+        if self.shape.self_loop {
+            self.emit_loop(&func.body);
+        } else {
+            // Every recursion and every loop passes a function entry that
+            // makes a call: checking there stops both at the limit (and on
+            // an interrupt). A function without calls cannot recurse and
+            // finishes.
+            if self.shape.checks_stack {
+                self.stack_check(false);
+            }
+            self.place_params();
+            self.tail_expr(&func.body);
         }
-        self.place_params(func.arity);
-        self.tail_expr(&func.body);
         if !self.patch_frame_size() {
             return Attempt::FrameTooLarge;
         }
@@ -210,7 +303,9 @@ impl<'a> FuncLowering<'a> {
         if self.out_of_registers {
             Attempt::OutOfRegisters
         } else {
-            Attempt::Done
+            Attempt::Done {
+                spare_loop_registers: self.spare_loop_registers(),
+            }
         }
     }
 
@@ -225,7 +320,7 @@ impl<'a> FuncLowering<'a> {
             self.asm.call(self.links.trap_exit);
             self.traps.push(TrapSite {
                 offset: self.asm.offset(),
-                func: self.id,
+                func: stub.func,
                 kind: stub.kind,
             });
         }
@@ -234,44 +329,58 @@ impl<'a> FuncLowering<'a> {
     /// A new out-of-line trap stub for `kind`; returns its label.
     fn stub(&mut self, kind: TrapKind, reset_rsp: bool) -> Label {
         let label = self.asm.new_label();
+        let func = match kind {
+            TrapKind::DivisionByZero { .. } => self.source_func,
+            TrapKind::StackOverflow => self.id,
+        };
         self.stubs.push(Stub {
             label,
+            func,
             kind,
             reset_rsp,
         });
         label
     }
 
-    /// Gives every parameter its home: its argument register in a function
-    /// that makes no calls (moved out of `rcx`/`rdx` if those are needed),
-    /// else a callee-saved register or a slot; stack arguments stay where
-    /// the caller put them.
-    fn place_params(&mut self, arity: usize) {
-        for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
-            self.values.used.insert(reg);
-            self.values.homes[param] = Some(Home::Reg(reg));
-        }
-        for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
-            // Fixed instructions clobber `rcx` and `rdx`. (Parameters of a
-            // function that calls move when its frame is set up.)
-            if !(self.shape.uses_fixed_regs && FIXED.has(reg)) {
-                continue;
+    /// Gives every parameter its entry home ([`Layout::entry`]): moves
+    /// the ones in `rcx`/`rdx` out of the way of fixed instructions, and
+    /// sets the frame up right away if one of them needs a stable home.
+    fn place_params(&mut self) {
+        for param in 0..self.arity {
+            let home = self.layout.entry[param];
+            if let Some(&reg) = ARG_REGS.get(param) {
+                if home != Home::Reg(reg) {
+                    self.store(home, Src::Reg(reg));
+                }
+                if let Home::Reg(to) = home {
+                    self.values.used.insert(to);
+                }
             }
-            let home = self.alloc_stable();
-            self.store(home, crate::codegen::regs::Src::Reg(reg));
-            self.values.used.remove(reg);
             self.values.homes[param] = Some(home);
         }
-        for param in ARG_REGS.len()..arity {
-            let index = (param - ARG_REGS.len()) as i32;
-            self.values.homes[param] = Some(Home::Mem(self.frame.stack_param(index)));
+        if self.layout.frame_on_entry {
+            self.ensure_frame();
         }
+    }
+
+    /// Whether variable `local` needs a home that survives calls: it is
+    /// live across one (or, with [`Shape::pool_homes`] off, any variable of
+    /// a framed function, and any parameter of one that calls).
+    fn wants_stable_home(&self, local: LocalId) -> bool {
+        if !self.frame.allowed() {
+            // No frame, no calls: nothing disturbs a register.
+            return false;
+        }
+        if self.shape.pool_homes {
+            return self.facts.across_call[local];
+        }
+        local >= self.arity || !self.shape.only_tail_calls
     }
 
     // ---- the visitor -------------------------------------------------------
 
     /// Evaluates `expr` in tail position: returns its value or jumps to the
-    /// callee.
+    /// callee (to the loop head, for a call of this function itself).
     fn tail_expr(&mut self, expr: &ir::Expr) {
         match expr {
             ir::Expr::If {
@@ -289,13 +398,16 @@ impl<'a> FuncLowering<'a> {
                 self.tail_expr(else_branch);
             }
             ir::Expr::Let { local, value, body } => {
-                self.bind_local(*local, value);
+                let local = self.local_base + local;
+                self.bind_local(local, value);
                 self.tail_expr(body);
-                if let Some(home) = self.values.homes[*local].take()
-                    && !matches!(home, Home::Mem(_))
-                {
-                    self.free(home.owned_val());
-                }
+                self.unbind(local);
+            }
+            ir::Expr::Call { func, args } if *func == self.id && self.local_base == 0 => {
+                self.self_tail_call(args)
+            }
+            ir::Expr::Call { func, args } if self.links.inline.inlines(*func) => {
+                self.inline_call(expr, *func, args, true)
             }
             ir::Expr::Call { func, args } => self.tail_call(*func, args),
             _ => {
@@ -313,7 +425,10 @@ impl<'a> FuncLowering<'a> {
     fn expr(&mut self, expr: &ir::Expr) {
         match expr {
             ir::Expr::Int(value) => self.values.push(Val::Const(*value)),
-            ir::Expr::Local(local) => self.values.push(Val::Local(*local)),
+            ir::Expr::Local(local) => {
+                let val = self.read_local(self.local_base + local);
+                self.values.push(val);
+            }
             ir::Expr::Unary {
                 op: op @ (UnOp::Neg | UnOp::BitNot),
                 operand,
@@ -329,6 +444,9 @@ impl<'a> FuncLowering<'a> {
                 lhs,
                 rhs,
             } => {
+                if self.masked_shift(*op, lhs, rhs) {
+                    return;
+                }
                 self.expr(lhs);
                 self.expr(rhs);
                 self.arithmetic(*op, *op_span);
@@ -346,15 +464,13 @@ impl<'a> FuncLowering<'a> {
                 else_branch,
             } => self.if_value(cond, then_branch, else_branch),
             ir::Expr::Let { local, value, body } => {
-                self.bind_local(*local, value);
+                let local = self.local_base + local;
+                self.bind_local(local, value);
                 self.expr(body);
-                let home = self.values.homes[*local].take().expect("bound above");
-                if self.values.top() == Some(Val::Local(*local)) {
-                    // The body's value is the variable: it takes over the home.
-                    self.values.replace_top(home.owned_val());
-                } else {
-                    self.free(home.owned_val());
-                }
+                self.unbind_under_value(local);
+            }
+            ir::Expr::Call { func, args } if self.links.inline.inlines(*func) => {
+                self.inline_call(expr, *func, args, false)
             }
             ir::Expr::Call { func, args } => self.call(*func, args),
         }
@@ -363,7 +479,7 @@ impl<'a> FuncLowering<'a> {
     /// `if` as a value, with a branch: both sides leave their value in the
     /// same register.
     fn if_value(&mut self, cond: &ir::Expr, then_branch: &ir::Expr, else_branch: &ir::Expr) {
-        self.before_join();
+        let join = self.before_join();
         let else_label = self.asm.new_label();
         let end = self.asm.new_label();
         self.branch(cond, false, else_label);
@@ -381,29 +497,24 @@ impl<'a> FuncLowering<'a> {
         self.free(val);
         self.values.used.insert(result);
         self.asm.bind(end);
+        self.after_join(join);
         self.values.push(Val::Reg(result));
     }
 
-    /// Evaluates `value` into a stable home for `local`.
-    fn bind_local(&mut self, local: LocalId, value: &ir::Expr) {
-        self.expr(value);
-        let val = self.values.pop();
-        let home = match val {
-            Val::Reg(reg) if !self.is_volatile(reg) => Home::Reg(reg),
-            Val::Slot(slot) => Home::Slot(slot),
-            _ => {
-                let home = self.alloc_stable();
-                let src = self.src(val);
-                self.store(home, src);
-                self.free(val);
-                home
-            }
-        };
-        self.values.homes[local] = Some(home);
-    }
-
-    /// The free registers of the allocation pool.
+    /// The registers an allocation can take without spilling.
     fn free_pool_registers(&self) -> usize {
-        POOL.iter().filter(|&&r| !self.values.used.has(r)).count()
+        let free = POOL.iter().filter(|&&r| !self.values.used.has(r)).count();
+        // With the frame set up, free callee-saved registers are taken
+        // without spilling too.
+        let saved = if self.frame.ready {
+            self.frame
+                .saved
+                .iter()
+                .filter(|&&r| !self.values.used.has(r))
+                .count()
+        } else {
+            0
+        };
+        free + saved
     }
 }

@@ -10,8 +10,11 @@
 
 use super::FuncLowering;
 use crate::abi::Reg;
-use crate::codegen::regs::{FIXED, Home, POOL, RegSet, SCRATCH, Src, Val};
+use crate::codegen::regs::{
+    Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+};
 use crate::codegen::x64::Mem;
+use crate::ir::LocalId;
 
 /// The operand stack, which registers are in use, and where each variable
 /// lives.
@@ -25,6 +28,32 @@ pub(super) struct ValueStack {
     /// argument register of the call argument being evaluated, so that its
     /// value is computed in place.
     pub(super) hint: Option<Reg>,
+    /// Values below this depth wait across a branch that joins again, in
+    /// registers both sides must leave alone: they are never spilled.
+    pub(super) floor: usize,
+    /// Constants held in a register for the whole function (hoisted out of
+    /// its loop), read from there instead of being materialised.
+    pub(super) hoisted: Vec<(i64, Reg)>,
+    /// Quotients of a variable by a constant held on the operand stack:
+    /// (the register owning the quotient, the variable, the divisor). A
+    /// remainder of the same division is then `x - q * d`. An entry goes
+    /// when its register's value leaves the stack.
+    quotients: Vec<(Reg, LocalId, i64)>,
+    /// Per variable: reads still to come before its home is released
+    /// (0: released at the end of its scope; see
+    /// [`crate::codegen::analysis::Facts::release_after`]).
+    pub(super) reads_left: Vec<u32>,
+}
+
+/// What disturbs the registers of the values waiting on the operand stack.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Disturbance {
+    /// A call, which clobbers every caller-saved register.
+    Call,
+    /// A branch whose sides join again: their code may contain calls or
+    /// fixed-register instructions that move values around on one side
+    /// only.
+    Join,
 }
 
 /// The lowering state at a branch, restored for the other side.
@@ -44,7 +73,50 @@ impl ValueStack {
             used: RegSet::EMPTY,
             homes: vec![None; locals],
             hint: None,
+            floor: 0,
+            hoisted: Vec::new(),
+            quotients: Vec::new(),
+            reads_left: vec![0; locals],
         }
+    }
+
+    /// Empties the stack and forgets every home and register (a new copy
+    /// of a loop's body starts from nothing).
+    pub(super) fn reset(&mut self) {
+        self.vals.clear();
+        self.used = RegSet::EMPTY;
+        self.homes.iter_mut().for_each(|home| *home = None);
+        self.hint = None;
+        self.floor = 0;
+        self.hoisted.clear();
+        self.quotients.clear();
+    }
+
+    /// Records that the value `Val::Reg(reg)` just pushed is `local / divisor`.
+    pub(super) fn note_quotient(&mut self, reg: Reg, local: LocalId, divisor: i64) {
+        self.quotients.push((reg, local, divisor));
+    }
+
+    /// The register holding `local / divisor` on the stack, if one does.
+    pub(super) fn quotient(&self, local: LocalId, divisor: i64) -> Option<Reg> {
+        self.quotients
+            .iter()
+            .find(|&&(_, l, d)| l == local && d == divisor)
+            .map(|&(reg, _, _)| reg)
+            .filter(|&reg| self.vals.contains(&Val::Reg(reg)))
+    }
+
+    /// The value in `reg` left the stack or moved: it is no quotient now.
+    fn forget(&mut self, val: Val) {
+        if let Val::Reg(reg) = val {
+            self.quotients.retain(|&(r, _, _)| r != reg);
+        }
+    }
+
+    /// Replaces the value at `index` (moved elsewhere).
+    fn replace(&mut self, index: usize, val: Val) {
+        let old = std::mem::replace(&mut self.vals[index], val);
+        self.forget(old);
     }
 
     pub(super) fn push(&mut self, val: Val) {
@@ -52,7 +124,9 @@ impl ValueStack {
     }
 
     pub(super) fn pop(&mut self) -> Val {
-        self.vals.pop().expect("operand stack underflow")
+        let val = self.vals.pop().expect("operand stack underflow");
+        self.forget(val);
+        val
     }
 
     pub(super) fn top(&self) -> Option<Val> {
@@ -65,41 +139,85 @@ impl ValueStack {
     }
 
     pub(super) fn replace_top(&mut self, val: Val) {
-        *self.vals.last_mut().expect("operand stack underflow") = val;
+        let top = self
+            .vals
+            .len()
+            .checked_sub(1)
+            .expect("operand stack underflow");
+        self.replace(top, val);
     }
 
     pub(super) fn len(&self) -> usize {
         self.vals.len()
     }
 
+    /// The value at `index`, counted from the bottom.
+    pub(super) fn at(&self, index: usize) -> Val {
+        self.vals[index]
+    }
+
     /// Removes and returns the values from `base` up.
     pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
-        self.vals.drain(base..).collect()
+        let vals: Vec<Val> = self.vals.drain(base..).collect();
+        for &val in &vals {
+            self.forget(val);
+        }
+        vals
     }
 }
 
 impl FuncLowering<'_> {
-    /// A register that something in the function may move a value out of:
-    /// all caller-saved registers when there is a frame (calls clobber
-    /// them; slots and callee-saved registers are the stable places), else
-    /// only the ones fixed instructions need.
-    pub(super) fn is_volatile(&self, reg: Reg) -> bool {
-        POOL.contains(&reg)
-            && (self.frame.allowed() || (self.shape.uses_fixed_regs && FIXED.has(reg)))
+    /// Whether `disturbance` may move or clobber a value waiting in `reg`
+    /// (`owned`: the value owns the register; otherwise it is a deferred
+    /// read of a variable living there). A call clobbers every
+    /// caller-saved register. Across a branch, a caller-saved register is
+    /// safe unless a call may happen inside (in a function that calls, or
+    /// in every framed one without [`super::Shape::pool_homes`]) or, for an
+    /// owned value, a fixed-register instruction may evict it; spills leave
+    /// it alone (see [`ValueStack::floor`]).
+    pub(super) fn disturbs(&self, disturbance: Disturbance, reg: Reg, owned: bool) -> bool {
+        if !POOL.contains(&reg) {
+            return false;
+        }
+        match disturbance {
+            Disturbance::Call => true,
+            Disturbance::Join => {
+                let calls = if self.shape.pool_homes {
+                    !self.shape.only_tail_calls
+                } else {
+                    self.frame.allowed()
+                };
+                calls || owned && self.fixed_would_clobber(reg)
+            }
+        }
     }
 
-    fn home_src(&self, home: Home) -> Src {
+    /// Where a variable living in `home` can be read.
+    pub(super) fn home_src(&self, home: Home) -> Src {
         match home {
             Home::Reg(reg) => Src::Reg(reg),
             Home::Slot(slot) => Src::Mem(self.frame.slot_mem(slot)),
             Home::Mem(mem) => Src::Mem(mem),
+            Home::Alias(root) => {
+                self.home_src(self.values.homes[root].expect("aliased variable in scope"))
+            }
+            Home::Const(value) => self.const_src(value),
+        }
+    }
+
+    /// Where constant `value` can be read: its hoisted register, or an
+    /// immediate.
+    pub(super) fn const_src(&self, value: i64) -> Src {
+        match self.values.hoisted.iter().find(|&&(c, _)| c == value) {
+            Some(&(_, reg)) => Src::Reg(reg),
+            None => Src::Imm(value),
         }
     }
 
     /// Where `val` can be read.
     pub(super) fn src(&self, val: Val) -> Src {
         match val {
-            Val::Const(value) => Src::Imm(value),
+            Val::Const(value) => self.const_src(value),
             Val::Reg(reg) => Src::Reg(reg),
             Val::Slot(slot) => Src::Mem(self.frame.slot_mem(slot)),
             Val::Local(local) => {
@@ -116,43 +234,74 @@ impl FuncLowering<'_> {
                 self.frame.slots[slot as usize] = false;
                 self.frame.slot_hint = self.frame.slot_hint.min(slot as usize);
             }
+            // The variable's last read: its home is free for other values.
+            Val::Local(local) if self.values.reads_left[local] > 0 => {
+                self.values.reads_left[local] -= 1;
+                if self.values.reads_left[local] == 0
+                    && let Some(owned) = self.values.homes[local].take().and_then(|h| h.owned_val())
+                {
+                    self.free(owned);
+                }
+            }
             Val::Const(_) | Val::Local(_) => {}
         }
     }
 
-    /// A free caller-saved register not in `avoid`; spills a waiting value
-    /// if there is none (with a frame), or marks the attempt failed.
-    pub(super) fn alloc_reg(&mut self, avoid: RegSet) -> Reg {
+    /// A free register not in `avoid` if there is one: the hint, then the
+    /// pool, then (with the frame set up) a saved callee-saved register.
+    fn free_reg(&mut self, avoid: RegSet) -> Option<Reg> {
         let used = self.values.used;
-        if let Some(reg) = self.values.hint.take()
-            && !used.has(reg)
-            && !avoid.has(reg)
-        {
-            self.values.used.insert(reg);
+        let hint = self.values.hint.take();
+        let pool = if self.shape.fixed != RegSet::EMPTY {
+            POOL_FIXED_LAST
+        } else {
+            POOL
+        };
+        let reg = hint
+            .filter(|&r| !used.has(r) && !avoid.has(r))
+            .or_else(|| pool.into_iter().find(|&r| !used.has(r) && !avoid.has(r)))
+            .or_else(|| {
+                let saved = self.frame.ready.then_some(&self.frame.saved)?;
+                saved.iter().copied().find(|&r| !used.has(r))
+            })?;
+        self.values.used.insert(reg);
+        if let Some(peak) = &mut self.loop_peak {
+            *peak = (*peak).max(self.values.used.len());
+        }
+        Some(reg)
+    }
+
+    /// A free register not in `avoid` (see [`Self::free_reg`]); spills a
+    /// waiting value if there is none (with a frame), or marks the attempt
+    /// failed.
+    pub(super) fn alloc_reg(&mut self, avoid: RegSet) -> Reg {
+        if let Some(reg) = self.free_reg(avoid) {
             return reg;
         }
-        if let Some(reg) = POOL.into_iter().find(|&r| !used.has(r) && !avoid.has(r)) {
-            self.values.used.insert(reg);
-            return reg;
-        }
-        if self.frame.ready
-            && let Some(&reg) = self.frame.saved.iter().find(|&&r| !used.has(r))
-        {
-            self.values.used.insert(reg);
-            return reg;
-        }
+        let floor = self.values.floor.min(self.values.len());
         if self.frame.allowed()
-            && let Some(index) = (0..self.values.len()).position(|i| {
-                matches!(self.values.vals[i], Val::Reg(r) if POOL.contains(&r) && !avoid.has(r))
-            })
+            && let Some(index) = (floor..self.values.len())
+                .find(|&i| matches!(self.values.vals[i], Val::Reg(r) if !avoid.has(r)))
         {
             let Val::Reg(reg) = self.values.vals[index] else {
                 unreachable!()
             };
             let slot = self.alloc_slot();
             self.asm.mov_mr(self.frame.slot_mem(slot), reg);
-            self.values.vals[index] = Val::Slot(slot);
+            self.values.replace(index, Val::Slot(slot));
             return reg;
+        }
+        if std::env::var_os("EXPRJIT_DEBUG_ALLOC").is_some() {
+            eprintln!(
+                "alloc fail framed={} pool_homes={} used={:?} vals={:?}\n{}",
+                self.frame.allowed(),
+                self.shape.pool_homes,
+                self.values.used,
+                (0..self.values.len())
+                    .map(|i| self.values.at(i))
+                    .collect::<Vec<_>>(),
+                std::backtrace::Backtrace::force_capture()
+            );
         }
         self.out_of_registers = true;
         SCRATCH
@@ -174,9 +323,9 @@ impl FuncLowering<'_> {
         slot as u32
     }
 
-    /// A place nothing else in the function disturbs: a callee-saved
-    /// register or a slot with a frame, a register outside the fixed ones
-    /// without.
+    /// A place nothing else in the function disturbs, calls included: a
+    /// callee-saved register or a slot with a frame, a register outside the
+    /// fixed ones without (a frameless function makes no calls).
     pub(super) fn alloc_stable(&mut self) -> Home {
         if self.frame.allowed() {
             self.ensure_frame();
@@ -187,11 +336,22 @@ impl FuncLowering<'_> {
             }
             return Home::Slot(self.alloc_slot());
         }
-        let avoid = if self.shape.uses_fixed_regs {
-            FIXED
-        } else {
-            RegSet::EMPTY
-        };
+        let avoid = self.shape.fixed;
+        Home::Reg(self.alloc_reg(avoid))
+    }
+
+    /// A home for a value that need not survive calls: a free caller-saved
+    /// register outside `avoid`, else (with a frame) a stable place, else
+    /// whatever [`Self::alloc_reg`] finds. Never spills.
+    pub(super) fn alloc_home(&mut self, avoid: RegSet) -> Home {
+        let used = self.values.used;
+        if let Some(reg) = POOL.into_iter().find(|&r| !used.has(r) && !avoid.has(r)) {
+            self.values.used.insert(reg);
+            return Home::Reg(reg);
+        }
+        if self.frame.allowed() {
+            return self.alloc_stable();
+        }
         Home::Reg(self.alloc_reg(avoid))
     }
 
@@ -203,12 +363,14 @@ impl FuncLowering<'_> {
                 let mem = self.frame.slot_mem(slot);
                 self.store_mem(mem, src);
             }
-            Home::Mem(_) => unreachable!("incoming arguments are never written"),
+            // An incoming stack argument, rewritten by a self tail call.
+            Home::Mem(mem) => self.store_mem(mem, src),
+            Home::Alias(_) | Home::Const(_) => unreachable!("aliases and constants own no home"),
         }
     }
 
-    /// `[mem] = src`, through the scratch register when `src` is not a
-    /// register.
+    /// `[mem] = src`, through the scratch register when `src` is memory
+    /// or an immediate that does not fit 32 bits.
     pub(super) fn store_mem(&mut self, mem: Mem, src: Src) {
         match src {
             Src::Reg(reg) => self.asm.mov_mr(mem, reg),
@@ -216,9 +378,29 @@ impl FuncLowering<'_> {
                 self.asm.mov_rm(SCRATCH, from);
                 self.asm.mov_mr(mem, SCRATCH);
             }
+            Src::Imm(value) if i32::try_from(value).is_ok() => self.asm.mov_mi(mem, value as i32),
             Src::Imm(value) => {
                 self.asm.mov_ri(SCRATCH, value);
                 self.asm.mov_mr(mem, SCRATCH);
+            }
+        }
+    }
+
+    /// Emits a parallel move (see [`sequence_moves`]).
+    pub(super) fn emit_moves(&mut self, moves: Vec<(Loc, Src)>) {
+        for step in sequence_moves(moves) {
+            match step {
+                Step::Move(Loc::Reg(dst), src) => self.load(dst, src),
+                Step::Move(Loc::Mem(dst), src) => self.store_mem(dst, src),
+                Step::Swap(a, b) => self.asm.xchg_rr(a, b),
+                Step::SwapMem(reg, mem) => self.asm.xchg_rm(reg, mem),
+                Step::RotateMem(cycle) => {
+                    self.asm.mov_rm(SCRATCH, cycle[0]);
+                    for &mem in cycle[1..].iter().rev() {
+                        self.asm.xchg_rm(SCRATCH, mem);
+                    }
+                    self.asm.mov_mr(cycle[0], SCRATCH);
+                }
             }
         }
     }
@@ -240,6 +422,22 @@ impl FuncLowering<'_> {
             && !avoid.has(reg)
         {
             return reg;
+        }
+        // The last read of a variable in a register takes the register
+        // over: the operation then runs in place.
+        if let Val::Local(local) = val
+            && self.values.reads_left[local] == 1
+            && let Src::Reg(reg) = self.src(val)
+            && !avoid.has(reg)
+        {
+            self.free(val);
+            if !self.values.used.has(reg) {
+                self.values.used.insert(reg);
+                return reg;
+            }
+            let to = self.alloc_reg(avoid);
+            self.asm.mov_rr(to, reg);
+            return to;
         }
         // Where `val` is read is looked up after the allocation, which may
         // set up the frame (moving parameters, re-basing stack arguments).
@@ -265,12 +463,12 @@ impl FuncLowering<'_> {
         }
     }
 
-    /// A register holding `val` for reading by a fixed-register sequence
-    /// (division): its own register if it is outside `rax`/`rcx`/`rdx`,
-    /// else the scratch register, so that no allocation can fail here.
+    /// A register holding `val` for reading by a division, which sets
+    /// `rax` and `rdx`: its own register if it is neither, else the scratch
+    /// register, so that no allocation can fail here.
     pub(super) fn readable_or_scratch(&mut self, val: Val) -> Reg {
         match self.src(val) {
-            Src::Reg(reg) if !FIXED.has(reg) => reg,
+            Src::Reg(reg) if !matches!(reg, Reg::Rax | Reg::Rdx) => reg,
             src => {
                 self.load(SCRATCH, src);
                 SCRATCH
@@ -291,19 +489,30 @@ impl FuncLowering<'_> {
     }
 
     /// Moves every value waiting on the operand stack (below the top
-    /// `keep`) that sits in a volatile register to a stable place, so that
-    /// a call or the code on either side of a branch cannot disturb it.
-    pub(super) fn stabilize(&mut self, keep: usize) {
+    /// `keep`) that `disturbance` could disturb to a stable place: one in a
+    /// register it may clobber, and a deferred read of a variable whose
+    /// home is such a register (the analysis keeps variables read after a
+    /// call out of those; this catches a read the operand stack deferred
+    /// past one that the analysis did not foresee, e.g. after folding).
+    pub(super) fn stabilize(&mut self, keep: usize, disturbance: Disturbance) {
         let below = self.values.len() - keep;
         for index in 0..below {
-            if let Val::Reg(reg) = self.values.vals[index]
-                && self.is_volatile(reg)
-            {
-                let home = self.alloc_stable();
-                self.store(home, Src::Reg(reg));
-                self.values.used.remove(reg);
-                self.values.vals[index] = home.owned_val();
+            let val = self.values.vals[index];
+            let (reg, owned) = match (val, self.src(val)) {
+                (Val::Reg(reg), _) => (reg, true),
+                (Val::Local(_), Src::Reg(reg)) => (reg, false),
+                _ => continue,
+            };
+            if !self.disturbs(disturbance, reg, owned) {
+                continue;
             }
+            let home = self.alloc_stable();
+            self.store(home, Src::Reg(reg));
+            if owned {
+                self.values.used.remove(reg);
+            }
+            self.values
+                .replace(index, home.owned_val().expect("an owned home"));
         }
     }
 
@@ -315,13 +524,36 @@ impl FuncLowering<'_> {
         }
         let Some(index) = self.values.vals.iter().position(|&v| v == Val::Reg(reg)) else {
             // Only operand-stack values are ever in fixed registers.
+            if std::env::var_os("EXPRJIT_DEBUG_ALLOC").is_some() {
+                eprintln!(
+                    "evict fail {reg:?}\n{}",
+                    std::backtrace::Backtrace::force_capture()
+                );
+            }
             self.out_of_registers = true;
             return;
         };
-        let to = self.alloc_reg(FIXED);
-        self.asm.mov_rr(to, reg);
+        // Elsewhere: a free register outside the fixed ones, or a slot
+        // (never below the floor of a join: values waiting across a branch
+        // are never in fixed registers, see `disturbs`).
+        let to = match self.free_reg(self.shape.fixed.with(reg)) {
+            Some(to) => {
+                self.asm.mov_rr(to, reg);
+                Val::Reg(to)
+            }
+            None if self.frame.allowed() => {
+                let slot = self.alloc_slot();
+                self.asm.mov_mr(self.frame.slot_mem(slot), reg);
+                Val::Slot(slot)
+            }
+            None => {
+                let to = self.alloc_reg(self.shape.fixed.with(reg));
+                self.asm.mov_rr(to, reg);
+                Val::Reg(to)
+            }
+        };
         self.values.used.remove(reg);
-        self.values.vals[index] = Val::Reg(to);
+        self.values.replace(index, to);
     }
 
     /// The state to restore for the other side of a branch.
@@ -349,9 +581,18 @@ impl FuncLowering<'_> {
     }
 
     /// Prepares a branch whose two sides join again: the frame is set up
-    /// (so both sides agree on it) and waiting values are stable.
-    pub(super) fn before_join(&mut self) {
+    /// (so both sides agree on it), waiting values are where neither side
+    /// disturbs them, and none is spilled inside. Returns what
+    /// [`Self::after_join`] restores.
+    pub(super) fn before_join(&mut self) -> usize {
         self.ensure_frame();
-        self.stabilize(0);
+        self.stabilize(0, Disturbance::Join);
+        let depth = self.values.len();
+        std::mem::replace(&mut self.values.floor, depth)
+    }
+
+    /// Closes a join opened by [`Self::before_join`].
+    pub(super) fn after_join(&mut self, floor: usize) {
+        self.values.floor = floor;
     }
 }

@@ -1,0 +1,197 @@
+//! Where the parameters live, planned once per attempt before any code is
+//! emitted ([`Layout`]): on entry, once the frame is set up, and at the
+//! head of the function's loop. Planning it up front is what lets code on
+//! different paths agree: every path that sets the frame up moves the
+//! parameters to the same homes, and a self tail call from any of them
+//! can jump to the one loop head with the values where that head expects
+//! them.
+
+use super::FuncLowering;
+use crate::abi::{ARG_REGS, Reg};
+use crate::codegen::regs::{Home, POOL, RegSet};
+use crate::codegen::x64::Mem;
+
+/// The parameters' homes in each state of the function.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Layout {
+    /// On entry, before any frame: the argument registers (a parameter in
+    /// `rcx`/`rdx` that fixed instructions would clobber moves to another
+    /// caller-saved register), and the incoming stack slots from `rsp`.
+    pub(super) entry: Vec<Home>,
+    /// Once the frame is set up: parameters live across a call in
+    /// callee-saved registers or reserved slots, stack slots from `rbp`.
+    pub(super) framed: Vec<Home>,
+    /// At the head of the loop: the framed homes (the entry ones in a
+    /// frameless function), with stack parameters moved into registers
+    /// where registers are to spare.
+    pub(super) looping: Vec<Home>,
+    /// Constants the loop keeps in registers, materialised before its head.
+    pub(super) hoisted: Vec<(i64, Reg)>,
+    /// Some parameter needs a stable home before anything else runs (it
+    /// arrives in a register fixed instructions clobber): the frame is set
+    /// up on entry.
+    pub(super) frame_on_entry: bool,
+    /// Slots `0..reserved_slots` hold parameters for the whole function.
+    pub(super) reserved_slots: usize,
+}
+
+impl FuncLowering<'_> {
+    /// Plans the [`Layout`] of this attempt; returns `None` if a frameless
+    /// attempt has too few registers for it.
+    pub(super) fn plan_layout(&self) -> Option<Layout> {
+        let arity = self.arity;
+        let mut layout = Layout::default();
+        let mut used = RegSet::EMPTY;
+        for param in 0..arity {
+            layout.entry.push(match ARG_REGS.get(param) {
+                Some(&reg) => {
+                    used.insert(reg);
+                    Home::Reg(reg)
+                }
+                None => Home::Mem(Mem::new(Reg::Rsp, 8 + 8 * (param - ARG_REGS.len()) as i32)),
+            });
+        }
+        // Parameters in `rcx`/`rdx` move out of the way of division and
+        // variable shifts: to a free caller-saved register outside the
+        // fixed ones, or to their stable home on entry.
+        let fixed_params: Vec<usize> = (0..arity.min(ARG_REGS.len()))
+            .filter(|&p| self.shape.fixed.has(ARG_REGS[p]))
+            .collect();
+        for &param in &fixed_params {
+            if self.wants_stable_home(param) || !self.shape.pool_homes {
+                layout.frame_on_entry |= self.frame.allowed();
+                if self.frame.allowed() {
+                    continue;
+                }
+            }
+            let free = POOL
+                .into_iter()
+                .find(|&r| !used.has(r) && !self.home_avoid().has(r));
+            match free {
+                Some(reg) => {
+                    used.insert(reg);
+                    layout.entry[param] = Home::Reg(reg);
+                }
+                None if self.frame.allowed() => layout.frame_on_entry = true,
+                None => return None,
+            }
+        }
+        for &param in &fixed_params {
+            if layout.entry[param] != Home::Reg(ARG_REGS[param]) {
+                used.remove(ARG_REGS[param]);
+            }
+        }
+        layout.framed = layout.entry.clone();
+        let mut saved = self.frame.saved.iter().copied();
+        for param in 0..arity {
+            match layout.entry[param] {
+                Home::Reg(reg) if self.needs_framed_home(param, reg) => {
+                    layout.framed[param] = match saved.next() {
+                        Some(callee_saved) => Home::Reg(callee_saved),
+                        None => {
+                            layout.reserved_slots += 1;
+                            Home::Slot(layout.reserved_slots as u32 - 1)
+                        }
+                    };
+                }
+                Home::Mem(mem) if self.frame.allowed() => {
+                    // Addressed from `rbp` once the frame is set up.
+                    layout.framed[param] = Home::Mem(Mem::new(Reg::Rbp, mem.disp + 8));
+                }
+                _ => {}
+            }
+        }
+        layout.looping = if self.frame.allowed() {
+            layout.framed.clone()
+        } else {
+            layout.entry.clone()
+        };
+        if self.shape.self_loop && self.shape.pool_homes {
+            self.plan_loop_registers(&mut layout);
+        }
+        Some(layout)
+    }
+
+    /// Whether parameter `param`, arriving in `reg`, moves when the frame
+    /// is set up: it must survive calls, or (fixed instructions) leave
+    /// `rcx`/`rdx` for a stable place.
+    fn needs_framed_home(&self, param: usize, reg: Reg) -> bool {
+        self.frame.allowed()
+            && POOL.contains(&reg)
+            && (self.wants_stable_home(param) || self.fixed_would_clobber(reg))
+    }
+
+    /// Registers free for the whole loop: those the temporaries (the
+    /// analysis's bound) and, in a function that calls, the values waiting
+    /// at a call do not need. Stack parameters take them first (each saves
+    /// a load and a store per iteration), then the constants that fit no
+    /// immediate, most used first.
+    fn plan_loop_registers(&self, layout: &mut Layout) {
+        let calls = !self.shape.only_tail_calls;
+        let mut used = RegSet::EMPTY;
+        for home in &layout.looping {
+            if let &Home::Reg(reg) = home {
+                used.insert(reg);
+            }
+        }
+        let saved: Vec<Reg> = if self.frame.allowed() {
+            self.frame.saved.clone()
+        } else {
+            Vec::new()
+        };
+        let free_saved = saved.iter().filter(|&&r| !used.has(r)).count();
+        let free_pool = POOL.iter().filter(|&&r| !used.has(r)).count();
+        // One register beyond the analysis's bound stays free: the bound
+        // does not see every copy the allocator makes, and running out
+        // costs spills in the loop.
+        let mut spare = if let Some(budget) = self.shape.loop_budget {
+            budget
+        } else if calls {
+            // Temporaries live in caller-saved registers; what waits at a
+            // call takes callee-saved ones.
+            free_saved.saturating_sub(self.facts.pending_at_call + 1)
+        } else {
+            (free_pool + free_saved).saturating_sub(self.facts.registers + 1)
+        };
+        if std::env::var_os("EXPRJIT_DEBUG_LAYOUT").is_some() {
+            eprintln!(
+                "loop registers: free pool {free_pool} saved {free_saved} registers {} pending {} spare {spare}",
+                self.facts.registers, self.facts.pending_at_call
+            );
+        }
+        let avoid = self.home_avoid();
+        let mut take = |across_calls: bool, used: &mut RegSet| -> Option<Reg> {
+            if spare == 0 {
+                return None;
+            }
+            let pool = POOL.into_iter().filter(|&r| !avoid.has(r));
+            let candidates: Vec<Reg> = if across_calls {
+                saved.clone()
+            } else {
+                pool.chain(saved.iter().copied()).collect()
+            };
+            let reg = candidates.into_iter().find(|&r| !used.has(r))?;
+            spare -= 1;
+            used.insert(reg);
+            Some(reg)
+        };
+        for param in ARG_REGS.len()..self.arity {
+            if !matches!(layout.looping[param], Home::Mem(_)) {
+                continue;
+            }
+            let Some(reg) = take(calls && self.facts.across_call[param], &mut used) else {
+                break;
+            };
+            layout.looping[param] = Home::Reg(reg);
+        }
+        let mut constants = self.facts.constants.clone();
+        // Most used first; ties in order of first use.
+        constants.sort_by_key(|&(_, uses)| std::cmp::Reverse(uses));
+        for (value, _) in constants {
+            let Some(reg) = take(calls, &mut used) else {
+                break;
+            };
+            layout.hoisted.push((value, reg));
+        }
+    }
+}
