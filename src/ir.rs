@@ -6,7 +6,7 @@
 
 use crate::ast::{BinOp, Span, UnOp};
 
-/// Index of a function in [`Program::funcs`].
+/// Index of a function in [`CheckedProgram::funcs`].
 pub type FuncId = usize;
 
 /// Index of a variable (parameter or `let` binding) within its function.
@@ -15,7 +15,7 @@ pub type LocalId = usize;
 
 /// A program ready for code generation.
 #[derive(Clone, Debug, Default)]
-pub struct Program {
+pub struct CheckedProgram {
     /// The user's functions, then one zero-parameter function per top-level
     /// expression.
     pub funcs: Vec<Func>,

@@ -100,7 +100,7 @@ pub struct Facts {
 
 impl Facts {
     /// Walks `func`'s body once, expanding the calls `plan` inlines.
-    pub fn of(func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) -> Facts {
+    pub fn of(func: &ir::Func, id: FuncId, program: &ir::CheckedProgram, plan: &InlinePlan) -> Facts {
         let mut walk = Walk {
             program,
             plan,
@@ -155,7 +155,7 @@ impl Facts {
 
 /// The state of the walk over one function.
 struct Walk<'a> {
-    program: &'a ir::Program,
+    program: &'a ir::CheckedProgram,
     plan: &'a InlinePlan,
     id: FuncId,
     facts: Facts,
