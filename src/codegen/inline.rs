@@ -78,21 +78,10 @@ fn body_facts(body: &Expr) -> BodyFacts {
     let mut work = vec![body];
     while let Some(expr) = work.pop() {
         facts.nodes += 1;
-        match expr {
-            Expr::Int(_) | Expr::Local(_) => {}
-            Expr::Call { func, args } => {
-                facts.callees.push(*func);
-                work.extend(args);
-            }
-            Expr::Unary { operand, .. } => work.push(operand),
-            Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
-            Expr::If {
-                cond,
-                then_branch,
-                else_branch,
-            } => work.extend([&**cond, then_branch, else_branch]),
-            Expr::Let { value, body, .. } => work.extend([&**value, body]),
+        if let Expr::Call { func, .. } = expr {
+            facts.callees.push(*func);
         }
+        expr.push_children(&mut work);
     }
     facts
 }
