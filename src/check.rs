@@ -1,5 +1,5 @@
 //! Name resolution and arity checking: turns the parsed [`ast::Program`] into
-//! the resolved [`ir::Program`], or reports every error it finds.
+//! the resolved [`ir::CheckedProgram`], or reports every error it finds.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +11,7 @@ use crate::suggest;
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
 #[cfg(test)]
-pub fn check(program: &ast::Program) -> Result<ir::Program, Vec<Diagnostic>> {
+pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     check_with(program, &[], &[])
 }
 
@@ -32,7 +32,7 @@ pub fn check_with(
     program: &ast::Program,
     earlier: &[ir::Func],
     broken: &[String],
-) -> Result<ir::Program, Vec<Diagnostic>> {
+) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     let mut checker = Checker {
         broken: broken.iter().map(String::as_str).collect(),
         next_id: earlier.len(),
@@ -61,9 +61,9 @@ pub fn check_with(
     let ids: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
     checker.check_arity_changes(&defs, earlier);
 
-    let mut out = ir::Program {
+    let mut out = ir::CheckedProgram {
         funcs: earlier.to_vec(),
-        ..ir::Program::default()
+        ..ir::CheckedProgram::default()
     };
     let mut def_ids = Vec::new();
     for (def, id) in defs.iter().zip(ids) {

@@ -361,7 +361,7 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
     }
 }
 
-fn emit_asm(program: &crate::ir::Program) -> ExitCode {
+fn emit_asm(program: &crate::ir::CheckedProgram) -> ExitCode {
     write_output(pipeline::asm_listing(program).as_bytes())
         .err()
         .unwrap_or(ExitCode::SUCCESS)

@@ -1,4 +1,4 @@
-//! The reference interpreter: runs a checked [`ir::Program`] by walking its
+//! The reference interpreter: runs a checked [`ir::CheckedProgram`] by walking its
 //! tree, written for clarity rather than speed.
 //!
 //! It is the second opinion the JIT is tested against (`--backend=interp`,
@@ -39,7 +39,7 @@ const INTERRUPT_POLL_INTERVAL: u32 = 1 << 12;
 /// If `func` is out of range or `args` has the wrong length (bugs in the
 /// caller, which knows the signatures).
 pub fn call(
-    program: &ir::Program,
+    program: &ir::CheckedProgram,
     func: FuncId,
     args: &[i64],
     interrupt: Option<&LimitInterrupt>,
@@ -49,7 +49,7 @@ pub fn call(
 
 /// [`call`], with the stacks bounded to `budget` bytes.
 pub(crate) fn call_with_budget(
-    program: &ir::Program,
+    program: &ir::CheckedProgram,
     func: FuncId,
     args: &[i64],
     interrupt: Option<&LimitInterrupt>,
@@ -123,7 +123,7 @@ struct Frame {
 
 /// The interpreter's state: everything the JIT keeps on its stack.
 struct Machine<'p> {
-    program: &'p ir::Program,
+    program: &'p ir::CheckedProgram,
     steps: Vec<Step<'p>>,
     values: Vec<i64>,
     locals: Vec<i64>,
@@ -386,7 +386,7 @@ mod tests {
     use super::*;
     use crate::pipeline::{self, Timings};
 
-    fn checked(source: &str) -> ir::Program {
+    fn checked(source: &str) -> ir::CheckedProgram {
         pipeline::front_end(source, &[], &mut Timings::default()).expect("program checks")
     }
 
@@ -464,7 +464,7 @@ mod tests {
                 "fn f(n) = if n == 0 then 0 else {lets}1 + f(n - 1)\nf(100000)"
             ))
         };
-        let depth_reached = |program: &ir::Program| {
+        let depth_reached = |program: &ir::CheckedProgram| {
             // The deepest call that still returns, found by bisection.
             let f = program.funcs.iter().position(|f| f.name == "f").unwrap();
             let (mut ok, mut overflows) = (0, 100_000);

@@ -6,7 +6,7 @@
 
 use crate::ast::{BinOp, Span, UnOp};
 
-/// Index of a function in [`Program::funcs`].
+/// Index of a function in [`CheckedProgram::funcs`].
 pub type FuncId = usize;
 
 /// Index of a variable (parameter or `let` binding) within its function.
@@ -15,7 +15,7 @@ pub type LocalId = usize;
 
 /// A program ready for code generation.
 #[derive(Clone, Debug, Default)]
-pub struct Program {
+pub struct CheckedProgram {
     /// The user's functions, then one zero-parameter function per top-level
     /// expression.
     pub funcs: Vec<Func>,
@@ -93,24 +93,28 @@ impl Expr {
     pub fn calls(&self, func: FuncId) -> bool {
         let mut work = vec![self];
         while let Some(expr) = work.pop() {
-            match expr {
-                Expr::Int(_) | Expr::Local(_) => {}
-                Expr::Call { func: callee, args } => {
-                    if *callee == func {
-                        return true;
-                    }
-                    work.extend(args);
-                }
-                Expr::Unary { operand, .. } => work.push(operand),
-                Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
-                Expr::If {
-                    cond,
-                    then_branch,
-                    else_branch,
-                } => work.extend([&**cond, then_branch, else_branch]),
-                Expr::Let { value, body, .. } => work.extend([&**value, body]),
+            if matches!(expr, Expr::Call { func: callee, .. } if *callee == func) {
+                return true;
             }
+            expr.push_children(&mut work);
         }
         false
+    }
+
+    /// Pushes the direct subexpressions onto `work`, for walks with an
+    /// explicit stack (which survive any nesting depth).
+    pub fn push_children<'e>(&'e self, work: &mut Vec<&'e Expr>) {
+        match self {
+            Expr::Int(_) | Expr::Local(_) => {}
+            Expr::Call { args, .. } => work.extend(args),
+            Expr::Unary { operand, .. } => work.push(operand),
+            Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
+            Expr::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => work.extend([&**cond, then_branch, else_branch]),
+            Expr::Let { value, body, .. } => work.extend([&**value, body]),
+        }
     }
 }

@@ -135,7 +135,7 @@ pub fn front_end(
     source: &str,
     earlier: &[ir::Func],
     timings: &mut Timings,
-) -> Result<ir::Program, Vec<Diagnostic>> {
+) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     // Files are refused by `decode_utf8` already; this catches text from
     // elsewhere (a REPL entry piped in as one huge line).
     if source.len() > MAX_SOURCE_LEN {
@@ -165,7 +165,7 @@ pub fn front_end(
 
 /// Generates code for `program` and loads it into executable memory.
 pub fn back_end(
-    program: &ir::Program,
+    program: &ir::CheckedProgram,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
     back_end_with(program, false, timings)
@@ -174,7 +174,7 @@ pub fn back_end(
 /// Like [`back_end`]; with `batch_entries` the code can also run a function
 /// once per row of a batch in one call (the library's `call_many`).
 pub fn back_end_with(
-    program: &ir::Program,
+    program: &ir::CheckedProgram,
     batch_entries: bool,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
@@ -188,7 +188,7 @@ pub fn back_end_with(
 }
 
 /// The disassembly of the code generated for `program` (`--emit asm`).
-pub fn asm_listing(program: &ir::Program) -> String {
+pub fn asm_listing(program: &ir::CheckedProgram) -> String {
     crate::disasm::listing(&codegen::compile(program))
 }
 
@@ -225,14 +225,14 @@ impl Backend {
 /// A checked program made ready to run by a [`Backend`].
 pub enum Runner<'p> {
     Jit(jit::LoadedProgram),
-    Interp(&'p ir::Program),
+    Interp(&'p ir::CheckedProgram),
 }
 
 impl<'p> Runner<'p> {
     /// Prepares `program` for `backend`: the JIT generates and loads code,
     /// the interpreter needs nothing.
     pub fn new(
-        program: &'p ir::Program,
+        program: &'p ir::CheckedProgram,
         backend: Backend,
         timings: &mut Timings,
     ) -> std::io::Result<Runner<'p>> {

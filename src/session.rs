@@ -130,7 +130,7 @@ impl Session {
     }
 
     /// Keeps the definitions of a successful entry.
-    fn commit(&mut self, mut program: ir::Program, file: &Rc<SourceFile>) {
+    fn commit(&mut self, mut program: ir::CheckedProgram, file: &Rc<SourceFile>) {
         let defined_here: Vec<FuncId> = program
             .items
             .iter()
@@ -150,7 +150,7 @@ impl Session {
 
     fn runtime_failure(
         &self,
-        program: &ir::Program,
+        program: &ir::CheckedProgram,
         file: &Rc<SourceFile>,
         error: Fault,
     ) -> Failure {
@@ -214,9 +214,9 @@ impl Session {
                 &map.func_symbol(id)?,
             ));
         }
-        let program = ir::Program {
+        let program = ir::CheckedProgram {
             funcs: self.defs.clone(),
-            ..ir::Program::default()
+            ..ir::CheckedProgram::default()
         };
         let artifact = crate::codegen::compile(&program);
         Some(crate::disasm::disassemble(

@@ -8,12 +8,12 @@
 //! `EXPRJIT_LOOP_PROGRAMS=N` runs N random loop programs instead of the
 //! quick default; `EXPRJIT_LOOP_TRACE=1` prints each before running it.
 
-use exprjit::fault::Fault as RuntimeError;
+use exprjit::fault::Fault;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
 
 /// Compiles `source` for both back ends and compares every call in `calls`;
 /// returns the JIT's results.
-fn compare(source: &str, calls: &[(&str, Vec<i64>)]) -> Vec<Result<i64, RuntimeError>> {
+fn compare(source: &str, calls: &[(&str, Vec<i64>)]) -> Vec<Result<i64, Fault>> {
     let mut timings = Timings::default();
     let program = pipeline::front_end(source, &[], &mut timings)
         .unwrap_or_else(|errors| panic!("{source}\n{errors:?}"));
@@ -143,7 +143,7 @@ fn errors_in_inlined_code_name_the_inlined_function() {
         .expect("defined");
     let slash = source.find('/').expect("one division");
     for result in [&results[0], &results[2]] {
-        let Err(RuntimeError::DivisionByZero { func, span }) = result else {
+        let Err(Fault::DivisionByZero { func, span }) = result else {
             panic!("expected a division by zero, got {result:?}");
         };
         assert_eq!(*func, ratio);
@@ -200,7 +200,7 @@ fn wide(n, a, b, c, d, e, f, g) = if n == 0 then a + g else if n % 3 == 0 then w
             .position(|f| f.name == name)
             .expect("defined");
         match jit.call(func, &args, None).expect("runs") {
-            Err(RuntimeError::StackOverflow { name: in_func, .. }) => {
+            Err(Fault::StackOverflow { name: in_func, .. }) => {
                 assert_eq!(in_func, name, "the recursion is {name}'s")
             }
             other => panic!("{name}: expected a stack overflow, got {other:?}"),
@@ -255,7 +255,7 @@ fn recursing(n) = if n < 0 then 0 else if n == 5 then 1 + recursing(-1) + recurs
         });
         let result = jit.call(func, &args, Some(&INTERRUPT)).expect("runs");
         stopper.join().expect("stopper thread");
-        assert_eq!(result, Err(RuntimeError::Interrupted), "{name}");
+        assert_eq!(result, Err(Fault::Interrupted), "{name}");
     }
 }
 

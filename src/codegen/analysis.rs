@@ -122,14 +122,14 @@ impl Facts {
     /// Walks `func`'s body once, expanding the calls `plan` inlines (twice
     /// when additive self calls turn out not to make an accumulating loop
     /// because some return position calls another function).
-    pub fn of(func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) -> Facts {
+    pub fn of(func: &ir::Func, id: FuncId, program: &ir::CheckedProgram, plan: &InlinePlan) -> Facts {
         let mut facts = Facts::default();
         facts.refill(func, id, program, plan);
         facts
     }
 
     /// [`Facts::of`], reusing these facts' buffers.
-    pub fn refill(&mut self, func: &ir::Func, id: FuncId, program: &ir::Program, plan: &InlinePlan) {
+    pub fn refill(&mut self, func: &ir::Func, id: FuncId, program: &ir::CheckedProgram, plan: &InlinePlan) {
         self.walk(func, id, program, plan, true);
         if self.accumulates && self.foreign_tail_calls {
             self.walk(func, id, program, plan, false);
@@ -168,7 +168,7 @@ impl Facts {
         &mut self,
         func: &ir::Func,
         id: FuncId,
-        program: &ir::Program,
+        program: &ir::CheckedProgram,
         plan: &InlinePlan,
         accumulate: bool,
     ) {
@@ -258,7 +258,7 @@ impl Hasher for WordHasher {
 
 /// The state of the walk over one function.
 struct Walk<'a> {
-    program: &'a ir::Program,
+    program: &'a ir::CheckedProgram,
     plan: &'a InlinePlan,
     id: FuncId,
     /// Additive self calls in return positions are accumulations.

@@ -31,7 +31,7 @@ impl InlinePlan {
     /// algorithm, iteratively: a chain of 100,000 functions each calling the
     /// next must not exhaust the stack), then the expanded sizes, callees
     /// before callers.
-    pub fn of(program: &ir::Program) -> InlinePlan {
+    pub fn of(program: &ir::CheckedProgram) -> InlinePlan {
         let bodies: Vec<BodyFacts> = program.funcs.iter().map(|f| body_facts(&f.body)).collect();
         let components = strongly_connected_components(&bodies);
         let mut expanded = vec![usize::MAX; bodies.len()];
@@ -78,21 +78,10 @@ fn body_facts(body: &Expr) -> BodyFacts {
     let mut work = vec![body];
     while let Some(expr) = work.pop() {
         facts.nodes += 1;
-        match expr {
-            Expr::Int(_) | Expr::Local(_) => {}
-            Expr::Call { func, args } => {
-                facts.callees.push(*func);
-                work.extend(args);
-            }
-            Expr::Unary { operand, .. } => work.push(operand),
-            Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
-            Expr::If {
-                cond,
-                then_branch,
-                else_branch,
-            } => work.extend([&**cond, then_branch, else_branch]),
-            Expr::Let { value, body, .. } => work.extend([&**value, body]),
+        if let Expr::Call { func, .. } = expr {
+            facts.callees.push(*func);
         }
+        expr.push_children(&mut work);
     }
     facts
 }
@@ -163,12 +152,12 @@ mod tests {
     use super::*;
     use crate::pipeline::{Timings, front_end};
 
-    fn plan(source: &str) -> (InlinePlan, ir::Program) {
+    fn plan(source: &str) -> (InlinePlan, ir::CheckedProgram) {
         let program = front_end(source, &[], &mut Timings::default()).expect("valid");
         (InlinePlan::of(&program), program)
     }
 
-    fn id(program: &ir::Program, name: &str) -> FuncId {
+    fn id(program: &ir::CheckedProgram, name: &str) -> FuncId {
         program
             .funcs
             .iter()

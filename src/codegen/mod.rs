@@ -1,9 +1,10 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
-//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline
-//! and the trap exit; [`inline`] decides once which functions are expanded
-//! at their call sites; [`analysis`] looks at each function before it is
-//! lowered; `lower` walks it once and emits its code, with [`regs`] and
+//! [`x64`] encodes instructions; `trampoline` emits the entry trampoline,
+//! the trap exit and the batch loops; `inline` decides once which functions
+//! are expanded at their call sites; [`analysis`] looks at each function
+//! before it is lowered; `lower` walks it once and emits its code, with
+//! [`regs`] and
 //! [`divide`] as helpers. The output is plain data (see
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 
@@ -23,13 +24,13 @@ use lower::Links;
 const FUNCTION_ALIGNMENT: usize = 16;
 
 /// Generates machine code for every function of `program`.
-pub fn compile(program: &ir::Program) -> Artifact {
+pub fn compile(program: &ir::CheckedProgram) -> Artifact {
     compile_with(program, false)
 }
 
 /// Like [`compile`]; with `batch_entries`, also the loops that call a
 /// function once per row (one per arity in the program), for the library.
-pub fn compile_with(program: &ir::Program, batch_entries: bool) -> Artifact {
+pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifact {
     let mut asm = x64::Assembler::new();
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit);

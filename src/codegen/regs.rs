@@ -58,6 +58,7 @@ impl RegSet {
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }
+
 }
 
 /// Caller-saved registers temporaries are allocated from, in order of

@@ -38,7 +38,7 @@ impl Side {
 
 /// A program that passed the front end.
 pub(crate) struct Checked {
-    program: ir::Program,
+    program: ir::CheckedProgram,
 }
 
 /// Parses and checks `source`; on failure, the rendered diagnostics.

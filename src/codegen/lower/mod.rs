@@ -1,4 +1,4 @@
-//! Lowering: one function of the checked [`ir::Program`] onto the x86-64
+//! Lowering: one function of the checked [`ir::CheckedProgram`] onto the x86-64
 //! [`Assembler`], in one pass, in the style of V8's Liftoff and Wasmtime's
 //! Winch.
 //!
@@ -79,7 +79,7 @@ use stack::ValueStack;
 /// expanded in place, and where code can jump (every function's entry, and
 /// the shared trap exit).
 pub(crate) struct Links<'p> {
-    pub(crate) program: &'p ir::Program,
+    pub(crate) program: &'p ir::CheckedProgram,
     pub(crate) inline: InlinePlan,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
