@@ -180,6 +180,7 @@ impl Facts {
             id,
             accumulate,
             facts: self,
+            expanding: vec![id],
             calls: 0,
             bound_at: scratch.bound_at,
             depth: 0,
@@ -248,7 +249,7 @@ impl Hasher for WordHasher {
     }
 
     fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7CC1_B727_220A_95);
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517C_C1B7_2722_0A95);
     }
 
     fn finish(&self) -> u64 {
@@ -259,7 +260,10 @@ impl Hasher for WordHasher {
 /// The state of the walk over one function.
 struct Walk<'a> {
     program: &'a ir::CheckedProgram,
-    plan: &'a InlinePlan,
+    plan: &'a InlinePlan<'a>,
+    /// The functions being expanded, the one analysed first: a call to
+    /// one of them is not expanded again.
+    expanding: Vec<FuncId>,
     id: FuncId,
     /// Additive self calls in return positions are accumulations.
     accumulate: bool,
@@ -501,7 +505,9 @@ impl Walk<'_> {
                 let b = self.walk(body, base, tail, pending, lets + 1);
                 self.let_result(base + local, v.need.max(home + b.need), b)
             }
-            Expr::Call { func, args } if self.plan.inlines(*func) => {
+            Expr::Call { func, args }
+                if !self.expanding.contains(func) && self.plan.inlines(*func, tail) =>
+            {
                 self.inlined_call(expr, *func, args, base, tail, pending, lets)
             }
             Expr::Call { func, args } => {
@@ -591,7 +597,9 @@ impl Walk<'_> {
             self.bind(callee_base + param, arg, walked);
             homes += usize::from(self.facts.bindings[callee_base + param] == Binding::Own);
         }
+        self.expanding.push(func);
         let body = self.walk(&callee.body, callee_base, tail, pending, lets + homes);
+        self.expanding.pop();
         need = need.max(homes + body.need);
         match body.deferred {
             Some(local) if (callee_base..callee_base + args.len()).contains(&local) => {

@@ -140,11 +140,13 @@ impl FuncLowering<'_> {
         }
         let outer = (self.local_base, self.source_func);
         (self.local_base, self.source_func) = (base, func);
+        self.expanding.push(func);
         if tail {
             self.tail_expr(&callee.body);
         } else {
             self.expr(&callee.body);
         }
+        self.expanding.pop();
         (self.local_base, self.source_func) = outer;
         for param in (0..args.len()).rev() {
             if tail {

@@ -80,7 +80,7 @@ use stack::ValueStack;
 /// the shared trap exit).
 pub(crate) struct Links<'p> {
     pub(crate) program: &'p ir::CheckedProgram,
-    pub(crate) inline: InlinePlan,
+    pub(crate) inline: InlinePlan<'p>,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
 }
@@ -252,6 +252,8 @@ struct FuncLowering<'a> {
     /// The function whose source is being lowered (an inlined callee's
     /// inside its expansion): division traps name it.
     source_func: FuncId,
+    /// This function, then the inlined ones being expanded.
+    expanding: Vec<FuncId>,
     /// An attempt ran out of registers; it will be emitted again with a
     /// frame, or with stable homes.
     out_of_registers: bool,
@@ -288,6 +290,7 @@ impl<'a> FuncLowering<'a> {
             looping: loops::Copy::default(),
             local_base: 0,
             source_func: id,
+            expanding: vec![id],
             out_of_registers: false,
             loop_peak: None,
             select_spilled: false,
@@ -387,6 +390,13 @@ impl<'a> FuncLowering<'a> {
         }
     }
 
+    /// Whether a call of `func` (in tail position or not) is expanded
+    /// here: it is inlined, and not one of the functions being expanded
+    /// (nor this one).
+    fn expands(&self, func: FuncId, tail: bool) -> bool {
+        !self.expanding.contains(&func) && self.links.inline.inlines(func, tail)
+    }
+
     /// Whether variable `local` needs a home that survives calls: it is
     /// live across one (or, with [`Shape::pool_homes`] off, any variable of
     /// a framed function, and any parameter of one that calls).
@@ -427,16 +437,16 @@ impl<'a> FuncLowering<'a> {
                 self.tail_expr(body);
                 self.unbind(local);
             }
-            ir::Expr::Call { func, args } if *func == self.id && self.local_base == 0 => {
-                self.self_tail_call(args)
-            }
+            // (Also from inlined code in tail position: its tail calls are
+            // this function's.)
+            ir::Expr::Call { func, args } if *func == self.id => self.self_tail_call(args),
             ir::Expr::Binary { .. }
                 if self.facts.accumulates && additive_self_call(expr, self.id).is_some() =>
             {
                 let (e, call) = additive_self_call(expr, self.id).expect("matched");
                 self.accumulate(e, call);
             }
-            ir::Expr::Call { func, args } if self.links.inline.inlines(*func) => {
+            ir::Expr::Call { func, args } if self.expands(*func, true) => {
                 self.inline_call(expr, *func, args, true)
             }
             ir::Expr::Call { func, args } => self.tail_call(*func, args),
@@ -500,7 +510,7 @@ impl<'a> FuncLowering<'a> {
                 self.expr(body);
                 self.unbind_under_value(local);
             }
-            ir::Expr::Call { func, args } if self.links.inline.inlines(*func) => {
+            ir::Expr::Call { func, args } if self.expands(*func, false) => {
                 self.inline_call(expr, *func, args, false)
             }
             ir::Expr::Call { func, args } => self.call(*func, args),
