@@ -179,7 +179,13 @@ pub fn back_end_with(
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
     let start = Instant::now();
-    let artifact = codegen::compile_with(program, batch_entries);
+    let artifact = codegen::compile_with(
+        program,
+        codegen::Options {
+            batch_entries,
+            debug_info: false,
+        },
+    );
     timings.codegen = start.elapsed();
     let start = Instant::now();
     let loaded = jit::LoadedProgram::load(artifact, program.top_level.clone());
