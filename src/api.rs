@@ -200,7 +200,7 @@ fn compile_file(file: Arc<SourceFile>) -> Result<Program, CompileError> {
         Ok(program) => program,
         Err(diagnostics) => return Err(CompileError::from_diagnostics(file, diagnostics)),
     };
-    let loaded = match pipeline::back_end_with(&program, true, &mut timings) {
+    let loaded = match pipeline::back_end_with(&program, true, None, &mut timings) {
         Ok(loaded) => loaded,
         Err(error) => {
             return Err(CompileError::system(

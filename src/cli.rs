@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::debuginfo;
 use crate::diag::{self, Diagnostic, SourceFile};
 use crate::lexer;
 use crate::pipeline::{self, Backend, Runner, Timings};
@@ -61,6 +62,13 @@ struct Cli {
     /// turned on by EXPRJIT_PERF_MAP=1).
     #[arg(long)]
     perf_map: bool,
+
+    /// Describe the generated code to debuggers: register it through the
+    /// GDB JIT interface with symbols, source lines and call-frame
+    /// information, so that gdb can `break` on functions, show `bt` and
+    /// `list` source (see the README, "Debugging and profiling").
+    #[arg(short = 'g', long)]
+    debug_info: bool,
 
     /// Start the interactive REPL even when stdin is not a terminal (then
     /// without line editing, echoing prompts and input).
@@ -206,7 +214,14 @@ fn run(cli: &Cli) -> ExitCode {
     if cli.emit == Some(Emit::Asm) {
         return emit_asm(&program);
     }
-    let runner = match Runner::new(&program, cli.backend, &mut timings) {
+    // Debuggers read the source from a file: `-e` and standard input get
+    // one in the temporary directory, removed when the run ends.
+    let debug_file = cli.debug_info.then(|| DebugSourceFile::new(&file));
+    let sources = debug_file.as_ref().map(|debug| debuginfo::Sources {
+        files: vec![(debug.path.as_str(), file.text.as_str())],
+        func_file: Vec::new(),
+    });
+    let runner = match Runner::with_debug(&program, cli.backend, sources.as_ref(), &mut timings) {
         Ok(runner) => runner,
         Err(error) => {
             complain(format_args!("cannot map executable memory: {error}"));
@@ -314,6 +329,41 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
             let (text, diagnostic) = *invalid;
             diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
             Err(ExitCode::from(EXIT_ERROR))
+        }
+    }
+}
+
+/// The path debuggers are given for the source of a run: the file's own,
+/// or for `-e` and standard input a copy in the temporary directory,
+/// removed when this is dropped.
+struct DebugSourceFile {
+    path: String,
+    temporary: bool,
+}
+
+impl DebugSourceFile {
+    fn new(file: &SourceFile) -> DebugSourceFile {
+        if !file.name.starts_with('<') {
+            return DebugSourceFile {
+                path: file.name.clone(),
+                temporary: false,
+            };
+        }
+        let kind = file.name.trim_matches(['<', '>']);
+        let path = std::env::temp_dir().join(format!("exprjit-{}-{kind}.ex", std::process::id()));
+        // Without the copy, `list` has nothing to show; the rest works.
+        let temporary = std::fs::write(&path, &file.text).is_ok();
+        DebugSourceFile {
+            path: path.display().to_string(),
+            temporary,
+        }
+    }
+}
+
+impl Drop for DebugSourceFile {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
