@@ -178,7 +178,7 @@ fn run(cli: &Cli) -> ExitCode {
     }
     let stdin_is_terminal = io::stdin().is_terminal();
     if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
-        return match crate::repl::run(stdin_is_terminal, cli.backend) {
+        return match crate::repl::run(stdin_is_terminal, cli.backend, cli.debug_info) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(error) => {

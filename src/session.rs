@@ -15,6 +15,7 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::debuginfo;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId};
 use crate::jit::{self, Fault, LimitInterrupt};
@@ -67,6 +68,8 @@ pub struct Session {
     loaded: Option<jit::LoadedProgram>,
     /// What runs the entries.
     backend: Backend,
+    /// Register each entry's code with debuggers (`-g`).
+    debug_info: bool,
 }
 
 impl Session {
@@ -90,7 +93,13 @@ impl Session {
                 return outcome;
             }
         };
-        let runner = match Runner::new(&program, self.backend, &mut outcome.timings) {
+        let files = self.debug_info.then(|| self.debug_files(&program, &file));
+        let sources = files.as_ref().map(|(files, func_file)| debuginfo::Sources {
+            files: files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect(),
+            func_file: func_file.clone(),
+        });
+        let runner = Runner::with_debug(&program, self.backend, sources.as_ref(), &mut outcome.timings);
+        let runner = match runner {
             Ok(runner) => runner,
             Err(error) => {
                 outcome.failure = Some(Failure::System(format!(
@@ -127,6 +136,35 @@ impl Session {
             self.commit(program, &file);
         }
         outcome
+    }
+
+    /// The entries the functions of `program` come from (this one, `file`,
+    /// and earlier ones for definitions it does not replace), and which
+    /// function is in which. Debuggers get the entries' names (`<entry
+    /// 3>`), which are no files: `list` shows nothing in the REPL.
+    fn debug_files(
+        &self,
+        program: &ir::CheckedProgram,
+        file: &Rc<SourceFile>,
+    ) -> (Vec<Rc<SourceFile>>, Vec<usize>) {
+        let mut files = vec![Rc::clone(file)];
+        let mut func_file = Vec::with_capacity(program.funcs.len());
+        for id in 0..program.funcs.len() {
+            let replaced = program.items.contains(&ir::Item::Def(id));
+            let source = match self.def_sources.get(id) {
+                Some(source) if !replaced => source,
+                _ => file,
+            };
+            let index = match files.iter().position(|f| Rc::ptr_eq(f, source)) {
+                Some(index) => index,
+                None => {
+                    files.push(Rc::clone(source));
+                    files.len() - 1
+                }
+            };
+            func_file.push(index);
+        }
+        (files, func_file)
     }
 
     /// Keeps the definitions of a successful entry.
@@ -186,6 +224,7 @@ impl Session {
     pub fn reset(&mut self) {
         *self = Session {
             backend: self.backend,
+            debug_info: self.debug_info,
             ..Session::default()
         };
     }
@@ -193,6 +232,11 @@ impl Session {
     /// The back end that runs the entries.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Registers the code of later entries with debuggers (`-g`), or not.
+    pub fn set_debug_info(&mut self, on: bool) {
+        self.debug_info = on;
     }
 
     /// Runs later entries with `backend`; the definitions stay.
