@@ -70,6 +70,13 @@ struct Cli {
     #[arg(short = 'g', long)]
     debug_info: bool,
 
+    /// Write jit-PID.dump in the current directory (code, names and source
+    /// lines of the generated code) for `perf record -k 1` and `perf inject
+    /// --jit`, so that `perf annotate` shows JIT functions with source.
+    /// Implies -g.
+    #[arg(long)]
+    perf_jitdump: bool,
+
     /// Start the interactive REPL even when stdin is not a terminal (then
     /// without line editing, echoing prompts and input).
     #[arg(short = 'i', long, conflicts_with_all = ["file", "expr"])]
@@ -216,7 +223,7 @@ fn run(cli: &Cli) -> ExitCode {
     }
     // Debuggers read the source from a file: `-e` and standard input get
     // one in the temporary directory, removed when the run ends.
-    let debug_file = cli.debug_info.then(|| DebugSourceFile::new(&file));
+    let debug_file = (cli.debug_info || cli.perf_jitdump).then(|| DebugSourceFile::new(&file));
     let sources = debug_file.as_ref().map(|debug| debuginfo::Sources {
         files: vec![(debug.path.as_str(), file.text.as_str())],
         func_file: Vec::new(),
@@ -237,6 +244,22 @@ fn run(cli: &Cli) -> ExitCode {
             "cannot write {}: {error}",
             crate::perf_map::path().display()
         ));
+    }
+
+    // Kept open (and its marker mapped) until the run ends.
+    let mut _jitdump = None;
+    if let (Runner::Jit(loaded), true, Some(sources)) = (&runner, cli.perf_jitdump, &sources) {
+        let written = crate::perf_jitdump::JitDump::create().and_then(|mut dump| {
+            dump.write_program(loaded, sources)?;
+            Ok(dump)
+        });
+        match written {
+            Ok(dump) => _jitdump = Some(dump),
+            Err(error) => complain(format_args!(
+                "cannot write {}: {error}",
+                crate::perf_jitdump::path().display()
+            )),
+        }
     }
 
     let start = Instant::now();

@@ -8,6 +8,7 @@
 //! [`crate::abi`].
 
 pub mod gdb;
+pub mod perf;
 pub mod mem;
 pub mod runtime;
 
