@@ -219,7 +219,7 @@ fn run(cli: &Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.emit == Some(Emit::Asm) {
-        return emit_asm(&program);
+        return emit_asm(&program, &file);
     }
     // Debuggers read the source from a file: `-e` and standard input get
     // one in the temporary directory, removed when the run ends.
@@ -434,8 +434,10 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
     }
 }
 
-fn emit_asm(program: &crate::ir::CheckedProgram) -> ExitCode {
-    write_output(pipeline::asm_listing(program).as_bytes())
+fn emit_asm(program: &crate::ir::CheckedProgram, file: &SourceFile) -> ExitCode {
+    let colour = diag::wants_colour(io::stdout().is_terminal());
+    let source = Some((file.name.as_str(), file.text.as_str()));
+    write_output(pipeline::asm_listing(program, source, colour).as_bytes())
         .err()
         .unwrap_or(ExitCode::SUCCESS)
 }

@@ -201,8 +201,26 @@ pub fn back_end_with(
 }
 
 /// The disassembly of the code generated for `program` (`--emit asm`).
-pub fn asm_listing(program: &ir::CheckedProgram) -> String {
-    crate::disasm::listing(&codegen::compile(program))
+///
+/// With `source` (the program's path and text), each run of instructions
+/// is headed by the source line it computes, in colour if `colour`.
+pub fn asm_listing(
+    program: &ir::CheckedProgram,
+    source: Option<(&str, &str)>,
+    colour: bool,
+) -> String {
+    let options = codegen::Options {
+        batch_entries: false,
+        debug_info: source.is_some(),
+    };
+    let artifact = codegen::compile_with(program, options);
+    let sources = debuginfo::Sources {
+        files: source.into_iter().collect(),
+        func_file: Vec::new(),
+    };
+    let rows = artifact.map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
+    let view = crate::disasm::SourceView::new(rows, &sources, colour);
+    crate::disasm::listing(&artifact, source.map(|_| &view))
 }
 
 /// Which back end runs a checked program.

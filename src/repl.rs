@@ -247,7 +247,10 @@ impl Repl {
             ("asm", "") => complain(format_args!(
                 "error: :asm needs a function name, as in :asm fib"
             )),
-            ("asm", function) => match self.session.disassemble(function) {
+            ("asm", function) => match self
+                .session
+                .disassemble(function, diag::wants_colour(io::stdout().is_terminal()))
+            {
                 Some(text) => write!(self.out, "{text}")?,
                 None => match crate::suggest::closest(function, self.session.names()) {
                     Some(near) => complain(format_args!(

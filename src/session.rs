@@ -66,6 +66,9 @@ pub struct Session {
     /// The code of the last successful entry, kept for disassembly (when
     /// the JIT ran it).
     loaded: Option<jit::LoadedProgram>,
+    /// With debug info: the entries the loaded code's functions come
+    /// from, and which function is in which (for `:asm`'s source lines).
+    loaded_files: Option<(Vec<Rc<SourceFile>>, Vec<usize>)>,
     /// What runs the entries.
     backend: Backend,
     /// Register each entry's code with debuggers (`-g`).
@@ -133,6 +136,7 @@ impl Session {
         outcome.run = start.elapsed();
         if outcome.failure.is_none() {
             self.loaded = runner.into_jit();
+            self.loaded_files = files;
             self.commit(program, &file);
         }
         outcome
@@ -247,15 +251,29 @@ impl Session {
     /// The disassembly of function `name`, if it is defined. When the
     /// interpreter ran the last entry there is no loaded code, so the
     /// definitions are compiled just for display (at address 0).
-    pub fn disassemble(&self, name: &str) -> Option<String> {
+    ///
+    /// With debug info on (`-g`), each run of instructions is headed by the
+    /// source line it computes, in colour if `colour`.
+    pub fn disassemble(&self, name: &str, colour: bool) -> Option<String> {
         let id = self.defs.iter().position(|f| f.name == name)?;
         if let Some(loaded) = &self.loaded {
             let map = loaded.map();
-            return Some(crate::disasm::disassemble(
+            let sources = self.loaded_files.as_ref().map(|(files, func_file)| {
+                debuginfo::Sources {
+                    files: files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect(),
+                    func_file: func_file.clone(),
+                }
+            });
+            let rows = map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
+            let view = sources
+                .as_ref()
+                .map(|sources| crate::disasm::SourceView::new(rows, sources, colour));
+            return Some(crate::disasm::disassemble_with(
                 loaded.code(),
                 loaded.base_address(),
                 &map.symbols(),
                 &map.func_symbol(id)?,
+                view.as_ref(),
             ));
         }
         let program = ir::CheckedProgram {
@@ -345,7 +363,7 @@ mod tests {
     fn reset_forgets_everything() {
         let mut session = Session::new();
         values(&mut session, "fn f() = 1");
-        assert!(session.disassemble("f").is_some());
+        assert!(session.disassemble("f", false).is_some());
         session.reset();
         assert_eq!(session.names().count(), 0);
         assert!(session.eval("<test>", "f()", None).failure.is_some());

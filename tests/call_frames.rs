@@ -413,6 +413,15 @@ fn problems(source: &str, batch_entries: bool) -> Option<Vec<String>> {
         debug_info: true,
     };
     let artifact = codegen::compile_with(&program, options);
+    // Debug info describes the code; it never changes it.
+    let plain = codegen::compile_with(
+        &program,
+        Options {
+            debug_info: false,
+            ..options
+        },
+    );
+    assert!(plain.code == artifact.code, "-g changed the code of:\n{source}");
     let tables = artifact.map.debug.as_ref().expect("debug tables");
     let mut image = Image {
         artifact: &artifact,
