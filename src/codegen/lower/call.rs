@@ -81,7 +81,7 @@ impl FuncLowering<'_> {
                 self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, 8 * incoming));
                 // The return address moved up to where the callee finds it;
                 // the caller's frame did not.
-                self.cfi(Pending {
+                self.cfi(|_| Pending {
                     rule: Pending::ENTRY.rule.with_cfa(Cfa::Rsp(8 - 8 * incoming)),
                     plus_frame: false,
                 });
@@ -101,15 +101,15 @@ impl FuncLowering<'_> {
         self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rbp, 8));
         let mut rule = self.frame.rule(self.frame.set_up());
         rule.rule.return_address = Saved::InReg(SCRATCH);
-        self.cfi(rule);
+        self.cfi(|_| rule);
         self.asm.mov_rm(Reg::R10, Mem::new(Reg::Rbp, 0));
         rule.rule = rule.rule.with_saved(Reg::Rbp, Saved::InReg(Reg::R10));
-        self.cfi(rule);
+        self.cfi(|_| rule);
         for (index, &reg) in self.frame.saved.clone().iter().enumerate() {
             self.asm
                 .mov_rm(reg, Mem::new(Reg::Rbp, -8 * (index as i32 + 1)));
             rule.rule = rule.rule.with_saved(reg, Saved::Same);
-            self.cfi(rule);
+            self.cfi(|_| rule);
         }
         let dest = 16 + 8 * incoming - 8 * outgoing;
         for k in (0..outgoing).rev() {
@@ -125,7 +125,7 @@ impl FuncLowering<'_> {
             .rule
             .with_cfa(Cfa::Rsp(8 - 8 * incoming + 8 * outgoing))
             .with_saved(Reg::Rbp, Saved::Same);
-        self.cfi(rule);
+        self.cfi(|_| rule);
         self.asm.jmp(target);
     }
 }

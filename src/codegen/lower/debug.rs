@@ -33,7 +33,7 @@ impl Pending {
 /// The debug rows of one attempt at a function.
 pub(super) struct FuncDebug<'a> {
     out: &'a mut Recorder,
-    on: bool,
+    pub(super) on: bool,
     frames: Vec<(usize, Pending)>,
     /// The rule in force at the current point of the code.
     pub(super) current: Pending,
@@ -57,6 +57,7 @@ impl<'a> FuncDebug<'a> {
 
     /// Hands the rows to the recorder, with `frame_bytes` (the bytes the
     /// prologue allocates) added where they belong.
+    #[inline]
     pub(super) fn flush(&mut self, frame_bytes: usize) {
         if !self.on {
             return;
@@ -78,26 +79,28 @@ impl<'a> FuncDebug<'a> {
 }
 
 impl FuncLowering<'_> {
-    /// From the current offset on, the frame is as `rule` says.
-    pub(super) fn cfi(&mut self, rule: Pending) {
-        let debug = &mut self.debug;
-        if debug.on {
-            debug.current = rule;
-            debug.frames.push((self.asm.offset(), rule));
+    /// From the current offset on, the frame is as `rule` says (computed
+    /// only if debug info is on).
+    #[inline(always)]
+    pub(super) fn cfi(&mut self, rule: impl FnOnce(&Self) -> Pending) {
+        if self.debug.on {
+            let rule = rule(self);
+            self.debug.current = rule;
+            self.debug.frames.push((self.asm.offset(), rule));
         }
     }
 
     /// The rule of the frame as it stands when fully set up or not set up
     /// at all: what holds at a label reached only by jumps.
+    #[inline(always)]
     pub(super) fn cfi_settled(&mut self) {
-        if self.debug.on {
-            let rule = if self.frame.ready {
-                self.frame.rule(self.frame.set_up())
+        self.cfi(|this| {
+            if this.frame.ready {
+                this.frame.rule(this.frame.set_up())
             } else {
                 Pending::ENTRY
-            };
-            self.cfi(rule);
-        }
+            }
+        });
     }
 
     /// Starts computing `expr`, if it has a span of its own; returns
@@ -130,7 +133,7 @@ impl FuncLowering<'_> {
         if self.debug.on {
             self.debug.spans.push((self.func.id, name_span));
             self.line_here();
-            self.cfi(Pending::ENTRY);
+            self.cfi(|_| Pending::ENTRY);
         }
     }
 

@@ -285,20 +285,20 @@ impl FuncLowering<'_> {
         if self.frame.use_rbp {
             self.asm.push_r(Reg::Rbp);
             stage.rbp_pushed = true;
-            self.cfi(self.frame.rule(stage));
+            self.cfi(|this| this.frame.rule(stage));
             self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
             stage.rbp_based = true;
-            self.cfi(self.frame.rule(stage));
+            self.cfi(|this| this.frame.rule(stage));
         }
         for reg in self.frame.saved.clone() {
             self.asm.push_r(reg);
             stage.saved += 1;
-            self.cfi(self.frame.rule(stage));
+            self.cfi(|this| this.frame.rule(stage));
         }
         let slot = self.asm.sub_ri32(Reg::Rsp, 0);
         self.frame.size_patches.push(slot);
         stage.allocated = true;
-        self.cfi(self.frame.rule(stage));
+        self.cfi(|this| this.frame.rule(stage));
         if self.frame.check_after_alloc {
             self.stack_check(true);
         }
@@ -337,16 +337,16 @@ impl FuncLowering<'_> {
             let slot = self.asm.add_ri32(Reg::Rsp, 0);
             self.frame.size_patches.push(slot);
             stage.allocated = false;
-            self.cfi(self.frame.rule(stage));
+            self.cfi(|this| this.frame.rule(stage));
         }
         for reg in self.frame.saved.clone().into_iter().rev() {
             self.asm.pop_r(reg);
             stage.saved -= 1;
-            self.cfi(self.frame.rule(stage));
+            self.cfi(|this| this.frame.rule(stage));
         }
         if self.frame.use_rbp {
             self.asm.pop_r(Reg::Rbp);
-            self.cfi(Pending::ENTRY);
+            self.cfi(|_| Pending::ENTRY);
         }
     }
 
@@ -364,13 +364,13 @@ impl FuncLowering<'_> {
                     return_address: Saved::InReg(SCRATCH),
                     ..FrameRule::ENTRY.with_cfa(Cfa::Rsp(0))
                 };
-                self.cfi(Pending {
+                self.cfi(|_| Pending {
                     rule: in_scratch,
                     plus_frame: false,
                 });
                 let bytes = i32::try_from(bytes).expect("stack arguments beyond 2 GiB");
                 self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, bytes));
-                self.cfi(Pending {
+                self.cfi(|_| Pending {
                     rule: in_scratch.with_cfa(Cfa::Rsp(-bytes)),
                     plus_frame: false,
                 });

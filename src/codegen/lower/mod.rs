@@ -394,7 +394,7 @@ impl<'a> FuncLowering<'a> {
     fn emit_stubs(&mut self) {
         for stub in std::mem::take(&mut self.traps.stubs) {
             self.asm.bind(stub.label);
-            self.cfi(stub.rule);
+            self.cfi(|_| stub.rule);
             if stub.reset_rsp {
                 self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
             }
@@ -470,7 +470,18 @@ impl<'a> FuncLowering<'a> {
 
     /// Evaluates `expr` in tail position: returns its value or jumps to the
     /// callee (to the loop head, for a call of this function itself).
+    #[inline(always)]
     fn tail_expr(&mut self, expr: &ir::Expr) {
+        if self.debug.on {
+            self.tail_expr_spanned(expr);
+        } else {
+            self.tail_expr_kind(expr);
+        }
+    }
+
+    /// [`Self::tail_expr`] with line rows (debug info on).
+    #[inline(never)]
+    fn tail_expr_spanned(&mut self, expr: &ir::Expr) {
         let spanned = self.enter_span(expr);
         self.tail_expr_kind(expr);
         self.leave_span(spanned);
@@ -525,7 +536,18 @@ impl<'a> FuncLowering<'a> {
     }
 
     /// Evaluates `expr` onto the operand stack.
+    #[inline(always)]
     fn expr(&mut self, expr: &ir::Expr) {
+        if self.debug.on {
+            self.expr_spanned(expr);
+        } else {
+            self.expr_kind(expr);
+        }
+    }
+
+    /// [`Self::expr`] with line rows (debug info on).
+    #[inline(never)]
+    fn expr_spanned(&mut self, expr: &ir::Expr) {
         let spanned = self.enter_span(expr);
         self.expr_kind(expr);
         self.leave_span(spanned);
