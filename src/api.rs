@@ -102,11 +102,7 @@ pub fn compile_named(name: &str, source: &str) -> Result<Program, CompileError> 
 
 /// [`compile_named`], with debug info if `debug_info` (see
 /// [`Config::with_debug_info`]).
-fn compile_named_with(
-    name: &str,
-    source: &str,
-    debug_info: bool,
-) -> Result<Program, CompileError> {
+fn compile_named_with(name: &str, source: &str, debug_info: bool) -> Result<Program, CompileError> {
     let file = Arc::new(SourceFile::new(name, source));
     if source.len() <= INLINE_COMPILE_LIMIT {
         compile_file(file, debug_info)

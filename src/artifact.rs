@@ -37,7 +37,7 @@ pub struct CodeMap {
     pub code_len: usize,
     /// Source lines and call-frame rules, recorded only when debug info
     /// is asked for (`-g`).
-    pub debug: Option<DebugTables>,
+    pub debug: Option<Box<DebugTables>>,
 }
 
 /// What debuggers and profilers need to see generated code as source:

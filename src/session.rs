@@ -98,10 +98,18 @@ impl Session {
         };
         let files = self.debug_info.then(|| self.debug_files(&program, &file));
         let sources = files.as_ref().map(|(files, func_file)| debuginfo::Sources {
-            files: files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect(),
+            files: files
+                .iter()
+                .map(|f| (f.name.as_str(), f.text.as_str()))
+                .collect(),
             func_file: func_file.clone(),
         });
-        let runner = Runner::with_debug(&program, self.backend, sources.as_ref(), &mut outcome.timings);
+        let runner = Runner::with_debug(
+            &program,
+            self.backend,
+            sources.as_ref(),
+            &mut outcome.timings,
+        );
         let runner = match runner {
             Ok(runner) => runner,
             Err(error) => {
@@ -258,12 +266,16 @@ impl Session {
         let id = self.defs.iter().position(|f| f.name == name)?;
         if let Some(loaded) = &self.loaded {
             let map = loaded.map();
-            let sources = self.loaded_files.as_ref().map(|(files, func_file)| {
-                debuginfo::Sources {
-                    files: files.iter().map(|f| (f.name.as_str(), f.text.as_str())).collect(),
+            let sources = self
+                .loaded_files
+                .as_ref()
+                .map(|(files, func_file)| debuginfo::Sources {
+                    files: files
+                        .iter()
+                        .map(|f| (f.name.as_str(), f.text.as_str()))
+                        .collect(),
                     func_file: func_file.clone(),
-                }
-            });
+                });
             let rows = map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
             let view = sources
                 .as_ref()

@@ -21,8 +21,8 @@ use exprjit::artifact::{Artifact, Cfa, FrameRule, SAVED_REGS, Saved};
 use exprjit::codegen::{self, Options};
 use exprjit::pipeline::{self, Timings};
 use iced_x86::{
-    Code, Decoder, DecoderOptions, Instruction, InstructionInfoFactory, Mnemonic, OpAccess,
-    OpKind, Register,
+    Code, Decoder, DecoderOptions, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
+    Register,
 };
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -163,7 +163,7 @@ impl Image<'_> {
             instructions.insert(instruction.ip() as usize, instruction);
         }
         let mut problems = Vec::new();
-        if self.rows.get(&start).is_none() {
+        if !self.rows.contains_key(&start) {
             problems.push(format!("{name}: no row at its start"));
         }
         let mut states: BTreeMap<usize, State> = BTreeMap::new();
@@ -235,11 +235,13 @@ impl Image<'_> {
                 }
                 return (state, vec![next]);
             }
-            Mnemonic::Sub | Mnemonic::Add
-                if reg0 == Register::RSP && op(1) != OpKind::Register =>
-            {
+            Mnemonic::Sub | Mnemonic::Add if reg0 == Register::RSP && op(1) != OpKind::Register => {
                 let imm = instruction.immediate(1) as i64 as i32;
-                let sign = if instruction.mnemonic() == Mnemonic::Sub { 1 } else { -1 };
+                let sign = if instruction.mnemonic() == Mnemonic::Sub {
+                    1
+                } else {
+                    -1
+                };
                 state.rsp = state.rsp.map(|d| d + sign * imm);
                 return (state, vec![next]);
             }
@@ -326,7 +328,9 @@ impl Image<'_> {
                 }
                 let below = state.rsp;
                 for places in &mut state.places {
-                    places.retain(|loc| !matches!((loc, below), (Loc::Stack(at), Some(d)) if *at < -d));
+                    places.retain(
+                        |loc| !matches!((loc, below), (Loc::Stack(at), Some(d)) if *at < -d),
+                    );
                 }
                 return (state, vec![next]);
             }
@@ -339,7 +343,10 @@ impl Image<'_> {
         // Anything else: what it writes loses what it held.
         let used = info.info(instruction);
         for reg in used.used_registers() {
-            if matches!(reg.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::None) {
+            if matches!(
+                reg.access(),
+                OpAccess::Read | OpAccess::CondRead | OpAccess::None
+            ) {
                 continue;
             }
             let full = reg.register().full_register();
@@ -351,7 +358,10 @@ impl Image<'_> {
             state.clobber(Loc::Reg(full));
         }
         for mem in used.used_memory() {
-            if matches!(mem.access(), OpAccess::Read | OpAccess::CondRead | OpAccess::None) {
+            if matches!(
+                mem.access(),
+                OpAccess::Read | OpAccess::CondRead | OpAccess::None
+            ) {
                 continue;
             }
             if let Some(loc) = state.stack_word(mem.base(), mem.displacement() as i64) {
@@ -421,7 +431,10 @@ fn problems(source: &str, batch_entries: bool) -> Option<Vec<String>> {
             ..options
         },
     );
-    assert!(plain.code == artifact.code, "-g changed the code of:\n{source}");
+    assert!(
+        plain.code == artifact.code,
+        "-g changed the code of:\n{source}"
+    );
     let tables = artifact.map.debug.as_ref().expect("debug tables");
     let mut image = Image {
         artifact: &artifact,

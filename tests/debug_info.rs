@@ -37,7 +37,12 @@ fn the_image_reads_back_with_symbols_lines_and_call_frames() {
     assert_eq!(text.size(), map.code_len as u64);
     assert_eq!(text.file_range(), None, "`.text` has bytes in the file");
     assert_ne!(text.kind(), SectionKind::Text);
-    for name in [".debug_info", ".debug_abbrev", ".debug_line", ".debug_frame"] {
+    for name in [
+        ".debug_info",
+        ".debug_abbrev",
+        ".debug_line",
+        ".debug_frame",
+    ] {
         assert!(file.section_by_name(name).is_some(), "no {name}");
     }
     // A symbol per piece of code, relative to `.text`.
@@ -74,12 +79,17 @@ fn the_image_reads_back_with_symbols_lines_and_call_frames() {
         let func = map
             .funcs
             .iter()
-            .find(|f| (base + f.offset as u64..base + (f.offset + f.size) as u64).contains(&address))
+            .find(|f| {
+                (base + f.offset as u64..base + (f.offset + f.size) as u64).contains(&address)
+            })
             .unwrap_or_else(|| panic!("line row at {address:#x} outside every function"));
         seen.push((func.name.clone(), line));
     }
     let lines_of = |name: &str| -> Vec<u64> {
-        seen.iter().filter(|(n, _)| n == name).map(|&(_, l)| l).collect()
+        seen.iter()
+            .filter(|(n, _)| n == name)
+            .map(|&(_, l)| l)
+            .collect()
     };
     assert!(!lines_of("fib").is_empty() && lines_of("fib").iter().all(|&l| l == 2));
     let many = lines_of("many");
@@ -112,25 +122,48 @@ fn assert_same(
 ) {
     match (rule.cfa, cfa) {
         (Cfa::Rsp(k), CfaRule::RegisterAndOffset { register, offset }) => {
-            assert_eq!((*register, *offset), (X86_64::RSP, k as i64), "{address:#x}")
+            assert_eq!(
+                (*register, *offset),
+                (X86_64::RSP, k as i64),
+                "{address:#x}"
+            )
         }
         (Cfa::Rbp(k), CfaRule::RegisterAndOffset { register, offset }) => {
-            assert_eq!((*register, *offset), (X86_64::RBP, k as i64), "{address:#x}")
+            assert_eq!(
+                (*register, *offset),
+                (X86_64::RBP, k as i64),
+                "{address:#x}"
+            )
         }
         (Cfa::Loaded { .. }, CfaRule::Expression(_)) => {}
         (rule, cfa) => panic!("{address:#x}: CFA {rule:?} written as {cfa:?}"),
     }
     let ra = register(X86_64::RA);
     match rule.return_address {
-        Saved::AtCfa(k) => assert!(matches!(ra, RegisterRule::Offset(o) if o == k as i64), "{address:#x}: {ra:?}"),
-        Saved::InReg(_) => assert!(matches!(ra, RegisterRule::Register(_)), "{address:#x}: {ra:?}"),
+        Saved::AtCfa(k) => assert!(
+            matches!(ra, RegisterRule::Offset(o) if o == k as i64),
+            "{address:#x}: {ra:?}"
+        ),
+        Saved::InReg(_) => assert!(
+            matches!(ra, RegisterRule::Register(_)),
+            "{address:#x}: {ra:?}"
+        ),
         Saved::Same => panic!("{address:#x}: return address `same`"),
     }
     let rbp = register(X86_64::RBP);
     match rule.saved(exprjit::abi::Reg::Rbp) {
-        Saved::AtCfa(k) => assert!(matches!(rbp, RegisterRule::Offset(o) if o == k as i64), "{address:#x}: {rbp:?}"),
-        Saved::Same => assert!(matches!(rbp, RegisterRule::SameValue | RegisterRule::Undefined), "{address:#x}: {rbp:?}"),
-        Saved::InReg(_) => assert!(matches!(rbp, RegisterRule::Register(_)), "{address:#x}: {rbp:?}"),
+        Saved::AtCfa(k) => assert!(
+            matches!(rbp, RegisterRule::Offset(o) if o == k as i64),
+            "{address:#x}: {rbp:?}"
+        ),
+        Saved::Same => assert!(
+            matches!(rbp, RegisterRule::SameValue | RegisterRule::Undefined),
+            "{address:#x}: {rbp:?}"
+        ),
+        Saved::InReg(_) => assert!(
+            matches!(rbp, RegisterRule::Register(_)),
+            "{address:#x}: {rbp:?}"
+        ),
     }
 }
 

@@ -30,7 +30,11 @@ fn gdb(file: &str, commands: &[&str]) -> Result<String, String> {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    for refusal in ["ptrace: Operation not permitted", "Could not trace the inferior", "not permitted"] {
+    for refusal in [
+        "ptrace: Operation not permitted",
+        "Could not trace the inferior",
+        "not permitted",
+    ] {
         if text.contains(refusal) {
             return Err(format!("gdb may not trace processes here ({refusal})"));
         }
@@ -50,7 +54,11 @@ fn gdb_breaks_in_a_jit_function_and_unwinds_into_rust() {
         }
     };
     let lines: Vec<&str> = text.lines().collect();
-    let frames: Vec<&str> = lines.iter().copied().filter(|l| l.starts_with('#')).collect();
+    let frames: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with('#'))
+        .collect();
     assert!(
         text.contains("Breakpoint 1, fib () at examples/fib.ex:2"),
         "did not stop in fib at its line:\n{text}"

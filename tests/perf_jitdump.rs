@@ -9,6 +9,9 @@ use exprjit::pipeline::{self, Timings};
 
 const SOURCE: &str = "# fib\nfn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)\nfib(5)\n";
 
+/// A debug-info record's entries: (address, line, file).
+type Entries = Vec<(u64, i32, String)>;
+
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
@@ -49,10 +52,14 @@ fn the_dump_parses_back() {
     let base = loaded.base_address();
     let mut at = header;
     let mut loads = Vec::new();
-    let mut pending_lines: Option<(u64, Vec<(u64, i32, String)>)> = None;
+    let mut pending_lines: Option<(u64, Entries)> = None;
     let mut last_stamp = 0;
     while at < bytes.len() {
-        let (id, size, stamp) = (u32_at(&bytes, at), u32_at(&bytes, at + 4) as usize, u64_at(&bytes, at + 8));
+        let (id, size, stamp) = (
+            u32_at(&bytes, at),
+            u32_at(&bytes, at + 4) as usize,
+            u64_at(&bytes, at + 8),
+        );
         assert!(stamp >= last_stamp, "time stamps go back");
         last_stamp = stamp;
         let body = at + 16;
@@ -63,10 +70,21 @@ fn the_dump_parses_back() {
                 let index = u64_at(&bytes, body + 32);
                 let (name, code) = c_str(&bytes, body + 40);
                 let offset = (address - base) as usize;
-                assert_eq!(&bytes[code..code + size], &loaded.code()[offset..offset + size], "{name}");
+                assert_eq!(
+                    &bytes[code..code + size],
+                    &loaded.code()[offset..offset + size],
+                    "{name}"
+                );
                 if let Some((lines_address, entries)) = pending_lines.take() {
-                    assert_eq!(lines_address, address, "lines of another function before {name}");
-                    assert_eq!(entries.last().unwrap().0, address + size as u64, "no sentinel at the end of {name}");
+                    assert_eq!(
+                        lines_address, address,
+                        "lines of another function before {name}"
+                    );
+                    assert_eq!(
+                        entries.last().unwrap().0,
+                        address + size as u64,
+                        "no sentinel at the end of {name}"
+                    );
                     for (entry, line, file) in &entries {
                         assert!((address..=address + size as u64).contains(entry));
                         assert_eq!(file, "fib.ex");
@@ -98,7 +116,10 @@ fn the_dump_parses_back() {
     }
     assert_eq!(at, bytes.len());
     let names: Vec<&str> = loads.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"fib") && names.contains(&"<entry trampoline>"), "{names:?}");
+    assert!(
+        names.contains(&"fib") && names.contains(&"<entry trampoline>"),
+        "{names:?}"
+    );
     let indices: Vec<u64> = loads.iter().map(|&(_, i)| i).collect();
     assert_eq!(indices, (0..loads.len() as u64).collect::<Vec<_>>());
 }

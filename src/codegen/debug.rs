@@ -48,14 +48,14 @@ impl Recorder {
     /// The tables, sorted, one row per offset (of rows recorded at one
     /// offset, the last: the code in front of it turned out empty, e.g.
     /// a relaxed-away jump or a dropped `add rsp, 0`).
-    pub(crate) fn finish(self) -> Option<DebugTables> {
+    pub(crate) fn finish(self) -> Option<Box<DebugTables>> {
         let mut tables = self.tables?;
         last_per_offset(&mut tables.frames, |row| row.offset);
         last_per_offset(&mut tables.lines, |row| row.offset);
         tables
             .lines
             .dedup_by(|row, earlier| (row.func, row.span) == (earlier.func, earlier.span));
-        Some(tables)
+        Some(Box::new(tables))
     }
 }
 

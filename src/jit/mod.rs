@@ -25,7 +25,7 @@ pub struct LoadedProgram {
     /// The program's debug image, if registered with debuggers. Declared
     /// before `module` so that it is dropped (unregistered) before the
     /// code is unmapped.
-    debug_image: Option<gdb::Registration>,
+    debug_image: Option<Box<gdb::Registration>>,
     module: Module,
     map: CodeMap,
     top_level: Vec<ir::FuncId>,
@@ -58,7 +58,7 @@ impl LoadedProgram {
     /// (from `debuginfo`), with debuggers, until the program is dropped
     /// (replacing any image registered before).
     pub fn register_debug_image(&mut self, image: Vec<u8>) {
-        self.debug_image = Some(gdb::register(image));
+        self.debug_image = Some(Box::new(gdb::register(image)));
     }
 
     /// How many top-level expressions the program has.
