@@ -88,7 +88,7 @@ impl Config {
         self
     }
 
-    /// Names the source `name` in diagnostics, as [`compile_named`] does.
+    /// Names the source `name` in diagnostics, as [`compile_named`](super::compile_named) does.
     ///
     /// ```
     /// let config = exprjit::Config::new().with_source_name("<rule 12>");

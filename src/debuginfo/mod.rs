@@ -6,8 +6,8 @@
 //! A pipeline stage after loading: it reads only the [`CodeMap`] (with its
 //! [`crate::artifact::DebugTables`]), the address the code is mapped at
 //! and the source text; nothing here knows how the code was generated.
-//! [`dwarf`] writes `.debug_info`, `.debug_abbrev`, `.debug_line` and
-//! `.debug_frame` with `gimli`; [`elf`] wraps them, a symbol per function
+//! `dwarf` writes `.debug_info`, `.debug_abbrev`, `.debug_line` and
+//! `.debug_frame` with `gimli`; `elf` wraps them, a symbol per function
 //! and `.text` as `NOBITS` at the code's real address, with the `object`
 //! crate's ELF writer. Addresses are absolute: gdb relocates nothing in
 //! objects it reads from memory (an `.eh_frame` relying on relocations

@@ -44,7 +44,7 @@ pub struct JitDescriptor {
     first_entry: *mut JitCodeEntry,
 }
 
-/// The list a debugger reads. Only touched under [`LOCK`].
+/// The list a debugger reads. Only touched under `LOCK`.
 #[unsafe(no_mangle)]
 #[used]
 #[allow(non_upper_case_globals)]
