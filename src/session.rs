@@ -372,6 +372,25 @@ mod tests {
     }
 
     #[test]
+    fn with_debug_info_a_replaced_entry_is_unregistered() {
+        // (The only test of this binary that registers code.)
+        let before = jit::gdb::registered_count();
+        let mut session = Session::new();
+        session.set_debug_info(true);
+        values(&mut session, "fn f(x) = x + 1");
+        assert_eq!(jit::gdb::registered_count(), before + 1);
+        values(&mut session, "fn f(x) = x + 2; f(1)");
+        assert_eq!(jit::gdb::registered_count(), before + 1);
+        let listing = session.disassemble("f", false).unwrap();
+        assert!(
+            listing.contains("; <test>:1 │ fn f(x) = x + 2; f(1)"),
+            "{listing}"
+        );
+        session.reset();
+        assert_eq!(jit::gdb::registered_count(), before);
+    }
+
+    #[test]
     fn reset_forgets_everything() {
         let mut session = Session::new();
         values(&mut session, "fn f() = 1");
