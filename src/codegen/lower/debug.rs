@@ -94,6 +94,13 @@ impl FuncLowering<'_> {
     /// at all: what holds at a label reached only by jumps.
     #[inline(always)]
     pub(super) fn cfi_settled(&mut self) {
+        if self.debug.on {
+            self.record_settled();
+        }
+    }
+
+    #[inline(never)]
+    fn record_settled(&mut self) {
         self.cfi(|this| {
             if this.frame.ready {
                 this.frame.rule(this.frame.set_up())
