@@ -73,6 +73,52 @@ pub struct Session {
     backend: Backend,
     /// Register each entry's code with debuggers (`-g`).
     debug_info: bool,
+    /// With debug info, the entries written out for debuggers.
+    entry_files: EntryFiles,
+}
+
+/// REPL entries as files in a temporary directory, for debuggers' `list`;
+/// the directory is removed with the session.
+#[derive(Default)]
+struct EntryFiles {
+    dir: Option<std::path::PathBuf>,
+}
+
+impl EntryFiles {
+    /// The path debuggers are given for `file` (an entry named like
+    /// `<entry 3>`): written to the directory the first time, or the
+    /// entry's name if it cannot be.
+    fn path_of(&mut self, file: &SourceFile) -> String {
+        let dir = self.dir.get_or_insert_with(|| {
+            std::env::temp_dir().join(format!("exprjit-{}-repl", std::process::id()))
+        });
+        let name: String = file
+            .name
+            .chars()
+            .filter_map(|c| match c {
+                '<' | '>' => None,
+                c if c.is_ascii_alphanumeric() => Some(c),
+                _ => Some('-'),
+            })
+            .collect();
+        let path = dir.join(format!("{name}.ex"));
+        let written = path.exists()
+            || (std::fs::create_dir_all(&*dir).is_ok()
+                && std::fs::write(&path, &file.text).is_ok());
+        if written {
+            path.display().to_string()
+        } else {
+            file.name.clone()
+        }
+    }
+}
+
+impl Drop for EntryFiles {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl Session {
@@ -97,10 +143,16 @@ impl Session {
             }
         };
         let files = self.debug_info.then(|| self.debug_files(&program, &file));
+        // Debuggers get each entry as a file of its own, so that `list`
+        // shows it.
+        let paths: Vec<String> = files.as_ref().map_or_else(Vec::new, |(files, _)| {
+            files.iter().map(|f| self.entry_files.path_of(f)).collect()
+        });
         let sources = files.as_ref().map(|(files, func_file)| debuginfo::Sources {
             files: files
                 .iter()
-                .map(|f| (f.name.as_str(), f.text.as_str()))
+                .zip(&paths)
+                .map(|(f, path)| (path.as_str(), f.text.as_str()))
                 .collect(),
             func_file: func_file.clone(),
         });
@@ -152,8 +204,7 @@ impl Session {
 
     /// The entries the functions of `program` come from (this one, `file`,
     /// and earlier ones for definitions it does not replace), and which
-    /// function is in which. Debuggers get the entries' names (`<entry
-    /// 3>`), which are no files: `list` shows nothing in the REPL.
+    /// function is in which.
     fn debug_files(
         &self,
         program: &ir::CheckedProgram,
