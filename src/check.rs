@@ -322,7 +322,11 @@ impl<'a> Checker<'a> {
                 if signature.arity != args.len() {
                     self.wrong_arity(expr.span, &callee.name, args.len());
                 }
-                ir::Expr::Call { func: id, args }
+                ir::Expr::Call {
+                    func: id,
+                    args,
+                    span: expr.span,
+                }
             }
             ExprKind::Unary {
                 op: UnOp::Neg,
@@ -352,6 +356,7 @@ impl<'a> Checker<'a> {
                 cond: Box::new(self.expr(cond, scope)),
                 then_branch: Box::new(self.expr(then_branch, scope)),
                 else_branch: Box::new(self.expr(else_branch, scope)),
+                span: expr.span,
             },
             ExprKind::Let { name, value, body } => {
                 // The bound value is checked before the name is in scope.
