@@ -30,6 +30,21 @@
 //! inline assembly cannot declare clobbered, so the trampoline saves it) as
 //! clobbered; `r15` comes back unchanged (generated code never writes it).
 //!
+//! # Direct calls
+//!
+//! A function with no trap site (`artifact::FuncCode::trap_free`) makes
+//! no call, so it has no stack check and no loop (both come only with
+//! calls, see "The stack" below), reads nothing through [`CONTEXT`], and
+//! cannot leave other than by its own `ret`, which restores every
+//! callee-saved register it used. With at most [`REGISTER_ARGS`]
+//! parameters, Rust calls such a function like any System V function, on
+//! its own stack, without the trampoline or a JIT stack: its frame stays
+//! under [`MAX_UNCHECKED_FRAME`] bytes, at most a page, which is what a
+//! Rust function may allocate without probing the stack, so on a stack
+//! that is nearly full it meets the guard page as a Rust function's frame
+//! would. It also finishes in a time
+//! bounded by its length, which is why it needs no interrupt check.
+//!
 //! A batch entry (one per arity the program uses) is entered the same way,
 //! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
 //! output's address in `rdx` and its end in `rcx`. It calls the function

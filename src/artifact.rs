@@ -46,6 +46,11 @@ pub struct FuncCode {
     pub arity: usize,
     pub offset: usize,
     pub size: usize,
+    /// Whether the function has no trap site: it makes no call (so it has
+    /// no stack check and no loop, see [`crate::abi`]) and nothing in it
+    /// can fail. Such a function reads no context and returns through its
+    /// own epilogue, which lets the runtime call it without the trampoline.
+    pub trap_free: bool,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.

@@ -100,17 +100,12 @@ impl<'p> DynFunc<'p> {
     #[inline(always)]
     pub fn call(&self, args: &[i64]) -> Result<i64, RuntimeError> {
         self.check_count(args.len())?;
-        // Short argument lists are copied into their registers with a copy
-        // of known size (one predictable branch), not a `memcpy` call.
-        let result = match *args {
-            [] => self.function.call(&[], None),
-            [a] => self.function.call(&[a], None),
-            [a, b] => self.function.call(&[a, b], None),
-            [a, b, c] => self.function.call(&[a, b, c], None),
-            [a, b, c, d] => self.function.call(&[a, b, c, d], None),
-            _ => self.function.call(args, None),
-        };
-        self.program.runtime_result(result)
+        // The value path is all that is inlined into the caller; the quick
+        // path picks the code for the length it was checked to have.
+        match self.function.call_quick(args) {
+            Ok(value) => Ok(value),
+            Err(miss) => self.program.after_miss(&self.function, args, miss),
+        }
     }
 
     /// Like [`DynFunc::call`], stoppable by [`Interrupt::request`].
@@ -190,7 +185,9 @@ impl<'p> DynFunc<'p> {
 
     #[inline(always)]
     fn check_count(&self, got: usize) -> Result<(), RuntimeError> {
-        if got == self.info.arity {
+        // The code's own copy of the arity, which the quick path compares
+        // with too: the compiler sees one check, not two.
+        if got == self.function.arity() {
             return Ok(());
         }
         self.wrong_count(got)

@@ -64,6 +64,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
+        let traps_before = traps.len();
         lower::function(&mut asm, &links, &mut traps, &mut facts, id);
         funcs.push(FuncCode {
             name: func.name.clone(),
@@ -71,6 +72,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
             arity: func.arity,
             offset,
             size: asm.offset() - offset,
+            trap_free: traps.len() == traps_before,
         });
     }
     traps.sort_by_key(|t: &TrapSite| t.offset);

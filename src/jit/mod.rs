@@ -16,6 +16,7 @@ use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
 pub use crate::fault::Fault;
 use crate::ir;
 pub use runtime::LimitInterrupt;
+pub use runtime::Miss;
 use runtime::{BatchExit, Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
@@ -38,6 +39,7 @@ impl LoadedProgram {
                 offset: func.offset,
                 arity: func.arity,
                 batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
+                direct: func.trap_free,
             })
             .collect();
         Ok(LoadedProgram {
@@ -194,6 +196,29 @@ impl Function<'_> {
             Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
             Exit::Interrupted => Err(interrupted()),
         })
+    }
+
+    /// How many arguments the function takes.
+    #[inline(always)]
+    pub fn arity(&self) -> usize {
+        self.func.arity()
+    }
+
+    /// The inlined common case of a call without an interrupt (see
+    /// `ModuleFunc::call_quick`): the value, or what [`Self::after_miss`]
+    /// turns into the call's result.
+    #[inline(always)]
+    pub fn call_quick(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.func.call_quick(args)
+    }
+
+    /// The result of a call whose [`Self::call_quick`] missed: the trap's
+    /// cause, or the call made the slow way.
+    pub fn after_miss(&self, args: &[i64], miss: Miss) -> io::Result<Result<i64, Fault>> {
+        match miss {
+            Miss::Trapped(offset) => Ok(Err(self.program.trap_cause(offset))),
+            Miss::NotRun => self.call(args, None),
+        }
     }
 
     /// Calls the function once per row (see `ModuleFunc::call_many`); on

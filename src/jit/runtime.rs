@@ -333,6 +333,10 @@ pub struct FuncEntry {
     pub arity: usize,
     /// The batch entry for this arity, if the code has one.
     pub batch: Option<usize>,
+    /// Whether the function may be called directly, on the caller's stack
+    /// (`crate::abi`, "Direct calls"): it has no trap site and at most
+    /// `REGISTER_ARGS` parameters.
+    pub direct: bool,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -390,6 +394,8 @@ impl Module {
             entry: base as usize + func.offset,
             batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
+            direct: func.direct && func.arity <= REGISTER_ARGS,
+            limit_offset: self.limit_offset,
         })
     }
 
@@ -431,6 +437,17 @@ impl Module {
     }
 }
 
+impl Module {
+    /// After a trap in a call made without an interrupt: makes the context
+    /// idle again and returns the trap site's offset into the code.
+    #[cold]
+    #[inline(never)]
+    fn after_trap(&self, stack: &JitStack, trap_pc: u64) -> usize {
+        stack.reset_context();
+        trap_pc as usize - self.code.base() as usize
+    }
+}
+
 /// How far above a JIT stack's base the limit lies that gives calls
 /// `stack_size` bytes of stack below the top (at most all of it).
 fn limit_offset(stack_size: usize) -> usize {
@@ -454,41 +471,91 @@ pub struct ModuleFunc<'m> {
     /// The batch entry for the function's arity, if there is one.
     batch: Option<usize>,
     arity: usize,
+    /// Called without the trampoline ([`FuncEntry::direct`]).
+    direct: bool,
+    /// The module's [`Module::limit_offset`], copied so that a call does
+    /// not load it through the module.
+    limit_offset: usize,
+}
+
+/// Why [`ModuleFunc::call_quick`] returned no value.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// The call did not run (the thread's stack was not idle, or the
+    /// function takes stack arguments): make it with [`ModuleFunc::call`].
+    NotRun,
+    /// A trap at this offset into the code stopped the call; the stack is
+    /// idle again.
+    Trapped(usize),
 }
 
 impl ModuleFunc<'_> {
     /// Calls the function with `args` on this thread's JIT stack;
     /// `interrupt`, if given, can stop the call.
     ///
-    /// The common case (no interrupt, the thread's stack idle, the function
-    /// returns) is kept to the instructions it needs, inlined into the
-    /// caller: one thread-local load and store each way, the arguments
-    /// moved into their registers, the trampoline, one load to see that no
-    /// trap fired. Everything else is out of line.
-    ///
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
     pub fn call(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
-        assert_eq!(args.len(), self.arity, "wrong number of arguments");
-        if interrupt.is_none() && args.len() <= REGISTER_ARGS {
-            // Taking the pointer marks the stack busy until it is put back.
-            // Nothing between here and the put-back can panic or re-enter.
-            let base = IDLE_STACK.replace(ptr::null_mut());
-            if !base.is_null() {
-                // A view that does not own the mapping: never unmapped here.
-                let stack = std::mem::ManuallyDrop::new(JitStack { base });
-                self.start_limit(&stack);
-                let (result, trap_pc) = self.enter(&stack, args);
-                IDLE_STACK.set(base);
-                if trap_pc == 0 {
-                    return Ok(Exit::Returned(result));
-                }
-                return Ok(self.module.finish_call(&stack, result, trap_pc));
+        if interrupt.is_none() {
+            match self.call_quick(args) {
+                Ok(value) => return Ok(Exit::Returned(value)),
+                Err(Miss::Trapped(offset)) => return Ok(Exit::Trapped { offset }),
+                Err(Miss::NotRun) => {}
             }
-            IDLE_STACK.set(base);
         }
         self.call_slow(args, interrupt)
+    }
+
+    /// How many arguments the function takes.
+    #[inline(always)]
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    /// The common case of a call, kept to the instructions it needs and
+    /// inlined into the caller: a function without trap sites is called
+    /// directly (`crate::abi`, "Direct calls"); another, when the thread's
+    /// stack is idle and the arguments fit in registers, costs one
+    /// thread-local load and store each way, the arguments moved into
+    /// their registers, the trampoline and one load to see that no trap
+    /// fired. The result is small enough to stay in registers, so the
+    /// caller's loop keeps the value path free of the error types.
+    ///
+    /// # Panics
+    /// If `args.len()` is not the function's arity (a bug in the caller).
+    #[inline(always)]
+    pub fn call_quick(&self, args: &[i64]) -> Result<i64, Miss> {
+        assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        if self.direct {
+            // SAFETY: `entry` is a function of `args.len()` arguments with
+            // no trap site in the code of the module this value borrows
+            // (`FuncEntry::direct`, checked by `Module::load`'s caller),
+            // which stays mapped; such a function is an ordinary System V
+            // function (`crate::abi`, "Direct calls").
+            return Ok(unsafe { call_direct(self.entry, args) });
+        }
+        if args.len() > REGISTER_ARGS {
+            return Err(Miss::NotRun);
+        }
+        // Taking the pointer marks the stack busy until it is put back.
+        // Nothing between here and the put-back can panic or re-enter.
+        let base = IDLE_STACK.replace(ptr::null_mut());
+        if base.is_null() {
+            // Null already: nothing to put back.
+            return Err(Miss::NotRun);
+        }
+        // A view that does not own the mapping: never unmapped here.
+        let stack = std::mem::ManuallyDrop::new(JitStack { base });
+        self.start_limit(&stack);
+        let (result, trap_pc) = self.enter(&stack, args);
+        if trap_pc != 0 {
+            let offset = self.module.after_trap(&stack, trap_pc);
+            IDLE_STACK.set(base);
+            return Err(Miss::Trapped(offset));
+        }
+        IDLE_STACK.set(base);
+        Ok(result)
     }
 
     /// A call with an interrupt or stack arguments, or the first call on a
@@ -522,7 +589,7 @@ impl ModuleFunc<'_> {
     fn start_limit(&self, stack: &JitStack) {
         // SAFETY: the context page is mapped read+write and owned by the
         // stack, on which no JIT code runs yet; `limit` is atomic.
-        let wanted = stack.base as u64 + self.module.limit_offset as u64;
+        let wanted = stack.base as u64 + self.limit_offset as u64;
         unsafe {
             let limit = &(*stack.context()).limit;
             // Stored only when it changes (a thread calling programs of
@@ -540,9 +607,6 @@ impl ModuleFunc<'_> {
     #[inline(always)]
     fn enter(&self, stack: &JitStack, args: &[i64]) -> (i64, u64) {
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
-        let mut register_args = [0i64; REGISTER_ARGS];
-        let in_registers = args.len().min(REGISTER_ARGS);
-        register_args[..in_registers].copy_from_slice(&args[..in_registers]);
 
         // Stack arguments sit at the new stack pointer, which must be 16-byte
         // aligned at the call. A huge argument list would not leave room for
@@ -577,29 +641,42 @@ impl ModuleFunc<'_> {
         // no others: the trampoline saves `rbx` and `rbp`, JIT code never
         // writes `r15`, and every other register is in the clobber list
         // (`crate::abi`, "Entering JIT code").
-        unsafe {
-            let result: i64;
-            std::arch::asm!(
-                "call r10",
-                in("r10") self.enter,
-                inlateout("rax") self.entry => result,
-                in("r11") sp,
-                in("r15") ctx,
-                inlateout("rdi") register_args[0] => _,
-                inlateout("rsi") register_args[1] => _,
-                inlateout("rdx") register_args[2] => _,
-                inlateout("rcx") register_args[3] => _,
-                inlateout("r8") register_args[4] => _,
-                inlateout("r9") register_args[5] => _,
-                // JIT code's callee-saved registers but rbx, which a trap
-                // leaves changed (`crate::abi::CALLEE_SAVED`).
-                lateout("r12") _,
-                lateout("r13") _,
-                lateout("r14") _,
-                clobber_abi("sysv64"),
-            );
-            (result, (*ctx).trap_pc)
-        }
+        let result = unsafe {
+            // One asm block per number of register arguments, so that no
+            // unused argument register is set (the `match` folds away when
+            // the length is a constant).
+            macro_rules! enter {
+                ($($reg:tt = $index:expr),*) => {{
+                    let result: i64;
+                    std::arch::asm!(
+                        "call r10",
+                        in("r10") self.enter,
+                        inlateout("rax") self.entry => result,
+                        in("r11") sp,
+                        in("r15") ctx,
+                        $(inlateout($reg) args[$index] => _,)*
+                        // JIT code's callee-saved registers but rbx, which
+                        // a trap leaves changed (`crate::abi::CALLEE_SAVED`).
+                        lateout("r12") _,
+                        lateout("r13") _,
+                        lateout("r14") _,
+                        clobber_abi("sysv64"),
+                    );
+                    result
+                }};
+            }
+            match args.len() {
+                0 => enter!(),
+                1 => enter!("rdi" = 0),
+                2 => enter!("rdi" = 0, "rsi" = 1),
+                3 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+                4 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+                5 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+                _ => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+            }
+        };
+        // SAFETY: the context page is mapped; the call is over.
+        (result, unsafe { (*ctx).trap_pc })
     }
 
     /// Calls the function once per row of `rows` (a row every `stride`
@@ -678,6 +755,47 @@ impl ModuleFunc<'_> {
     }
 }
 
+/// Calls `entry` as a System V function of `args.len()` (at most
+/// [`REGISTER_ARGS`]) arguments on the current stack: one `call`, with the
+/// arguments in the registers that carry them and nothing else loaded.
+/// One asm block per arity, so that no unused register is set; the `match`
+/// folds away when the length is a constant.
+///
+/// # Safety
+/// `entry` must be the address of a function that may be called directly
+/// (`crate::abi`, "Direct calls") and takes `args.len()` arguments, in
+/// code that stays mapped during the call.
+#[inline(always)]
+unsafe fn call_direct(entry: usize, args: &[i64]) -> i64 {
+    macro_rules! direct {
+        ($($reg:tt = $index:expr),*) => {{
+            let result: i64;
+            // SAFETY: the caller's contract; the function follows System V
+            // (`clobber_abi`), pops nothing and returns normally.
+            unsafe {
+                std::arch::asm!(
+                    "call {entry}",
+                    entry = in(reg) entry,
+                    $(inlateout($reg) args[$index] => _,)*
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            result
+        }};
+    }
+    match args.len() {
+        0 => direct!(),
+        1 => direct!("rdi" = 0),
+        2 => direct!("rdi" = 0, "rsi" = 1),
+        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+        _ => unreachable!("a direct call passes every argument in a register"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,7 +819,8 @@ mod tests {
 
     #[test]
     fn a_thread_keeps_its_stack_and_other_threads_get_their_own() {
-        let program = load("fn f(x) = x + 1");
+        // A division can trap, so the call runs on the JIT stack.
+        let program = load("fn f(x) = 2 / x");
         let call_and_see_stack = || {
             assert_eq!(
                 program.module.call(0, &[1], None).unwrap(),
@@ -729,6 +848,25 @@ mod tests {
     }
 
     #[test]
+    fn only_functions_without_trap_sites_are_called_directly() {
+        let program = load(
+            "fn add(x, y) = x + y\n\
+             fn pick(a, b) = if a > b then a - b else b * 2 + a\n\
+             fn ratio(x, y) = x / y\n\
+             fn down(n) = if n <= 0 then 0 else down(n - 1)\n\
+             fn seven(a, b, c, d, e, f, g) = a + g",
+        );
+        let direct: Vec<bool> = (0..5)
+            .map(|index| program.module.func(index).unwrap().direct)
+            .collect();
+        assert_eq!(direct, [true, true, false, false, false]);
+        assert_eq!(program.module.call(0, &[2, 3], None).unwrap(), Exit::Returned(5));
+        assert_eq!(program.module.call(1, &[1, 3], None).unwrap(), Exit::Returned(7));
+        let seven = program.module.call(4, &[1, 0, 0, 0, 0, 0, 6], None);
+        assert_eq!(seven.unwrap(), Exit::Returned(7));
+    }
+
+    #[test]
     fn a_trap_leaves_the_context_idle() {
         let program = load("fn f(x) = 1 / x");
         let module = &program.module;
@@ -741,7 +879,8 @@ mod tests {
 
     #[test]
     fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
-        let program = load("fn f(x) = x + 1");
+        // A division can trap, so the call runs on the JIT stack.
+        let program = load("fn f(x) = 2 / x");
         let module = &program.module;
         let interrupt = LimitInterrupt::new();
         // The request lands after the function returned, before the call
