@@ -518,7 +518,7 @@ impl<'a> FuncLowering<'a> {
                 }
                 self.expr(lhs);
                 self.expr(rhs);
-                self.arithmetic(*op, *op_span);
+                self.arithmetic(*op, *op_span, rhs);
             }
             ir::Expr::If {
                 cond,
