@@ -20,9 +20,13 @@
 //! pairs as rows into an output column, against `native-opaque-rows`, the
 //! same loop of opaque native calls.
 //!
-//! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `if` is
-//! `if a > b then a - b else b * 2 + a` on random arguments (the branch goes
-//! either way at random), `if-predictable` the same with `a > b` always.
+//! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `arith-checked` is
+//! `a * 3 + b - a / (b * b + 1)` (whose division keeps its zero test, so
+//! it is the one formula here called through the entry trampoline), `if`
+//! is `if a > b then a - b else b * 2 + a` on random arguments (the branch
+//! goes either way at random), `if-predictable` the same with `a > b`
+//! always. `exprjit-dyn` hides the length of its argument slice from the
+//! compiler, as a host whose arity comes from data would.
 
 use std::hint::black_box;
 
@@ -45,7 +49,7 @@ struct Formula {
     native: fn(i64, i64) -> i64,
 }
 
-const FORMULAS: [Formula; 3] = [
+const FORMULAS: [Formula; 4] = [
     Formula {
         name: "arith",
         a_above_b: false,
@@ -56,6 +60,21 @@ const FORMULAS: [Formula; 3] = [
             a.wrapping_mul(3)
                 .wrapping_add(b)
                 .wrapping_sub(a.wrapping_div(b | 1))
+        },
+    },
+    // A divisor the compiler cannot prove nonzero: the division keeps its
+    // zero test, so the function has a trap site and every call goes
+    // through the entry trampoline on the JIT stack (the two above have
+    // none and are called directly, see "Direct calls" in `src/abi.rs`).
+    Formula {
+        name: "arith-checked",
+        a_above_b: false,
+        exprjit: "fn f(a, b) = a * 3 + b - a / (b * b + 1)",
+        evalexpr: "a * 3 + b - a / (b * b + 1)",
+        native: |a, b| {
+            a.wrapping_mul(3)
+                .wrapping_add(b)
+                .wrapping_sub(a.wrapping_div(b.wrapping_mul(b).wrapping_add(1)))
         },
     },
     Formula {
@@ -151,7 +170,10 @@ fn formulas<M: Measurement>(c: &mut Criterion<M>) {
             bench.iter(|| {
                 let mut sum = 0i64;
                 for &(a, b) in pairs {
-                    sum = sum.wrapping_add(dynamic.call(&black_box([a, b])).unwrap_or(0));
+                    // The length hidden too, as when it comes from data.
+                    let pair = [a, b];
+                    let args: &[i64] = black_box(&pair);
+                    sum = sum.wrapping_add(dynamic.call(args).unwrap_or(0));
                 }
                 sum
             })

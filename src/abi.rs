@@ -45,6 +45,14 @@
 //! would. It also finishes in a time
 //! bounded by its length, which is why it needs no interrupt check.
 //!
+//! For calls whose number of arguments is known only at run time, the
+//! library's code has an argument loader per arity up to [`REGISTER_ARGS`]
+//! (`artifact::ArgLoader`): called like a direct function with the
+//! arguments' address in [`LOADER_ARGS`] and the function in
+//! [`ENTER_FUNCTION`], it loads [`ARG_REGS`] from there and jumps to the
+//! function, touching nothing else, so the call is as direct as the
+//! function.
+//!
 //! A batch entry (one per arity the program uses) is entered the same way,
 //! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
 //! output's address in `rdx` and its end in `rcx`. It calls the function
@@ -112,6 +120,10 @@ pub const ENTER_FUNCTION: Reg = Reg::Rax;
 
 /// Where the caller of the entry trampoline puts the JIT stack pointer.
 pub const ENTER_STACK: Reg = Reg::R11;
+
+/// Where the caller of an argument loader puts the address of the
+/// arguments (the function goes in [`ENTER_FUNCTION`]).
+pub const LOADER_ARGS: Reg = Reg::R10;
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.
@@ -191,7 +203,7 @@ mod tests {
         // The asm block in `jit::runtime` declares r12-r14 clobbered and
         // the trampoline saves rbx: both must change with this list.
         assert_eq!(CALLEE_SAVED, [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14]);
-        for reg in [ENTER_FUNCTION, ENTER_STACK] {
+        for reg in [ENTER_FUNCTION, ENTER_STACK, LOADER_ARGS] {
             assert!(!ARG_REGS.contains(&reg) && reg != CONTEXT, "{reg:?}");
         }
     }

@@ -32,6 +32,9 @@ pub struct CodeMap {
     /// The batch entries (for the library's `call_many`), by arity, between
     /// the trap exit and the first function; empty unless asked for.
     pub batch: Vec<BatchEntry>,
+    /// The argument loaders, by arity, after the batch entries (and
+    /// emitted with them, for arities of at most six).
+    pub loaders: Vec<ArgLoader>,
     /// The length of the code in bytes.
     pub code_len: usize,
 }
@@ -62,6 +65,18 @@ pub struct BatchEntry {
     /// The return address of the trap call of its per-row limit check,
     /// which only an interrupt fails.
     pub check_trap: usize,
+}
+
+/// The code that loads the arguments of a function of `arity` (at most
+/// six) parameters from memory into their registers and jumps to it (see
+/// `crate::abi`, "Direct calls"): a call whose number of arguments is
+/// known only at run time loads them with one short sequence instead of
+/// choosing among several.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ArgLoader {
+    pub arity: usize,
+    pub offset: usize,
+    pub size: usize,
 }
 
 /// A place where generated code can trap.
@@ -120,6 +135,11 @@ impl CodeMap {
             offset: batch.offset,
             size: batch.size,
         }));
+        symbols.extend(self.loaders.iter().map(|loader| Symbol {
+            name: format!("<argument loader/{}>", loader.arity),
+            offset: loader.offset,
+            size: loader.size,
+        }));
         symbols.extend(self.funcs.iter().map(FuncCode::symbol));
         symbols
     }
@@ -127,6 +147,12 @@ impl CodeMap {
     /// The symbol of function `func`, if there is one.
     pub fn func_symbol(&self, func: usize) -> Option<Symbol> {
         self.funcs.get(func).map(FuncCode::symbol)
+    }
+
+    /// The argument loader for functions of `arity` parameters, if
+    /// emitted.
+    pub fn loader(&self, arity: usize) -> Option<&ArgLoader> {
+        self.loaders.iter().find(|l| l.arity == arity)
     }
 
     /// The batch entry for functions of `arity` parameters, if emitted.

@@ -99,13 +99,31 @@ impl<'p> DynFunc<'p> {
     /// ```
     #[inline(always)]
     pub fn call(&self, args: &[i64]) -> Result<i64, RuntimeError> {
+        // The value path is all that is inlined into the caller, with one
+        // way out to the rest (a wrong count, a trap, a slow call): shaped
+        // otherwise, the result went through memory in the caller's loop.
+        // The arguments are loaded by code chosen for the function's arity;
+        // the count is compared with the code's own copy of the arity,
+        // which the quick path compares with too (one check, not two).
+        let miss = if args.len() == self.function.arity() {
+            match self.function.call_quick_loaded(args) {
+                Ok(value) => return Ok(value),
+                Err(miss) => Some(miss),
+            }
+        } else {
+            None
+        };
+        self.after_miss(args, miss)
+    }
+
+    /// The rest of [`DynFunc::call`]: `miss` is `None` for a wrong number
+    /// of arguments.
+    #[cold]
+    #[inline(never)]
+    fn after_miss(&self, args: &[i64], miss: Option<jit::Miss>) -> Result<i64, RuntimeError> {
         self.check_count(args.len())?;
-        // The value path is all that is inlined into the caller; the quick
-        // path picks the code for the length it was checked to have.
-        match self.function.call_quick(args) {
-            Ok(value) => Ok(value),
-            Err(miss) => self.program.after_miss(&self.function, args, miss),
-        }
+        let miss = miss.expect("a call with the right count ran or missed");
+        self.program.after_miss(&self.function, args, miss)
     }
 
     /// Like [`DynFunc::call`], stoppable by [`Interrupt::request`].
@@ -185,9 +203,7 @@ impl<'p> DynFunc<'p> {
 
     #[inline(always)]
     fn check_count(&self, got: usize) -> Result<(), RuntimeError> {
-        // The code's own copy of the arity, which the quick path compares
-        // with too: the compiler sees one check, not two.
-        if got == self.function.arity() {
+        if got == self.info.arity {
             return Ok(());
         }
         self.wrong_count(got)

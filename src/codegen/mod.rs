@@ -1,7 +1,7 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
 //! [`x64`] encodes instructions; `trampoline` emits the entry trampoline,
-//! the trap exit and the batch loops; `inline` decides once which functions
+//! the trap exit, the batch loops and the argument loaders; `inline` decides once which functions
 //! are expanded at their call sites; [`analysis`] looks at each function
 //! before it is lowered; `lower` walks it once and emits its code, with
 //! [`regs`] and
@@ -16,7 +16,8 @@ pub mod regs;
 mod trampoline;
 pub mod x64;
 
-use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
+use crate::abi::REGISTER_ARGS;
+use crate::artifact::{ArgLoader, Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
 use crate::ir;
 use lower::Links;
 
@@ -29,24 +30,34 @@ pub fn compile(program: &ir::CheckedProgram) -> Artifact {
 }
 
 /// Like [`compile`]; with `batch_entries`, also the loops that call a
-/// function once per row (one per arity in the program), for the library.
+/// function once per row and the argument loaders (one of each per arity
+/// in the program), for the library.
 pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifact {
     let mut asm = x64::Assembler::new();
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let mut batch = Vec::new();
+    let mut loaders = Vec::new();
     if batch_entries {
         let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
         arities.sort_unstable();
         arities.dedup();
-        for arity in arities {
+        for &arity in &arities {
             let code = trampoline::emit_batch(&mut asm, arity, trap_exit);
             batch.push(BatchEntry {
                 arity,
                 offset: code.offset,
                 size: asm.offset() - code.offset,
                 check_trap: code.check_trap,
+            });
+        }
+        for &arity in arities.iter().filter(|&&arity| arity <= REGISTER_ARGS) {
+            let offset = trampoline::emit_loader(&mut asm, arity);
+            loaders.push(ArgLoader {
+                arity,
+                offset,
+                size: asm.offset() - offset,
             });
         }
     }
@@ -84,6 +95,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
             funcs,
             traps,
             batch,
+            loaders,
             code_len: code.len(),
         },
         code,

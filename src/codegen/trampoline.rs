@@ -1,11 +1,12 @@
 //! The entry trampoline, which Rust calls to enter JIT code, and the shared
-//! trap exit, which every trap stub calls to leave it. Both are emitted once
+//! trap exit, which every trap stub calls to leave it; the batch loops and
+//! the argument loaders, which Rust calls too. Both are emitted once
 //! per program, before its functions; their contract with the runtime is in
 //! [`crate::abi`].
 
 use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
-    ENTER_STACK, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
+    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
 };
 use crate::codegen::regs::SCRATCH;
 use crate::codegen::x64::{Assembler, Cond, Label, Mem};
@@ -56,6 +57,22 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
 fn emit_context_address(asm: &mut Assembler, dst: Reg) {
     asm.lea(dst, Mem::new(Reg::Rsp, -8));
     asm.and_ri(dst, STACK_BASE_MASK);
+}
+
+/// Emits the argument loader for functions of `arity` (at most
+/// [`REGISTER_ARGS`]) parameters: the arguments are loaded from the
+/// array at [`LOADER_ARGS`] into their registers, then it jumps to the
+/// function in [`ENTER_FUNCTION`], which returns to the loader's caller.
+/// No stack moves; its contract is in [`crate::abi`], "Direct calls".
+/// Returns its offset.
+pub fn emit_loader(asm: &mut Assembler, arity: usize) -> usize {
+    assert!(arity <= REGISTER_ARGS, "a loader fills registers only");
+    let offset = asm.offset();
+    for (index, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+        asm.mov_rm(reg, Mem::new(LOADER_ARGS, 8 * index as i32));
+    }
+    asm.jmp_r(ENTER_FUNCTION);
+    offset
 }
 
 /// A batch entry's code: where it starts and the return address of its

@@ -40,6 +40,7 @@ impl LoadedProgram {
                 arity: func.arity,
                 batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
                 direct: func.trap_free,
+                loader: artifact.map.loader(func.arity).map(|l| l.offset),
             })
             .collect();
         Ok(LoadedProgram {
@@ -210,6 +211,13 @@ impl Function<'_> {
     #[inline(always)]
     pub fn call_quick(&self, args: &[i64]) -> Result<i64, Miss> {
         self.func.call_quick(args)
+    }
+
+    /// Like [`Self::call_quick`], for a length known only at run time:
+    /// one path whatever it is (see `ModuleFunc::call_quick_loaded`).
+    #[inline(always)]
+    pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.func.call_quick_loaded(args)
     }
 
     /// The result of a call whose [`Self::call_quick`] missed: the trap's

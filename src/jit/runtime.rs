@@ -337,6 +337,8 @@ pub struct FuncEntry {
     /// (`crate::abi`, "Direct calls"): it has no trap site and at most
     /// `REGISTER_ARGS` parameters.
     pub direct: bool,
+    /// The argument loader for this arity, if the code has one.
+    pub loader: Option<usize>,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -395,6 +397,7 @@ impl Module {
             batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
             direct: func.direct && func.arity <= REGISTER_ARGS,
+            loader: func.loader.map(|offset| base as usize + offset),
             limit_offset: self.limit_offset,
         })
     }
@@ -473,6 +476,8 @@ pub struct ModuleFunc<'m> {
     arity: usize,
     /// Called without the trampoline ([`FuncEntry::direct`]).
     direct: bool,
+    /// The argument loader for the function's arity, if there is one.
+    loader: Option<usize>,
     /// The module's [`Module::limit_offset`], copied so that a call does
     /// not load it through the module.
     limit_offset: usize,
@@ -511,6 +516,50 @@ impl ModuleFunc<'_> {
     #[inline(always)]
     pub fn arity(&self) -> usize {
         self.arity
+    }
+
+    /// Like [`Self::call_quick`], for arguments whose number the caller's
+    /// compiler does not know: a direct call goes through the argument
+    /// loader, so that the arguments are loaded by one short sequence
+    /// chosen when the code was made, not by a branch on the length here.
+    ///
+    /// # Panics
+    /// If `args.len()` is not the function's arity (a bug in the caller).
+    #[inline(always)]
+    pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
+        if self.direct
+            && let Some(loader) = self.loader
+        {
+            assert_eq!(args.len(), self.arity, "wrong number of arguments");
+            let result: i64;
+            // SAFETY: `loader` is the argument loader for this function's
+            // arity and `entry` a function of that many arguments that may
+            // be called directly (`FuncEntry::direct`), both in the code of
+            // the module this value borrows, which stays mapped; the
+            // loader reads `args.len()` values from `args` and jumps to
+            // the function, which follows System V (`clobber_abi`) and
+            // returns here (`crate::abi`, "Direct calls").
+            unsafe {
+                std::arch::asm!(
+                    "call {loader}",
+                    loader = in(reg) loader,
+                    in("r10") args.as_ptr(),
+                    inlateout("rax") self.entry => result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            return Ok(result);
+        }
+        self.call_quick_out_of_line(args)
+    }
+
+    /// [`Self::call_quick`] for a length the caller's compiler does not
+    /// know, out of line: inlined, its choice among the lengths kept more
+    /// values alive in the caller's loop than there are registers, and
+    /// the spills slowed the direct path down.
+    #[inline(never)]
+    fn call_quick_out_of_line(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.call_quick(args)
     }
 
     /// The common case of a call, kept to the instructions it needs and
