@@ -262,3 +262,15 @@ fn dynamic_calls_of_every_arity_direct_or_not() {
         assert_eq!(error.code(), ErrorCode::WrongArgumentCount);
     }
 }
+
+#[test]
+fn a_dynamic_call_overflows_and_recovers() {
+    // Through the argument loader and the trampoline: the trap exit
+    // leaves the loader's caller as it leaves the trampoline's.
+    let program =
+        exprjit::compile("fn down(n, k) = if n == 0 then k else 1 + down(n - 1, k)").unwrap();
+    let down = program.func_dyn("down").unwrap();
+    let error = down.call(&[i64::MAX, 0]).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::StackOverflow);
+    assert_eq!(down.call(&[1000, 5]), Ok(1005));
+}

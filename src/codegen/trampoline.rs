@@ -6,7 +6,8 @@
 
 use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
-    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
+    ENTER_STACK, LOADER_ARGS, LOADER_FUNCTION, REGISTER_ARGS, Reg, STACK_BASE_MASK,
+    stack_arg_count,
 };
 use crate::codegen::regs::SCRATCH;
 use crate::codegen::x64::{Assembler, Cond, Label, Mem};
@@ -62,16 +63,23 @@ fn emit_context_address(asm: &mut Assembler, dst: Reg) {
 /// Emits the argument loader for functions of `arity` (at most
 /// [`REGISTER_ARGS`]) parameters: the arguments are loaded from the
 /// array at [`LOADER_ARGS`] into their registers, then it jumps to the
-/// function in [`ENTER_FUNCTION`], which returns to the loader's caller.
-/// No stack moves; its contract is in [`crate::abi`], "Direct calls".
+/// function in [`LOADER_FUNCTION`] (moved to `r11` first when it is an
+/// argument's register too), which returns to the loader's caller. No
+/// stack moves; its contract is in [`crate::abi`], "Direct calls".
 /// Returns its offset.
 pub fn emit_loader(asm: &mut Assembler, arity: usize) -> usize {
     assert!(arity <= REGISTER_ARGS, "a loader fills registers only");
     let offset = asm.offset();
+    let target = if arity > 0 {
+        asm.mov_rr(Reg::R11, LOADER_FUNCTION);
+        Reg::R11
+    } else {
+        LOADER_FUNCTION
+    };
     for (index, &reg) in ARG_REGS.iter().enumerate().take(arity) {
         asm.mov_rm(reg, Mem::new(LOADER_ARGS, 8 * index as i32));
     }
-    asm.jmp_r(ENTER_FUNCTION);
+    asm.jmp_r(target);
     offset
 }
 

@@ -445,7 +445,9 @@ impl Module {
     /// idle again and returns the trap site's offset into the code.
     #[cold]
     #[inline(never)]
-    fn after_trap(&self, stack: &JitStack, trap_pc: u64) -> usize {
+    fn after_trap(&self, base: *mut u8, trap_pc: u64) -> usize {
+        // A view that does not own the mapping: `ManuallyDrop` never unmaps.
+        let stack = std::mem::ManuallyDrop::new(JitStack { base });
         stack.reset_context();
         trap_pc as usize - self.code.base() as usize
     }
@@ -519,18 +521,23 @@ impl ModuleFunc<'_> {
     }
 
     /// Like [`Self::call_quick`], for arguments whose number the caller's
-    /// compiler does not know: a direct call goes through the argument
-    /// loader, so that the arguments are loaded by one short sequence
-    /// chosen when the code was made, not by a branch on the length here.
+    /// compiler does not know: the argument loader for the arity (see
+    /// `crate::abi`, "Direct calls") loads them, by one short sequence
+    /// chosen when the code was made rather than by a branch on the length
+    /// here, then jumps to the function, called directly or through the
+    /// trampoline.
     ///
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
     pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
-        if self.direct
-            && let Some(loader) = self.loader
-        {
-            assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        let Some(loader) = self.loader else {
+            // No loader (more than six parameters, or code made without
+            // them).
+            return self.call_quick_out_of_line(args);
+        };
+        assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        if self.direct {
             let result: i64;
             // SAFETY: `loader` is the argument loader for this function's
             // arity and `entry` a function of that many arguments that may
@@ -543,20 +550,48 @@ impl ModuleFunc<'_> {
                 std::arch::asm!(
                     "call {loader}",
                     loader = in(reg) loader,
+                    in("rdi") self.entry,
                     in("r10") args.as_ptr(),
-                    inlateout("rax") self.entry => result,
+                    lateout("rax") result,
                     clobber_abi("sysv64"),
                 );
             }
             return Ok(result);
         }
-        self.call_quick_out_of_line(args)
+        self.on_idle_stack(|stack| {
+            let ctx = stack.context();
+            let sp = stack.top() as usize;
+            let result: i64;
+            // SAFETY: as in `enter`, with the argument loader as the
+            // function the trampoline calls: it loads `args.len()` values
+            // from `args` (valid for the call) into their registers and
+            // jumps to `entry`, a function of that many arguments, on the
+            // JIT stack (`crate::abi`, "Direct calls"); the clobbers are
+            // the trampoline's.
+            unsafe {
+                std::arch::asm!(
+                    "call {enter}",
+                    enter = in(reg) self.enter,
+                    inlateout("rax") loader => result,
+                    in("rdi") self.entry,
+                    in("r10") args.as_ptr(),
+                    in("r11") sp,
+                    in("r15") ctx,
+                    lateout("r12") _,
+                    lateout("r13") _,
+                    lateout("r14") _,
+                    clobber_abi("sysv64"),
+                );
+            }
+            // SAFETY: the context page is mapped; the call is over.
+            (result, unsafe { (*ctx).trap_pc })
+        })
     }
 
     /// [`Self::call_quick`] for a length the caller's compiler does not
-    /// know, out of line: inlined, its choice among the lengths kept more
-    /// values alive in the caller's loop than there are registers, and
-    /// the spills slowed the direct path down.
+    /// know and no loader, out of line: inlined, its choice among the
+    /// lengths kept more values alive in the caller's loop than there are
+    /// registers.
     #[inline(never)]
     fn call_quick_out_of_line(&self, args: &[i64]) -> Result<i64, Miss> {
         self.call_quick(args)
@@ -587,6 +622,15 @@ impl ModuleFunc<'_> {
         if args.len() > REGISTER_ARGS {
             return Err(Miss::NotRun);
         }
+        self.on_idle_stack(|stack| self.enter(stack, args))
+    }
+
+    /// Runs `enter` (which calls the function through the trampoline and
+    /// returns the result register and the context's `trap_pc`) on this
+    /// thread's idle JIT stack, if it has one; makes the context idle
+    /// again after a trap.
+    #[inline(always)]
+    fn on_idle_stack(&self, enter: impl FnOnce(&JitStack) -> (i64, u64)) -> Result<i64, Miss> {
         // Taking the pointer marks the stack busy until it is put back.
         // Nothing between here and the put-back can panic or re-enter.
         let base = IDLE_STACK.replace(ptr::null_mut());
@@ -597,9 +641,9 @@ impl ModuleFunc<'_> {
         // A view that does not own the mapping: never unmapped here.
         let stack = std::mem::ManuallyDrop::new(JitStack { base });
         self.start_limit(&stack);
-        let (result, trap_pc) = self.enter(&stack, args);
+        let (result, trap_pc) = enter(&stack);
         if trap_pc != 0 {
-            let offset = self.module.after_trap(&stack, trap_pc);
+            let offset = self.module.after_trap(base, trap_pc);
             IDLE_STACK.set(base);
             return Err(Miss::Trapped(offset));
         }
