@@ -684,13 +684,10 @@ impl ModuleFunc<'_> {
         // stack, on which no JIT code runs yet; `limit` is atomic.
         let wanted = stack.base as u64 + self.limit_offset as u64;
         unsafe {
-            let limit = &(*stack.context()).limit;
-            // Stored only when it changes (a thread calling programs of
-            // different stack sizes): a store here would be reloaded at
-            // once by the callee's entry check.
-            if limit.load(Ordering::Relaxed) != wanted {
-                limit.store(wanted, Ordering::Relaxed);
-            }
+            // Stored every time: fewer instructions than a load and a
+            // compare to skip it when unchanged, and the entry check that
+            // reloads it gets it by store forwarding.
+            (*stack.context()).limit.store(wanted, Ordering::Relaxed);
         }
     }
 
@@ -709,7 +706,13 @@ impl ModuleFunc<'_> {
             stack_args * 8 < usable,
             "too many arguments for the JIT stack"
         );
-        let sp = (stack.top() as usize - stack_args * 8) & !15;
+        // The top itself is aligned (the stack is aligned to its size):
+        // without stack arguments there is nothing to round.
+        let sp = if stack_args == 0 {
+            stack.top() as usize
+        } else {
+            (stack.top() as usize - stack_args * 8) & !15
+        };
         if stack_args > 0 {
             // SAFETY: `sp..sp+stack_args` lies inside the read+write part of
             // the stack (checked above) and nothing else uses the stack now.
