@@ -45,14 +45,14 @@
 //! would. It also finishes in a time
 //! bounded by its length, which is why it needs no interrupt check.
 //!
-//! For calls whose number of arguments is known only at run time, the
-//! library's code has an argument loader per arity up to [`REGISTER_ARGS`]
-//! (`artifact::ArgLoader`): with the arguments' address in
-//! [`LOADER_ARGS`] and the function in [`LOADER_FUNCTION`], it loads
-//! [`ARG_REGS`] from there and jumps to the function, touching only
-//! `r11` besides, and no stack. So it can stand for the function either in
-//! a direct call or as the [`ENTER_FUNCTION`] of the entry trampoline,
-//! which leaves those registers as the caller set them.
+//! For calls whose number of arguments is known only at run time, each
+//! function of at most [`REGISTER_ARGS`] parameters in the library's code
+//! is preceded by its argument loader (`artifact::FuncCode::loader`):
+//! entered with the arguments' address in [`LOADER_ARGS`], it loads
+//! [`ARG_REGS`] from there and falls into the function, touching nothing
+//! else and no stack. So it can stand for the function either in a direct
+//! call or as the [`ENTER_FUNCTION`] of the entry trampoline, which leaves
+//! [`LOADER_ARGS`] as the caller set it.
 //!
 //! A batch entry (one per arity the program uses) is entered the same way,
 //! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
@@ -125,10 +125,6 @@ pub const ENTER_STACK: Reg = Reg::R11;
 /// Where the caller of an argument loader puts the address of the
 /// arguments.
 pub const LOADER_ARGS: Reg = Reg::R10;
-
-/// Where the caller of an argument loader puts the function's address:
-/// the first argument register, whose argument comes from memory.
-pub const LOADER_FUNCTION: Reg = ARG_REGS[0];
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.
@@ -209,7 +205,6 @@ mod tests {
         // the trampoline saves rbx: both must change with this list.
         assert_eq!(CALLEE_SAVED, [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14]);
         for reg in [ENTER_FUNCTION, ENTER_STACK, LOADER_ARGS] {
-            assert_ne!(reg, LOADER_FUNCTION, "{reg:?}");
             assert!(!ARG_REGS.contains(&reg) && reg != CONTEXT, "{reg:?}");
         }
     }

@@ -32,9 +32,7 @@ pub struct CodeMap {
     /// The batch entries (for the library's `call_many`), by arity, between
     /// the trap exit and the first function; empty unless asked for.
     pub batch: Vec<BatchEntry>,
-    /// The argument loaders, by arity, after the batch entries (and
-    /// emitted with them, for arities of at most six).
-    pub loaders: Vec<ArgLoader>,
+
     /// The length of the code in bytes.
     pub code_len: usize,
 }
@@ -54,6 +52,13 @@ pub struct FuncCode {
     /// can fail. Such a function reads no context and returns through its
     /// own epilogue, which lets the runtime call it without the trampoline.
     pub trap_free: bool,
+    /// Where its argument loader starts, if it has one (library code, at
+    /// most six parameters): code right before the function that loads
+    /// the arguments from memory into their registers and falls into it
+    /// (`crate::abi`, "Direct calls"), so that a call whose number of
+    /// arguments is known only at run time needs no choice among lengths.
+    /// Equal to `offset` for a function without parameters.
+    pub loader: Option<usize>,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.
@@ -65,18 +70,6 @@ pub struct BatchEntry {
     /// The return address of the trap call of its per-row limit check,
     /// which only an interrupt fails.
     pub check_trap: usize,
-}
-
-/// The code that loads the arguments of a function of `arity` (at most
-/// six) parameters from memory into their registers and jumps to it (see
-/// `crate::abi`, "Direct calls"): a call whose number of arguments is
-/// known only at run time loads them with one short sequence instead of
-/// choosing among several.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct ArgLoader {
-    pub arity: usize,
-    pub offset: usize,
-    pub size: usize,
 }
 
 /// A place where generated code can trap.
@@ -135,24 +128,22 @@ impl CodeMap {
             offset: batch.offset,
             size: batch.size,
         }));
-        symbols.extend(self.loaders.iter().map(|loader| Symbol {
-            name: format!("<argument loader/{}>", loader.arity),
-            offset: loader.offset,
-            size: loader.size,
-        }));
-        symbols.extend(self.funcs.iter().map(FuncCode::symbol));
+        for func in &self.funcs {
+            if let Some(loader) = func.loader.filter(|&loader| loader < func.offset) {
+                symbols.push(Symbol {
+                    name: format!("<argument loader of {}>", func.name),
+                    offset: loader,
+                    size: func.offset - loader,
+                });
+            }
+            symbols.push(func.symbol());
+        }
         symbols
     }
 
     /// The symbol of function `func`, if there is one.
     pub fn func_symbol(&self, func: usize) -> Option<Symbol> {
         self.funcs.get(func).map(FuncCode::symbol)
-    }
-
-    /// The argument loader for functions of `arity` parameters, if
-    /// emitted.
-    pub fn loader(&self, arity: usize) -> Option<&ArgLoader> {
-        self.loaders.iter().find(|l| l.arity == arity)
     }
 
     /// The batch entry for functions of `arity` parameters, if emitted.

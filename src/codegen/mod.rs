@@ -17,7 +17,7 @@ mod trampoline;
 pub mod x64;
 
 use crate::abi::REGISTER_ARGS;
-use crate::artifact::{ArgLoader, Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
+use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
 use crate::ir;
 use lower::Links;
 
@@ -30,34 +30,26 @@ pub fn compile(program: &ir::CheckedProgram) -> Artifact {
 }
 
 /// Like [`compile`]; with `batch_entries`, also the loops that call a
-/// function once per row and the argument loaders (one of each per arity
-/// in the program), for the library.
+/// function once per row (one per arity in the program) and an argument
+/// loader before each function of at most six parameters, for the
+/// library.
 pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifact {
     let mut asm = x64::Assembler::new();
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let mut batch = Vec::new();
-    let mut loaders = Vec::new();
     if batch_entries {
         let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
         arities.sort_unstable();
         arities.dedup();
-        for &arity in &arities {
+        for arity in arities {
             let code = trampoline::emit_batch(&mut asm, arity, trap_exit);
             batch.push(BatchEntry {
                 arity,
                 offset: code.offset,
                 size: asm.offset() - code.offset,
                 check_trap: code.check_trap,
-            });
-        }
-        for &arity in arities.iter().filter(|&&arity| arity <= REGISTER_ARGS) {
-            let offset = trampoline::emit_loader(&mut asm, arity);
-            loaders.push(ArgLoader {
-                arity,
-                offset,
-                size: asm.offset() - offset,
             });
         }
     }
@@ -74,6 +66,14 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
         // As C compilers do: a function's layout (and so how its loops fall
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
+        // The argument loader falls into the function, which stays aligned.
+        let loader = (batch_entries && func.arity <= REGISTER_ARGS).then(|| {
+            let size = trampoline::loader_size(func.arity);
+            asm.pad_with_int3(size.next_multiple_of(FUNCTION_ALIGNMENT) - size);
+            let loader = asm.offset();
+            trampoline::emit_loader(&mut asm, func.arity);
+            loader
+        });
         let offset = asm.offset();
         let traps_before = traps.len();
         lower::function(&mut asm, &links, &mut traps, &mut facts, id);
@@ -84,6 +84,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
             offset,
             size: asm.offset() - offset,
             trap_free: traps.len() == traps_before,
+            loader,
         });
     }
     traps.sort_by_key(|t: &TrapSite| t.offset);
@@ -95,7 +96,6 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
             funcs,
             traps,
             batch,
-            loaders,
             code_len: code.len(),
         },
         code,

@@ -6,8 +6,7 @@
 
 use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
-    ENTER_STACK, LOADER_ARGS, LOADER_FUNCTION, REGISTER_ARGS, Reg, STACK_BASE_MASK,
-    stack_arg_count,
+    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
 };
 use crate::codegen::regs::SCRATCH;
 use crate::codegen::x64::{Assembler, Cond, Label, Mem};
@@ -60,27 +59,24 @@ fn emit_context_address(asm: &mut Assembler, dst: Reg) {
     asm.and_ri(dst, STACK_BASE_MASK);
 }
 
-/// Emits the argument loader for functions of `arity` (at most
-/// [`REGISTER_ARGS`]) parameters: the arguments are loaded from the
-/// array at [`LOADER_ARGS`] into their registers, then it jumps to the
-/// function in [`LOADER_FUNCTION`] (moved to `r11` first when it is an
-/// argument's register too), which returns to the loader's caller. No
-/// stack moves; its contract is in [`crate::abi`], "Direct calls".
-/// Returns its offset.
-pub fn emit_loader(asm: &mut Assembler, arity: usize) -> usize {
+/// Emits the argument loader of a function of `arity` (at most
+/// [`REGISTER_ARGS`]) parameters, which must follow it at once: the
+/// arguments are loaded from the array at [`LOADER_ARGS`] into their
+/// registers, and execution falls into the function. No stack moves; the
+/// contract is in [`crate::abi`], "Direct calls". Emits nothing for no
+/// parameters.
+pub fn emit_loader(asm: &mut Assembler, arity: usize) {
     assert!(arity <= REGISTER_ARGS, "a loader fills registers only");
-    let offset = asm.offset();
-    let target = if arity > 0 {
-        asm.mov_rr(Reg::R11, LOADER_FUNCTION);
-        Reg::R11
-    } else {
-        LOADER_FUNCTION
-    };
     for (index, &reg) in ARG_REGS.iter().enumerate().take(arity) {
         asm.mov_rm(reg, Mem::new(LOADER_ARGS, 8 * index as i32));
     }
-    asm.jmp_r(target);
-    offset
+}
+
+/// The size in bytes of [`emit_loader`]'s code for `arity`.
+pub fn loader_size(arity: usize) -> usize {
+    let mut asm = Assembler::new();
+    emit_loader(&mut asm, arity);
+    asm.offset()
 }
 
 /// A batch entry's code: where it starts and the return address of its

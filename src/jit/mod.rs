@@ -40,7 +40,7 @@ impl LoadedProgram {
                 arity: func.arity,
                 batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
                 direct: func.trap_free,
-                loader: artifact.map.loader(func.arity).map(|l| l.offset),
+                loader: func.loader,
             })
             .collect();
         Ok(LoadedProgram {
