@@ -105,6 +105,10 @@ impl<'p> DynFunc<'p> {
         // The arguments are loaded by code chosen for the function's arity;
         // the count is compared with the code's own copy of the arity,
         // which the quick path compares with too (one check, not two).
+        // A function without trap sites and the right count: one compare.
+        if let Some(value) = self.function.call_direct_loaded(args) {
+            return Ok(value);
+        }
         let miss = if args.len() == self.function.arity() {
             match self.function.call_quick_loaded(args) {
                 Ok(value) => return Ok(value),

@@ -220,6 +220,13 @@ impl Function<'_> {
         self.func.call_quick_loaded(args)
     }
 
+    /// The direct part of [`Self::call_quick_loaded`]: `None` unless the
+    /// function is called directly and `args` has its length.
+    #[inline(always)]
+    pub fn call_direct_loaded(&self, args: &[i64]) -> Option<i64> {
+        self.func.call_direct_loaded(args)
+    }
+
     /// The result of a call whose [`Self::call_quick`] missed: the trap's
     /// cause, or the call made the slow way.
     pub fn after_miss(&self, args: &[i64], miss: Miss) -> io::Result<Result<i64, Fault>> {

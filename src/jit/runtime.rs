@@ -398,6 +398,11 @@ impl Module {
             arity: func.arity,
             direct: func.direct && func.arity <= REGISTER_ARGS,
             loader: func.loader.map(|offset| base as usize + offset),
+            direct_loaded_arity: if func.direct && func.loader.is_some() {
+                func.arity
+            } else {
+                usize::MAX
+            },
             limit_offset: self.limit_offset,
         })
     }
@@ -480,6 +485,9 @@ pub struct ModuleFunc<'m> {
     direct: bool,
     /// The function's argument loader, if there is one.
     loader: Option<usize>,
+    /// The arity if the function may be called directly and has a loader;
+    /// else `usize::MAX`, which no argument list has.
+    direct_loaded_arity: usize,
     /// The module's [`Module::limit_offset`], copied so that a call does
     /// not load it through the module.
     limit_offset: usize,
@@ -532,32 +540,15 @@ impl ModuleFunc<'_> {
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
     pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
+        if let Some(value) = self.call_direct_loaded(args) {
+            return Ok(value);
+        }
         let Some(loader) = self.loader else {
             // No loader (more than six parameters, or code made without
             // them).
             return self.call_quick_out_of_line(args);
         };
         assert_eq!(args.len(), self.arity, "wrong number of arguments");
-        if self.direct {
-            let result: i64;
-            // SAFETY: `loader` is the argument loader of this function, a
-            // function of `args.len()` arguments that may be called
-            // directly (`FuncEntry::direct`), in the code of the module
-            // this value borrows, which stays mapped; the loader reads
-            // `args.len()` values from `args` and falls into the function,
-            // which follows System V (`clobber_abi`) and returns here
-            // (`crate::abi`, "Direct calls").
-            unsafe {
-                std::arch::asm!(
-                    "call {loader}",
-                    loader = in(reg) loader,
-                    in("r10") args.as_ptr(),
-                    lateout("rax") result,
-                    clobber_abi("sysv64"),
-                );
-            }
-            return Ok(result);
-        }
         self.on_idle_stack(|stack| {
             let ctx = stack.context();
             let sp = stack.top() as usize;
@@ -585,6 +576,38 @@ impl ModuleFunc<'_> {
             // SAFETY: the context page is mapped; the call is over.
             (result, unsafe { (*ctx).trap_pc })
         })
+    }
+
+    /// The direct call of [`Self::call_quick_loaded`]: `None` unless the
+    /// function may be called directly, has a loader and `args` holds its
+    /// number of arguments. One compare decides all three (against
+    /// `direct_loaded_arity`), so that the caller's loop has one flag to
+    /// test, not three: with more, the compiler kept testing them on every
+    /// call through a chain of jumps instead of taking them out of the loop.
+    #[inline(always)]
+    pub fn call_direct_loaded(&self, args: &[i64]) -> Option<i64> {
+        if args.len() != self.direct_loaded_arity {
+            return None;
+        }
+        let loader = self.loader?;
+        let result: i64;
+        // SAFETY: `direct_loaded_arity` is the arity only for a function
+        // that may be called directly (`FuncEntry::direct`) and has an
+        // argument loader (`Module::func`), and `args` holds that many
+        // values; the loader, in the code of the module this value
+        // borrows, which stays mapped, reads them from `args` and falls
+        // into the function, which follows System V (`clobber_abi`) and
+        // returns here (`crate::abi`, "Direct calls").
+        unsafe {
+            std::arch::asm!(
+                "call {loader}",
+                loader = in(reg) loader,
+                in("r10") args.as_ptr(),
+                lateout("rax") result,
+                clobber_abi("sysv64"),
+            );
+        }
+        Some(result)
     }
 
     /// [`Self::call_quick`] for a length the caller's compiler does not
