@@ -45,6 +45,15 @@
 //! would. It also finishes in a time
 //! bounded by its length, which is why it needs no interrupt check.
 //!
+//! A function that can trap but has no frame and no trap site other than
+//! divisions (`artifact::FuncCode::traps_return`) is called directly too,
+//! with [`CONTEXT`] and [`TRAP_KEY`] zero. Its trap stub's `call` reaches
+//! the trap exit as on a JIT stack; seeing a zero context, the exit pops
+//! the stub's return address (the trap site's key) into [`TRAP_KEY`] and
+//! returns: with no frame, the word below it is the return address into
+//! Rust. A normal return leaves [`TRAP_KEY`] zero, as a function without
+//! a frame saves and touches no callee-saved register.
+//!
 //! For calls whose number of arguments is known only at run time, each
 //! function of at most [`REGISTER_ARGS`] parameters in the library's code
 //! is preceded by its argument loader (`artifact::FuncCode::loader`):
@@ -125,6 +134,11 @@ pub const ENTER_STACK: Reg = Reg::R11;
 /// Where the caller of an argument loader puts the address of the
 /// arguments.
 pub const LOADER_ARGS: Reg = Reg::R10;
+
+/// Where a direct call of a function that can trap finds the trap site's
+/// key (zero if the function returned): a callee-saved register, which a
+/// function without a frame never touches.
+pub const TRAP_KEY: Reg = Reg::R12;
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.

@@ -52,6 +52,11 @@ pub struct FuncCode {
     /// can fail. Such a function reads no context and returns through its
     /// own epilogue, which lets the runtime call it without the trampoline.
     pub trap_free: bool,
+    /// Whether the function can trap but has no frame and no trap site
+    /// other than divisions: it makes no call, so it reads no context,
+    /// and at each trap site `rsp` is at its return address, so the trap
+    /// exit can return to a direct caller (`crate::abi`, "Direct calls").
+    pub traps_return: bool,
     /// Where its argument loader starts, if it has one (library code, at
     /// most six parameters): code right before the function that loads
     /// the arguments from memory into their registers and falls into it

@@ -17,7 +17,7 @@ mod trampoline;
 pub mod x64;
 
 use crate::abi::REGISTER_ARGS;
-use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
+use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapKind, TrapSite};
 use crate::ir;
 use lower::Links;
 
@@ -76,14 +76,20 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
         });
         let offset = asm.offset();
         let traps_before = traps.len();
-        lower::function(&mut asm, &links, &mut traps, &mut facts, id);
+        let frameless = lower::function(&mut asm, &links, &mut traps, &mut facts, id);
+        let sites = &traps[traps_before..];
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,
             arity: func.arity,
             offset,
             size: asm.offset() - offset,
-            trap_free: traps.len() == traps_before,
+            trap_free: sites.is_empty(),
+            traps_return: frameless
+                && !sites.is_empty()
+                && sites
+                    .iter()
+                    .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
             loader,
         });
     }

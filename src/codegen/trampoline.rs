@@ -6,7 +6,7 @@
 
 use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
-    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
+    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, TRAP_KEY, stack_arg_count,
 };
 use crate::codegen::regs::SCRATCH;
 use crate::codegen::x64::{Assembler, Cond, Label, Mem};
@@ -40,9 +40,19 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
     asm.ret();
 
     // Reached by `call trap_exit` from a stub: the return address on top of
-    // the stack identifies the trap site. The context is found from `rsp`
-    // alone, which any code running on a JIT stack can do.
+    // the stack identifies the trap site. In a direct call (`CONTEXT` is
+    // zero) the function has no frame, so below that address is the
+    // return address into Rust: pop the key into `TRAP_KEY` and return
+    // there. (Stack moves for call-frame information: `pop` then `ret`.)
     asm.bind(trap_exit);
+    let on_jit_stack = asm.new_label();
+    asm.test_rr(CONTEXT, CONTEXT);
+    asm.jcc(Cond::Ne, on_jit_stack);
+    asm.pop_r(TRAP_KEY);
+    asm.ret();
+    // On a JIT stack, the context is found from `rsp` alone, which any
+    // code running there can do.
+    asm.bind(on_jit_stack);
     asm.pop_r(Reg::Rax);
     emit_context_address(asm, Reg::R11);
     asm.mov_mr(Mem::new(Reg::R11, CTX_TRAP_PC), Reg::Rax);

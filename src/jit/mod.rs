@@ -40,6 +40,7 @@ impl LoadedProgram {
                 arity: func.arity,
                 batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
                 direct: func.trap_free,
+                traps_return: func.traps_return,
                 loader: func.loader,
             })
             .collect();

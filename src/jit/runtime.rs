@@ -339,6 +339,9 @@ pub struct FuncEntry {
     pub direct: bool,
     /// The function's argument loader, if the code has one.
     pub loader: Option<usize>,
+    /// Whether a trap in the function can return to a direct caller
+    /// (`crate::abi`, "Direct calls"), so that it is called directly too.
+    pub traps_return: bool,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -397,6 +400,8 @@ impl Module {
             batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
             direct: func.direct && func.arity <= REGISTER_ARGS,
+            direct_trapping: func.traps_return && func.arity <= REGISTER_ARGS,
+            code_base: base as usize,
             loader: func.loader.map(|offset| base as usize + offset),
             direct_loaded_arity: if func.direct && func.loader.is_some() {
                 func.arity
@@ -483,6 +488,11 @@ pub struct ModuleFunc<'m> {
     arity: usize,
     /// Called without the trampoline ([`FuncEntry::direct`]).
     direct: bool,
+    /// Called without the trampoline though it can trap
+    /// ([`FuncEntry::traps_return`]).
+    direct_trapping: bool,
+    /// Where the module's code starts, to turn a trap key into an offset.
+    code_base: usize,
     /// The function's argument loader, if there is one.
     loader: Option<usize>,
     /// The arity if the function may be called directly and has a loader;
@@ -549,6 +559,29 @@ impl ModuleFunc<'_> {
             return self.call_quick_out_of_line(args);
         };
         assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        if self.direct_trapping {
+            let result: i64;
+            let key: usize;
+            // SAFETY: as in `call_direct_loaded`, for a function whose
+            // traps return to a direct caller (`FuncEntry::traps_return`),
+            // called with the context register and `TRAP_KEY` zero
+            // (`crate::abi`, "Direct calls").
+            unsafe {
+                std::arch::asm!(
+                    "call {loader}",
+                    loader = in(reg) loader,
+                    in("r10") args.as_ptr(),
+                    in("r15") 0usize,
+                    inlateout("r12") 0usize => key,
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            if key != 0 {
+                return Err(Miss::Trapped(key - self.code_base));
+            }
+            return Ok(result);
+        }
         self.on_idle_stack(|stack| {
             let ctx = stack.context();
             let sp = stack.top() as usize;
@@ -640,6 +673,15 @@ impl ModuleFunc<'_> {
             // which stays mapped; such a function is an ordinary System V
             // function (`crate::abi`, "Direct calls").
             return Ok(unsafe { call_direct(self.entry, args) });
+        }
+        if self.direct_trapping {
+            // SAFETY: as above, for a function whose traps return to a
+            // direct caller (`FuncEntry::traps_return`).
+            let (result, key) = unsafe { call_direct_trapping(self.entry, args) };
+            if key != 0 {
+                return Err(Miss::Trapped(key - self.code_base));
+            }
+            return Ok(result);
         }
         if args.len() > REGISTER_ARGS {
             return Err(Miss::NotRun);
@@ -873,6 +915,51 @@ impl ModuleFunc<'_> {
     }
 }
 
+/// Like [`call_direct`], for a function that can trap and whose traps
+/// return to a direct caller: calls it with the context register and
+/// [`crate::abi::TRAP_KEY`] zero; returns the result register and the trap
+/// key (zero if the function returned).
+///
+/// # Safety
+/// `entry` must be the address of a function whose traps return to a
+/// direct caller (`crate::abi`, "Direct calls") and that takes
+/// `args.len()` arguments, in code that stays mapped during the call.
+#[inline(always)]
+unsafe fn call_direct_trapping(entry: usize, args: &[i64]) -> (i64, usize) {
+    macro_rules! direct {
+        ($($reg:tt = $index:expr),*) => {{
+            let result: i64;
+            let key: usize;
+            // SAFETY: the caller's contract; the function follows System
+            // V (`clobber_abi`) on both ways out, pops nothing, writes no
+            // callee-saved register but `TRAP_KEY` (on a trap), and reads
+            // the context register only to see that it is zero.
+            unsafe {
+                std::arch::asm!(
+                    "call {entry}",
+                    entry = in(reg) entry,
+                    $(inlateout($reg) args[$index] => _,)*
+                    in("r15") 0usize,
+                    inlateout("r12") 0usize => key,
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            (result, key)
+        }};
+    }
+    match args.len() {
+        0 => direct!(),
+        1 => direct!("rdi" = 0),
+        2 => direct!("rdi" = 0, "rsi" = 1),
+        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+        _ => unreachable!("a direct call passes every argument in a register"),
+    }
+}
+
 /// Calls `entry` as a System V function of `args.len()` (at most
 /// [`REGISTER_ARGS`]) arguments on the current stack: one `call`, with the
 /// arguments in the registers that carry them and nothing else loaded.
@@ -937,8 +1024,9 @@ mod tests {
 
     #[test]
     fn a_thread_keeps_its_stack_and_other_threads_get_their_own() {
-        // A division can trap, so the call runs on the JIT stack.
-        let program = load("fn f(x) = 2 / x");
+        // A loop (a tail call) checks the stack, so the call runs on the
+        // JIT stack.
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 2 / x");
         let call_and_see_stack = || {
             assert_eq!(
                 program.module.call(0, &[1], None).unwrap(),
@@ -974,10 +1062,20 @@ mod tests {
              fn down(n) = if n <= 0 then 0 else down(n - 1)\n\
              fn seven(a, b, c, d, e, f, g) = a + g",
         );
-        let direct: Vec<bool> = (0..5)
-            .map(|index| program.module.func(index).unwrap().direct)
+        let direct: Vec<(bool, bool)> = (0..5)
+            .map(|index| {
+                let func = program.module.func(index).unwrap();
+                (func.direct, func.direct_trapping)
+            })
             .collect();
-        assert_eq!(direct, [true, true, false, false, false]);
+        let plain = (true, false);
+        let trapping = (false, true);
+        let neither = (false, false);
+        assert_eq!(direct, [plain, plain, trapping, neither, neither]);
+        // A trap returns to the direct caller, and the next call works.
+        let ratio = program.module.func(2).unwrap();
+        assert!(matches!(ratio.call(&[1, 0], None).unwrap(), Exit::Trapped { .. }));
+        assert_eq!(ratio.call(&[7, 2], None).unwrap(), Exit::Returned(3));
         assert_eq!(program.module.call(0, &[2, 3], None).unwrap(), Exit::Returned(5));
         assert_eq!(program.module.call(1, &[1, 3], None).unwrap(), Exit::Returned(7));
         let seven = program.module.call(4, &[1, 0, 0, 0, 0, 0, 6], None);
@@ -986,7 +1084,8 @@ mod tests {
 
     #[test]
     fn a_trap_leaves_the_context_idle() {
-        let program = load("fn f(x) = 1 / x");
+        // The loop keeps the call on the JIT stack (see above).
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 1 / x");
         let module = &program.module;
         assert!(matches!(
             module.call(0, &[0], None).unwrap(),
@@ -997,8 +1096,9 @@ mod tests {
 
     #[test]
     fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
-        // A division can trap, so the call runs on the JIT stack.
-        let program = load("fn f(x) = 2 / x");
+        // A loop (a tail call) checks the stack, so the call runs on the
+        // JIT stack.
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 2 / x");
         let module = &program.module;
         let interrupt = LimitInterrupt::new();
         // The request lands after the function returned, before the call

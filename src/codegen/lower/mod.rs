@@ -89,14 +89,16 @@ pub(crate) struct Links<'p> {
 /// appending its trap sites to `traps`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
-/// `facts` is scratch space, reused from function to function.
+/// `facts` is scratch space, reused from function to function. Returns
+/// whether the function has no frame: then `rsp` stays at its return
+/// address throughout, and no callee-saved register is touched.
 pub(crate) fn function(
     asm: &mut Assembler,
     links: &Links,
     traps: &mut Vec<TrapSite>,
     facts: &mut Facts,
     id: FuncId,
-) {
+) -> bool {
     let func = &links.program.funcs[id];
     let offset = asm.offset();
     facts.refill(func, id, links.program, &links.inline);
@@ -130,7 +132,7 @@ pub(crate) fn function(
                 for site in &mut traps[traps_before..] {
                     site.offset = moved.map(site.offset);
                 }
-                return;
+                return !framed;
             }
             // The register bound of the analysis was not enough to do
             // without a frame (it is meant to be conservative): emit the
