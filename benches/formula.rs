@@ -22,7 +22,7 @@
 //!
 //! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `arith-checked` is
 //! `a * 3 + b - a / (b * b + 1)` (whose division keeps its zero test, so
-//! it is the one formula here called through the entry trampoline), `if`
+//! the function has a trap site), `if`
 //! is `if a > b then a - b else b * 2 + a` on random arguments (the branch
 //! goes either way at random), `if-predictable` the same with `a > b`
 //! always. `exprjit-dyn` hides the length of its argument slice from the
@@ -64,9 +64,9 @@ const FORMULAS: [Formula; 4] = [
         },
     },
     // A divisor the compiler cannot prove nonzero: the division keeps its
-    // zero test, so the function has a trap site and every call goes
-    // through the entry trampoline on the JIT stack (the two above have
-    // none and are called directly, see "Direct calls" in `src/abi.rs`).
+    // zero test, so the function has a trap site, whose trap returns to
+    // the direct caller (the others have none; see "Direct calls" in
+    // `src/abi.rs`).
     Formula {
         name: "arith-checked",
         a_above_b: false,
