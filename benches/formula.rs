@@ -20,9 +20,14 @@
 //! pairs as rows into an output column, against `native-opaque-rows`, the
 //! same loop of opaque native calls.
 //!
-//! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `if` is
-//! `if a > b then a - b else b * 2 + a` on random arguments (the branch goes
-//! either way at random), `if-predictable` the same with `a > b` always.
+//! Groups: `arith` is `a * 3 + b - (a / (b | 1))`, `arith-checked` is
+//! `a * 3 + b - a / (b * b + 1)` (whose division keeps its zero test, so
+//! the function has a trap site), `if`
+//! is `if a > b then a - b else b * 2 + a` on random arguments (the branch
+//! goes either way at random), `if-predictable` the same with `a > b`
+//! always. `exprjit-dyn` hides the length of its argument slice from the
+//! compiler (it is read once, through `black_box`), as in a host whose
+//! arity comes from data.
 
 use std::hint::black_box;
 
@@ -45,7 +50,7 @@ struct Formula {
     native: fn(i64, i64) -> i64,
 }
 
-const FORMULAS: [Formula; 3] = [
+const FORMULAS: [Formula; 4] = [
     Formula {
         name: "arith",
         a_above_b: false,
@@ -56,6 +61,21 @@ const FORMULAS: [Formula; 3] = [
             a.wrapping_mul(3)
                 .wrapping_add(b)
                 .wrapping_sub(a.wrapping_div(b | 1))
+        },
+    },
+    // A divisor the compiler cannot prove nonzero: the division keeps its
+    // zero test, so the function has a trap site, whose trap returns to
+    // the direct caller (the others have none; see "Direct calls" in
+    // `src/abi.rs`).
+    Formula {
+        name: "arith-checked",
+        a_above_b: false,
+        exprjit: "fn f(a, b) = a * 3 + b - a / (b * b + 1)",
+        evalexpr: "a * 3 + b - a / (b * b + 1)",
+        native: |a, b| {
+            a.wrapping_mul(3)
+                .wrapping_add(b)
+                .wrapping_sub(a.wrapping_div(b.wrapping_mul(b).wrapping_add(1)))
         },
     },
     Formula {
@@ -149,9 +169,15 @@ fn formulas<M: Measurement>(c: &mut Criterion<M>) {
         let dynamic = program.func_dyn("f").expect("f(a, b) is defined");
         group.bench_function("exprjit-dyn", |bench| {
             bench.iter(|| {
+                // A length the compiler cannot see, as when it comes from
+                // data (hidden once, not per call: `black_box` on each
+                // slice would add a store and a load that a host's slice
+                // does not have).
+                let len = black_box(2);
                 let mut sum = 0i64;
                 for &(a, b) in pairs {
-                    sum = sum.wrapping_add(dynamic.call(&black_box([a, b])).unwrap_or(0));
+                    let pair = black_box([a, b]);
+                    sum = sum.wrapping_add(dynamic.call(&pair[..len]).unwrap_or(0));
                 }
                 sum
             })

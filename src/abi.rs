@@ -30,6 +30,39 @@
 //! inline assembly cannot declare clobbered, so the trampoline saves it) as
 //! clobbered; `r15` comes back unchanged (generated code never writes it).
 //!
+//! # Direct calls
+//!
+//! A function with no trap site (`artifact::FuncCode::trap_free`) makes
+//! no call, so it has no stack check and no loop (both come only with
+//! calls, see "The stack" below), reads nothing through [`CONTEXT`], and
+//! cannot leave other than by its own `ret`, which restores every
+//! callee-saved register it used. With at most [`REGISTER_ARGS`]
+//! parameters, Rust calls such a function like any System V function, on
+//! its own stack, without the trampoline or a JIT stack: its frame stays
+//! under [`MAX_UNCHECKED_FRAME`] bytes, at most a page, which is what a
+//! Rust function may allocate without probing the stack, so on a stack
+//! that is nearly full it meets the guard page as a Rust function's frame
+//! would. It also finishes in a time
+//! bounded by its length, which is why it needs no interrupt check.
+//!
+//! A function that can trap but has no frame and no trap site other than
+//! divisions (`artifact::FuncCode::traps_return`) is called directly too,
+//! with [`CONTEXT`] and [`TRAP_KEY`] zero. Its trap stub's `call` reaches
+//! the trap exit as on a JIT stack; seeing a zero context, the exit pops
+//! the stub's return address (the trap site's key) into [`TRAP_KEY`] and
+//! returns: with no frame, the word below it is the return address into
+//! Rust. A normal return leaves [`TRAP_KEY`] zero, as a function without
+//! a frame saves and touches no callee-saved register.
+//!
+//! For calls whose number of arguments is known only at run time, each
+//! function of at most [`REGISTER_ARGS`] parameters in the library's code
+//! is preceded by its argument loader (`artifact::FuncCode::loader`):
+//! entered with the arguments' address in [`LOADER_ARGS`], it loads
+//! [`ARG_REGS`] from there and falls into the function, touching nothing
+//! else and no stack. So it can stand for the function either in a direct
+//! call or as the [`ENTER_FUNCTION`] of the entry trampoline, which leaves
+//! [`LOADER_ARGS`] as the caller set it.
+//!
 //! A batch entry (one per arity the program uses) is entered the same way,
 //! with the rows' address in `rdi`, their stride in bytes in `rsi`, the
 //! output's address in `rdx` and its end in `rcx`. It calls the function
@@ -97,6 +130,15 @@ pub const ENTER_FUNCTION: Reg = Reg::Rax;
 
 /// Where the caller of the entry trampoline puts the JIT stack pointer.
 pub const ENTER_STACK: Reg = Reg::R11;
+
+/// Where the caller of an argument loader puts the address of the
+/// arguments.
+pub const LOADER_ARGS: Reg = Reg::R10;
+
+/// Where a direct call of a function that can trap finds the trap site's
+/// key (zero if the function returned): a callee-saved register, which a
+/// function without a frame never touches.
+pub const TRAP_KEY: Reg = Reg::R12;
 
 /// Size of a JIT stack: enough for well over a million frames of recursion.
 /// The memory is reserved, not committed: only touched pages cost.
@@ -176,7 +218,7 @@ mod tests {
         // The asm block in `jit::runtime` declares r12-r14 clobbered and
         // the trampoline saves rbx: both must change with this list.
         assert_eq!(CALLEE_SAVED, [Reg::Rbx, Reg::R12, Reg::R13, Reg::R14]);
-        for reg in [ENTER_FUNCTION, ENTER_STACK] {
+        for reg in [ENTER_FUNCTION, ENTER_STACK, LOADER_ARGS] {
             assert!(!ARG_REGS.contains(&reg) && reg != CONTEXT, "{reg:?}");
         }
     }

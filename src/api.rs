@@ -454,6 +454,20 @@ impl Program {
         }
     }
 
+    /// The result of a call whose quick path missed (a trap, or a call
+    /// that must be made the slow way); out of line, so that only the
+    /// value path is inlined into the caller.
+    #[cold]
+    #[inline(never)]
+    fn after_miss(
+        &self,
+        function: &jit::Function<'_>,
+        args: &[i64],
+        miss: jit::Miss,
+    ) -> Result<i64, RuntimeError> {
+        self.runtime_result(function.after_miss(args, miss))
+    }
+
     #[cold]
     #[inline(never)]
     fn runtime_error(&self, cause: Cause) -> RuntimeError {
@@ -524,8 +538,11 @@ impl<'p, const N: usize> Func<'p, N> {
     /// ```
     #[inline(always)]
     pub fn call(&self, args: [i64; N]) -> Result<i64, RuntimeError> {
-        let result = self.function.call(&args, None);
-        self.program.runtime_result(result)
+        // The value path is all that is inlined into the caller.
+        match self.function.call_quick(&args) {
+            Ok(value) => Ok(value),
+            Err(miss) => self.program.after_miss(&self.function, &args, miss),
+        }
     }
 
     /// Like [`Func::call`], but [`Interrupt::request`] on `interrupt` (from

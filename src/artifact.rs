@@ -33,6 +33,7 @@ pub struct CodeMap {
     /// The batch entries (for the library's `call_many`), by arity, between
     /// the trap exit and the first function; empty unless asked for.
     pub batch: Vec<BatchEntry>,
+
     /// The length of the code in bytes.
     pub code_len: usize,
     /// Source lines and call-frame rules, recorded only when debug info
@@ -109,6 +110,9 @@ pub enum Saved {
     AtCfa(i32),
     /// Copied into another register.
     InReg(Reg),
+    /// Gone: overwritten where the caller declared the register clobbered
+    /// (a direct call's trap key, see `abi`).
+    Lost,
 }
 
 impl FrameRule {
@@ -159,6 +163,23 @@ pub struct FuncCode {
     pub arity: usize,
     pub offset: usize,
     pub size: usize,
+    /// Whether the function has no trap site: it makes no call (so it has
+    /// no stack check and no loop, see [`crate::abi`]) and nothing in it
+    /// can fail. Such a function reads no context and returns through its
+    /// own epilogue, which lets the runtime call it without the trampoline.
+    pub trap_free: bool,
+    /// Whether the function can trap but has no frame and no trap site
+    /// other than divisions: it makes no call, so it reads no context,
+    /// and at each trap site `rsp` is at its return address, so the trap
+    /// exit can return to a direct caller (`crate::abi`, "Direct calls").
+    pub traps_return: bool,
+    /// Where its argument loader starts, if it has one (library code, at
+    /// most six parameters): code right before the function that loads
+    /// the arguments from memory into their registers and falls into it
+    /// (`crate::abi`, "Direct calls"), so that a call whose number of
+    /// arguments is known only at run time needs no choice among lengths.
+    /// Equal to `offset` for a function without parameters.
+    pub loader: Option<usize>,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.
@@ -228,7 +249,16 @@ impl CodeMap {
             offset: batch.offset,
             size: batch.size,
         }));
-        symbols.extend(self.funcs.iter().map(FuncCode::symbol));
+        for func in &self.funcs {
+            if let Some(loader) = func.loader.filter(|&loader| loader < func.offset) {
+                symbols.push(Symbol {
+                    name: format!("<argument loader of {}>", func.name),
+                    offset: loader,
+                    size: func.offset - loader,
+                });
+            }
+            symbols.push(func.symbol());
+        }
         symbols
     }
 

@@ -218,3 +218,59 @@ fn a_batch_gets_its_programs_stack_size() {
         (ErrorCode::StackOverflow, Some(1))
     );
 }
+
+#[test]
+fn dynamic_calls_of_every_arity_direct_or_not() {
+    // For each arity up to eight, a function without trap sites (called
+    // directly, through the argument loader up to six) and one with a
+    // division that can trap (through the trampoline): each agrees with
+    // its closed form, and the trapping one still fails.
+    let mut source = String::new();
+    for arity in 0..=8 {
+        let params: Vec<String> = (0..arity).map(|i| format!("p{i}")).collect();
+        let sum = (0..arity)
+            .map(|i| format!("{} * p{i}", i + 1))
+            .chain(["100".to_owned()])
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let params = params.join(", ");
+        source.push_str(&format!("fn plain{arity}({params}) = {sum}\n"));
+        source.push_str(&format!(
+            "fn ratio{arity}({params}) = 1000 / ({sum} - 100)\n"
+        ));
+    }
+    let program = exprjit::compile(&source).unwrap();
+    for arity in 0..=8usize {
+        let args: Vec<i64> = (0..arity as i64).map(|i| 10 - i).collect();
+        let weighted: i64 = args.iter().zip(1..).map(|(a, w)| a * w).sum();
+        let plain = program.func_dyn(&format!("plain{arity}")).unwrap();
+        assert_eq!(plain.call(&args), Ok(weighted + 100), "plain{arity}");
+        let ratio = program.func_dyn(&format!("ratio{arity}")).unwrap();
+        if arity == 0 {
+            assert_eq!(
+                ratio.call(&args).unwrap_err().code(),
+                ErrorCode::DivisionByZero
+            );
+        } else {
+            assert_eq!(ratio.call(&args), Ok(1000 / weighted), "ratio{arity}");
+            let zeros = vec![0; arity];
+            let error = ratio.call(&zeros).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::DivisionByZero, "ratio{arity}");
+        }
+        let too_many = vec![1; arity + 1];
+        let error = plain.call(&too_many).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::WrongArgumentCount);
+    }
+}
+
+#[test]
+fn a_dynamic_call_overflows_and_recovers() {
+    // Through the argument loader and the trampoline: the trap exit
+    // leaves the loader's caller as it leaves the trampoline's.
+    let program =
+        exprjit::compile("fn down(n, k) = if n == 0 then k else 1 + down(n - 1, k)").unwrap();
+    let down = program.func_dyn("down").unwrap();
+    let error = down.call(&[i64::MAX, 0]).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::StackOverflow);
+    assert_eq!(down.call(&[1000, 5]), Ok(1005));
+}

@@ -81,6 +81,30 @@ fn division_by_every_edge_constant_in_context() {
 }
 
 #[test]
+fn division_by_an_or_with_a_constant_has_no_zero_test() {
+    // `b | c` with c nonzero is never zero: no trap site, and the same
+    // results as the interpreter for every edge value, `-1` and
+    // `i64::MIN` among them. With c zero the test stays.
+    let source = "fn q(a, b) = a / (b | 1)\n\
+                  fn r(a, b) = a % (3 | b)\n\
+                  fn n(a, b) = (a | b) / ((b | 0x100) | a) + a % (b | 0x8000000000000000)\n\
+                  fn z(a, b) = a / (b | 0)\n";
+    let mut calls = Vec::new();
+    for &a in &EDGES {
+        for &b in &EDGES {
+            for func in 0..4 {
+                calls.push((func, vec![a, b]));
+            }
+        }
+    }
+    assert_agree(source, &calls);
+    let program = pipeline::front_end(source, &[], &mut Timings::default()).unwrap();
+    let artifact = exprjit::internals::compile(&program);
+    let trap_free: Vec<bool> = artifact.map.funcs.iter().map(|f| f.trap_free).collect();
+    assert_eq!(trap_free, [true, true, true, false]);
+}
+
+#[test]
 fn calls_and_tail_calls_with_stack_arguments() {
     let source = "
 fn sum8(a, b, c, d, e, f, g, h) = a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h

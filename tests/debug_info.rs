@@ -153,7 +153,9 @@ fn assert_same(
             matches!(ra, RegisterRule::Register(_)),
             "{address:#x}: {ra:?}"
         ),
-        Saved::Same => panic!("{address:#x}: return address `same`"),
+        Saved::Same | Saved::Lost => {
+            panic!("{address:#x}: return address {:?}", rule.return_address)
+        }
     }
     let rbp = register(X86_64::RBP);
     match rule.saved(exprjit::abi::Reg::Rbp) {
@@ -167,6 +169,10 @@ fn assert_same(
         ),
         Saved::InReg(_) => assert!(
             matches!(rbp, RegisterRule::Register(_)),
+            "{address:#x}: {rbp:?}"
+        ),
+        Saved::Lost => assert!(
+            matches!(rbp, RegisterRule::Undefined),
             "{address:#x}: {rbp:?}"
         ),
     }

@@ -99,18 +99,35 @@ impl<'p> DynFunc<'p> {
     /// ```
     #[inline(always)]
     pub fn call(&self, args: &[i64]) -> Result<i64, RuntimeError> {
-        self.check_count(args.len())?;
-        // Short argument lists are copied into their registers with a copy
-        // of known size (one predictable branch), not a `memcpy` call.
-        let result = match *args {
-            [] => self.function.call(&[], None),
-            [a] => self.function.call(&[a], None),
-            [a, b] => self.function.call(&[a, b], None),
-            [a, b, c] => self.function.call(&[a, b, c], None),
-            [a, b, c, d] => self.function.call(&[a, b, c, d], None),
-            _ => self.function.call(args, None),
+        // The value path is all that is inlined into the caller, with one
+        // way out to the rest (a wrong count, a trap, a slow call): shaped
+        // otherwise, the result went through memory in the caller's loop.
+        // The arguments are loaded by code chosen for the function's arity;
+        // the count is compared with the code's own copy of the arity,
+        // which the quick path compares with too (one check, not two).
+        // A function without trap sites and the right count: one compare.
+        if let Some(value) = self.function.call_direct_loaded(args) {
+            return Ok(value);
+        }
+        let miss = if args.len() == self.function.arity() {
+            match self.function.call_quick_loaded(args) {
+                Ok(value) => return Ok(value),
+                Err(miss) => Some(miss),
+            }
+        } else {
+            None
         };
-        self.program.runtime_result(result)
+        self.after_miss(args, miss)
+    }
+
+    /// The rest of [`DynFunc::call`]: `miss` is `None` for a wrong number
+    /// of arguments.
+    #[cold]
+    #[inline(never)]
+    fn after_miss(&self, args: &[i64], miss: Option<jit::Miss>) -> Result<i64, RuntimeError> {
+        self.check_count(args.len())?;
+        let miss = miss.expect("a call with the right count ran or missed");
+        self.program.after_miss(&self.function, args, miss)
     }
 
     /// Like [`DynFunc::call`], stoppable by [`Interrupt::request`].

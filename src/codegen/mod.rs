@@ -1,7 +1,7 @@
 //! Code generation: the checked program in, an [`Artifact`] out.
 //!
 //! [`x64`] encodes instructions; `trampoline` emits the entry trampoline,
-//! the trap exit and the batch loops; `inline` decides once which functions
+//! the trap exit, the batch loops and the argument loaders; `inline` decides once which functions
 //! are expanded at their call sites; [`analysis`] looks at each function
 //! before it is lowered; `lower` walks it once and emits its code, with
 //! [`regs`] and
@@ -17,7 +17,8 @@ pub mod regs;
 mod trampoline;
 pub mod x64;
 
-use crate::artifact::{Artifact, BatchEntry, CodeMap, FuncCode, TrapSite};
+use crate::abi::REGISTER_ARGS;
+use crate::artifact::{Artifact, BatchEntry, CodeMap, FrameRule, FuncCode, TrapKind, TrapSite};
 use crate::ir;
 use lower::Links;
 
@@ -40,7 +41,9 @@ pub fn compile(program: &ir::CheckedProgram) -> Artifact {
     compile_with(program, Options::default())
 }
 
-/// Like [`compile`], with what `options` asks for.
+/// Like [`compile`], with what `options` asks for: with
+/// `batch_entries`, also an argument loader before each function of at
+/// most six parameters, for the library.
 pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact {
     let mut asm = x64::Assembler::new();
     let mut debug = debug::Recorder::new(options.debug_info);
@@ -75,14 +78,33 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
         // As C compilers do: a function's layout (and so how its loops fall
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
+        // The argument loader falls into the function, which stays aligned.
+        let loader = (options.batch_entries && func.arity <= REGISTER_ARGS).then(|| {
+            let size = trampoline::loader_size(func.arity);
+            asm.pad_with_int3(size.next_multiple_of(FUNCTION_ALIGNMENT) - size);
+            let loader = asm.offset();
+            // It only loads registers: the stack is as the caller left it.
+            debug.frame(loader, FrameRule::ENTRY);
+            trampoline::emit_loader(&mut asm, func.arity);
+            loader
+        });
         let offset = asm.offset();
-        lower::function(&mut asm, &links, &mut traps, &mut debug, &mut facts, id);
+        let traps_before = traps.len();
+        let frameless = lower::function(&mut asm, &links, &mut traps, &mut debug, &mut facts, id);
+        let sites = &traps[traps_before..];
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,
             arity: func.arity,
             offset,
             size: asm.offset() - offset,
+            trap_free: sites.is_empty(),
+            traps_return: frameless
+                && !sites.is_empty()
+                && sites
+                    .iter()
+                    .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
+            loader,
         });
     }
     traps.sort_by_key(|t: &TrapSite| t.offset);

@@ -1,11 +1,12 @@
 //! The entry trampoline, which Rust calls to enter JIT code, and the shared
-//! trap exit, which every trap stub calls to leave it. Both are emitted once
+//! trap exit, which every trap stub calls to leave it; the batch loops and
+//! the argument loaders, which Rust calls too. Both are emitted once
 //! per program, before its functions; their contract with the runtime is in
 //! [`crate::abi`].
 
 use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
-    ENTER_STACK, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
+    ENTER_STACK, LOADER_ARGS, REGISTER_ARGS, Reg, STACK_BASE_MASK, TRAP_KEY, stack_arg_count,
 };
 use crate::artifact::{Cfa, FrameRule, Saved};
 use crate::codegen::debug::Recorder;
@@ -59,9 +60,31 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorder) -> usiz
     emit_pops(asm, debug);
 
     // Reached by `call trap_exit` from a stub: the return address on top of
-    // the stack identifies the trap site. The context is found from `rsp`
-    // alone, which any code running on a JIT stack can do.
+    // the stack identifies the trap site. In a direct call (`CONTEXT` is
+    // zero) the function has no frame, so below that address is the
+    // return address into Rust: pop the key into `TRAP_KEY` and return
+    // there. (Stack moves for call-frame information: `pop` then `ret`.)
     asm.bind(trap_exit);
+    debug.frame(asm.offset(), FrameRule::ENTRY);
+    let on_jit_stack = asm.new_label();
+    asm.test_rr(CONTEXT, CONTEXT);
+    asm.jcc(Cond::Ne, on_jit_stack);
+    asm.pop_r(TRAP_KEY);
+    // As below with `rax`: the stub's return address is in `TRAP_KEY`, and
+    // the function's own (into Rust) is on top.
+    debug.frame(
+        asm.offset(),
+        FrameRule {
+            return_address: Saved::InReg(TRAP_KEY),
+            ..FrameRule::ENTRY
+                .with_cfa(Cfa::Rsp(0))
+                .with_saved(TRAP_KEY, Saved::Lost)
+        },
+    );
+    asm.ret();
+    // On a JIT stack, the context is found from `rsp` alone, which any
+    // code running there can do.
+    asm.bind(on_jit_stack);
     debug.frame(asm.offset(), FrameRule::ENTRY);
     asm.pop_r(Reg::Rax);
     // The stub's frame is the caller's; its return address is in `rax`.
@@ -114,6 +137,26 @@ fn emit_pops(asm: &mut Assembler, debug: &mut Recorder) {
 fn emit_context_address(asm: &mut Assembler, dst: Reg) {
     asm.lea(dst, Mem::new(Reg::Rsp, -8));
     asm.and_ri(dst, STACK_BASE_MASK);
+}
+
+/// Emits the argument loader of a function of `arity` (at most
+/// [`REGISTER_ARGS`]) parameters, which must follow it at once: the
+/// arguments are loaded from the array at [`LOADER_ARGS`] into their
+/// registers, and execution falls into the function. No stack moves; the
+/// contract is in [`crate::abi`], "Direct calls". Emits nothing for no
+/// parameters.
+pub fn emit_loader(asm: &mut Assembler, arity: usize) {
+    assert!(arity <= REGISTER_ARGS, "a loader fills registers only");
+    for (index, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+        asm.mov_rm(reg, Mem::new(LOADER_ARGS, 8 * index as i32));
+    }
+}
+
+/// The size in bytes of [`emit_loader`]'s code for `arity`.
+pub fn loader_size(arity: usize) -> usize {
+    let mut asm = Assembler::new();
+    emit_loader(&mut asm, arity);
+    asm.offset()
 }
 
 /// A batch entry's code: where it starts and the return address of its

@@ -295,6 +295,11 @@ impl Assembler {
         self.code.resize(self.code.len() + padding, 0xCC);
     }
 
+    /// Pads with `bytes` bytes of `int3`.
+    pub fn pad_with_int3(&mut self, bytes: usize) {
+        self.code.resize(self.code.len() + bytes, 0xCC);
+    }
+
     pub fn new_label(&mut self) -> Label {
         let label = Label(u32::try_from(self.labels.len()).expect("too many labels"));
         self.labels.push(None);

@@ -811,6 +811,16 @@ fn alignment_pads_with_int3() {
             check(&format!("padding at {offset}"), &[byte], Mnemonic::Int3, &[]);
         }
     }
+    for bytes in 0..20usize {
+        let mut asm = Assembler::new();
+        asm.ret();
+        asm.pad_with_int3(bytes);
+        let code = asm.finish();
+        assert_eq!(code.len(), 1 + bytes);
+        for (offset, &byte) in code.iter().enumerate().skip(1) {
+            check(&format!("padding at {offset}"), &[byte], Mnemonic::Int3, &[]);
+        }
+    }
 }
 
 /// Branches to labels bound before and after the branch, at distances around

@@ -216,6 +216,7 @@ fn changes(from: Option<&FrameRule>, to: &FrameRule) -> Vec<CallFrameInstruction
             Saved::Same => CallFrameInstruction::SameValue(reg),
             Saved::AtCfa(offset) => CallFrameInstruction::Offset(reg, offset),
             Saved::InReg(other) => CallFrameInstruction::Register(reg, dwarf_reg(other)),
+            Saved::Lost => CallFrameInstruction::Undefined(reg),
         });
     };
     place(X86_64::RA, from.map(|f| f.return_address), to.return_address);

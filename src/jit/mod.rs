@@ -18,6 +18,7 @@ use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
 pub use crate::fault::Fault;
 use crate::ir;
 pub use runtime::LimitInterrupt;
+pub use runtime::Miss;
 use runtime::{BatchExit, Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
@@ -44,6 +45,9 @@ impl LoadedProgram {
                 offset: func.offset,
                 arity: func.arity,
                 batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
+                direct: func.trap_free,
+                traps_return: func.traps_return,
+                loader: func.loader,
             })
             .collect();
         Ok(LoadedProgram {
@@ -208,6 +212,43 @@ impl Function<'_> {
             Exit::Trapped { offset } => Err(self.program.trap_cause(offset)),
             Exit::Interrupted => Err(interrupted()),
         })
+    }
+
+    /// How many arguments the function takes.
+    #[inline(always)]
+    pub fn arity(&self) -> usize {
+        self.func.arity()
+    }
+
+    /// The inlined common case of a call without an interrupt (see
+    /// `ModuleFunc::call_quick`): the value, or what [`Self::after_miss`]
+    /// turns into the call's result.
+    #[inline(always)]
+    pub fn call_quick(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.func.call_quick(args)
+    }
+
+    /// Like [`Self::call_quick`], for a length known only at run time:
+    /// one path whatever it is (see `ModuleFunc::call_quick_loaded`).
+    #[inline(always)]
+    pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.func.call_quick_loaded(args)
+    }
+
+    /// The direct part of [`Self::call_quick_loaded`]: `None` unless the
+    /// function is called directly and `args` has its length.
+    #[inline(always)]
+    pub fn call_direct_loaded(&self, args: &[i64]) -> Option<i64> {
+        self.func.call_direct_loaded(args)
+    }
+
+    /// The result of a call whose [`Self::call_quick`] missed: the trap's
+    /// cause, or the call made the slow way.
+    pub fn after_miss(&self, args: &[i64], miss: Miss) -> io::Result<Result<i64, Fault>> {
+        match miss {
+            Miss::Trapped(offset) => Ok(Err(self.program.trap_cause(offset))),
+            Miss::NotRun => self.call(args, None),
+        }
     }
 
     /// Calls the function once per row (see `ModuleFunc::call_many`); on

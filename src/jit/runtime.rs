@@ -333,6 +333,15 @@ pub struct FuncEntry {
     pub arity: usize,
     /// The batch entry for this arity, if the code has one.
     pub batch: Option<usize>,
+    /// Whether the function may be called directly, on the caller's stack
+    /// (`crate::abi`, "Direct calls"): it has no trap site and at most
+    /// `REGISTER_ARGS` parameters.
+    pub direct: bool,
+    /// The function's argument loader, if the code has one.
+    pub loader: Option<usize>,
+    /// Whether a trap in the function can return to a direct caller
+    /// (`crate::abi`, "Direct calls"), so that it is called directly too.
+    pub traps_return: bool,
 }
 
 /// Executable code produced by the code generator, with its entry trampoline
@@ -390,6 +399,16 @@ impl Module {
             entry: base as usize + func.offset,
             batch: func.batch.map(|offset| base as usize + offset),
             arity: func.arity,
+            direct: func.direct && func.arity <= REGISTER_ARGS,
+            direct_trapping: func.traps_return && func.arity <= REGISTER_ARGS,
+            code_base: base as usize,
+            loader: func.loader.map(|offset| base as usize + offset),
+            direct_loaded_arity: if func.direct && func.loader.is_some() {
+                func.arity
+            } else {
+                usize::MAX
+            },
+            limit_offset: self.limit_offset,
         })
     }
 
@@ -431,6 +450,19 @@ impl Module {
     }
 }
 
+impl Module {
+    /// After a trap in a call made without an interrupt: makes the context
+    /// idle again and returns the trap site's offset into the code.
+    #[cold]
+    #[inline(never)]
+    fn after_trap(&self, base: *mut u8, trap_pc: u64) -> usize {
+        // A view that does not own the mapping: `ManuallyDrop` never unmaps.
+        let stack = std::mem::ManuallyDrop::new(JitStack { base });
+        stack.reset_context();
+        trap_pc as usize - self.code.base() as usize
+    }
+}
+
 /// How far above a JIT stack's base the limit lies that gives calls
 /// `stack_size` bytes of stack below the top (at most all of it).
 fn limit_offset(stack_size: usize) -> usize {
@@ -454,41 +486,233 @@ pub struct ModuleFunc<'m> {
     /// The batch entry for the function's arity, if there is one.
     batch: Option<usize>,
     arity: usize,
+    /// Called without the trampoline ([`FuncEntry::direct`]).
+    direct: bool,
+    /// Called without the trampoline though it can trap
+    /// ([`FuncEntry::traps_return`]).
+    direct_trapping: bool,
+    /// Where the module's code starts, to turn a trap key into an offset.
+    code_base: usize,
+    /// The function's argument loader, if there is one.
+    loader: Option<usize>,
+    /// The arity if the function may be called directly and has a loader;
+    /// else `usize::MAX`, which no argument list has.
+    direct_loaded_arity: usize,
+    /// The module's [`Module::limit_offset`], copied so that a call does
+    /// not load it through the module.
+    limit_offset: usize,
+}
+
+/// Why [`ModuleFunc::call_quick`] returned no value.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Miss {
+    /// The call did not run (the thread's stack was not idle, or the
+    /// function takes stack arguments): make it with [`ModuleFunc::call`].
+    NotRun,
+    /// A trap at this offset into the code stopped the call; the stack is
+    /// idle again.
+    Trapped(usize),
 }
 
 impl ModuleFunc<'_> {
     /// Calls the function with `args` on this thread's JIT stack;
     /// `interrupt`, if given, can stop the call.
     ///
-    /// The common case (no interrupt, the thread's stack idle, the function
-    /// returns) is kept to the instructions it needs, inlined into the
-    /// caller: one thread-local load and store each way, the arguments
-    /// moved into their registers, the trampoline, one load to see that no
-    /// trap fired. Everything else is out of line.
-    ///
     /// # Panics
     /// If `args.len()` is not the function's arity (a bug in the caller).
     #[inline(always)]
     pub fn call(&self, args: &[i64], interrupt: Option<&LimitInterrupt>) -> io::Result<Exit> {
-        assert_eq!(args.len(), self.arity, "wrong number of arguments");
-        if interrupt.is_none() && args.len() <= REGISTER_ARGS {
-            // Taking the pointer marks the stack busy until it is put back.
-            // Nothing between here and the put-back can panic or re-enter.
-            let base = IDLE_STACK.replace(ptr::null_mut());
-            if !base.is_null() {
-                // A view that does not own the mapping: never unmapped here.
-                let stack = std::mem::ManuallyDrop::new(JitStack { base });
-                self.start_limit(&stack);
-                let (result, trap_pc) = self.enter(&stack, args);
-                IDLE_STACK.set(base);
-                if trap_pc == 0 {
-                    return Ok(Exit::Returned(result));
-                }
-                return Ok(self.module.finish_call(&stack, result, trap_pc));
+        if interrupt.is_none() {
+            match self.call_quick(args) {
+                Ok(value) => return Ok(Exit::Returned(value)),
+                Err(Miss::Trapped(offset)) => return Ok(Exit::Trapped { offset }),
+                Err(Miss::NotRun) => {}
             }
-            IDLE_STACK.set(base);
         }
         self.call_slow(args, interrupt)
+    }
+
+    /// How many arguments the function takes.
+    #[inline(always)]
+    pub fn arity(&self) -> usize {
+        self.arity
+    }
+
+    /// Like [`Self::call_quick`], for arguments whose number the caller's
+    /// compiler does not know: the function's argument loader (see
+    /// `crate::abi`, "Direct calls") loads them, by one short sequence
+    /// made with the code rather than by a branch on the length here, and
+    /// falls into the function, called directly or through the trampoline.
+    /// (A loader that jumped to the function, one per arity, cost a taken
+    /// branch more per call, which was visible next to a call of 2 ns.)
+    ///
+    /// # Panics
+    /// If `args.len()` is not the function's arity (a bug in the caller).
+    #[inline(always)]
+    pub fn call_quick_loaded(&self, args: &[i64]) -> Result<i64, Miss> {
+        if let Some(value) = self.call_direct_loaded(args) {
+            return Ok(value);
+        }
+        let Some(loader) = self.loader else {
+            // No loader (more than six parameters, or code made without
+            // them).
+            return self.call_quick_out_of_line(args);
+        };
+        assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        if self.direct_trapping {
+            let result: i64;
+            let key: usize;
+            // SAFETY: as in `call_direct_loaded`, for a function whose
+            // traps return to a direct caller (`FuncEntry::traps_return`),
+            // called with the context register and `TRAP_KEY` zero
+            // (`crate::abi`, "Direct calls").
+            unsafe {
+                std::arch::asm!(
+                    "call {loader}",
+                    loader = in(reg) loader,
+                    in("r10") args.as_ptr(),
+                    in("r15") 0usize,
+                    inlateout("r12") 0usize => key,
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            if key != 0 {
+                return Err(Miss::Trapped(key - self.code_base));
+            }
+            return Ok(result);
+        }
+        self.on_idle_stack(|stack| {
+            let ctx = stack.context();
+            let sp = stack.top() as usize;
+            let result: i64;
+            // SAFETY: as in `enter`, with the argument loader as the
+            // function the trampoline calls: it loads `args.len()` values
+            // from `args` (valid for the call) into their registers and
+            // falls into the function, of that many arguments, on the JIT
+            // stack (`crate::abi`, "Direct calls"); the clobbers are the
+            // trampoline's.
+            unsafe {
+                std::arch::asm!(
+                    "call {enter}",
+                    enter = in(reg) self.enter,
+                    inlateout("rax") loader => result,
+                    in("r10") args.as_ptr(),
+                    in("r11") sp,
+                    in("r15") ctx,
+                    lateout("r12") _,
+                    lateout("r13") _,
+                    lateout("r14") _,
+                    clobber_abi("sysv64"),
+                );
+            }
+            // SAFETY: the context page is mapped; the call is over.
+            (result, unsafe { (*ctx).trap_pc })
+        })
+    }
+
+    /// The direct call of [`Self::call_quick_loaded`]: `None` unless the
+    /// function may be called directly, has a loader and `args` holds its
+    /// number of arguments. One compare decides all three (against
+    /// `direct_loaded_arity`), so that the caller's loop has one flag to
+    /// test, not three: with more, the compiler kept testing them on every
+    /// call through a chain of jumps instead of taking them out of the loop.
+    #[inline(always)]
+    pub fn call_direct_loaded(&self, args: &[i64]) -> Option<i64> {
+        if args.len() != self.direct_loaded_arity {
+            return None;
+        }
+        let loader = self.loader?;
+        let result: i64;
+        // SAFETY: `direct_loaded_arity` is the arity only for a function
+        // that may be called directly (`FuncEntry::direct`) and has an
+        // argument loader (`Module::func`), and `args` holds that many
+        // values; the loader, in the code of the module this value
+        // borrows, which stays mapped, reads them from `args` and falls
+        // into the function, which follows System V (`clobber_abi`) and
+        // returns here (`crate::abi`, "Direct calls").
+        unsafe {
+            std::arch::asm!(
+                "call {loader}",
+                loader = in(reg) loader,
+                in("r10") args.as_ptr(),
+                lateout("rax") result,
+                clobber_abi("sysv64"),
+            );
+        }
+        Some(result)
+    }
+
+    /// [`Self::call_quick`] for a length the caller's compiler does not
+    /// know and no loader, out of line: inlined, its choice among the
+    /// lengths kept more values alive in the caller's loop than there are
+    /// registers.
+    #[inline(never)]
+    fn call_quick_out_of_line(&self, args: &[i64]) -> Result<i64, Miss> {
+        self.call_quick(args)
+    }
+
+    /// The common case of a call, kept to the instructions it needs and
+    /// inlined into the caller: a function without trap sites is called
+    /// directly (`crate::abi`, "Direct calls"); another, when the thread's
+    /// stack is idle and the arguments fit in registers, costs one
+    /// thread-local load and store each way, the arguments moved into
+    /// their registers, the trampoline and one load to see that no trap
+    /// fired. The result is small enough to stay in registers, so the
+    /// caller's loop keeps the value path free of the error types.
+    ///
+    /// # Panics
+    /// If `args.len()` is not the function's arity (a bug in the caller).
+    #[inline(always)]
+    pub fn call_quick(&self, args: &[i64]) -> Result<i64, Miss> {
+        assert_eq!(args.len(), self.arity, "wrong number of arguments");
+        if self.direct {
+            // SAFETY: `entry` is a function of `args.len()` arguments with
+            // no trap site in the code of the module this value borrows
+            // (`FuncEntry::direct`, checked by `Module::load`'s caller),
+            // which stays mapped; such a function is an ordinary System V
+            // function (`crate::abi`, "Direct calls").
+            return Ok(unsafe { call_direct(self.entry, args) });
+        }
+        if self.direct_trapping {
+            // SAFETY: as above, for a function whose traps return to a
+            // direct caller (`FuncEntry::traps_return`).
+            let (result, key) = unsafe { call_direct_trapping(self.entry, args) };
+            if key != 0 {
+                return Err(Miss::Trapped(key - self.code_base));
+            }
+            return Ok(result);
+        }
+        if args.len() > REGISTER_ARGS {
+            return Err(Miss::NotRun);
+        }
+        self.on_idle_stack(|stack| self.enter(stack, args))
+    }
+
+    /// Runs `enter` (which calls the function through the trampoline and
+    /// returns the result register and the context's `trap_pc`) on this
+    /// thread's idle JIT stack, if it has one; makes the context idle
+    /// again after a trap.
+    #[inline(always)]
+    fn on_idle_stack(&self, enter: impl FnOnce(&JitStack) -> (i64, u64)) -> Result<i64, Miss> {
+        // Taking the pointer marks the stack busy until it is put back.
+        // Nothing between here and the put-back can panic or re-enter.
+        let base = IDLE_STACK.replace(ptr::null_mut());
+        if base.is_null() {
+            // Null already: nothing to put back.
+            return Err(Miss::NotRun);
+        }
+        // A view that does not own the mapping: never unmapped here.
+        let stack = std::mem::ManuallyDrop::new(JitStack { base });
+        self.start_limit(&stack);
+        let (result, trap_pc) = enter(&stack);
+        if trap_pc != 0 {
+            let offset = self.module.after_trap(base, trap_pc);
+            IDLE_STACK.set(base);
+            return Err(Miss::Trapped(offset));
+        }
+        IDLE_STACK.set(base);
+        Ok(result)
     }
 
     /// A call with an interrupt or stack arguments, or the first call on a
@@ -522,15 +746,12 @@ impl ModuleFunc<'_> {
     fn start_limit(&self, stack: &JitStack) {
         // SAFETY: the context page is mapped read+write and owned by the
         // stack, on which no JIT code runs yet; `limit` is atomic.
-        let wanted = stack.base as u64 + self.module.limit_offset as u64;
+        let wanted = stack.base as u64 + self.limit_offset as u64;
         unsafe {
-            let limit = &(*stack.context()).limit;
-            // Stored only when it changes (a thread calling programs of
-            // different stack sizes): a store here would be reloaded at
-            // once by the callee's entry check.
-            if limit.load(Ordering::Relaxed) != wanted {
-                limit.store(wanted, Ordering::Relaxed);
-            }
+            // Stored every time: fewer instructions than a load and a
+            // compare to skip it when unchanged, and the entry check that
+            // reloads it gets it by store forwarding.
+            (*stack.context()).limit.store(wanted, Ordering::Relaxed);
         }
     }
 
@@ -540,9 +761,6 @@ impl ModuleFunc<'_> {
     #[inline(always)]
     fn enter(&self, stack: &JitStack, args: &[i64]) -> (i64, u64) {
         let stack_args = args.len().saturating_sub(REGISTER_ARGS);
-        let mut register_args = [0i64; REGISTER_ARGS];
-        let in_registers = args.len().min(REGISTER_ARGS);
-        register_args[..in_registers].copy_from_slice(&args[..in_registers]);
 
         // Stack arguments sit at the new stack pointer, which must be 16-byte
         // aligned at the call. A huge argument list would not leave room for
@@ -552,7 +770,13 @@ impl ModuleFunc<'_> {
             stack_args * 8 < usable,
             "too many arguments for the JIT stack"
         );
-        let sp = (stack.top() as usize - stack_args * 8) & !15;
+        // The top itself is aligned (the stack is aligned to its size):
+        // without stack arguments there is nothing to round.
+        let sp = if stack_args == 0 {
+            stack.top() as usize
+        } else {
+            (stack.top() as usize - stack_args * 8) & !15
+        };
         if stack_args > 0 {
             // SAFETY: `sp..sp+stack_args` lies inside the read+write part of
             // the stack (checked above) and nothing else uses the stack now.
@@ -577,29 +801,42 @@ impl ModuleFunc<'_> {
         // no others: the trampoline saves `rbx` and `rbp`, JIT code never
         // writes `r15`, and every other register is in the clobber list
         // (`crate::abi`, "Entering JIT code").
-        unsafe {
-            let result: i64;
-            std::arch::asm!(
-                "call r10",
-                in("r10") self.enter,
-                inlateout("rax") self.entry => result,
-                in("r11") sp,
-                in("r15") ctx,
-                inlateout("rdi") register_args[0] => _,
-                inlateout("rsi") register_args[1] => _,
-                inlateout("rdx") register_args[2] => _,
-                inlateout("rcx") register_args[3] => _,
-                inlateout("r8") register_args[4] => _,
-                inlateout("r9") register_args[5] => _,
-                // JIT code's callee-saved registers but rbx, which a trap
-                // leaves changed (`crate::abi::CALLEE_SAVED`).
-                lateout("r12") _,
-                lateout("r13") _,
-                lateout("r14") _,
-                clobber_abi("sysv64"),
-            );
-            (result, (*ctx).trap_pc)
-        }
+        let result = unsafe {
+            // One asm block per number of register arguments, so that no
+            // unused argument register is set (the `match` folds away when
+            // the length is a constant).
+            macro_rules! enter {
+                ($($reg:tt = $index:expr),*) => {{
+                    let result: i64;
+                    std::arch::asm!(
+                        "call r10",
+                        in("r10") self.enter,
+                        inlateout("rax") self.entry => result,
+                        in("r11") sp,
+                        in("r15") ctx,
+                        $(inlateout($reg) args[$index] => _,)*
+                        // JIT code's callee-saved registers but rbx, which
+                        // a trap leaves changed (`crate::abi::CALLEE_SAVED`).
+                        lateout("r12") _,
+                        lateout("r13") _,
+                        lateout("r14") _,
+                        clobber_abi("sysv64"),
+                    );
+                    result
+                }};
+            }
+            match args.len() {
+                0 => enter!(),
+                1 => enter!("rdi" = 0),
+                2 => enter!("rdi" = 0, "rsi" = 1),
+                3 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+                4 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+                5 => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+                _ => enter!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+            }
+        };
+        // SAFETY: the context page is mapped; the call is over.
+        (result, unsafe { (*ctx).trap_pc })
     }
 
     /// Calls the function once per row of `rows` (a row every `stride`
@@ -678,6 +915,92 @@ impl ModuleFunc<'_> {
     }
 }
 
+/// Like [`call_direct`], for a function that can trap and whose traps
+/// return to a direct caller: calls it with the context register and
+/// [`crate::abi::TRAP_KEY`] zero; returns the result register and the trap
+/// key (zero if the function returned).
+///
+/// # Safety
+/// `entry` must be the address of a function whose traps return to a
+/// direct caller (`crate::abi`, "Direct calls") and that takes
+/// `args.len()` arguments, in code that stays mapped during the call.
+#[inline(always)]
+unsafe fn call_direct_trapping(entry: usize, args: &[i64]) -> (i64, usize) {
+    macro_rules! direct {
+        ($($reg:tt = $index:expr),*) => {{
+            let result: i64;
+            let key: usize;
+            // SAFETY: the caller's contract; the function follows System
+            // V (`clobber_abi`) on both ways out, pops nothing, writes no
+            // callee-saved register but `TRAP_KEY` (on a trap), and reads
+            // the context register only to see that it is zero.
+            unsafe {
+                std::arch::asm!(
+                    "call {entry}",
+                    entry = in(reg) entry,
+                    $(inlateout($reg) args[$index] => _,)*
+                    in("r15") 0usize,
+                    inlateout("r12") 0usize => key,
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            (result, key)
+        }};
+    }
+    match args.len() {
+        0 => direct!(),
+        1 => direct!("rdi" = 0),
+        2 => direct!("rdi" = 0, "rsi" = 1),
+        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+        _ => unreachable!("a direct call passes every argument in a register"),
+    }
+}
+
+/// Calls `entry` as a System V function of `args.len()` (at most
+/// [`REGISTER_ARGS`]) arguments on the current stack: one `call`, with the
+/// arguments in the registers that carry them and nothing else loaded.
+/// One asm block per arity, so that no unused register is set; the `match`
+/// folds away when the length is a constant.
+///
+/// # Safety
+/// `entry` must be the address of a function that may be called directly
+/// (`crate::abi`, "Direct calls") and takes `args.len()` arguments, in
+/// code that stays mapped during the call.
+#[inline(always)]
+unsafe fn call_direct(entry: usize, args: &[i64]) -> i64 {
+    macro_rules! direct {
+        ($($reg:tt = $index:expr),*) => {{
+            let result: i64;
+            // SAFETY: the caller's contract; the function follows System V
+            // (`clobber_abi`), pops nothing and returns normally.
+            unsafe {
+                std::arch::asm!(
+                    "call {entry}",
+                    entry = in(reg) entry,
+                    $(inlateout($reg) args[$index] => _,)*
+                    lateout("rax") result,
+                    clobber_abi("sysv64"),
+                );
+            }
+            result
+        }};
+    }
+    match args.len() {
+        0 => direct!(),
+        1 => direct!("rdi" = 0),
+        2 => direct!("rdi" = 0, "rsi" = 1),
+        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+        _ => unreachable!("a direct call passes every argument in a register"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,7 +1024,9 @@ mod tests {
 
     #[test]
     fn a_thread_keeps_its_stack_and_other_threads_get_their_own() {
-        let program = load("fn f(x) = x + 1");
+        // A loop (a tail call) checks the stack, so the call runs on the
+        // JIT stack.
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 2 / x");
         let call_and_see_stack = || {
             assert_eq!(
                 program.module.call(0, &[1], None).unwrap(),
@@ -729,8 +1054,38 @@ mod tests {
     }
 
     #[test]
+    fn only_functions_without_trap_sites_are_called_directly() {
+        let program = load(
+            "fn add(x, y) = x + y\n\
+             fn pick(a, b) = if a > b then a - b else b * 2 + a\n\
+             fn ratio(x, y) = x / y\n\
+             fn down(n) = if n <= 0 then 0 else down(n - 1)\n\
+             fn seven(a, b, c, d, e, f, g) = a + g",
+        );
+        let direct: Vec<(bool, bool)> = (0..5)
+            .map(|index| {
+                let func = program.module.func(index).unwrap();
+                (func.direct, func.direct_trapping)
+            })
+            .collect();
+        let plain = (true, false);
+        let trapping = (false, true);
+        let neither = (false, false);
+        assert_eq!(direct, [plain, plain, trapping, neither, neither]);
+        // A trap returns to the direct caller, and the next call works.
+        let ratio = program.module.func(2).unwrap();
+        assert!(matches!(ratio.call(&[1, 0], None).unwrap(), Exit::Trapped { .. }));
+        assert_eq!(ratio.call(&[7, 2], None).unwrap(), Exit::Returned(3));
+        assert_eq!(program.module.call(0, &[2, 3], None).unwrap(), Exit::Returned(5));
+        assert_eq!(program.module.call(1, &[1, 3], None).unwrap(), Exit::Returned(7));
+        let seven = program.module.call(4, &[1, 0, 0, 0, 0, 0, 6], None);
+        assert_eq!(seven.unwrap(), Exit::Returned(7));
+    }
+
+    #[test]
     fn a_trap_leaves_the_context_idle() {
-        let program = load("fn f(x) = 1 / x");
+        // The loop keeps the call on the JIT stack (see above).
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 1 / x");
         let module = &program.module;
         assert!(matches!(
             module.call(0, &[0], None).unwrap(),
@@ -741,7 +1096,9 @@ mod tests {
 
     #[test]
     fn an_interrupt_after_the_function_returned_does_not_reach_the_next_call() {
-        let program = load("fn f(x) = x + 1");
+        // A loop (a tail call) checks the stack, so the call runs on the
+        // JIT stack.
+        let program = load("fn f(x) = if x > 1 then f(x - 1) else 2 / x");
         let module = &program.module;
         let interrupt = LimitInterrupt::new();
         // The request lands after the function returned, before the call

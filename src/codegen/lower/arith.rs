@@ -1,6 +1,7 @@
 //! Arithmetic: ALU operations with constant folding, immediates and the
 //! identities that vanish; shifts; and division, by constants without a
-//! zero test ([`crate::codegen::divide`]) and by variables with one.
+//! zero test ([`crate::codegen::divide`]) and by variables with one,
+//! unless the divisor's expression cannot be zero ([`never_zero`]).
 
 use super::FuncLowering;
 use crate::abi::Reg;
@@ -50,8 +51,10 @@ impl FuncLowering<'_> {
         true
     }
 
-    /// Consumes the top two values and pushes `lhs OP rhs`.
-    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span) {
+    /// Consumes the top two values and pushes `lhs OP rhs`; `rhs` is the
+    /// right operand's expression (a divisor that cannot be zero needs no
+    /// test).
+    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: &ir::Expr) {
         if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0))
             && let Some(value) = op.apply(a, b)
         {
@@ -62,7 +65,7 @@ impl FuncLowering<'_> {
         }
         match op {
             BinOp::Shl | BinOp::Shr => self.shift(op),
-            BinOp::Div | BinOp::Rem => self.divide(op, op_span),
+            BinOp::Div | BinOp::Rem => self.divide(op, op_span, never_zero(rhs)),
             _ => self.alu(op),
         }
     }
@@ -243,13 +246,14 @@ impl FuncLowering<'_> {
         self.values.push(Val::Reg(reg));
     }
 
-    /// Signed division or remainder of the top two values.
-    pub(super) fn divide(&mut self, op: BinOp, op_span: Span) {
+    /// Signed division or remainder of the top two values; `nonzero` if
+    /// the divisor is known not to be zero.
+    pub(super) fn divide(&mut self, op: BinOp, op_span: Span, nonzero: bool) {
         if let Some(Val::Const(divisor)) = self.values.top() {
             self.values.pop();
             self.divide_by_constant(op, op_span, divisor);
         } else {
-            self.divide_by_variable(op, op_span);
+            self.divide_by_variable(op, op_span, nonzero);
         }
     }
 
@@ -408,9 +412,10 @@ impl FuncLowering<'_> {
         self.values.push(Val::Reg(Reg::Rax));
     }
 
-    /// `idiv`, after a zero test (trap) and a `-1` test: `i64::MIN / -1`
-    /// faults in hardware but wraps to `i64::MIN` (remainder 0) here.
-    pub(super) fn divide_by_variable(&mut self, op: BinOp, op_span: Span) {
+    /// `idiv`, after a zero test (trap; none if the divisor is `nonzero`)
+    /// and a `-1` test: `i64::MIN / -1` faults in hardware but wraps to
+    /// `i64::MIN` (remainder 0) here.
+    pub(super) fn divide_by_variable(&mut self, op: BinOp, op_span: Span, nonzero: bool) {
         if self.values.peek(1) != Val::Reg(Reg::Rax) {
             self.evict(Reg::Rax);
         }
@@ -425,9 +430,11 @@ impl FuncLowering<'_> {
         }
         self.values.used.insert(Reg::Rax);
         self.values.used.insert(Reg::Rdx);
-        let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
-        self.asm.test_rr(d, d);
-        self.asm.jcc(Cond::E, trap);
+        if !nonzero {
+            let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
+            self.asm.test_rr(d, d);
+            self.asm.jcc(Cond::E, trap);
+        }
         let wide = self.asm.new_label();
         let ordinary = self.asm.new_label();
         let done = self.asm.new_label();
@@ -464,5 +471,24 @@ impl FuncLowering<'_> {
         };
         self.values.used.remove(other);
         self.values.push(Val::Reg(result));
+    }
+}
+
+/// True if `expr` is never zero, whatever its variables hold: a nonzero
+/// constant, or an `|` with a nonzero side (`b | 1`, the usual guard of a
+/// divisor). A division by such an expression cannot trap, so it needs no
+/// zero test; a function whose divisions are all of this kind and that
+/// makes no calls has no trap site at all (see `crate::abi`, "Direct
+/// calls").
+fn never_zero(expr: &ir::Expr) -> bool {
+    match expr {
+        ir::Expr::Int(value) => *value != 0,
+        ir::Expr::Binary {
+            op: BinOp::BitOr,
+            lhs,
+            rhs,
+            ..
+        } => never_zero(lhs) || never_zero(rhs),
+        _ => false,
     }
 }

@@ -104,7 +104,9 @@ pub(crate) struct Links<'p> {
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
 /// `facts` is scratch space, reused from function to function; `debug`
-/// gets the function's debug rows, if it records.
+/// gets the function's debug rows, if it records. Returns whether the
+/// function has no frame: then `rsp` stays at its return address
+/// throughout, and no callee-saved register is touched.
 pub(crate) fn function(
     asm: &mut Assembler,
     links: &Links,
@@ -112,7 +114,7 @@ pub(crate) fn function(
     debug: &mut Recorder,
     facts: &mut Facts,
     id: FuncId,
-) {
+) -> bool {
     let func = &links.program.funcs[id];
     let offset = asm.offset();
     facts.refill(func, id, links.program, &links.inline);
@@ -155,7 +157,7 @@ pub(crate) fn function(
                         row.offset = moved.map(row.offset);
                     }
                 }
-                return;
+                return !framed;
             }
             // The register bound of the analysis was not enough to do
             // without a frame (it is meant to be conservative): emit the
@@ -592,7 +594,7 @@ impl<'a> FuncLowering<'a> {
                 }
                 self.expr(lhs);
                 self.expr(rhs);
-                self.arithmetic(*op, *op_span);
+                self.arithmetic(*op, *op_span, rhs);
             }
             ir::Expr::If {
                 cond,
