@@ -13,9 +13,14 @@
 
 use lalrpop_util::{ParseError, lalrpop_mod};
 
-use crate::ast::{self, BinOp, Expr, ExprKind, Span};
+use crate::ast::{self, Expr, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lexer::{Lexed, Token};
+
+mod chain;
+
+pub(crate) use chain::{ChainStart, ChainedComparison, Chains};
+use chain::ChainCheck;
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -53,11 +58,18 @@ pub fn parse_tokens(source: &str, lexed: Lexed<'_>) -> Parsed {
         errors: lexed.errors,
         ..Parsed::default()
     };
+    let mut chains = Chains::default();
     for item in &layout.items {
         let tokens = &layout.tokens[item.range.clone()];
-        match parser.parse(tokens.iter().map(|&token| Ok::<_, ()>(token))) {
+        let mut chain_check = ChainCheck::default();
+        let checked = tokens.iter().map(|&(start, token, end)| {
+            chain_check.next(token, Span::new(start, end))?;
+            Ok((start, token, end))
+        });
+        match parser.parse(&mut chains, checked) {
             Ok(parsed_item) => parsed.program.items.push(parsed_item),
             Err(error) => {
+                chains.clear();
                 if let [(_, Token::Fn, _), (_, Token::Ident(name), _), ..] = tokens {
                     parsed.broken_definitions.push((*name).to_owned());
                 }
@@ -81,20 +93,6 @@ pub fn parse_tokens(source: &str, lexed: Lexed<'_>) -> Parsed {
 /// Builds an expression node (used by the grammar's actions).
 pub(crate) fn node(span: Span, kind: ExprKind) -> Expr {
     Expr { kind, span }
-}
-
-/// Builds `lhs op rhs` (used by the grammar's actions).
-pub(crate) fn binary(lhs: Expr, (op, op_span): (BinOp, Span), rhs: Expr) -> Expr {
-    let span = lhs.span.to(rhs.span);
-    node(
-        span,
-        ExprKind::Binary {
-            op,
-            op_span,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-        },
-    )
 }
 
 type Spanned<'src> = (usize, Token<'src>, usize);
@@ -200,7 +198,7 @@ struct ErrorContext<'a, 'src> {
 }
 
 impl ErrorContext<'_, '_> {
-    fn diagnose(&self, error: ParseError<usize, Token<'_>, ()>) -> Diagnostic {
+    fn diagnose(&self, error: ParseError<usize, Token<'_>, ChainedComparison>) -> Diagnostic {
         match error {
             ParseError::UnrecognizedEof { expected, .. } => self.unexpected_end(&expected),
             ParseError::UnrecognizedToken {
@@ -217,10 +215,15 @@ impl ErrorContext<'_, '_> {
                 "invalid token",
                 Span::new(location, location),
             ),
-            ParseError::User { .. } => {
-                Diagnostic::new(ErrorCode::SyntaxError, "syntax error", self.item_span())
-                    .with_label("in this item")
-            }
+            ParseError::User {
+                error: ChainedComparison(span),
+            } => Diagnostic::new(
+                ErrorCode::ChainedComparison,
+                "comparison operators cannot be chained",
+                span,
+            )
+            .with_label("a second comparison")
+            .with_help("combine comparisons with `&&`, as in `a < b && b < c`"),
         }
     }
 
@@ -278,15 +281,6 @@ impl ErrorContext<'_, '_> {
         if token == Token::RParen && self.unmatched_closes.contains(&span.start) {
             return Diagnostic::new(ErrorCode::UnmatchedParen, "unmatched `)`", span)
                 .with_label("there is no `(` for this to close");
-        }
-        if token.is_comparison() && has("&&") && !has("<") {
-            return Diagnostic::new(
-                ErrorCode::ChainedComparison,
-                "comparison operators cannot be chained",
-                span,
-            )
-            .with_label("a second comparison")
-            .with_help("combine comparisons with `&&`, as in `a < b && b < c`");
         }
         let wanted = describe_expected(expected);
         let mut diagnostic = Diagnostic::new(
