@@ -1,12 +1,11 @@
 //! The parser: tokens to the [`ast`] tree, with the LALRPOP grammar in
 //! `grammar/exprjit.lalrpop` doing the work for each item.
 //!
-//! Before the grammar sees anything, `split_items` applies the layout rule
-//! of the language: it drops the newlines that do not end an item (inside
-//! parentheses, after a token that cannot end an expression, before a line
-//! that starts with `then`/`else`/`in`, an infix operator or `=`) and cuts the
-//! stream into items at the others and at `;`. Each item is parsed on its
-//! own, so one syntax error does not hide the errors in later items.
+//! Tokens stream from the lexer through the layout rule ([`layout`]), which
+//! cuts them into items, into the grammar; none is stored. Each item is
+//! parsed on its own, so one syntax error does not hide the errors in later
+//! items. The grammar reads infix operators flat; [`chain`] gives them
+//! their precedence.
 //!
 //! The grammar is an LR automaton with its own heap-allocated stack, so no
 //! input nesting can exhaust the Rust stack here.
@@ -15,12 +14,13 @@ use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, Expr, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::lexer::{Lexed, Token};
+use crate::lexer::Token;
 
 mod chain;
+mod layout;
 
 pub(crate) use chain::{ChainStart, ChainedComparison, Chains};
-use chain::ChainCheck;
+use layout::{ItemState, Layout, Terminator};
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -43,49 +43,40 @@ pub struct Parsed {
     pub incomplete: bool,
 }
 
-/// Lexes and parses `source` (for tests; the pipeline times the two
-/// apart with [`parse_tokens`]).
-#[cfg(any(test, feature = "internals"))]
+/// Lexes and parses `source`: tokens stream from the lexer through the
+/// layout rule into the grammar, one item at a time.
 pub fn parse(source: &str) -> Parsed {
-    parse_tokens(source, crate::lexer::tokenize(source))
-}
-
-/// Parses already-lexed `source` (so that callers can time the two apart).
-pub fn parse_tokens(source: &str, lexed: Lexed<'_>) -> Parsed {
-    let layout = split_items(&lexed.tokens);
+    let mut layout = Layout::new(source);
     let parser = grammar::ItemParser::new();
-    let mut parsed = Parsed {
-        errors: lexed.errors,
-        ..Parsed::default()
-    };
+    let mut parsed = Parsed::default();
+    let mut syntax_errors = Vec::new();
     let mut chains = Chains::default();
-    for item in &layout.items {
-        let tokens = &layout.tokens[item.range.clone()];
-        let mut chain_check = ChainCheck::default();
-        let checked = tokens.iter().map(|&(start, token, end)| {
-            chain_check.next(token, Span::new(start, end))?;
-            Ok((start, token, end))
-        });
-        match parser.parse(&mut chains, checked) {
+    let mut item = ItemState::default();
+    while let Some((first, mut tokens)) = layout.next_item(&mut item) {
+        let result = parser.parse(&mut chains, std::iter::once(Ok(first)).chain(&mut tokens));
+        match result {
             Ok(parsed_item) => parsed.program.items.push(parsed_item),
             Err(error) => {
                 chains.clear();
-                if let [(_, Token::Fn, _), (_, Token::Ident(name), _), ..] = tokens {
-                    parsed.broken_definitions.push((*name).to_owned());
-                }
+                let state = tokens.state();
                 let at_end_of_input = matches!(error, ParseError::UnrecognizedEof { .. })
-                    && item.ended_by == Terminator::EndOfInput;
+                    && state.ended_by == Terminator::EndOfInput;
                 parsed.incomplete |= at_end_of_input;
                 let context = ErrorContext {
                     source,
-                    item,
-                    tokens,
-                    unmatched_closes: &layout.unmatched_closes,
+                    item: state,
                 };
-                parsed.errors.push(context.diagnose(error));
+                syntax_errors.push(context.diagnose(error));
+                tokens.drain();
+                if let Some(name) = tokens.state().defines {
+                    parsed.broken_definitions.push(name.to_owned());
+                }
             }
         }
     }
+    // The lexer's errors first where both point at the same place.
+    parsed.errors = layout.into_errors();
+    parsed.errors.append(&mut syntax_errors);
     parsed.errors.sort_by_key(|error| error.span.start);
     parsed
 }
@@ -95,106 +86,12 @@ pub(crate) fn node(span: Span, kind: ExprKind) -> Expr {
     Expr { kind, span }
 }
 
-type Spanned<'src> = (usize, Token<'src>, usize);
-
-/// What ended an item.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Terminator {
-    Newline,
-    Semicolon,
-    EndOfInput,
-}
-
-/// One item's slice of [`Layout::tokens`].
-#[derive(Clone, Debug)]
-struct ItemTokens {
-    range: std::ops::Range<usize>,
-    ended_by: Terminator,
-    /// Positions of the `(` still open where the item ended.
-    open_parens: Vec<usize>,
-}
-
-/// The token stream with the layout rule applied.
-#[derive(Debug, Default)]
-struct Layout<'src> {
-    /// All tokens except newlines and item-ending `;`.
-    tokens: Vec<Spanned<'src>>,
-    items: Vec<ItemTokens>,
-    /// Positions of `)` with no `(` to close.
-    unmatched_closes: Vec<usize>,
-}
-
-/// Applies the layout rule (see the module documentation).
-fn split_items<'src>(all: &[Spanned<'src>]) -> Layout<'src> {
-    let mut layout = Layout {
-        tokens: Vec::with_capacity(all.len()),
-        ..Layout::default()
-    };
-    let mut item_start = 0;
-    let mut open_parens: Vec<usize> = Vec::new();
-    let mut index = 0;
-    while index < all.len() {
-        let (start, token, _) = all[index];
-        index += 1;
-        let ends_item = match token {
-            Token::Newline => {
-                // Decide once for a whole run of blank lines.
-                while index < all.len() && all[index].1 == Token::Newline {
-                    index += 1;
-                }
-                let continues = |next: &Token<'_>| {
-                    matches!(next, Token::Then | Token::Else | Token::In)
-                        || next.continues_previous_line()
-                };
-                open_parens.is_empty()
-                    && layout.tokens[item_start..]
-                        .last()
-                        .is_some_and(|(_, last, _)| last.can_end_expression())
-                    && !all.get(index).is_some_and(|(_, next, _)| continues(next))
-            }
-            Token::Semicolon if open_parens.is_empty() => true,
-            _ => {
-                match token {
-                    Token::LParen => open_parens.push(start),
-                    Token::RParen if open_parens.pop().is_none() => {
-                        layout.unmatched_closes.push(start);
-                    }
-                    _ => {}
-                }
-                layout.tokens.push(all[index - 1]);
-                false
-            }
-        };
-        if ends_item && layout.tokens.len() > item_start {
-            let ended_by = if token == Token::Newline {
-                Terminator::Newline
-            } else {
-                Terminator::Semicolon
-            };
-            layout.items.push(ItemTokens {
-                range: item_start..layout.tokens.len(),
-                ended_by,
-                open_parens: Vec::new(),
-            });
-            item_start = layout.tokens.len();
-        }
-    }
-    if layout.tokens.len() > item_start {
-        layout.items.push(ItemTokens {
-            range: item_start..layout.tokens.len(),
-            ended_by: Terminator::EndOfInput,
-            open_parens,
-        });
-    }
-    layout
-}
-
 /// What is needed to turn a parse error of one item into a diagnostic.
 struct ErrorContext<'a, 'src> {
     source: &'a str,
-    item: &'a ItemTokens,
-    tokens: &'a [Spanned<'src>],
-    unmatched_closes: &'a [usize],
+    /// What was recorded of the item up to the error: the token the grammar
+    /// refused is the last one read.
+    item: &'a ItemState<'src>,
 }
 
 impl ErrorContext<'_, '_> {
@@ -227,13 +124,6 @@ impl ErrorContext<'_, '_> {
         }
     }
 
-    fn item_span(&self) -> Span {
-        match (self.tokens.first(), self.tokens.last()) {
-            (Some(first), Some(last)) => Span::new(first.0, last.2),
-            _ => Span::default(),
-        }
-    }
-
     /// The item stopped before the grammar was satisfied.
     fn unexpected_end(&self, expected: &[String]) -> Diagnostic {
         if let Some(&open) = self.item.open_parens.first() {
@@ -244,7 +134,7 @@ impl ErrorContext<'_, '_> {
             )
             .with_label("this `(` is never closed");
         }
-        let end = self.item_span().end;
+        let end = self.item.span().end;
         let found = match self.item.ended_by {
             Terminator::Newline => "end of line",
             Terminator::Semicolon => "`;`",
@@ -278,7 +168,7 @@ impl ErrorContext<'_, '_> {
             )
             .with_label("not part of the language");
         }
-        if token == Token::RParen && self.unmatched_closes.contains(&span.start) {
+        if token == Token::RParen && self.item.last_is_unmatched_close {
             return Diagnostic::new(ErrorCode::UnmatchedParen, "unmatched `)`", span)
                 .with_label("there is no `(` for this to close");
         }
@@ -307,7 +197,7 @@ impl ErrorContext<'_, '_> {
             diagnostic = diagnostic.with_help("separate items with a newline or `;`");
         }
         if has(")")
-            && let Some(open) = self.innermost_open_paren(span.start)
+            && let Some(open) = self.item.open_before_last
         {
             diagnostic = diagnostic.with_related(
                 Span::new(open, open + 1),
@@ -315,21 +205,6 @@ impl ErrorContext<'_, '_> {
             );
         }
         diagnostic
-    }
-
-    /// The innermost `(` of this item still open just before `position`.
-    fn innermost_open_paren(&self, position: usize) -> Option<usize> {
-        let mut open = Vec::new();
-        for &(start, token, _) in self.tokens.iter().take_while(|t| t.0 < position) {
-            match token {
-                Token::LParen => open.push(start),
-                Token::RParen => {
-                    open.pop();
-                }
-                _ => {}
-            }
-        }
-        open.pop()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::ast::{self, ExprKind, Span};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
-use crate::{check, codegen, interp, ir, jit, lexer, parser};
+use crate::{check, codegen, interp, ir, jit, parser};
 
 /// Deepest expression nesting accepted. The later stages recurse once per
 /// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
@@ -25,7 +25,8 @@ pub const COMPILER_STACK_SIZE: usize = 4 << 30;
 /// Wall time spent in each stage.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
-    pub lex: Duration,
+    /// Lexing and parsing, which run together (tokens stream into the
+    /// parser).
     pub parse: Duration,
     pub check: Duration,
     pub codegen: Duration,
@@ -101,11 +102,7 @@ fn source_too_large(len: usize) -> Diagnostic {
 /// see one. A dropped definition counts as broken, so calls to it are not
 /// also reported as calls to an unknown function.
 pub fn parse(source: &str) -> parser::Parsed {
-    parse_tokens(source, lexer::tokenize(source))
-}
-
-fn parse_tokens(source: &str, lexed: lexer::Lexed<'_>) -> parser::Parsed {
-    let mut parsed = parser::parse_tokens(source, lexed);
+    let mut parsed = parser::parse(source);
     let mut too_deep = Vec::new();
     parsed.program.items.retain(|item| {
         let (root, name) = match item {
@@ -142,10 +139,7 @@ pub fn front_end(
         return Err(vec![source_too_large(source.len())]);
     }
     let start = Instant::now();
-    let lexed = lexer::tokenize(source);
-    timings.lex = start.elapsed();
-    let start = Instant::now();
-    let parsed = parse_tokens(source, lexed);
+    let parsed = parse(source);
     let mut errors = parsed.errors;
     timings.parse = start.elapsed();
     if !errors.is_empty() {
