@@ -12,15 +12,17 @@
 
 use lalrpop_util::{ParseError, lalrpop_mod};
 
-use crate::ast::{self, Expr, ExprKind, Span};
+use crate::ast::{self, Span};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lexer::Token;
 
 mod chain;
 mod layout;
+mod tree;
 
-pub(crate) use chain::{ChainStart, ChainedComparison, Chains};
+pub(crate) use chain::ChainedComparison;
 use layout::{ItemState, Layout, Terminator};
+pub(crate) use tree::{ArgsStart, ChainStart, Tree};
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -50,14 +52,15 @@ pub fn parse(source: &str) -> Parsed {
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
     let mut syntax_errors = Vec::new();
-    let mut chains = Chains::default();
+    let mut tree = Tree::default();
     let mut item = ItemState::default();
     while let Some((first, mut tokens)) = layout.next_item(&mut item) {
-        let result = parser.parse(&mut chains, std::iter::once(Ok(first)).chain(&mut tokens));
+        let mark = tree.mark();
+        let result = parser.parse(&mut tree, std::iter::once(Ok(first)).chain(&mut tokens));
         match result {
-            Ok(parsed_item) => parsed.program.items.push(parsed_item),
+            Ok(parsed_item) => tree.program.items.push(parsed_item),
             Err(error) => {
-                chains.clear();
+                tree.undo(mark);
                 let state = tokens.state();
                 let at_end_of_input = matches!(error, ParseError::UnrecognizedEof { .. })
                     && state.ended_by == Terminator::EndOfInput;
@@ -74,16 +77,12 @@ pub fn parse(source: &str) -> Parsed {
             }
         }
     }
+    parsed.program = tree.program;
     // The lexer's errors first where both point at the same place.
     parsed.errors = layout.into_errors();
     parsed.errors.append(&mut syntax_errors);
     parsed.errors.sort_by_key(|error| error.span.start);
     parsed
-}
-
-/// Builds an expression node (used by the grammar's actions).
-pub(crate) fn node(span: Span, kind: ExprKind) -> Expr {
-    Expr { kind, span }
 }
 
 /// What is needed to turn a parse error of one item into a diagnostic.
@@ -287,15 +286,17 @@ mod tests {
     #[test]
     fn spans_cover_the_source_text() {
         let parsed = parse("x + (y * 2)");
-        let ast::Item::Expr(expr) = &parsed.program.items[0] else {
+        let program = &parsed.program;
+        let ast::Item::Expr(expr) = program.items[0] else {
             panic!("not an expression")
         };
-        assert_eq!(expr.span, Span::new(0, 11));
-        let ExprKind::Binary { op_span, rhs, .. } = &expr.kind else {
+        let expr = program.node(expr);
+        assert_eq!(expr.span(), Span::new(0, 11));
+        let ast::ExprKind::Binary { op, op_start, rhs, .. } = expr.kind else {
             panic!("not binary")
         };
-        assert_eq!(*op_span, Span::new(2, 3));
-        assert_eq!(rhs.span, Span::new(4, 11));
+        assert_eq!(ast::ExprKind::binary_op_span(op, op_start), Span::new(2, 3));
+        assert_eq!(program.node(rhs).span(), Span::new(4, 11));
     }
 
     #[test]

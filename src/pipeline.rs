@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::ast::{self, ExprKind, Span};
+use crate::ast::{self, Span};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
@@ -104,22 +104,27 @@ fn source_too_large(len: usize) -> Diagnostic {
 pub fn parse(source: &str) -> parser::Parsed {
     let mut parsed = parser::parse(source);
     let mut too_deep = Vec::new();
-    parsed.program.items.retain(|item| {
+    let program = &parsed.program;
+    let mut kept = Vec::with_capacity(program.items.len());
+    for &item in &program.items {
         let (root, name) = match item {
-            ast::Item::Func(def) => (&def.body, Some(&def.name.name)),
+            ast::Item::Func(def) => (def.body, Some(def.name.name)),
             ast::Item::Expr(expr) => (expr, None),
         };
-        let Some(span) = deeper_than_limit(root) else {
-            return true;
+        let Some(span) = deeper_than_limit(program, root) else {
+            kept.push(item);
+            continue;
         };
         too_deep.push(
             Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, span)
                 .with_label(format!("more than {MAX_NESTING} levels of nesting")),
         );
-        parsed.broken_definitions.extend(name.cloned());
-        false
-    });
+        parsed
+            .broken_definitions
+            .extend(name.map(|name| program.names[name].to_owned()));
+    }
     if !too_deep.is_empty() {
+        parsed.program.items = kept;
         parsed.errors.extend(too_deep);
         parsed.errors.sort_by_key(|error| error.span.start);
     }
@@ -263,31 +268,16 @@ impl<'p> Runner<'p> {
 /// The span of the first expression in `root` that is more than
 /// [`MAX_NESTING`] levels deep, if any. Walks with an explicit stack so
 /// that it cannot overflow itself.
-fn deeper_than_limit(root: &ast::Expr) -> Option<Span> {
+fn deeper_than_limit(program: &ast::Program, root: ast::NodeId) -> Option<Span> {
     let mut work = vec![(root, 1usize)];
-    while let Some((expr, depth)) = work.pop() {
+    let mut children = Vec::new();
+    while let Some((id, depth)) = work.pop() {
+        let node = program.node(id);
         if depth > MAX_NESTING {
-            return Some(expr.span);
+            return Some(node.span());
         }
-        let depth = depth + 1;
-        match &expr.kind {
-            ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => {}
-            ExprKind::Call { args, .. } => work.extend(args.iter().map(|a| (a, depth))),
-            ExprKind::Unary { operand, .. } => work.push((operand, depth)),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                work.push((lhs, depth));
-                work.push((rhs, depth));
-            }
-            ExprKind::If {
-                cond,
-                then_branch,
-                else_branch,
-            } => work.extend([(&**cond, depth), (then_branch, depth), (else_branch, depth)]),
-            ExprKind::Let { value, body, .. } => {
-                work.push((value, depth));
-                work.push((body, depth));
-            }
-        }
+        program.push_children(node, &mut children);
+        work.extend(children.drain(..).map(|child| (child, depth + 1)));
     }
     None
 }
