@@ -32,7 +32,7 @@ impl FuncLowering<'_> {
     pub(super) fn bind_local(&mut self, local: LocalId, value: &ir::Expr) {
         self.expr(value);
         let val = self.values.pop();
-        let home = match (val, self.facts.bindings[local]) {
+        let home = match (val, self.func.facts.bindings[local]) {
             (Val::Const(value), _) => Home::Const(value),
             (Val::Local(root), Binding::Alias(alias)) if root == alias => {
                 // A read of the variable, as the analysis counts it.
@@ -48,7 +48,7 @@ impl FuncLowering<'_> {
             }
         };
         self.values.reads_left[local] = match home {
-            Home::Reg(_) | Home::Slot(_) => self.facts.release_after[local],
+            Home::Reg(_) | Home::Slot(_) => self.func.facts.release_after[local],
             Home::Mem(_) | Home::Alias(_) | Home::Const(_) => 0,
         };
         self.values.homes[local] = Some(home);
@@ -134,20 +134,20 @@ impl FuncLowering<'_> {
         tail: bool,
     ) {
         let callee = &self.links.program.funcs[func];
-        let base = self.facts.inline_base(self.local_base, call);
+        let base = self.func.facts.inline_base(self.site.local_base, call);
         for (param, arg) in args.iter().enumerate() {
             self.bind_local(base + param, arg);
         }
-        let outer = (self.local_base, self.source_func);
-        (self.local_base, self.source_func) = (base, func);
-        self.expanding.push(func);
+        let outer = (self.site.local_base, self.site.source_func);
+        (self.site.local_base, self.site.source_func) = (base, func);
+        self.site.expanding.push(func);
         if tail {
             self.tail_expr(&callee.body);
         } else {
             self.expr(&callee.body);
         }
-        self.expanding.pop();
-        (self.local_base, self.source_func) = outer;
+        self.site.expanding.pop();
+        (self.site.local_base, self.site.source_func) = outer;
         for param in (0..args.len()).rev() {
             if tail {
                 self.unbind(base + param);

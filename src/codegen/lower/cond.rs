@@ -60,7 +60,7 @@ impl FuncLowering<'_> {
         let in_register = |expr: &ir::Expr| match expr {
             ir::Expr::Local(local) => {
                 matches!(
-                    self.src(self.read_local(self.local_base + local)),
+                    self.src(self.read_local(self.site.local_base + local)),
                     Src::Reg(_)
                 )
             }
@@ -113,7 +113,7 @@ impl FuncLowering<'_> {
             // A value moved while the condition was computed: the count of
             // `can_select` was wrong. Emit the function again without
             // selects (this attempt is thrown away).
-            self.select_spilled = true;
+            self.retry.select_spilled = true;
             self.free(after);
             self.free(result_after);
             self.values.push(Val::Const(0));

@@ -248,7 +248,7 @@ impl FuncLowering<'_> {
         // The parameters move to their framed homes (the same on every
         // path, see `Layout`); incoming stack arguments are now addressed
         // from `rbp`.
-        for param in 0..self.arity {
+        for param in 0..self.func.arity {
             let (Some(from), to) = (self.values.homes[param], self.layout.framed[param]) else {
                 continue;
             };

@@ -41,7 +41,7 @@ impl FuncLowering<'_> {
     /// Plans the [`Layout`] of this attempt; returns `None` if a frameless
     /// attempt has too few registers for it.
     pub(super) fn plan_layout(&self) -> Option<Layout> {
-        let arity = self.arity;
+        let arity = self.func.arity;
         let mut layout = Layout::default();
         let mut used = RegSet::EMPTY;
         for param in 0..arity {
@@ -108,7 +108,7 @@ impl FuncLowering<'_> {
         } else {
             layout.entry.clone()
         };
-        if self.facts.accumulates {
+        if self.func.facts.accumulates {
             // Live across the calls of the loop body if it makes any.
             let mut taken = RegSet::EMPTY;
             for home in &layout.looping {
@@ -178,9 +178,9 @@ impl FuncLowering<'_> {
         } else if calls {
             // Temporaries live in caller-saved registers; what waits at a
             // call takes callee-saved ones.
-            free_saved.saturating_sub(self.facts.pending_at_call + 1)
+            free_saved.saturating_sub(self.func.facts.pending_at_call + 1)
         } else {
-            (free_pool + free_saved).saturating_sub(self.facts.registers + 1)
+            (free_pool + free_saved).saturating_sub(self.func.facts.registers + 1)
         };
         let avoid = self.home_avoid();
         let mut take = |across_calls: bool, used: &mut RegSet| -> Option<Reg> {
@@ -198,16 +198,16 @@ impl FuncLowering<'_> {
             used.insert(reg);
             Some(reg)
         };
-        for param in ARG_REGS.len()..self.arity {
+        for param in ARG_REGS.len()..self.func.arity {
             if !matches!(layout.looping[param], Home::Mem(_)) {
                 continue;
             }
-            let Some(reg) = take(calls && self.facts.across_call[param], &mut used) else {
+            let Some(reg) = take(calls && self.func.facts.across_call[param], &mut used) else {
                 break;
             };
             layout.looping[param] = Home::Reg(reg);
         }
-        let mut constants = self.facts.constants.clone();
+        let mut constants = self.func.facts.constants.clone();
         // Most used first; ties in order of first use.
         constants.sort_by_key(|&(_, uses)| std::cmp::Reverse(uses));
         for (value, _) in constants {

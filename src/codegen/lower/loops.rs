@@ -65,13 +65,13 @@ impl FuncLowering<'_> {
         if self.shape.checks_stack {
             self.stack_check(false);
         }
-        self.looping = Copy::Entry {
+        self.site.looping = Copy::Entry {
             head,
             loop_head,
             entered: false,
         };
         self.tail_expr(body);
-        let Copy::Entry { entered: true, .. } = self.looping else {
+        let Copy::Entry { entered: true, .. } = self.site.looping else {
             return;
         };
         // The loop copy starts from nothing but the parameters, in their
@@ -93,14 +93,14 @@ impl FuncLowering<'_> {
         self.frame.release_slots(self.layout.reserved_slots);
         self.frame.ready = true;
         self.asm.bind(loop_head);
-        self.looping = Copy::Loop { head: loop_head };
+        self.site.looping = Copy::Loop { head: loop_head };
         self.loop_check();
         self.measured_loop_body(body);
     }
 
     /// Lowers the body of the loop copy, measuring its register use.
     fn measured_loop_body(&mut self, body: &ir::Expr) {
-        self.loop_peak = Some(self.values.used.len());
+        self.retry.loop_peak = Some(self.values.used.len());
         self.tail_expr(body);
     }
 
@@ -110,17 +110,17 @@ impl FuncLowering<'_> {
     /// no other), if some stack parameter or constant went without; 0 if
     /// nothing was measured or nothing is to gain.
     pub(super) fn spare_loop_registers(&self) -> usize {
-        let Some(peak) = self.loop_peak else {
+        let Some(peak) = self.retry.loop_peak else {
             return 0;
         };
         if !self.shape.pool_homes {
             return 0;
         }
         let planned = self.layout.hoisted.len()
-            + (REGISTER_ARGS..self.arity)
+            + (REGISTER_ARGS..self.func.arity)
                 .filter(|&p| matches!(self.layout.looping[p], Home::Reg(_)))
                 .count();
-        let wanted = self.facts.constants.len() + stack_arg_count(self.arity);
+        let wanted = self.func.facts.constants.len() + stack_arg_count(self.func.arity);
         if planned >= wanted {
             return 0;
         }
@@ -137,7 +137,7 @@ impl FuncLowering<'_> {
     fn loop_body(&mut self, body: &ir::Expr) {
         let head = self.asm.new_label();
         self.asm.bind(head);
-        self.looping = Copy::Loop { head };
+        self.site.looping = Copy::Loop { head };
         self.loop_check();
         self.measured_loop_body(body);
     }
@@ -155,7 +155,7 @@ impl FuncLowering<'_> {
     /// (stack parameters into registers) and materialises the hoisted
     /// constants: the code before the head of a loop's only copy.
     fn enter_loop_homes(&mut self) {
-        for param in 0..self.arity {
+        for param in 0..self.func.arity {
             let to = self.layout.looping[param];
             let from = self.values.homes[param].expect("parameters are placed");
             if from != to {
@@ -217,7 +217,7 @@ impl FuncLowering<'_> {
             .accumulator
             .expect("an accumulating loop has one");
         let src = self.src(val);
-        if matches!(self.looping, Copy::Entry { .. }) {
+        if matches!(self.site.looping, Copy::Entry { .. }) {
             self.store(accumulator, src);
             self.free(val);
         } else {
@@ -230,7 +230,7 @@ impl FuncLowering<'_> {
     /// Adds the accumulator to `reg` (a value being returned) in the loop
     /// copy of an accumulating loop; the entry copy's is zero.
     pub(super) fn add_accumulator(&mut self, reg: Reg) {
-        if let (Some(accumulator), Copy::Loop { .. }) = (self.layout.accumulator, self.looping) {
+        if let (Some(accumulator), Copy::Loop { .. }) = (self.layout.accumulator, self.site.looping) {
             match self.home_src(accumulator) {
                 Src::Reg(from) => self.asm.add_rr(reg, from),
                 Src::Mem(mem) => self.asm.add_rm(reg, mem),
@@ -270,7 +270,7 @@ impl FuncLowering<'_> {
         for arg in args {
             self.expr(arg);
         }
-        let (homes, target, enters_loop) = match self.looping {
+        let (homes, target, enters_loop) = match self.site.looping {
             // A path without a frame goes round the entry copy again, the
             // parameters where they arrived.
             Copy::Entry { head, .. } if !self.frame.ready => {
@@ -280,7 +280,7 @@ impl FuncLowering<'_> {
             Copy::Entry {
                 head, loop_head, ..
             } => {
-                self.looping = Copy::Entry {
+                self.site.looping = Copy::Entry {
                     head,
                     loop_head,
                     entered: true,

@@ -233,16 +233,34 @@ struct Stub {
 struct FuncLowering<'a> {
     asm: &'a mut Assembler,
     links: &'a Links<'a>,
-    traps: &'a mut Vec<TrapSite>,
-    id: FuncId,
-    arity: usize,
-    facts: &'a Facts,
+    func: FuncInfo<'a>,
     shape: Shape,
     frame: Frame,
     values: ValueStack,
-    stubs: Vec<Stub>,
     /// Where the parameters live in each state of the function.
     layout: Layout,
+    traps: Traps<'a>,
+    site: Site,
+    retry: RetrySignals,
+}
+
+/// What is fixed about the function being lowered.
+struct FuncInfo<'a> {
+    id: FuncId,
+    arity: usize,
+    facts: &'a Facts,
+}
+
+/// The trap sites of the whole program, and this function's stubs that
+/// will add to them once the body is emitted.
+struct Traps<'a> {
+    sites: &'a mut Vec<TrapSite>,
+    stubs: Vec<Stub>,
+}
+
+/// Whose source the visitor is in: the function's own body, or an inlined
+/// callee's inside it, and which copy of a loop's body.
+struct Site {
     /// Which copy of a loop's body is being lowered, and where its self
     /// tail calls jump.
     looping: loops::Copy,
@@ -254,6 +272,12 @@ struct FuncLowering<'a> {
     source_func: FuncId,
     /// This function, then the inlined ones being expanded.
     expanding: Vec<FuncId>,
+}
+
+/// What an attempt learned that makes the driver emit the function again
+/// another way.
+#[derive(Default)]
+struct RetrySignals {
     /// An attempt ran out of registers; it will be emitted again with a
     /// frame, or with stable homes.
     out_of_registers: bool,
@@ -278,22 +302,26 @@ impl<'a> FuncLowering<'a> {
         FuncLowering {
             asm,
             links,
-            traps,
-            id,
-            arity: func.arity,
-            facts,
+            func: FuncInfo {
+                id,
+                arity: func.arity,
+                facts,
+            },
             shape,
             frame,
             values: ValueStack::new(facts.locals),
-            stubs: Vec::new(),
             layout: Layout::default(),
-            looping: loops::Copy::default(),
-            local_base: 0,
-            source_func: id,
-            expanding: vec![id],
-            out_of_registers: false,
-            loop_peak: None,
-            select_spilled: false,
+            traps: Traps {
+                sites: traps,
+                stubs: Vec::new(),
+            },
+            site: Site {
+                looping: loops::Copy::default(),
+                local_base: 0,
+                source_func: id,
+                expanding: vec![id],
+            },
+            retry: RetrySignals::default(),
         }
     }
 
@@ -307,7 +335,7 @@ impl<'a> FuncLowering<'a> {
         };
         self.frame.reserve_slots(layout.reserved_slots);
         self.layout = layout;
-        self.asm.bind(self.links.funcs[self.id]);
+        self.asm.bind(self.links.funcs[self.func.id]);
         if self.shape.self_loop {
             self.emit_loop(&func.body);
         } else {
@@ -325,9 +353,9 @@ impl<'a> FuncLowering<'a> {
             return Attempt::FrameTooLarge;
         }
         self.emit_stubs();
-        if self.select_spilled {
+        if self.retry.select_spilled {
             Attempt::SelectSpilled
-        } else if self.out_of_registers {
+        } else if self.retry.out_of_registers {
             Attempt::OutOfRegisters
         } else {
             Attempt::Done {
@@ -339,13 +367,13 @@ impl<'a> FuncLowering<'a> {
     /// Binds each trap stub after the body: a `call` to the trap exit,
     /// whose return address is the trap site's key.
     fn emit_stubs(&mut self) {
-        for stub in std::mem::take(&mut self.stubs) {
+        for stub in std::mem::take(&mut self.traps.stubs) {
             self.asm.bind(stub.label);
             if stub.reset_rsp {
                 self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
             }
             self.asm.call(self.links.trap_exit);
-            self.traps.push(TrapSite {
+            self.traps.sites.push(TrapSite {
                 offset: self.asm.offset(),
                 func: stub.func,
                 kind: stub.kind,
@@ -357,10 +385,10 @@ impl<'a> FuncLowering<'a> {
     fn stub(&mut self, kind: TrapKind, reset_rsp: bool) -> Label {
         let label = self.asm.new_label();
         let func = match kind {
-            TrapKind::DivisionByZero { .. } => self.source_func,
-            TrapKind::StackOverflow => self.id,
+            TrapKind::DivisionByZero { .. } => self.site.source_func,
+            TrapKind::StackOverflow => self.func.id,
         };
-        self.stubs.push(Stub {
+        self.traps.stubs.push(Stub {
             label,
             func,
             kind,
@@ -373,7 +401,7 @@ impl<'a> FuncLowering<'a> {
     /// the ones in `rcx`/`rdx` out of the way of fixed instructions, and
     /// sets the frame up right away if one of them needs a stable home.
     fn place_params(&mut self) {
-        for param in 0..self.arity {
+        for param in 0..self.func.arity {
             let home = self.layout.entry[param];
             if let Some(&reg) = ARG_REGS.get(param) {
                 if home != Home::Reg(reg) {
@@ -394,7 +422,7 @@ impl<'a> FuncLowering<'a> {
     /// here: it is inlined, and not one of the functions being expanded
     /// (nor this one).
     fn expands(&self, func: FuncId, tail: bool) -> bool {
-        !self.expanding.contains(&func) && self.links.inline.inlines(func, tail)
+        !self.site.expanding.contains(&func) && self.links.inline.inlines(func, tail)
     }
 
     /// Whether variable `local` needs a home that survives calls: it is
@@ -406,9 +434,9 @@ impl<'a> FuncLowering<'a> {
             return false;
         }
         if self.shape.pool_homes {
-            return self.facts.across_call[local];
+            return self.func.facts.across_call[local];
         }
-        local >= self.arity || !self.shape.only_tail_calls
+        local >= self.func.arity || !self.shape.only_tail_calls
     }
 
     // ---- the visitor -------------------------------------------------------
@@ -432,18 +460,18 @@ impl<'a> FuncLowering<'a> {
                 self.tail_expr(else_branch);
             }
             ir::Expr::Let { local, value, body } => {
-                let local = self.local_base + local;
+                let local = self.site.local_base + local;
                 self.bind_local(local, value);
                 self.tail_expr(body);
                 self.unbind(local);
             }
             // (Also from inlined code in tail position: its tail calls are
             // this function's.)
-            ir::Expr::Call { func, args } if *func == self.id => self.self_tail_call(args),
+            ir::Expr::Call { func, args } if *func == self.func.id => self.self_tail_call(args),
             ir::Expr::Binary { .. }
-                if self.facts.accumulates && additive_self_call(expr, self.id).is_some() =>
+                if self.func.facts.accumulates && additive_self_call(expr, self.func.id).is_some() =>
             {
-                let (e, call) = additive_self_call(expr, self.id).expect("matched");
+                let (e, call) = additive_self_call(expr, self.func.id).expect("matched");
                 self.accumulate(e, call);
             }
             ir::Expr::Call { func, args } if self.expands(*func, true) => {
@@ -467,7 +495,7 @@ impl<'a> FuncLowering<'a> {
         match expr {
             ir::Expr::Int(value) => self.values.push(Val::Const(*value)),
             ir::Expr::Local(local) => {
-                let val = self.read_local(self.local_base + local);
+                let val = self.read_local(self.site.local_base + local);
                 self.values.push(val);
             }
             ir::Expr::Unary {
@@ -505,7 +533,7 @@ impl<'a> FuncLowering<'a> {
                 else_branch,
             } => self.if_value(cond, then_branch, else_branch),
             ir::Expr::Let { local, value, body } => {
-                let local = self.local_base + local;
+                let local = self.site.local_base + local;
                 self.bind_local(local, value);
                 self.expr(body);
                 self.unbind_under_value(local);

@@ -265,7 +265,7 @@ impl FuncLowering<'_> {
                 saved.iter().copied().find(|&r| !used.has(r))
             })?;
         self.values.used.insert(reg);
-        if let Some(peak) = &mut self.loop_peak {
+        if let Some(peak) = &mut self.retry.loop_peak {
             *peak = (*peak).max(self.values.used.len());
         }
         Some(reg)
@@ -291,7 +291,7 @@ impl FuncLowering<'_> {
             self.values.replace(index, Val::Slot(slot));
             return reg;
         }
-        self.out_of_registers = true;
+        self.retry.out_of_registers = true;
         SCRATCH
     }
 
@@ -512,7 +512,7 @@ impl FuncLowering<'_> {
         }
         let Some(index) = self.values.vals.iter().position(|&v| v == Val::Reg(reg)) else {
             // Only operand-stack values are ever in fixed registers.
-            self.out_of_registers = true;
+            self.retry.out_of_registers = true;
             return;
         };
         // Elsewhere: a free register outside the fixed ones, or a slot
