@@ -3,6 +3,7 @@
 //! brings in `clap` and, for the REPL, `rustyline`.
 
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -192,8 +193,11 @@ fn run(cli: &Cli) -> ExitCode {
         _ => {}
     }
 
+    // The process ends soon after: the checked program and the loaded code
+    // are left to the OS rather than freed node by node (and unmapped)
+    // just before exit.
     let program = match pipeline::front_end(&file.text, &[], &mut timings) {
-        Ok(program) => program,
+        Ok(program) => ManuallyDrop::new(program),
         Err(errors) => {
             diag::emit_to_stderr(&file, &errors);
             return ExitCode::from(EXIT_ERROR);
@@ -207,14 +211,14 @@ fn run(cli: &Cli) -> ExitCode {
         return emit_asm(&program);
     }
     let runner = match Runner::new(&program, cli.backend, &mut timings) {
-        Ok(runner) => runner,
+        Ok(runner) => ManuallyDrop::new(runner),
         Err(error) => {
             complain(format_args!("cannot map executable memory: {error}"));
             return ExitCode::from(EXIT_ERROR);
         }
     };
 
-    if let Runner::Jit(loaded) = &runner
+    if let Runner::Jit(loaded) = &*runner
         && (cli.perf_map || crate::perf_map::requested_by_env())
         && let Err(error) = crate::perf_map::write(loaded)
     {
