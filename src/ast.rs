@@ -131,6 +131,86 @@ impl Program {
         Span::new(start, start + self.names[callee].len())
     }
 
+    /// Appends the items of `other`, parsed from a later part of the same
+    /// source: its nodes and lists after this program's, its names
+    /// interned here.
+    pub fn append(&mut self, other: Program) {
+        let symbols: Vec<Symbol> = (0..other.names.len())
+            .map(|symbol| self.names.intern(&other.names[symbol as Symbol]))
+            .collect();
+        let name = |symbol: Symbol| symbols[symbol as usize];
+        let nodes = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
+        let args = u32::try_from(self.args.len()).expect("fewer than 2^32 arguments");
+        let params = u32::try_from(self.params.len()).expect("fewer than 2^32 parameters");
+        let ident = |ident: Ident| Ident {
+            name: name(ident.name),
+            ..ident
+        };
+        self.nodes.extend(other.nodes.into_iter().map(|node| {
+            let kind = match node.kind {
+                kind @ (ExprKind::Int(_) | ExprKind::IntMinMagnitude) => kind,
+                ExprKind::Var(symbol) => ExprKind::Var(name(symbol)),
+                ExprKind::Call { callee, args: list } => ExprKind::Call {
+                    callee: name(callee),
+                    args: List {
+                        start: list.start + args,
+                        ..list
+                    },
+                },
+                ExprKind::Unary { op, operand } => ExprKind::Unary {
+                    op,
+                    operand: operand + nodes,
+                },
+                ExprKind::Binary {
+                    op,
+                    op_start,
+                    lhs,
+                    rhs,
+                } => ExprKind::Binary {
+                    op,
+                    op_start,
+                    lhs: lhs + nodes,
+                    rhs: rhs + nodes,
+                },
+                ExprKind::If {
+                    cond,
+                    then_branch,
+                    else_branch,
+                } => ExprKind::If {
+                    cond: cond + nodes,
+                    then_branch: then_branch + nodes,
+                    else_branch: else_branch + nodes,
+                },
+                ExprKind::Let {
+                    name: bound,
+                    name_start,
+                    value,
+                    body,
+                } => ExprKind::Let {
+                    name: name(bound),
+                    name_start,
+                    value: value + nodes,
+                    body: body + nodes,
+                },
+            };
+            Node { kind, ..node }
+        }));
+        self.args.extend(other.args.iter().map(|&arg| arg + nodes));
+        self.params.extend(other.params.iter().map(|&param| ident(param)));
+        self.items.extend(other.items.iter().map(|&item| match item {
+            Item::Func(def) => Item::Func(FuncDef {
+                name: ident(def.name),
+                params: List {
+                    start: def.params.start + params,
+                    ..def.params
+                },
+                body: def.body + nodes,
+                span: def.span,
+            }),
+            Item::Expr(expr) => Item::Expr(expr + nodes),
+        }));
+    }
+
     /// Pushes the direct subexpressions of `node` onto `work`, for walks
     /// with an explicit stack (which survive any nesting depth), in the
     /// order they are written.

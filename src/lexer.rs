@@ -145,14 +145,24 @@ pub fn tokenize(source: &str) -> Lexed<'_> {
 /// the errors found so far collect in [`Tokens::errors`].
 pub struct Tokens<'src> {
     lexer: logos::Lexer<'src, Token<'src>>,
+    /// Where the text being lexed starts in the source: spans are offsets
+    /// into the whole source.
+    offset: usize,
     /// Invalid literals seen so far, in source order.
     pub errors: Vec<Diagnostic>,
 }
 
 impl<'src> Tokens<'src> {
     pub fn new(source: &'src str) -> Self {
+        Tokens::at(source, 0)
+    }
+
+    /// The tokens of `text`, which starts at byte `offset` of the source
+    /// (where a token starts).
+    pub fn at(text: &'src str, offset: usize) -> Self {
         Tokens {
-            lexer: Token::lexer(source),
+            lexer: Token::lexer(text),
+            offset,
             errors: Vec::new(),
         }
     }
@@ -164,6 +174,7 @@ impl<'src> Iterator for Tokens<'src> {
     fn next(&mut self) -> Option<Self::Item> {
         let result = self.lexer.next()?;
         let range = self.lexer.span();
+        let range = range.start + self.offset..range.end + self.offset;
         let token = match result {
             Ok(token) => token,
             // The parser turns an error token into "unknown character".

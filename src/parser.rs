@@ -18,9 +18,12 @@ use crate::lexer::Token;
 
 mod chain;
 mod layout;
+mod nesting;
+mod parallel;
 mod tree;
 
 pub(crate) use chain::ChainedComparison;
+pub use nesting::MAX_NESTING;
 use layout::{ItemState, Layout, Terminator};
 pub(crate) use tree::{ArgsStart, ChainStart, Tree};
 
@@ -46,19 +49,47 @@ pub struct Parsed {
 }
 
 /// Lexes and parses `source`: tokens stream from the lexer through the
-/// layout rule into the grammar, one item at a time.
+/// layout rule into the grammar, one item at a time. A large source is cut
+/// into parts parsed on several threads ([`parallel`]), with the same
+/// result.
 pub fn parse(source: &str) -> Parsed {
-    let mut layout = Layout::new(source);
+    parallel::parse(source)
+}
+
+/// One part of a source, parsed.
+struct Part {
+    parsed: Parsed,
+    /// The part's last item ended before the part did (at a newline or a
+    /// `;`), so the next part starts a new item.
+    ends_between_items: bool,
+}
+
+/// Parses the items of `source[start..end]` (`start` is where an item
+/// starts, `end` the end of the source or of a line).
+fn parse_part(source: &str, start: usize, end: usize) -> Part {
+    let mut layout = Layout::new(&source[start..end], start);
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
     let mut syntax_errors = Vec::new();
     let mut tree = Tree::default();
     let mut item = ItemState::default();
+    let mut ends_between_items = true;
     while let Some((first, mut tokens)) = layout.next_item(&mut item) {
         let mark = tree.mark();
         let result = parser.parse(&mut tree, std::iter::once(Ok(first)).chain(&mut tokens));
         match result {
-            Ok(parsed_item) => tree.program.items.push(parsed_item),
+            Ok(parsed_item) => match nesting::too_deep(&tree.program, parsed_item) {
+                None => tree.program.items.push(parsed_item),
+                Some(error) => {
+                    // The stages after parsing never see the item.
+                    if let ast::Item::Func(def) = parsed_item {
+                        let name = &tree.program.names[def.name.name];
+                        parsed.broken_definitions.push(name.to_owned());
+                    }
+                    tree.undo(mark);
+                    syntax_errors.push(error);
+                }
+            },
             Err(error) => {
                 tree.undo(mark);
                 let state = tokens.state();
@@ -76,13 +107,17 @@ pub fn parse(source: &str) -> Parsed {
                 }
             }
         }
+        ends_between_items = tokens.state().ended_by != Terminator::EndOfInput;
     }
     parsed.program = tree.program;
     // The lexer's errors first where both point at the same place.
     parsed.errors = layout.into_errors();
     parsed.errors.append(&mut syntax_errors);
     parsed.errors.sort_by_key(|error| error.span.start);
-    parsed
+    Part {
+        parsed,
+        ends_between_items,
+    }
 }
 
 /// What is needed to turn a parse error of one item into a diagnostic.

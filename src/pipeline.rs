@@ -5,18 +5,13 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::ast::{self, Span};
+use crate::ast::Span;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
 use crate::{check, codegen, interp, ir, jit, parser};
 
-/// Deepest expression nesting accepted. The later stages recurse once per
-/// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
-/// gets a clear error instead of a crash.
-pub const MAX_NESTING: usize = 1_000_000;
-
-const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
+pub use crate::parser::MAX_NESTING;
 
 /// Stack for the thread that compiles (the stages after parsing recurse per
 /// nesting level). Reserved, not committed: only what is used costs memory.
@@ -96,39 +91,13 @@ fn source_too_large(len: usize) -> Diagnostic {
     )
 }
 
-/// Parses `source` and reports (and drops) every item whose expressions
-/// nest deeper than [`MAX_NESTING`], so that the stages after parsing,
-/// which recurse per level (including `Display` for `--emit ast`), never
-/// see one. A dropped definition counts as broken, so calls to it are not
-/// also reported as calls to an unknown function.
+/// Parses `source`. The parser reports (and drops) every item whose
+/// expressions nest deeper than [`MAX_NESTING`], so that the stages after
+/// parsing, which recurse per level (including `Display` for `--emit
+/// ast`), never see one. A dropped definition counts as broken, so calls to
+/// it are not also reported as calls to an unknown function.
 pub fn parse(source: &str) -> parser::Parsed {
-    let mut parsed = parser::parse(source);
-    let mut too_deep = Vec::new();
-    let program = &parsed.program;
-    let mut kept = Vec::with_capacity(program.items.len());
-    for &item in &program.items {
-        let (root, name) = match item {
-            ast::Item::Func(def) => (def.body, Some(def.name.name)),
-            ast::Item::Expr(expr) => (expr, None),
-        };
-        let Some(span) = deeper_than_limit(program, root) else {
-            kept.push(item);
-            continue;
-        };
-        too_deep.push(
-            Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, span)
-                .with_label(format!("more than {MAX_NESTING} levels of nesting")),
-        );
-        parsed
-            .broken_definitions
-            .extend(name.map(|name| program.names[name].to_owned()));
-    }
-    if !too_deep.is_empty() {
-        parsed.program.items = kept;
-        parsed.errors.extend(too_deep);
-        parsed.errors.sort_by_key(|error| error.span.start);
-    }
-    parsed
+    parser::parse(source)
 }
 
 /// Parses and checks `source`, in which the `earlier` definitions (of a
@@ -263,21 +232,4 @@ impl<'p> Runner<'p> {
             Runner::Interp(_) => None,
         }
     }
-}
-
-/// The span of the first expression in `root` that is more than
-/// [`MAX_NESTING`] levels deep, if any. Walks with an explicit stack so
-/// that it cannot overflow itself.
-fn deeper_than_limit(program: &ast::Program, root: ast::NodeId) -> Option<Span> {
-    let mut work = vec![(root, 1usize)];
-    let mut children = Vec::new();
-    while let Some((id, depth)) = work.pop() {
-        let node = program.node(id);
-        if depth > MAX_NESTING {
-            return Some(node.span());
-        }
-        program.push_children(node, &mut children);
-        work.extend(children.drain(..).map(|child| (child, depth + 1)));
-    }
-    None
 }

@@ -33,9 +33,10 @@ pub(crate) struct Layout<'src> {
 }
 
 impl<'src> Layout<'src> {
-    pub(crate) fn new(source: &'src str) -> Self {
+    /// The layout of `text`, which starts at byte `offset` of the source.
+    pub(crate) fn new(text: &'src str, offset: usize) -> Self {
         Layout {
-            tokens: Tokens::new(source),
+            tokens: Tokens::at(text, offset),
             peeked: None,
         }
     }
