@@ -78,9 +78,9 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
         let mark = tree.mark();
         let result = parser.parse(&mut tree, std::iter::once(Ok(first)).chain(&mut tokens));
         match result {
-            Ok(parsed_item) => match nesting::too_deep(&tree.program, parsed_item) {
-                None => tree.program.items.push(parsed_item),
-                Some(error) => {
+            Ok(()) => {
+                let parsed_item = tree.program.items[tree.program.items.len() - 1];
+                if let Some(error) = nesting::too_deep(&tree.program, parsed_item) {
                     // The stages after parsing never see the item.
                     if let ast::Item::Func(def) = parsed_item {
                         let name = &tree.program.names[def.name.name];
@@ -89,7 +89,7 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
                     tree.undo(mark);
                     syntax_errors.push(error);
                 }
-            },
+            }
             Err(error) => {
                 tree.undo(mark);
                 let state = tokens.state();

@@ -33,6 +33,7 @@ pub(crate) struct Tree {
 /// How much of [`Tree::program`] an item had built, to undo a failed one.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Mark {
+    items: usize,
     nodes: usize,
     args: usize,
     params: usize,
@@ -46,6 +47,7 @@ fn offset(position: usize) -> u32 {
 impl Tree {
     pub(crate) fn mark(&self) -> Mark {
         Mark {
+            items: self.program.items.len(),
             nodes: self.program.nodes.len(),
             args: self.program.args.len(),
             params: self.program.params.len(),
@@ -55,6 +57,7 @@ impl Tree {
     /// Forgets what an item that failed to parse left behind (its interned
     /// names stay: they are harmless).
     pub(crate) fn undo(&mut self, mark: Mark) {
+        self.program.items.truncate(mark.items);
         self.program.nodes.truncate(mark.nodes);
         self.program.args.truncate(mark.args);
         self.program.params.truncate(mark.params);
@@ -88,6 +91,11 @@ impl Tree {
             body,
             span,
         })
+    }
+
+    /// The item has parsed (the grammar's last action).
+    pub(crate) fn item(&mut self, item: Item) {
+        self.program.items.push(item);
     }
 
     /// A definition's parameter list starts with `first`.
