@@ -28,11 +28,12 @@ pub struct Timings {
     pub load: Duration,
 }
 
-/// Largest source accepted, in bytes. The front end needs up to a few
-/// hundred bytes of memory per source byte on hostile input (tokens, the
-/// parser's stack, syntax trees, diagnostics), so this bounds its memory to
-/// about 3 GB on the worst input (about 500 MB for an ordinary 7 MB program
-/// of 100,000 functions, the compile benchmark's largest).
+/// Largest source accepted, in bytes. The front end needs up to about 160
+/// bytes of memory per source byte on hostile input (a flood of one-token
+/// errors: their diagnostics; deep parentheses or prefix operators: the
+/// parser's stack and the tree), so this bounds its memory to about 1.3 GB
+/// on the worst input measured (about 240 MB for a whole compile of an
+/// ordinary 8 MB program of 100,000 functions).
 pub const MAX_SOURCE_LEN: usize = 8 << 20;
 
 /// Reads the program file at `path`. The error is the one message, shared
