@@ -334,13 +334,14 @@ fn read_stdin() -> Result<(String, Vec<u8>), ExitCode> {
 }
 
 fn emit_tokens(file: &SourceFile) -> ExitCode {
-    let lexed = lexer::tokenize(&file.text);
-    let mut out = String::new();
+    // Tokens are written as they are lexed, never all held at once.
+    let mut tokens = lexer::Tokens::new(&file.text);
+    let mut out = BufWriter::new(io::stdout().lock());
     // Tokens come in source order: advance a cursor rather than count from
     // the start of the file for each one (quadratic on a long line).
     let (mut line, mut col, mut at) = (1, 1, 0);
-    for (start, token, _) in &lexed.tokens {
-        for ch in file.text[at..*start].chars() {
+    for (start, token, _) in tokens.by_ref() {
+        for ch in file.text[at..start].chars() {
             if ch == '\n' {
                 line += 1;
                 col = 1;
@@ -348,12 +349,14 @@ fn emit_tokens(file: &SourceFile) -> ExitCode {
                 col += 1;
             }
         }
-        at = *start;
-        out.push_str(&format!("{line}:{col} {token}\n"));
+        at = start;
+        if let Err(error) = writeln!(out, "{line}:{col} {token}") {
+            return output_failed(&error);
+        }
     }
-    match write_output(out.as_bytes()) {
-        Ok(()) => finish(file, &lexed.errors),
-        Err(failed) => failed,
+    match out.flush() {
+        Ok(()) => finish(file, &tokens.errors),
+        Err(error) => output_failed(&error),
     }
 }
 
