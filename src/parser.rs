@@ -1,14 +1,20 @@
 //! The parser: tokens to the [`ast`] tree, with the LALRPOP grammar in
 //! `grammar/exprjit.lalrpop` doing the work for each item.
 //!
-//! Tokens stream from the lexer through the layout rule ([`layout`]), which
+//! Tokens stream from the lexer through the layout rule (`layout`), which
 //! cuts them into items, into the grammar; none is stored. Each item is
 //! parsed on its own, so one syntax error does not hide the errors in later
-//! items. The grammar reads infix operators flat; [`chain`] gives them
-//! their precedence.
+//! items. The grammar reads infix operators flat; `tree`, which builds the
+//! flat syntax tree from the grammar's actions, gives them their
+//! precedence, and `chain` refuses chained comparisons. `nesting` applies
+//! the nesting limit to each item as it parses; `parallel` parses a large
+//! source in parts on several threads.
 //!
 //! The grammar is an LR automaton with its own heap-allocated stack, so no
-//! input nesting can exhaust the Rust stack here.
+//! input nesting can exhaust the Rust stack here. (LALRPOP's
+//! `#[recursive_ascent]` code generator, measured, runs 17% fewer
+//! instructions but recurses on the Rust stack per nesting level, about
+//! 1.5 KB a level: 1.5 GB for a million parentheses.)
 
 use lalrpop_util::{ParseError, lalrpop_mod};
 
@@ -50,7 +56,7 @@ pub struct Parsed {
 
 /// Lexes and parses `source`: tokens stream from the lexer through the
 /// layout rule into the grammar, one item at a time. A large source is cut
-/// into parts parsed on several threads ([`parallel`]), with the same
+/// into parts parsed on several threads (`parallel`), with the same
 /// result.
 pub fn parse(source: &str) -> Parsed {
     parallel::parse(source)

@@ -11,6 +11,9 @@ use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
 use crate::{check, codegen, interp, ir, jit, parser};
 
+// The limit lives with the parser, which enforces it; the tests and the
+// stages' users find it here with the other limits.
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
 pub use crate::parser::MAX_NESTING;
 
 /// Stack for the thread that compiles (the stages after parsing recurse per
