@@ -151,6 +151,11 @@ pub struct Assembler {
     /// rel32 fields to fill in: (offset of the field, target), in code
     /// order (so the fields of the code from an offset on are a suffix).
     fixups: Vec<(usize, Label)>,
+    /// How many of `fixups` belong to code [`Assembler::relax`] already
+    /// covered: searches for the fixups of newer code start here, because
+    /// a binary search over every fixup of a large program costs a cache
+    /// miss per step, which was most of the time of relaxing a function.
+    fixups_relaxed: usize,
     /// Where each `jmp`/`jcc` to a label emitted since the last
     /// [`Assembler::relax`] starts (in the rel32 form it is emitted in).
     branches: Vec<usize>,
@@ -163,6 +168,9 @@ pub struct Assembler {
     recent: Vec<u32>,
     /// [`Assembler::relax`]'s list of edits, kept between functions.
     edits: Vec<Edit>,
+    /// How the last [`Assembler::relax`] moved code, kept between
+    /// functions for its buffer.
+    moved: Relocation,
 }
 
 /// How [`Assembler::relax`] moved code: maps offsets from before to after.
@@ -323,13 +331,24 @@ impl Assembler {
         self.code
     }
 
+    /// The index of the first fixup at `offset` or after it.
+    fn first_fixup_at(&self, offset: usize) -> usize {
+        let relaxed = self.fixups_relaxed.min(self.fixups.len());
+        if relaxed > 0 && self.fixups[relaxed - 1].0 >= offset {
+            // Behind the relaxed code: search everything.
+            return self.fixups.partition_point(|&(at, _)| at < offset);
+        }
+        relaxed + self.fixups[relaxed..].partition_point(|&(at, _)| at < offset)
+    }
+
     /// Discards everything emitted from `offset` on: the code, the jumps
     /// recorded there, and the bindings of labels bound there (so that the
     /// same labels can be bound again when the code is re-emitted).
     pub fn truncate(&mut self, offset: usize) {
         self.code.truncate(offset);
-        let keep = self.fixups.partition_point(|&(at, _)| at < offset);
+        let keep = self.first_fixup_at(offset);
         self.fixups.truncate(keep);
+        self.fixups_relaxed = self.fixups_relaxed.min(keep);
         self.branches.retain(|&at| at < offset);
         self.dead.retain(|&(at, _)| at < offset);
         // Labels bound there were bound since the last relaxation, which
@@ -365,14 +384,15 @@ impl Assembler {
     /// moves up. Shortening one jump only brings others closer, so the
     /// lengths are settled by repeating until nothing changes. Labels and
     /// jumps to other code are moved along; returns how offsets moved.
-    pub fn relax(&mut self, from: usize) -> Relocation {
+    pub fn relax(&mut self, from: usize) -> &Relocation {
+        self.moved.shrinks.clear();
         if self.branches.is_empty() && self.dead.is_empty() {
             self.recent.clear();
-            return Relocation::default();
+            return &self.moved;
         }
         let end = self.code.len();
         // Only the fixups from `from` on concern this code.
-        let first_fixup = self.fixups.partition_point(|&(at, _)| at < from);
+        let first_fixup = self.first_fixup_at(from);
         // The edits in code order: jumps (recorded in code order) to labels
         // in this code, and dead instructions (also in code order).
         let mut edits = std::mem::take(&mut self.edits);
@@ -401,9 +421,7 @@ impl Assembler {
             }
         }
         edits.extend(dead.map(|(at, len)| Edit::dead(at, len)));
-        let mut moved = Relocation {
-            shrinks: Vec::with_capacity(edits.len()),
-        };
+        let mut moved = std::mem::take(&mut self.moved);
         loop {
             moved.recompute(&edits);
             let mut changed = false;
@@ -483,17 +501,20 @@ impl Assembler {
             kept += 1;
         }
         self.fixups.truncate(kept);
+        self.fixups_relaxed = kept;
         self.branches.clear();
         self.dead.clear();
-        for label in std::mem::take(&mut self.recent) {
+        for &label in &self.recent {
             if let Some(bound) = &mut self.labels[label as usize]
                 && *bound >= from
             {
                 *bound = moved.map(*bound);
             }
         }
+        self.recent.clear();
         self.edits = edits;
-        moved
+        self.moved = moved;
+        &self.moved
     }
 
     // ---- moves ----------------------------------------------------------

@@ -958,7 +958,7 @@ fn relaxation_shortens_jumps_inside_a_function_and_keeps_every_target() {
                 }
                 asm.ret();
                 let end_before = asm.offset();
-                let moved = asm.relax(from);
+                let moved = asm.relax(from).clone();
                 asm.bind(outside);
                 asm.ret();
                 let target = asm.label_offset(label).expect("bound");

@@ -23,7 +23,7 @@ impl FuncLowering<'_> {
     /// Stores the arguments past the sixth at `[rsp + 8k]` and moves the
     /// first six into their registers, then frees them all.
     pub(super) fn place_args(&mut self, base: usize) {
-        let args: Vec<Val> = self.values.drain_from(base);
+        let args = self.values.drain_from(base);
         for (k, &arg) in args.iter().enumerate().skip(ARG_REGS.len()) {
             let src = self.src(arg);
             let at = Mem::new(Reg::Rsp, 8 * (k - ARG_REGS.len()) as i32);

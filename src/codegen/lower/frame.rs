@@ -3,7 +3,9 @@
 //! registers it saves, its spill slots and outgoing-argument area, and the
 //! prologue, epilogue and stack checks that go with it.
 
-use super::FuncLowering;
+use smallvec::SmallVec;
+
+use super::{FuncLowering, Slots};
 use crate::abi::{
     ARG_REGS, CALLEE_SAVED, CONTEXT, CTX_LIMIT, FRAME_OVERHEAD, MAX_UNCHECKED_FRAME, Reg,
     stack_arg_count,
@@ -38,9 +40,9 @@ pub(super) struct Frame {
     /// larger than [`MAX_UNCHECKED_FRAME`]).
     check_after_alloc: bool,
     /// Callee-saved registers pushed in the prologue, in push order.
-    pub(super) saved: Vec<Reg>,
+    pub(super) saved: SmallVec<[Reg; 8]>,
     /// Spill slots in use, by number.
-    pub(super) slots: Vec<bool>,
+    pub(super) slots: Slots,
     /// No slot below this number is free (so that allocating is not a scan
     /// from 0 each time: a thousand nested `let`s would be quadratic).
     pub(super) slot_hint: usize,
@@ -50,7 +52,7 @@ pub(super) struct Frame {
     pub(super) stack_params: usize,
     /// The `sub rsp, imm32` (and `add rsp, imm32`) of each frame set-up and
     /// tear-down, patched with the frame size once it is known.
-    size_patches: Vec<ImmSlot>,
+    size_patches: SmallVec<[ImmSlot; 4]>,
 }
 
 impl Frame {
@@ -103,20 +105,20 @@ impl Frame {
             saved: if allowed {
                 // `rbp` is one more callee-saved register in a frame that
                 // does not use it as its base.
-                let mut candidates = CALLEE_SAVED.to_vec();
+                let mut candidates: SmallVec<[Reg; 8]> = CALLEE_SAVED.iter().copied().collect();
                 if !use_rbp {
                     candidates.push(Reg::Rbp);
                 }
                 candidates.truncate(saved_wanted);
                 candidates
             } else {
-                Vec::new()
+                SmallVec::new()
             },
-            slots: Vec::new(),
+            slots: SmallVec::new(),
             slot_hint: 0,
             outgoing,
             stack_params: stack_arg_count(arity),
-            size_patches: Vec::new(),
+            size_patches: SmallVec::new(),
         }
     }
 
@@ -128,7 +130,7 @@ impl Frame {
     /// Marks slots `0..count` used for the whole function (parameters'
     /// homes).
     pub(super) fn reserve_slots(&mut self, count: usize) {
-        self.slots = vec![true; count];
+        self.slots = smallvec::smallvec![true; count];
         self.slot_hint = count;
     }
 

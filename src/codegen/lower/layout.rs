@@ -6,6 +6,8 @@
 //! can jump to the one loop head with the values where that head expects
 //! them.
 
+use smallvec::SmallVec;
+
 use super::FuncLowering;
 use crate::abi::{ARG_REGS, Reg};
 use crate::codegen::regs::{Home, POOL, RegSet};
@@ -17,16 +19,16 @@ pub(super) struct Layout {
     /// On entry, before any frame: the argument registers (a parameter in
     /// `rcx`/`rdx` that fixed instructions would clobber moves to another
     /// caller-saved register), and the incoming stack slots from `rsp`.
-    pub(super) entry: Vec<Home>,
+    pub(super) entry: SmallVec<[Home; 8]>,
     /// Once the frame is set up: parameters live across a call in
     /// callee-saved registers or reserved slots, stack slots from `rbp`.
-    pub(super) framed: Vec<Home>,
+    pub(super) framed: SmallVec<[Home; 8]>,
     /// At the head of the loop: the framed homes (the entry ones in a
     /// frameless function), with stack parameters moved into registers
     /// where registers are to spare.
-    pub(super) looping: Vec<Home>,
+    pub(super) looping: SmallVec<[Home; 8]>,
     /// Constants the loop keeps in registers, materialised before its head.
-    pub(super) hoisted: Vec<(i64, Reg)>,
+    pub(super) hoisted: SmallVec<[(i64, Reg); 4]>,
     /// Where an accumulating loop keeps its sum (see `loops`).
     pub(super) accumulator: Option<Home>,
     /// Some parameter needs a stable home before anything else runs (it
@@ -163,10 +165,10 @@ impl FuncLowering<'_> {
                 used.insert(reg);
             }
         }
-        let saved: Vec<Reg> = if self.frame.allowed() {
-            self.frame.saved.clone()
+        let saved: &[Reg] = if self.frame.allowed() {
+            &self.frame.saved
         } else {
-            Vec::new()
+            &[]
         };
         let free_saved = saved.iter().filter(|&&r| !used.has(r)).count();
         let free_pool = POOL.iter().filter(|&&r| !used.has(r)).count();
@@ -188,12 +190,11 @@ impl FuncLowering<'_> {
                 return None;
             }
             let pool = POOL.into_iter().filter(|&r| !avoid.has(r));
-            let candidates: Vec<Reg> = if across_calls {
-                saved.clone()
+            let reg = if across_calls {
+                saved.iter().copied().find(|&r| !used.has(r))
             } else {
-                pool.chain(saved.iter().copied()).collect()
-            };
-            let reg = candidates.into_iter().find(|&r| !used.has(r))?;
+                pool.chain(saved.iter().copied()).find(|&r| !used.has(r))
+            }?;
             spare -= 1;
             used.insert(reg);
             Some(reg)

@@ -72,8 +72,20 @@ use crate::codegen::regs::{Home, POOL, RegSet, Src, Val};
 use crate::codegen::x64::{Assembler, Label};
 use crate::ir::{self, FuncId, LocalId};
 use frame::Frame;
+use smallvec::SmallVec;
 use layout::Layout;
 use stack::ValueStack;
+
+// Per-function lists are short (a handful of values, variables, saved
+// registers): kept inline, they cost no allocation per function or per
+// branch snapshot, which dominated compile time once the lowering kept
+// more state.
+/// Where each variable lives (see [`stack::ValueStack::homes`]).
+type Homes = SmallVec<[Option<Home>; 16]>;
+/// Which spill slots are in use.
+type Slots = SmallVec<[bool; 16]>;
+/// Values taken off the operand stack at once (a call's arguments).
+type Vals = SmallVec<[Val; 8]>;
 
 /// What every function's lowering shares: the program, which calls are
 /// expanded in place, and where code can jump (every function's entry, and
@@ -255,7 +267,7 @@ struct FuncInfo<'a> {
 /// will add to them once the body is emitted.
 struct Traps<'a> {
     sites: &'a mut Vec<TrapSite>,
-    stubs: Vec<Stub>,
+    stubs: SmallVec<[Stub; 4]>,
 }
 
 /// Whose source the visitor is in: the function's own body, or an inlined
@@ -271,7 +283,7 @@ struct Site {
     /// inside its expansion): division traps name it.
     source_func: FuncId,
     /// This function, then the inlined ones being expanded.
-    expanding: Vec<FuncId>,
+    expanding: SmallVec<[FuncId; 4]>,
 }
 
 /// What an attempt learned that makes the driver emit the function again
@@ -313,13 +325,13 @@ impl<'a> FuncLowering<'a> {
             layout: Layout::default(),
             traps: Traps {
                 sites: traps,
-                stubs: Vec::new(),
+                stubs: SmallVec::new(),
             },
             site: Site {
                 looping: loops::Copy::default(),
                 local_base: 0,
                 source_func: id,
-                expanding: vec![id],
+                expanding: smallvec::smallvec![id],
             },
             retry: RetrySignals::default(),
         }

@@ -8,7 +8,9 @@
 //! operations that also emit code (loads, stores, spills), because those
 //! need the assembler and the frame.
 
-use super::FuncLowering;
+use smallvec::{SmallVec, smallvec};
+
+use super::{FuncLowering, Homes, Slots, Vals};
 use crate::abi::Reg;
 use crate::codegen::regs::{
     Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
@@ -19,11 +21,11 @@ use crate::ir::LocalId;
 /// The operand stack, which registers are in use, and where each variable
 /// lives.
 pub(super) struct ValueStack {
-    vals: Vec<Val>,
+    vals: SmallVec<[Val; 16]>,
     /// Registers owned by a value or holding a variable.
     pub(super) used: RegSet,
     /// Where each variable lives while it is in scope.
-    pub(super) homes: Vec<Option<Home>>,
+    pub(super) homes: Homes,
     /// The register the next allocation should take if it is free: the
     /// argument register of the call argument being evaluated, so that its
     /// value is computed in place.
@@ -33,16 +35,16 @@ pub(super) struct ValueStack {
     pub(super) floor: usize,
     /// Constants held in a register for the whole function (hoisted out of
     /// its loop), read from there instead of being materialised.
-    pub(super) hoisted: Vec<(i64, Reg)>,
+    pub(super) hoisted: SmallVec<[(i64, Reg); 4]>,
     /// Quotients of a variable by a constant held on the operand stack:
     /// (the register owning the quotient, the variable, the divisor). A
     /// remainder of the same division is then `x - q * d`. An entry goes
     /// when its register's value leaves the stack.
-    quotients: Vec<(Reg, LocalId, i64)>,
+    quotients: SmallVec<[(Reg, LocalId, i64); 4]>,
     /// Per variable: reads still to come before its home is released
     /// (0: released at the end of its scope; see
     /// [`crate::codegen::analysis::Facts::release_after`]).
-    pub(super) reads_left: Vec<u32>,
+    pub(super) reads_left: SmallVec<[u32; 16]>,
 }
 
 /// What disturbs the registers of the values waiting on the operand stack.
@@ -59,24 +61,24 @@ pub(super) enum Disturbance {
 /// The lowering state at a branch, restored for the other side.
 pub(super) struct Snapshot {
     used: RegSet,
-    slots: Vec<bool>,
+    slots: Slots,
     slot_hint: usize,
     depth: usize,
     frame_ready: bool,
-    homes: Vec<Option<Home>>,
+    homes: Homes,
 }
 
 impl ValueStack {
     pub(super) fn new(locals: usize) -> ValueStack {
         ValueStack {
-            vals: Vec::new(),
+            vals: SmallVec::new(),
             used: RegSet::EMPTY,
-            homes: vec![None; locals],
+            homes: smallvec![None; locals],
             hint: None,
             floor: 0,
-            hoisted: Vec::new(),
-            quotients: Vec::new(),
-            reads_left: vec![0; locals],
+            hoisted: SmallVec::new(),
+            quotients: SmallVec::new(),
+            reads_left: smallvec![0; locals],
         }
     }
 
@@ -109,7 +111,7 @@ impl ValueStack {
     /// The value in `reg` left the stack or moved: it is no quotient now.
     fn forget(&mut self, val: Val) {
         if let Val::Reg(reg) = val {
-            self.quotients.retain(|&(r, _, _)| r != reg);
+            self.quotients.retain(|&mut (r, _, _)| r != reg);
         }
     }
 
@@ -157,8 +159,8 @@ impl ValueStack {
     }
 
     /// Removes and returns the values from `base` up.
-    pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
-        let vals: Vec<Val> = self.vals.drain(base..).collect();
+    pub(super) fn drain_from(&mut self, base: usize) -> Vals {
+        let vals: Vals = self.vals.drain(base..).collect();
         for &val in &vals {
             self.forget(val);
         }
