@@ -6,6 +6,7 @@
 //! REPL's `:asm` read it, all without knowing how it was generated; only
 //! `codegen` writes it.
 
+use crate::abi::Reg;
 use crate::ast::Span;
 
 /// The output of code generation for a whole program.
@@ -34,6 +35,118 @@ pub struct CodeMap {
     pub batch: Vec<BatchEntry>,
     /// The length of the code in bytes.
     pub code_len: usize,
+    /// Source lines and call-frame rules, recorded only when debug info
+    /// is asked for (`-g`).
+    pub debug: Option<Box<DebugTables>>,
+}
+
+/// What debuggers and profilers need to see generated code as source:
+/// which source each stretch of code computes, and where each
+/// instruction's caller's frame is. Offsets are into the code, after
+/// relaxation; both lists are sorted by offset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DebugTables {
+    /// From each row's offset up to the next row's, the code computes (a
+    /// part of) the row's span.
+    pub lines: Vec<LineRow>,
+    /// From each row's offset up to the next row's, the frame is as the
+    /// row's rule says. Every symbol's code starts with a row.
+    pub frames: Vec<FrameRow>,
+}
+
+/// A row of the line table.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LineRow {
+    pub offset: usize,
+    /// The function whose source the span is in (an inlined callee's
+    /// inside its expansion; in the REPL, definitions come from different
+    /// entries).
+    pub func: usize,
+    pub span: Span,
+}
+
+/// A row of the call-frame table.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FrameRow {
+    pub offset: usize,
+    pub rule: FrameRule,
+}
+
+/// How to find the caller's frame at an instruction, as DWARF's call-frame
+/// information says it: the canonical frame address (the caller's `rsp`
+/// just before its `call`), where the return address is, and where each
+/// register the code saves for its caller is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FrameRule {
+    pub cfa: Cfa,
+    pub return_address: Saved,
+    /// The registers of [`SAVED_REGS`], in that order.
+    pub saved: [Saved; SAVED_REGS.len()],
+}
+
+/// The registers generated code saves for its caller (the trampoline
+/// saves `rbx` and `rbp`; functions the callee-saved registers they use).
+pub const SAVED_REGS: [Reg; 5] = [Reg::Rbx, Reg::Rbp, Reg::R12, Reg::R13, Reg::R14];
+
+/// The canonical frame address.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Cfa {
+    /// `rsp + offset`.
+    Rsp(i32),
+    /// `rbp + offset`.
+    Rbp(i32),
+    /// `[reg + disp] + offset`: the trampoline's frame, on the Rust stack
+    /// whose pointer it keeps in the context record while JIT code runs.
+    Loaded { reg: Reg, disp: i32, offset: i32 },
+}
+
+/// Where the caller's value of a register (or the return address) is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// Untouched: the register still holds it.
+    Same,
+    /// In memory at `CFA + offset`.
+    AtCfa(i32),
+    /// Copied into another register.
+    InReg(Reg),
+}
+
+impl FrameRule {
+    /// The rule at a function's first instruction: the return address on
+    /// top of the stack, every register as the caller left it.
+    pub const ENTRY: FrameRule = FrameRule {
+        cfa: Cfa::Rsp(8),
+        return_address: Saved::AtCfa(-8),
+        saved: [Saved::Same; SAVED_REGS.len()],
+    };
+
+    /// This rule with `reg`'s caller value at `saved` (registers outside
+    /// [`SAVED_REGS`] are never saved and are ignored).
+    pub const fn with_saved(mut self, reg: Reg, saved: Saved) -> FrameRule {
+        let mut index = 0;
+        while index < SAVED_REGS.len() {
+            if SAVED_REGS[index] as u8 == reg as u8 {
+                self.saved[index] = saved;
+            }
+            index += 1;
+        }
+        self
+    }
+
+    /// Where the caller's value of `reg` is ([`Saved::Same`] for registers
+    /// outside [`SAVED_REGS`]).
+    pub fn saved(&self, reg: Reg) -> Saved {
+        SAVED_REGS
+            .iter()
+            .position(|&r| r == reg)
+            .map_or(Saved::Same, |index| self.saved[index])
+    }
+
+    /// This rule with the canonical frame address `cfa`.
+    pub const fn with_cfa(mut self, cfa: Cfa) -> FrameRule {
+        self.cfa = cfa;
+        self
+    }
 }
 
 /// One function: its name and signature, and where its bytes (body and

@@ -371,6 +371,7 @@ impl<'a> Checker<'a> {
                 ir::Expr::Call {
                     func: signature.id,
                     args,
+                    span: node.span(),
                 }
             }
             ExprKind::Unary {
@@ -402,6 +403,7 @@ impl<'a> Checker<'a> {
                 cond: Box::new(self.expr(cond, locals)),
                 then_branch: Box::new(self.expr(then_branch, locals)),
                 else_branch: Box::new(self.expr(else_branch, locals)),
+                span: node.span(),
             },
             ExprKind::Let {
                 name, value, body, ..

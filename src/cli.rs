@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum};
 
+use crate::debuginfo;
 use crate::diag::{self, Diagnostic, SourceFile};
 use crate::lexer;
 use crate::pipeline::{self, Backend, Runner, Timings};
@@ -62,6 +63,20 @@ struct Cli {
     /// turned on by EXPRJIT_PERF_MAP=1).
     #[arg(long)]
     perf_map: bool,
+
+    /// Describe the generated code to debuggers: register it through the
+    /// GDB JIT interface with symbols, source lines and call-frame
+    /// information, so that gdb can `break` on functions, show `bt` and
+    /// `list` source (see the README, "Debugging and profiling").
+    #[arg(short = 'g', long)]
+    debug_info: bool,
+
+    /// Write jit-PID.dump in the current directory (code, names and source
+    /// lines of the generated code) for `perf record -k 1` and `perf inject
+    /// --jit`, so that `perf annotate` shows JIT functions with source.
+    /// Implies -g.
+    #[arg(long)]
+    perf_jitdump: bool,
 
     /// Start the interactive REPL even when stdin is not a terminal (then
     /// without line editing, echoing prompts and input).
@@ -171,7 +186,7 @@ fn run(cli: &Cli) -> ExitCode {
     }
     let stdin_is_terminal = io::stdin().is_terminal();
     if cli.interactive || (cli.file.is_none() && cli.expr.is_none() && stdin_is_terminal) {
-        return match crate::repl::run(stdin_is_terminal, cli.backend) {
+        return match crate::repl::run(stdin_is_terminal, cli.backend, cli.debug_info) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(error) => {
@@ -208,9 +223,16 @@ fn run(cli: &Cli) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.emit == Some(Emit::Asm) {
-        return emit_asm(&program);
+        return emit_asm(&program, &file);
     }
-    let runner = match Runner::new(&program, cli.backend, &mut timings) {
+    // Debuggers read the source from a file: `-e` and standard input get
+    // one in the temporary directory, removed when the run ends.
+    let debug_file = (cli.debug_info || cli.perf_jitdump).then(|| DebugSourceFile::new(&file));
+    let sources = debug_file.as_ref().map(|debug| debuginfo::Sources {
+        files: vec![(debug.path.as_str(), file.text.as_str())],
+        func_file: Vec::new(),
+    });
+    let runner = match Runner::with_debug(&program, cli.backend, sources.as_ref(), &mut timings) {
         Ok(runner) => ManuallyDrop::new(runner),
         Err(error) => {
             complain(format_args!("cannot map executable memory: {error}"));
@@ -226,6 +248,22 @@ fn run(cli: &Cli) -> ExitCode {
             "cannot write {}: {error}",
             crate::perf_map::path().display()
         ));
+    }
+
+    // Kept open (and its marker mapped) until the run ends.
+    let mut _jitdump = None;
+    if let (Runner::Jit(loaded), true, Some(sources)) = (&*runner, cli.perf_jitdump, &sources) {
+        let written = crate::perf_jitdump::JitDump::create().and_then(|mut dump| {
+            dump.write_program(loaded, sources)?;
+            Ok(dump)
+        });
+        match written {
+            Ok(dump) => _jitdump = Some(dump),
+            Err(error) => complain(format_args!(
+                "cannot write {}: {error}",
+                crate::perf_jitdump::path().display()
+            )),
+        }
     }
 
     let start = Instant::now();
@@ -322,6 +360,41 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
     }
 }
 
+/// The path debuggers are given for the source of a run: the file's own,
+/// or for `-e` and standard input a copy in the temporary directory,
+/// removed when this is dropped.
+struct DebugSourceFile {
+    path: String,
+    temporary: bool,
+}
+
+impl DebugSourceFile {
+    fn new(file: &SourceFile) -> DebugSourceFile {
+        if !file.name.starts_with('<') {
+            return DebugSourceFile {
+                path: file.name.clone(),
+                temporary: false,
+            };
+        }
+        let kind = file.name.trim_matches(['<', '>']);
+        let path = std::env::temp_dir().join(format!("exprjit-{}-{kind}.ex", std::process::id()));
+        // Without the copy, `list` has nothing to show; the rest works.
+        let temporary = std::fs::write(&path, &file.text).is_ok();
+        DebugSourceFile {
+            path: path.display().to_string(),
+            temporary,
+        }
+    }
+}
+
+impl Drop for DebugSourceFile {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 fn read_stdin() -> Result<(String, Vec<u8>), ExitCode> {
     let mut bytes = Vec::new();
     match io::stdin().lock().read_to_end(&mut bytes) {
@@ -368,8 +441,10 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
     }
 }
 
-fn emit_asm(program: &crate::ir::CheckedProgram) -> ExitCode {
-    write_output(pipeline::asm_listing(program).as_bytes())
+fn emit_asm(program: &crate::ir::CheckedProgram, file: &SourceFile) -> ExitCode {
+    let colour = diag::wants_colour(io::stdout().is_terminal());
+    let source = Some((file.name.as_str(), file.text.as_str()));
+    write_output(pipeline::asm_listing(program, source, colour).as_bytes())
         .err()
         .unwrap_or(ExitCode::SUCCESS)
 }

@@ -1,20 +1,72 @@
 //! Disassembly of generated code for people (`:asm` in the REPL and
 //! `--emit asm`), using `iced-x86`'s decoder and Intel formatter. Only
 //! decoding: the encoder in [`crate::codegen::x64`] stays our own.
+//!
+//! Given the code's line table ([`crate::artifact::DebugTables`]) and its
+//! source, each run of instructions that computes one source line is
+//! headed by that line (`; fib.ex:2 │ fn fib(n) = ...`); in colour, as
+//! Compiler Explorer does, a line and its instructions share a colour.
 
 use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, OpKind};
 
-use crate::artifact::{Artifact, Symbol};
+use crate::artifact::{Artifact, LineRow, Symbol};
+use crate::debuginfo::{Lines, Sources};
+
+/// The source of disassembled code: its line table and the text it
+/// points into.
+pub struct SourceView<'a> {
+    rows: &'a [LineRow],
+    sources: &'a Sources<'a>,
+    lines: Lines,
+    /// Colour each line and its instructions alike (ANSI escapes).
+    colour: bool,
+}
+
+impl<'a> SourceView<'a> {
+    /// The view of `rows` into `sources`; `colour` for a terminal.
+    pub fn new(rows: &'a [LineRow], sources: &'a Sources<'a>, colour: bool) -> SourceView<'a> {
+        SourceView {
+            rows,
+            sources,
+            lines: Lines::new(sources),
+            colour,
+        }
+    }
+
+    /// The header of the source line in force at `offset` (in a symbol
+    /// starting at `start`), with an identity that changes with the line.
+    fn line_at(&self, start: usize, offset: usize) -> Option<((usize, u64), String)> {
+        let index = self.rows.partition_point(|row| row.offset <= offset);
+        let row = self.rows[..index].last().filter(|row| row.offset >= start)?;
+        let file = self.sources.file_of(row.func);
+        let (path, text) = self.sources.files.get(file)?;
+        let (line, _) = self.lines.line_col(file, row.span);
+        let source = text.lines().nth(line as usize - 1).unwrap_or_default().trim();
+        let name = std::path::Path::new(path)
+            .file_name()
+            .map_or_else(|| path.to_string(), |name| name.to_string_lossy().into_owned());
+        Some(((file, line), format!("  ; {name}:{line} │ {source}")))
+    }
+
+    /// The escape that starts the colour of line `line`.
+    fn colour_of(&self, line: u64) -> Option<&'static str> {
+        const PALETTE: [&str; 6] = [
+            "\x1b[32m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[33m", "\x1b[31m",
+        ];
+        self.colour.then(|| PALETTE[line as usize % PALETTE.len()])
+    }
+}
 
 /// Every symbol of `artifact`, disassembled at address 0 (so that the text
-/// does not depend on where code happens to be mapped), in address order.
-pub fn listing(artifact: &Artifact) -> String {
+/// does not depend on where code happens to be mapped), in address order;
+/// with `source`, its lines above the instructions.
+pub fn listing(artifact: &Artifact, source: Option<&SourceView>) -> String {
     let symbols = artifact.map.symbols();
     let mut out = String::new();
     for symbol in &symbols {
-        out.push_str(&disassemble(&artifact.code, 0, &symbols, symbol));
+        out.push_str(&disassemble_with(&artifact.code, 0, &symbols, symbol, source));
     }
     out
 }
@@ -23,6 +75,18 @@ pub fn listing(artifact: &Artifact) -> String {
 /// `base`. Jump and call targets are named after the symbol they land in,
 /// e.g. `<fib>` or `<fib+0x1c>`.
 pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) -> String {
+    disassemble_with(code, base, symbols, symbol, None)
+}
+
+/// Like [`disassemble`]; with `source`, each run of instructions of one
+/// source line is headed by that line.
+pub fn disassemble_with(
+    code: &[u8],
+    base: u64,
+    symbols: &[Symbol],
+    symbol: &Symbol,
+    source: Option<&SourceView>,
+) -> String {
     let bytes = &code[symbol.offset..symbol.offset + symbol.size];
     let start = base + symbol.offset as u64;
     let mut decoder = Decoder::with_ip(64, bytes, start, DecoderOptions::NONE);
@@ -37,11 +101,31 @@ pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) 
     let mut out = format!("{} ({} bytes):\n", symbol.name, symbol.size);
     let mut text = String::new();
     let mut instruction = Instruction::default();
+    let mut current_line = None;
+    let mut colour = None;
     while decoder.can_decode() {
         decoder.decode_out(&mut instruction);
         text.clear();
         formatter.format(&instruction, &mut text);
         let offset = (instruction.ip() - start) as usize;
+        if let Some(view) = source
+            && let Some((line, header)) = view.line_at(symbol.offset, symbol.offset + offset)
+            && current_line != Some(line)
+        {
+            current_line = Some(line);
+            colour = view.colour_of(line.1);
+            match colour {
+                Some(escape) => {
+                    let _ = writeln!(out, "{escape}{header}\x1b[0m");
+                }
+                None => {
+                    let _ = writeln!(out, "{header}");
+                }
+            }
+        }
+        if let Some(escape) = colour {
+            out.push_str(escape);
+        }
         let raw = &bytes[offset..offset + instruction.len()];
         let hex: Vec<String> = raw.iter().map(|b| format!("{b:02x}")).collect();
         let _ = write!(
@@ -54,6 +138,9 @@ pub fn disassemble(code: &[u8], base: u64, symbols: &[Symbol], symbol: &Symbol) 
             branch_target(&instruction).and_then(|target| describe_target(target, base, symbols))
         {
             let _ = write!(out, "  ; {name}");
+        }
+        if colour.is_some() {
+            out.push_str("\x1b[0m");
         }
         out.push('\n');
     }

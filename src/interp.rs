@@ -269,6 +269,7 @@ impl<'p> Machine<'p> {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } => {
                 self.steps.push(Step::Branch {
                     then_branch,
@@ -283,7 +284,7 @@ impl<'p> Machine<'p> {
                 });
                 Some(value)
             }
-            Expr::Call { func, args } => {
+            Expr::Call { func, args, .. } => {
                 // Arguments are evaluated left to right onto the value
                 // stack; the leading leaves (often all of them) at once.
                 let first_pending = args.iter().position(|arg| !arg.is_leaf());

@@ -50,7 +50,8 @@ pub struct Func {
     pub body: Expr,
 }
 
-/// An expression. Spans are kept only where a runtime error can point.
+/// An expression. Spans are kept where a runtime error can point, and on
+/// calls and `if`s for the line table of debug info (`-g`).
 #[derive(Clone, Debug)]
 pub enum Expr {
     Int(i64),
@@ -58,6 +59,8 @@ pub enum Expr {
     Call {
         func: FuncId,
         args: Vec<Expr>,
+        /// The whole call, name to closing parenthesis.
+        span: Span,
     },
     Unary {
         op: UnOp,
@@ -74,6 +77,8 @@ pub enum Expr {
         cond: Box<Expr>,
         then_branch: Box<Expr>,
         else_branch: Box<Expr>,
+        /// The whole `if ... then ... else ...`.
+        span: Span,
     },
     Let {
         local: LocalId,
@@ -113,6 +118,7 @@ impl Expr {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } => work.extend([&**cond, then_branch, else_branch]),
             Expr::Let { value, body, .. } => work.extend([&**value, body]),
         }

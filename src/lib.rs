@@ -59,7 +59,7 @@ macro_rules! internal_modules {
 internal_modules! {
     lexer, parser, ast, check, ir,
     codegen, artifact, abi, jit, interp, fault,
-    pipeline, diag, suggest, disasm, perf_map,
+    pipeline, diag, suggest, disasm, perf_map, perf_jitdump, debuginfo,
 }
 
 mod api;

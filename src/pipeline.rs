@@ -9,7 +9,7 @@ use crate::ast::Span;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
-use crate::{check, codegen, interp, ir, jit, parser};
+use crate::{check, codegen, debuginfo, interp, ir, jit, parser};
 
 // The limit lives with the parser, which enforces it; the tests and the
 // stages' users find it here with the other limits.
@@ -140,28 +140,59 @@ pub fn back_end(
     program: &ir::CheckedProgram,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
-    back_end_with(program, false, timings)
+    back_end_with(program, false, None, timings)
 }
 
 /// Like [`back_end`]; with `batch_entries` the code can also run a function
-/// once per row of a batch in one call (the library's `call_many`).
+/// once per row of a batch in one call (the library's `call_many`). With
+/// `debug` (`-g`), the loaded code is registered with debuggers, described
+/// as compiled from those sources; the time that takes counts as loading.
 pub fn back_end_with(
     program: &ir::CheckedProgram,
     batch_entries: bool,
+    debug: Option<&debuginfo::Sources>,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
     let start = Instant::now();
-    let artifact = codegen::compile_with(program, batch_entries);
+    let artifact = codegen::compile_with(
+        program,
+        codegen::Options {
+            batch_entries,
+            debug_info: debug.is_some(),
+        },
+    );
     timings.codegen = start.elapsed();
     let start = Instant::now();
-    let loaded = jit::LoadedProgram::load(artifact, program.top_level.clone());
+    let mut loaded = jit::LoadedProgram::load(artifact, program.top_level.clone())?;
+    if let Some(sources) = debug {
+        let image = debuginfo::image(loaded.map(), loaded.base_address(), sources);
+        loaded.register_debug_image(image);
+    }
     timings.load = start.elapsed();
-    loaded
+    Ok(loaded)
 }
 
 /// The disassembly of the code generated for `program` (`--emit asm`).
-pub fn asm_listing(program: &ir::CheckedProgram) -> String {
-    crate::disasm::listing(&codegen::compile(program))
+///
+/// With `source` (the program's path and text), each run of instructions
+/// is headed by the source line it computes, in colour if `colour`.
+pub fn asm_listing(
+    program: &ir::CheckedProgram,
+    source: Option<(&str, &str)>,
+    colour: bool,
+) -> String {
+    let options = codegen::Options {
+        batch_entries: false,
+        debug_info: source.is_some(),
+    };
+    let artifact = codegen::compile_with(program, options);
+    let sources = debuginfo::Sources {
+        files: source.into_iter().collect(),
+        func_file: Vec::new(),
+    };
+    let rows = artifact.map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
+    let view = crate::disasm::SourceView::new(rows, &sources, colour);
+    crate::disasm::listing(&artifact, source.map(|_| &view))
 }
 
 /// Which back end runs a checked program.
@@ -210,6 +241,20 @@ impl<'p> Runner<'p> {
     ) -> std::io::Result<Runner<'p>> {
         Ok(match backend {
             Backend::Jit => Runner::Jit(back_end(program, timings)?),
+            Backend::Interp => Runner::Interp(program),
+        })
+    }
+
+    /// Like [`Runner::new`]; with `debug`, JIT code is registered with
+    /// debuggers (see [`back_end_with`]).
+    pub fn with_debug(
+        program: &'p ir::CheckedProgram,
+        backend: Backend,
+        debug: Option<&debuginfo::Sources>,
+        timings: &mut Timings,
+    ) -> std::io::Result<Runner<'p>> {
+        Ok(match backend {
+            Backend::Jit => Runner::Jit(back_end_with(program, false, debug, timings)?),
             Backend::Interp => Runner::Interp(program),
         })
     }

@@ -45,10 +45,11 @@ static CTRL_C: LimitInterrupt = LimitInterrupt::new();
 /// Runs the REPL until the user leaves. `line_editing` selects rustyline;
 /// without it prompts and input are echoed to stdout (for pipes). Fails
 /// when stdout cannot be written (or the terminal cannot be read).
-pub fn run(line_editing: bool, backend: Backend) -> io::Result<()> {
+pub fn run(line_editing: bool, backend: Backend, debug_info: bool) -> io::Result<()> {
     arm_ctrl_c();
     let mut session = Session::new();
     session.set_backend(backend);
+    session.set_debug_info(debug_info);
     let mut repl = Repl {
         session,
         entries: 0,
@@ -246,7 +247,10 @@ impl Repl {
             ("asm", "") => complain(format_args!(
                 "error: :asm needs a function name, as in :asm fib"
             )),
-            ("asm", function) => match self.session.disassemble(function) {
+            ("asm", function) => match self
+                .session
+                .disassemble(function, diag::wants_colour(io::stdout().is_terminal()))
+            {
                 Some(text) => write!(self.out, "{text}")?,
                 None => match crate::suggest::closest(function, self.session.names()) {
                     Some(near) => complain(format_args!(

@@ -15,6 +15,7 @@
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::debuginfo;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId};
 use crate::jit::{self, Fault, LimitInterrupt};
@@ -65,8 +66,59 @@ pub struct Session {
     /// The code of the last successful entry, kept for disassembly (when
     /// the JIT ran it).
     loaded: Option<jit::LoadedProgram>,
+    /// With debug info: the entries the loaded code's functions come
+    /// from, and which function is in which (for `:asm`'s source lines).
+    loaded_files: Option<(Vec<Rc<SourceFile>>, Vec<usize>)>,
     /// What runs the entries.
     backend: Backend,
+    /// Register each entry's code with debuggers (`-g`).
+    debug_info: bool,
+    /// With debug info, the entries written out for debuggers.
+    entry_files: EntryFiles,
+}
+
+/// REPL entries as files in a temporary directory, for debuggers' `list`;
+/// the directory is removed with the session.
+#[derive(Default)]
+struct EntryFiles {
+    dir: Option<std::path::PathBuf>,
+}
+
+impl EntryFiles {
+    /// The path debuggers are given for `file` (an entry named like
+    /// `<entry 3>`): written to the directory the first time, or the
+    /// entry's name if it cannot be.
+    fn path_of(&mut self, file: &SourceFile) -> String {
+        let dir = self.dir.get_or_insert_with(|| {
+            std::env::temp_dir().join(format!("exprjit-{}-repl", std::process::id()))
+        });
+        let name: String = file
+            .name
+            .chars()
+            .filter_map(|c| match c {
+                '<' | '>' => None,
+                c if c.is_ascii_alphanumeric() => Some(c),
+                _ => Some('-'),
+            })
+            .collect();
+        let path = dir.join(format!("{name}.ex"));
+        let written = path.exists()
+            || (std::fs::create_dir_all(&*dir).is_ok()
+                && std::fs::write(&path, &file.text).is_ok());
+        if written {
+            path.display().to_string()
+        } else {
+            file.name.clone()
+        }
+    }
+}
+
+impl Drop for EntryFiles {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl Session {
@@ -90,7 +142,27 @@ impl Session {
                 return outcome;
             }
         };
-        let runner = match Runner::new(&program, self.backend, &mut outcome.timings) {
+        let files = self.debug_info.then(|| self.debug_files(&program, &file));
+        // Debuggers get each entry as a file of its own, so that `list`
+        // shows it.
+        let paths: Vec<String> = files.as_ref().map_or_else(Vec::new, |(files, _)| {
+            files.iter().map(|f| self.entry_files.path_of(f)).collect()
+        });
+        let sources = files.as_ref().map(|(files, func_file)| debuginfo::Sources {
+            files: files
+                .iter()
+                .zip(&paths)
+                .map(|(f, path)| (path.as_str(), f.text.as_str()))
+                .collect(),
+            func_file: func_file.clone(),
+        });
+        let runner = Runner::with_debug(
+            &program,
+            self.backend,
+            sources.as_ref(),
+            &mut outcome.timings,
+        );
+        let runner = match runner {
             Ok(runner) => runner,
             Err(error) => {
                 outcome.failure = Some(Failure::System(format!(
@@ -124,9 +196,38 @@ impl Session {
         outcome.run = start.elapsed();
         if outcome.failure.is_none() {
             self.loaded = runner.into_jit();
+            self.loaded_files = files;
             self.commit(program, &file);
         }
         outcome
+    }
+
+    /// The entries the functions of `program` come from (this one, `file`,
+    /// and earlier ones for definitions it does not replace), and which
+    /// function is in which.
+    fn debug_files(
+        &self,
+        program: &ir::CheckedProgram,
+        file: &Rc<SourceFile>,
+    ) -> (Vec<Rc<SourceFile>>, Vec<usize>) {
+        let mut files = vec![Rc::clone(file)];
+        let mut func_file = Vec::with_capacity(program.funcs.len());
+        for id in 0..program.funcs.len() {
+            let replaced = program.items.contains(&ir::Item::Def(id));
+            let source = match self.def_sources.get(id) {
+                Some(source) if !replaced => source,
+                _ => file,
+            };
+            let index = match files.iter().position(|f| Rc::ptr_eq(f, source)) {
+                Some(index) => index,
+                None => {
+                    files.push(Rc::clone(source));
+                    files.len() - 1
+                }
+            };
+            func_file.push(index);
+        }
+        (files, func_file)
     }
 
     /// Keeps the definitions of a successful entry.
@@ -186,6 +287,7 @@ impl Session {
     pub fn reset(&mut self) {
         *self = Session {
             backend: self.backend,
+            debug_info: self.debug_info,
             ..Session::default()
         };
     }
@@ -193,6 +295,11 @@ impl Session {
     /// The back end that runs the entries.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Registers the code of later entries with debuggers (`-g`), or not.
+    pub fn set_debug_info(&mut self, on: bool) {
+        self.debug_info = on;
     }
 
     /// Runs later entries with `backend`; the definitions stay.
@@ -203,15 +310,33 @@ impl Session {
     /// The disassembly of function `name`, if it is defined. When the
     /// interpreter ran the last entry there is no loaded code, so the
     /// definitions are compiled just for display (at address 0).
-    pub fn disassemble(&self, name: &str) -> Option<String> {
+    ///
+    /// With debug info on (`-g`), each run of instructions is headed by the
+    /// source line it computes, in colour if `colour`.
+    pub fn disassemble(&self, name: &str, colour: bool) -> Option<String> {
         let id = self.defs.iter().position(|f| f.name == name)?;
         if let Some(loaded) = &self.loaded {
             let map = loaded.map();
-            return Some(crate::disasm::disassemble(
+            let sources = self
+                .loaded_files
+                .as_ref()
+                .map(|(files, func_file)| debuginfo::Sources {
+                    files: files
+                        .iter()
+                        .map(|f| (f.name.as_str(), f.text.as_str()))
+                        .collect(),
+                    func_file: func_file.clone(),
+                });
+            let rows = map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
+            let view = sources
+                .as_ref()
+                .map(|sources| crate::disasm::SourceView::new(rows, sources, colour));
+            return Some(crate::disasm::disassemble_with(
                 loaded.code(),
                 loaded.base_address(),
                 &map.symbols(),
                 &map.func_symbol(id)?,
+                view.as_ref(),
             ));
         }
         let program = ir::CheckedProgram {
@@ -298,10 +423,29 @@ mod tests {
     }
 
     #[test]
+    fn with_debug_info_a_replaced_entry_is_unregistered() {
+        // (The only test of this binary that registers code.)
+        let before = jit::gdb::registered_count();
+        let mut session = Session::new();
+        session.set_debug_info(true);
+        values(&mut session, "fn f(x) = x + 1");
+        assert_eq!(jit::gdb::registered_count(), before + 1);
+        values(&mut session, "fn f(x) = x + 2; f(1)");
+        assert_eq!(jit::gdb::registered_count(), before + 1);
+        let listing = session.disassemble("f", false).unwrap();
+        assert!(
+            listing.contains("; <test>:1 │ fn f(x) = x + 2; f(1)"),
+            "{listing}"
+        );
+        session.reset();
+        assert_eq!(jit::gdb::registered_count(), before);
+    }
+
+    #[test]
     fn reset_forgets_everything() {
         let mut session = Session::new();
         values(&mut session, "fn f() = 1");
-        assert!(session.disassemble("f").is_some());
+        assert!(session.disassemble("f", false).is_some());
         session.reset();
         assert_eq!(session.names().count(), 0);
         assert!(session.eval("<test>", "f()", None).failure.is_some());

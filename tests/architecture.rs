@@ -38,6 +38,18 @@ fn nothing_in_jit_knows_how_code_is_generated() {
 }
 
 #[test]
+fn nothing_in_debuginfo_knows_how_code_is_generated() {
+    for file in rust_files(&src().join("debuginfo")) {
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("crate::codegen") && !text.contains("super::super::codegen"),
+            "{} imports the code generator; debuginfo reads only crate::artifact",
+            file.display()
+        );
+    }
+}
+
+#[test]
 fn unsafe_only_in_jit_and_every_block_says_why() {
     for file in rust_files(&src()) {
         let text = fs::read_to_string(&file).unwrap();

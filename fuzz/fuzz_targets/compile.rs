@@ -52,7 +52,7 @@ fn compile(bytes: Vec<u8>) {
         }
         Ok(program) => {
             // --emit asm.
-            let _ = pipeline::asm_listing(&program);
+            let _ = pipeline::asm_listing(&program, None, false);
             pipeline::back_end(&program, &mut timings).expect("map executable memory");
         }
     }

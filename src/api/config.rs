@@ -1,7 +1,7 @@
 //! [`Config`] and [`compile_with`]: compiling with settings other than the
 //! defaults.
 
-use super::{CompileError, DEFAULT_SOURCE_NAME, Program, compile_named};
+use super::{CompileError, DEFAULT_SOURCE_NAME, Program, compile_named_with};
 use crate::jit::runtime;
 
 /// Settings for [`compile_with`]: how much stack the program's calls may
@@ -33,6 +33,7 @@ use crate::jit::runtime;
 pub struct Config {
     stack_size: usize,
     source_name: String,
+    debug_info: bool,
 }
 
 impl Config {
@@ -70,6 +71,7 @@ impl Config {
         Config {
             stack_size: Config::DEFAULT_STACK_SIZE,
             source_name: DEFAULT_SOURCE_NAME.to_owned(),
+            debug_info: false,
         }
     }
 
@@ -86,7 +88,7 @@ impl Config {
         self
     }
 
-    /// Names the source `name` in diagnostics, as [`compile_named`] does.
+    /// Names the source `name` in diagnostics, as [`compile_named`](super::compile_named) does.
     ///
     /// ```
     /// let config = exprjit::Config::new().with_source_name("<rule 12>");
@@ -96,6 +98,35 @@ impl Config {
     pub fn with_source_name(mut self, name: impl Into<String>) -> Config {
         self.source_name = name.into();
         self
+    }
+
+    /// Describes the program's code to debuggers (off by default), as the
+    /// command line's `-g` does: while the [`Program`] lives, its code is
+    /// registered through the GDB JIT interface with a symbol per
+    /// function, a line table and call-frame information, so that gdb in
+    /// the host process can `break` on a formula's functions and show
+    /// backtraces through them into the host's frames. The source is
+    /// named [`Config::source_name`]; `list` finds it if that is a file's
+    /// path. It costs compile time (for 100,000 small functions, about a
+    /// quarter more CPU time) and the image's memory, nothing when calling.
+    ///
+    /// ```
+    /// let config = exprjit::Config::new().with_debug_info(true);
+    /// let program = exprjit::compile_with("fn sq(x) = x * x", &config).unwrap();
+    /// assert_eq!(program.func::<1>("sq").unwrap().call([7]).unwrap(), 49);
+    /// ```
+    pub fn with_debug_info(mut self, on: bool) -> Config {
+        self.debug_info = on;
+        self
+    }
+
+    /// Whether the code is described to debuggers.
+    ///
+    /// ```
+    /// assert!(!exprjit::Config::new().debug_info());
+    /// ```
+    pub fn debug_info(&self) -> bool {
+        self.debug_info
     }
 
     /// The stack a call may use, in bytes.
@@ -134,7 +165,7 @@ impl Default for Config {
 /// assert_eq!(forever.call([0]).unwrap_err().code(), exprjit::ErrorCode::StackOverflow);
 /// ```
 pub fn compile_with(source: &str, config: &Config) -> Result<Program, CompileError> {
-    let mut program = compile_named(&config.source_name, source)?;
+    let mut program = compile_named_with(&config.source_name, source, config.debug_info)?;
     program.loaded.set_stack_size(config.stack_size);
     Ok(program)
 }

@@ -477,6 +477,7 @@ impl Walk<'_> {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } => {
                 self.facts.stable = self.facts.stable.max(pending + lets);
                 let c = self.walk(cond, base, false, pending, lets);
@@ -505,12 +506,12 @@ impl Walk<'_> {
                 let b = self.walk(body, base, tail, pending, lets + 1);
                 self.let_result(base + local, v.need.max(home + b.need), b)
             }
-            Expr::Call { func, args }
+            Expr::Call { func, args, .. }
                 if !self.expanding.contains(func) && self.plan.inlines(*func, tail) =>
             {
                 self.inlined_call(expr, *func, args, base, tail, pending, lets)
             }
-            Expr::Call { func, args } => {
+            Expr::Call { func, args, .. } => {
                 let stack_args = stack_arg_count(self.program.funcs[*func].arity);
                 if tail {
                     self.facts.tail_calls = true;

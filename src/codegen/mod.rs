@@ -9,6 +9,7 @@
 //! [`crate::artifact`]): nothing downstream knows how it was made.
 
 pub mod analysis;
+mod debug;
 pub mod divide;
 pub mod inline;
 mod lower;
@@ -23,25 +24,36 @@ use lower::Links;
 /// Function entries start at a multiple of this many bytes.
 const FUNCTION_ALIGNMENT: usize = 16;
 
-/// Generates machine code for every function of `program`.
-pub fn compile(program: &ir::CheckedProgram) -> Artifact {
-    compile_with(program, false)
+/// What [`compile_with`] emits besides the functions.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The loops that call a function once per row (one per arity in the
+    /// program), for the library's `call_many`.
+    pub batch_entries: bool,
+    /// The line and call-frame tables of [`crate::artifact::DebugTables`]
+    /// (the code is the same either way).
+    pub debug_info: bool,
 }
 
-/// Like [`compile`]; with `batch_entries`, also the loops that call a
-/// function once per row (one per arity in the program), for the library.
-pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifact {
+/// Generates machine code for every function of `program`.
+pub fn compile(program: &ir::CheckedProgram) -> Artifact {
+    compile_with(program, Options::default())
+}
+
+/// Like [`compile`], with what `options` asks for.
+pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact {
     let mut asm = x64::Assembler::new();
+    let mut debug = debug::Recorder::new(options.debug_info);
     let trap_exit = asm.new_label();
-    let enter = trampoline::emit(&mut asm, trap_exit);
+    let enter = trampoline::emit(&mut asm, trap_exit, &mut debug);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let mut batch = Vec::new();
-    if batch_entries {
+    if options.batch_entries {
         let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
         arities.sort_unstable();
         arities.dedup();
         for arity in arities {
-            let code = trampoline::emit_batch(&mut asm, arity, trap_exit);
+            let code = trampoline::emit_batch(&mut asm, arity, trap_exit, &mut debug);
             batch.push(BatchEntry {
                 arity,
                 offset: code.offset,
@@ -64,7 +76,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
         let offset = asm.offset();
-        lower::function(&mut asm, &links, &mut traps, &mut facts, id);
+        lower::function(&mut asm, &links, &mut traps, &mut debug, &mut facts, id);
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,
@@ -83,6 +95,7 @@ pub fn compile_with(program: &ir::CheckedProgram, batch_entries: bool) -> Artifa
             traps,
             batch,
             code_len: code.len(),
+            debug: debug.finish(),
         },
         code,
     }

@@ -7,8 +7,27 @@ use crate::abi::{
     ARG_REGS, CONTEXT, CTX_BATCH_OUT, CTX_LIMIT, CTX_SAVED_RSP, CTX_TRAP_PC, ENTER_FUNCTION,
     ENTER_STACK, REGISTER_ARGS, Reg, STACK_BASE_MASK, stack_arg_count,
 };
+use crate::artifact::{Cfa, FrameRule, Saved};
+use crate::codegen::debug::Recorder;
 use crate::codegen::regs::SCRATCH;
 use crate::codegen::x64::{Assembler, Cond, Label, Mem};
+
+/// The frame of the trampoline (and of a batch entry) once it has pushed
+/// `rbp` and `rbx`: three words above `rsp` on the Rust stack.
+const PUSHED: FrameRule = FrameRule::ENTRY
+    .with_cfa(Cfa::Rsp(24))
+    .with_saved(Reg::Rbp, Saved::AtCfa(-16))
+    .with_saved(Reg::Rbx, Saved::AtCfa(-24));
+
+/// The same frame while JIT code runs on its own stack: found through the
+/// Rust stack pointer saved in the context record, which `r15` points at
+/// in all JIT code. This is what lets a debugger's backtrace go on from
+/// JIT frames into the Rust frames that called them.
+const SWITCHED: FrameRule = PUSHED.with_cfa(Cfa::Loaded {
+    reg: CONTEXT,
+    disp: CTX_SAVED_RSP,
+    offset: 24,
+});
 
 /// Emits the entry trampoline and, binding `trap_exit`, the shared trap
 /// exit; returns the trampoline's offset.
@@ -19,13 +38,15 @@ use crate::codegen::x64::{Assembler, Cond, Label, Mem};
 /// `rax` and the JIT stack pointer in `r11`, and it treats `r12`-`r14` as
 /// clobbered; so only `rbx` and `rbp`, which Rust cannot let inline
 /// assembly clobber, are saved here, and nothing is loaded from memory.
-pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
+///
+/// With debug info on, `debug` gets the call-frame rows of both (nothing
+/// in the code changes).
+pub fn emit(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorder) -> usize {
     let enter = asm.offset();
+    debug.frame(enter, FrameRule::ENTRY);
     // Saved on the Rust stack, below the return address: a trap returns
     // through `restore` without running the JIT frames' epilogues.
-    asm.push_r(Reg::Rbp);
-    asm.push_r(Reg::Rbx);
-    asm.mov_mr(Mem::new(CONTEXT, CTX_SAVED_RSP), Reg::Rsp);
+    emit_pushes(asm, debug);
     asm.mov_rr(Reg::Rsp, ENTER_STACK);
     asm.call_r(ENTER_FUNCTION);
     // The callee popped its stack arguments, but a tail call to a function
@@ -34,20 +55,57 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label) -> usize {
     asm.mov_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_SAVED_RSP));
     let restore = asm.new_label();
     asm.bind(restore);
-    asm.pop_r(Reg::Rbx);
-    asm.pop_r(Reg::Rbp);
-    asm.ret();
+    debug.frame(asm.offset(), PUSHED);
+    emit_pops(asm, debug);
 
     // Reached by `call trap_exit` from a stub: the return address on top of
     // the stack identifies the trap site. The context is found from `rsp`
     // alone, which any code running on a JIT stack can do.
     asm.bind(trap_exit);
+    debug.frame(asm.offset(), FrameRule::ENTRY);
     asm.pop_r(Reg::Rax);
+    // The stub's frame is the caller's; its return address is in `rax`.
+    debug.frame(
+        asm.offset(),
+        FrameRule {
+            return_address: Saved::InReg(Reg::Rax),
+            ..FrameRule::ENTRY.with_cfa(Cfa::Rsp(0))
+        },
+    );
     emit_context_address(asm, Reg::R11);
     asm.mov_mr(Mem::new(Reg::R11, CTX_TRAP_PC), Reg::Rax);
     asm.mov_rm(Reg::Rsp, Mem::new(Reg::R11, CTX_SAVED_RSP));
+    // Back on the Rust stack, in the trampoline's frame: the JIT frames
+    // are left behind.
+    debug.frame(asm.offset(), PUSHED);
     asm.jmp(restore);
     enter
+}
+
+/// Pushes `rbp` and `rbx` and saves `rsp` in the context, with the rows
+/// that say so.
+fn emit_pushes(asm: &mut Assembler, debug: &mut Recorder) {
+    asm.push_r(Reg::Rbp);
+    let rbp_pushed = FrameRule::ENTRY
+        .with_cfa(Cfa::Rsp(16))
+        .with_saved(Reg::Rbp, Saved::AtCfa(-16));
+    debug.frame(asm.offset(), rbp_pushed);
+    asm.push_r(Reg::Rbx);
+    debug.frame(asm.offset(), PUSHED);
+    asm.mov_mr(Mem::new(CONTEXT, CTX_SAVED_RSP), Reg::Rsp);
+    debug.frame(asm.offset(), SWITCHED);
+}
+
+/// Pops `rbx` and `rbp` and returns, with the rows that say so.
+fn emit_pops(asm: &mut Assembler, debug: &mut Recorder) {
+    asm.pop_r(Reg::Rbx);
+    let rbx_popped = FrameRule::ENTRY
+        .with_cfa(Cfa::Rsp(16))
+        .with_saved(Reg::Rbp, Saved::AtCfa(-16));
+    debug.frame(asm.offset(), rbx_popped);
+    asm.pop_r(Reg::Rbp);
+    debug.frame(asm.offset(), FrameRule::ENTRY);
+    asm.ret();
 }
 
 /// `dst = (rsp - 8) & STACK_BASE_MASK`: the address of the running stack's
@@ -70,7 +128,12 @@ pub struct BatchCode {
 /// [`crate::abi`], "Entering JIT code"). The loop's state lives in
 /// registers JIT functions preserve, so a row costs its argument loads, the
 /// call, the result's store and the checks.
-pub fn emit_batch(asm: &mut Assembler, arity: usize, trap_exit: Label) -> BatchCode {
+pub fn emit_batch(
+    asm: &mut Assembler,
+    arity: usize,
+    trap_exit: Label,
+    debug: &mut Recorder,
+) -> BatchCode {
     // Loop state, all preserved by the JIT functions called.
     const ROW: Reg = Reg::Rbx;
     const STRIDE: Reg = Reg::Rbp;
@@ -79,9 +142,8 @@ pub fn emit_batch(asm: &mut Assembler, arity: usize, trap_exit: Label) -> BatchC
     const FUNCTION: Reg = Reg::R14;
 
     let offset = asm.offset();
-    asm.push_r(Reg::Rbp);
-    asm.push_r(Reg::Rbx);
-    asm.mov_mr(Mem::new(CONTEXT, CTX_SAVED_RSP), Reg::Rsp);
+    debug.frame(offset, FrameRule::ENTRY);
+    emit_pushes(asm, debug);
     asm.mov_rr(Reg::Rsp, ENTER_STACK);
     asm.mov_rr(ROW, ARG_REGS[0]);
     asm.mov_rr(STRIDE, ARG_REGS[1]);
@@ -123,10 +185,10 @@ pub fn emit_batch(asm: &mut Assembler, arity: usize, trap_exit: Label) -> BatchC
     asm.jcc(Cond::B, next_row);
     asm.bind(done);
     asm.mov_rm(Reg::Rsp, Mem::new(CONTEXT, CTX_SAVED_RSP));
-    asm.pop_r(Reg::Rbx);
-    asm.pop_r(Reg::Rbp);
-    asm.ret();
+    debug.frame(asm.offset(), PUSHED);
+    emit_pops(asm, debug);
     asm.bind(interrupted);
+    debug.frame(asm.offset(), SWITCHED);
     asm.call(trap_exit);
     BatchCode {
         offset,

@@ -235,6 +235,52 @@ impl ExecutableCode {
     }
 }
 
+/// The first page of a jitdump file mapped executable, for as long as
+/// this lives. `perf record` records the `mmap` of a file named
+/// `jit-PID.dump`; `perf inject --jit` follows it to the dump.
+pub struct JitdumpMarker {
+    addr: *mut libc::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is never read or written through this value, which
+// only unmaps it; that may happen on any thread.
+unsafe impl Send for JitdumpMarker {}
+
+impl JitdumpMarker {
+    /// Maps the first page of `file` (opened for reading) read+exec.
+    pub fn map(file: &std::fs::File) -> io::Result<JitdumpMarker> {
+        let len = PAGE_SIZE;
+        // SAFETY: a new private read+exec mapping of a file we opened;
+        // nothing is ever read or run from it (it is the marker perf looks
+        // for), and it is unmapped only in `drop`.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_EXEC,
+                libc::MAP_PRIVATE,
+                std::os::fd::AsRawFd::as_raw_fd(file),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(JitdumpMarker { addr, len })
+    }
+}
+
+impl Drop for JitdumpMarker {
+    fn drop(&mut self) {
+        // SAFETY: `addr..addr + len` is the mapping `map` made, which
+        // nothing else refers to.
+        unsafe {
+            libc::munmap(self.addr, self.len);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@
 //! artifact is plain data, and the contract the code follows is
 //! [`crate::abi`].
 
+pub mod gdb;
+pub mod perf;
 pub mod mem;
 pub mod runtime;
 
@@ -20,6 +22,10 @@ use runtime::{BatchExit, Exit, FuncEntry, Module, ModuleFunc};
 
 /// A compiled program loaded into executable memory, ready to run.
 pub struct LoadedProgram {
+    /// The program's debug image, if registered with debuggers. Declared
+    /// before `module` so that it is dropped (unregistered) before the
+    /// code is unmapped.
+    debug_image: Option<Box<gdb::Registration>>,
     module: Module,
     map: CodeMap,
     top_level: Vec<ir::FuncId>,
@@ -41,10 +47,18 @@ impl LoadedProgram {
             })
             .collect();
         Ok(LoadedProgram {
+            debug_image: None,
             module: Module::load(&artifact.code, artifact.map.enter, entries)?,
             map: artifact.map,
             top_level,
         })
+    }
+
+    /// Registers `image`, an object file describing this program's code
+    /// (from `debuginfo`), with debuggers, until the program is dropped
+    /// (replacing any image registered before).
+    pub fn register_debug_image(&mut self, image: Vec<u8>) {
+        self.debug_image = Some(Box::new(gdb::register(image)));
     }
 
     /// How many top-level expressions the program has.

@@ -3,8 +3,10 @@
 //! tail calls, which replace this function's arguments and jump.
 
 use super::FuncLowering;
+use super::debug::Pending;
 use super::stack::Disturbance;
 use crate::abi::{ARG_REGS, Reg, stack_arg_count};
+use crate::artifact::{Cfa, Saved};
 use crate::codegen::regs::{Loc, SCRATCH, Val};
 use crate::codegen::x64::Mem;
 use crate::ir::{self, FuncId};
@@ -77,6 +79,12 @@ impl FuncLowering<'_> {
                 self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rsp, 0));
                 self.asm.mov_mr(Mem::new(Reg::Rsp, 8 * incoming), SCRATCH);
                 self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, 8 * incoming));
+                // The return address moved up to where the callee finds it;
+                // the caller's frame did not.
+                self.cfi(|_| Pending {
+                    rule: Pending::ENTRY.rule.with_cfa(Cfa::Rsp(8 - 8 * incoming)),
+                    plus_frame: false,
+                });
             }
             self.asm.jmp(target);
             return;
@@ -91,10 +99,17 @@ impl FuncLowering<'_> {
         // the destination lying above the source) to end where this
         // function's own arguments ended.
         self.asm.mov_rm(SCRATCH, Mem::new(Reg::Rbp, 8));
+        let mut rule = self.frame.rule(self.frame.set_up());
+        rule.rule.return_address = Saved::InReg(SCRATCH);
+        self.cfi(|_| rule);
         self.asm.mov_rm(Reg::R10, Mem::new(Reg::Rbp, 0));
-        for (index, &reg) in self.frame.saved.iter().enumerate() {
+        rule.rule = rule.rule.with_saved(Reg::Rbp, Saved::InReg(Reg::R10));
+        self.cfi(|_| rule);
+        for (index, &reg) in self.frame.saved.clone().iter().enumerate() {
             self.asm
                 .mov_rm(reg, Mem::new(Reg::Rbp, -8 * (index as i32 + 1)));
+            rule.rule = rule.rule.with_saved(reg, Saved::Same);
+            self.cfi(|_| rule);
         }
         let dest = 16 + 8 * incoming - 8 * outgoing;
         for k in (0..outgoing).rev() {
@@ -104,6 +119,13 @@ impl FuncLowering<'_> {
         self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, dest - 8));
         self.asm.mov_mr(Mem::new(Reg::Rsp, 0), SCRATCH);
         self.asm.mov_rr(Reg::Rbp, Reg::R10);
+        // `rsp` is where the callee's return address is; the caller's
+        // frame is `8 * incoming` above this function's first argument.
+        rule.rule = rule
+            .rule
+            .with_cfa(Cfa::Rsp(8 - 8 * incoming + 8 * outgoing))
+            .with_saved(Reg::Rbp, Saved::Same);
+        self.cfi(|_| rule);
         self.asm.jmp(target);
     }
 }

@@ -5,12 +5,13 @@
 
 use smallvec::SmallVec;
 
+use super::debug::Pending;
 use super::{FuncLowering, Slots};
 use crate::abi::{
     ARG_REGS, CALLEE_SAVED, CONTEXT, CTX_LIMIT, FRAME_OVERHEAD, MAX_UNCHECKED_FRAME, Reg,
     stack_arg_count,
 };
-use crate::artifact::TrapKind;
+use crate::artifact::{Cfa, FrameRule, Saved, TrapKind};
 use crate::codegen::analysis::Facts;
 use crate::codegen::regs::{Home, POOL, RegSet, SCRATCH, Src};
 use crate::codegen::x64::{Cond, ImmSlot, Mem};
@@ -162,10 +163,57 @@ impl Frame {
     /// arguments, padded so that `rsp` is 16-byte aligned at calls (the
     /// return address, `rbp` if pushed, the saved registers and the frame
     /// add up to a multiple of 16).
-    fn allocated_bytes(&self) -> usize {
+    pub(super) fn allocated_bytes(&self) -> usize {
         let words =
             1 + usize::from(self.use_rbp) + self.saved.len() + self.slots.len() + self.outgoing;
         8 * (self.slots.len() + self.outgoing + words % 2)
+    }
+}
+
+/// How far the prologue has got (or, read backwards, the epilogue): what
+/// the call-frame rule of each point of it depends on.
+#[derive(Copy, Clone, Debug, Default)]
+pub(super) struct Stage {
+    rbp_pushed: bool,
+    rbp_based: bool,
+    /// How many of [`Frame::saved`] are pushed.
+    saved: usize,
+    allocated: bool,
+}
+
+impl Frame {
+    /// The stage of the frame fully set up.
+    pub(super) fn set_up(&self) -> Stage {
+        Stage {
+            rbp_pushed: self.use_rbp,
+            rbp_based: self.use_rbp,
+            saved: self.saved.len(),
+            allocated: true,
+        }
+    }
+
+    /// The call-frame rule at `stage`: the CFA `rbp`-based once `rbp` is
+    /// set, else above everything pushed (and allocated) below the return
+    /// address; `rbp` and the saved registers where they were pushed.
+    pub(super) fn rule(&self, stage: Stage) -> Pending {
+        let pushed = usize::from(stage.rbp_pushed) + stage.saved;
+        let cfa = if stage.rbp_based {
+            Cfa::Rbp(16)
+        } else {
+            Cfa::Rsp(8 * (1 + pushed as i32))
+        };
+        let mut rule = FrameRule::ENTRY.with_cfa(cfa);
+        if stage.rbp_pushed {
+            rule = rule.with_saved(Reg::Rbp, Saved::AtCfa(-16));
+        }
+        let first = -8 * (2 + i32::from(stage.rbp_pushed));
+        for (index, &reg) in self.saved[..stage.saved].iter().enumerate() {
+            rule = rule.with_saved(reg, Saved::AtCfa(first - 8 * index as i32));
+        }
+        Pending {
+            rule,
+            plus_frame: stage.allocated && !stage.rbp_based,
+        }
     }
 }
 
@@ -235,15 +283,24 @@ impl FuncLowering<'_> {
             return;
         }
         self.frame.ready = true;
+        let mut stage = Stage::default();
         if self.frame.use_rbp {
             self.asm.push_r(Reg::Rbp);
+            stage.rbp_pushed = true;
+            self.cfi(|this| this.frame.rule(stage));
             self.asm.mov_rr(Reg::Rbp, Reg::Rsp);
+            stage.rbp_based = true;
+            self.cfi(|this| this.frame.rule(stage));
         }
         for reg in self.frame.saved.clone() {
             self.asm.push_r(reg);
+            stage.saved += 1;
+            self.cfi(|this| this.frame.rule(stage));
         }
         let slot = self.asm.sub_ri32(Reg::Rsp, 0);
         self.frame.size_patches.push(slot);
+        stage.allocated = true;
+        self.cfi(|this| this.frame.rule(stage));
         if self.frame.check_after_alloc {
             self.stack_check(true);
         }
@@ -274,18 +331,24 @@ impl FuncLowering<'_> {
         if !self.frame.ready {
             return;
         }
+        let mut stage = self.frame.set_up();
         if self.frame.use_rbp {
             let saved = 8 * self.frame.saved.len() as i32;
             self.asm.lea(Reg::Rsp, Mem::new(Reg::Rbp, -saved));
         } else {
             let slot = self.asm.add_ri32(Reg::Rsp, 0);
             self.frame.size_patches.push(slot);
+            stage.allocated = false;
+            self.cfi(|this| this.frame.rule(stage));
         }
         for reg in self.frame.saved.clone().into_iter().rev() {
             self.asm.pop_r(reg);
+            stage.saved -= 1;
+            self.cfi(|this| this.frame.rule(stage));
         }
         if self.frame.use_rbp {
             self.asm.pop_r(Reg::Rbp);
+            self.cfi(|_| Pending::ENTRY);
         }
     }
 
@@ -299,8 +362,20 @@ impl FuncLowering<'_> {
                 // `ret imm16` cannot pop this much: pop the return address,
                 // drop the arguments, jump back.
                 self.asm.pop_r(SCRATCH);
+                let in_scratch = FrameRule {
+                    return_address: Saved::InReg(SCRATCH),
+                    ..FrameRule::ENTRY.with_cfa(Cfa::Rsp(0))
+                };
+                self.cfi(|_| Pending {
+                    rule: in_scratch,
+                    plus_frame: false,
+                });
                 let bytes = i32::try_from(bytes).expect("stack arguments beyond 2 GiB");
                 self.asm.lea(Reg::Rsp, Mem::new(Reg::Rsp, bytes));
+                self.cfi(|_| Pending {
+                    rule: in_scratch.with_cfa(Cfa::Rsp(-bytes)),
+                    plus_frame: false,
+                });
                 self.asm.jmp_r(SCRATCH);
             }
         }

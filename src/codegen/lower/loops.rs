@@ -93,6 +93,7 @@ impl FuncLowering<'_> {
         self.frame.release_slots(self.layout.reserved_slots);
         self.frame.ready = true;
         self.asm.bind(loop_head);
+        self.cfi_settled();
         self.site.looping = Copy::Loop { head: loop_head };
         self.loop_check();
         self.measured_loop_body(body);

@@ -58,6 +58,7 @@ mod arith;
 mod bind;
 mod call;
 mod cond;
+mod debug;
 mod frame;
 mod layout;
 mod loops;
@@ -67,6 +68,7 @@ use crate::abi::{ARG_REGS, Reg};
 use crate::artifact::{TrapKind, TrapSite};
 use crate::ast::UnOp;
 use crate::codegen::analysis::{Facts, additive_self_call};
+use crate::codegen::debug::Recorder;
 use crate::codegen::inline::InlinePlan;
 use crate::codegen::regs::{Home, POOL, RegSet, Src, Val};
 use crate::codegen::x64::{Assembler, Label};
@@ -101,11 +103,13 @@ pub(crate) struct Links<'p> {
 /// appending its trap sites to `traps`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
-/// `facts` is scratch space, reused from function to function.
+/// `facts` is scratch space, reused from function to function; `debug`
+/// gets the function's debug rows, if it records.
 pub(crate) fn function(
     asm: &mut Assembler,
     links: &Links,
     traps: &mut Vec<TrapSite>,
+    debug: &mut Recorder,
     facts: &mut Facts,
     id: FuncId,
 ) {
@@ -114,6 +118,7 @@ pub(crate) fn function(
     facts.refill(func, id, links.program, &links.inline);
     let facts = &*facts;
     let traps_before = traps.len();
+    let debug_before = debug.tables_mut().map(|t| (t.lines.len(), t.frames.len()));
     let mut framed = !frame::frameless_fits(func.arity, facts);
     let mut check_frame = false;
     let mut pool_homes = true;
@@ -125,8 +130,8 @@ pub(crate) fn function(
             no_selects,
             ..Shape::new(facts, pool_homes, loop_budget)
         };
-        let attempt =
-            FuncLowering::new(asm, links, traps, id, func, facts, shape, frame).emit(func);
+        let attempt = FuncLowering::new(asm, links, traps, debug, id, func, facts, shape, frame)
+            .emit(func);
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
@@ -141,6 +146,14 @@ pub(crate) fn function(
                 let moved = asm.relax(offset);
                 for site in &mut traps[traps_before..] {
                     site.offset = moved.map(site.offset);
+                }
+                if let (Some(tables), Some((lines, frames))) = (debug.tables_mut(), debug_before) {
+                    for row in &mut tables.lines[lines..] {
+                        row.offset = moved.map(row.offset);
+                    }
+                    for row in &mut tables.frames[frames..] {
+                        row.offset = moved.map(row.offset);
+                    }
                 }
                 return;
             }
@@ -163,6 +176,10 @@ pub(crate) fn function(
         }
         asm.truncate(offset);
         traps.truncate(traps_before);
+        if let (Some(tables), Some((lines, frames))) = (debug.tables_mut(), debug_before) {
+            tables.lines.truncate(lines);
+            tables.frames.truncate(frames);
+        }
     }
 }
 
@@ -238,6 +255,8 @@ struct Stub {
     /// Point `rsp` back at `rbp` first (a failed check after the frame was
     /// allocated below the limit).
     reset_rsp: bool,
+    /// The call-frame rule where the stub is jumped to (with debug info).
+    rule: debug::Pending,
 }
 
 /// The lowering state of one function: the assembler, where it may jump,
@@ -254,6 +273,8 @@ struct FuncLowering<'a> {
     traps: Traps<'a>,
     site: Site,
     retry: RetrySignals,
+    /// Line and call-frame rows, when debug info is on.
+    debug: debug::FuncDebug<'a>,
 }
 
 /// What is fixed about the function being lowered.
@@ -305,6 +326,7 @@ impl<'a> FuncLowering<'a> {
         asm: &'a mut Assembler,
         links: &'a Links<'a>,
         traps: &'a mut Vec<TrapSite>,
+        debug: &'a mut Recorder,
         id: FuncId,
         func: &ir::Func,
         facts: &'a Facts,
@@ -334,6 +356,7 @@ impl<'a> FuncLowering<'a> {
                 expanding: smallvec::smallvec![id],
             },
             retry: RetrySignals::default(),
+            debug: debug::FuncDebug::new(debug),
         }
     }
 
@@ -348,6 +371,7 @@ impl<'a> FuncLowering<'a> {
         self.frame.reserve_slots(layout.reserved_slots);
         self.layout = layout;
         self.asm.bind(self.links.funcs[self.func.id]);
+        self.debug_entry(func.name_span);
         if self.shape.self_loop {
             self.emit_loop(&func.body);
         } else {
@@ -365,6 +389,7 @@ impl<'a> FuncLowering<'a> {
             return Attempt::FrameTooLarge;
         }
         self.emit_stubs();
+        self.debug.flush(self.frame.allocated_bytes());
         if self.retry.select_spilled {
             Attempt::SelectSpilled
         } else if self.retry.out_of_registers {
@@ -381,6 +406,7 @@ impl<'a> FuncLowering<'a> {
     fn emit_stubs(&mut self) {
         for stub in std::mem::take(&mut self.traps.stubs) {
             self.asm.bind(stub.label);
+            self.cfi(|_| stub.rule);
             if stub.reset_rsp {
                 self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
             }
@@ -405,6 +431,7 @@ impl<'a> FuncLowering<'a> {
             func,
             kind,
             reset_rsp,
+            rule: self.debug.current,
         });
         label
     }
@@ -455,12 +482,30 @@ impl<'a> FuncLowering<'a> {
 
     /// Evaluates `expr` in tail position: returns its value or jumps to the
     /// callee (to the loop head, for a call of this function itself).
+    #[inline(always)]
     fn tail_expr(&mut self, expr: &ir::Expr) {
+        if self.debug.on {
+            self.tail_expr_spanned(expr);
+        } else {
+            self.tail_expr_kind(expr);
+        }
+    }
+
+    /// [`Self::tail_expr`] with line rows (debug info on).
+    #[inline(never)]
+    fn tail_expr_spanned(&mut self, expr: &ir::Expr) {
+        let spanned = self.enter_span(expr);
+        self.tail_expr_kind(expr);
+        self.leave_span(spanned);
+    }
+
+    fn tail_expr_kind(&mut self, expr: &ir::Expr) {
         match expr {
             ir::Expr::If {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } if !self.can_select(cond, then_branch, else_branch) => {
                 let else_label = self.asm.new_label();
                 self.prepare_branch_frame(cond);
@@ -479,17 +524,17 @@ impl<'a> FuncLowering<'a> {
             }
             // (Also from inlined code in tail position: its tail calls are
             // this function's.)
-            ir::Expr::Call { func, args } if *func == self.func.id => self.self_tail_call(args),
+            ir::Expr::Call { func, args, .. } if *func == self.func.id => self.self_tail_call(args),
             ir::Expr::Binary { .. }
                 if self.func.facts.accumulates && additive_self_call(expr, self.func.id).is_some() =>
             {
                 let (e, call) = additive_self_call(expr, self.func.id).expect("matched");
                 self.accumulate(e, call);
             }
-            ir::Expr::Call { func, args } if self.expands(*func, true) => {
+            ir::Expr::Call { func, args, .. } if self.expands(*func, true) => {
                 self.inline_call(expr, *func, args, true)
             }
-            ir::Expr::Call { func, args } => self.tail_call(*func, args),
+            ir::Expr::Call { func, args, .. } => self.tail_call(*func, args),
             _ => {
                 self.expr(expr);
                 let val = self.values.pop();
@@ -503,7 +548,24 @@ impl<'a> FuncLowering<'a> {
     }
 
     /// Evaluates `expr` onto the operand stack.
+    #[inline(always)]
     fn expr(&mut self, expr: &ir::Expr) {
+        if self.debug.on {
+            self.expr_spanned(expr);
+        } else {
+            self.expr_kind(expr);
+        }
+    }
+
+    /// [`Self::expr`] with line rows (debug info on).
+    #[inline(never)]
+    fn expr_spanned(&mut self, expr: &ir::Expr) {
+        let spanned = self.enter_span(expr);
+        self.expr_kind(expr);
+        self.leave_span(spanned);
+    }
+
+    fn expr_kind(&mut self, expr: &ir::Expr) {
         match expr {
             ir::Expr::Int(value) => self.values.push(Val::Const(*value)),
             ir::Expr::Local(local) => {
@@ -536,6 +598,7 @@ impl<'a> FuncLowering<'a> {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } if self.can_select(cond, then_branch, else_branch) => {
                 self.select(cond, then_branch, else_branch);
             }
@@ -543,6 +606,7 @@ impl<'a> FuncLowering<'a> {
                 cond,
                 then_branch,
                 else_branch,
+                ..
             } => self.if_value(cond, then_branch, else_branch),
             ir::Expr::Let { local, value, body } => {
                 let local = self.site.local_base + local;
@@ -550,10 +614,10 @@ impl<'a> FuncLowering<'a> {
                 self.expr(body);
                 self.unbind_under_value(local);
             }
-            ir::Expr::Call { func, args } if self.expands(*func, false) => {
+            ir::Expr::Call { func, args, .. } if self.expands(*func, false) => {
                 self.inline_call(expr, *func, args, false)
             }
-            ir::Expr::Call { func, args } => self.call(*func, args),
+            ir::Expr::Call { func, args, .. } => self.call(*func, args),
         }
     }
 

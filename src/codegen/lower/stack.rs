@@ -562,6 +562,8 @@ impl FuncLowering<'_> {
         self.values.vals.truncate(snapshot.depth);
         self.frame.ready = snapshot.frame_ready;
         self.values.homes.clone_from(&snapshot.homes);
+        // Restored at a label only jumps reach.
+        self.cfi_settled();
     }
 
     /// Prepares a branch whose two sides join again: the frame is set up
