@@ -1,8 +1,12 @@
 //! The parsed program: a typed tree with a byte span on every node.
 //!
-//! Names are still strings here; `check` resolves them and produces the
-//! [`crate::ir`] tree that code generation consumes.
+//! The tree is flat: nodes live in one arena ([`Program::nodes`]) and
+//! refer to their children by `u32` index, spans are `u32` offsets, and
+//! names are interned once ([`Symbol`]), so parsing allocates nothing per
+//! node. `check` resolves the names and produces the [`crate::ir`] tree
+//! that code generation consumes.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// A half-open byte range `start..end` into the source text.
@@ -29,79 +33,294 @@ impl From<Span> for std::ops::Range<usize> {
     }
 }
 
-/// A whole source file: its items in source order.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// A node of the syntax tree: an index into [`Program::nodes`].
+pub type NodeId = u32;
+
+/// A name, interned: an index into [`Program::names`]. Equal names are
+/// equal symbols.
+pub type Symbol = u32;
+
+/// A whole source file: its items in source order, and the flat tree they
+/// point into. Nodes are in one arena and refer to each other by index;
+/// a name is stored once however often it is written.
+#[derive(Clone, Debug, Default)]
 pub struct Program {
     pub items: Vec<Item>,
+    /// Every expression node. A node's children come before it.
+    pub nodes: Vec<Node>,
+    /// The arguments of calls ([`ExprKind::Call::args`]).
+    pub args: Vec<NodeId>,
+    /// The parameters of definitions ([`FuncDef::params`]).
+    pub params: Vec<Ident>,
+    pub names: Names,
+}
+
+/// The interned names of a program.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    text: Vec<Box<str>>,
+    ids: HashMap<Box<str>, Symbol, foldhash::fast::FixedState>,
+}
+
+impl Names {
+    /// The symbol of `name`, interning it if it is new.
+    pub fn intern(&mut self, name: &str) -> Symbol {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.text.len()).expect("fewer than 2^32 names");
+        self.text.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// The symbol of `name`, if the program writes it.
+    pub fn get(&self, name: &str) -> Option<Symbol> {
+        self.ids.get(name).copied()
+    }
+
+    /// How many distinct names there are: symbols are `0..len()`.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+impl std::ops::Index<Symbol> for Names {
+    type Output = str;
+
+    fn index(&self, symbol: Symbol) -> &str {
+        &self.text[symbol as usize]
+    }
+}
+
+/// A range of a program's list ([`Program::args`], [`Program::params`]).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct List {
+    pub start: u32,
+    pub len: u32,
+}
+
+impl List {
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..(self.start + self.len) as usize
+    }
+}
+
+impl Program {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The arguments of a call.
+    pub fn args(&self, list: List) -> &[NodeId] {
+        &self.args[list.range()]
+    }
+
+    /// The parameters of a definition.
+    pub fn params(&self, def: &FuncDef) -> &[Ident] {
+        &self.params[def.params.range()]
+    }
+
+    /// The span of the callee's name of a call node.
+    pub fn callee_span(&self, node: &Node, callee: Symbol) -> Span {
+        let start = node.span().start;
+        Span::new(start, start + self.names[callee].len())
+    }
+
+    /// Appends the items of `other`, parsed from a later part of the same
+    /// source: its nodes and lists after this program's, its names
+    /// interned here.
+    pub fn append(&mut self, other: Program) {
+        let symbols: Vec<Symbol> = (0..other.names.len())
+            .map(|symbol| self.names.intern(&other.names[symbol as Symbol]))
+            .collect();
+        let name = |symbol: Symbol| symbols[symbol as usize];
+        let nodes = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
+        let args = u32::try_from(self.args.len()).expect("fewer than 2^32 arguments");
+        let params = u32::try_from(self.params.len()).expect("fewer than 2^32 parameters");
+        let ident = |ident: Ident| Ident {
+            name: name(ident.name),
+            ..ident
+        };
+        self.nodes.extend(other.nodes.into_iter().map(|node| {
+            let kind = match node.kind {
+                kind @ (ExprKind::Int(_) | ExprKind::IntMinMagnitude) => kind,
+                ExprKind::Var(symbol) => ExprKind::Var(name(symbol)),
+                ExprKind::Call { callee, args: list } => ExprKind::Call {
+                    callee: name(callee),
+                    args: List {
+                        start: list.start + args,
+                        ..list
+                    },
+                },
+                ExprKind::Unary { op, operand } => ExprKind::Unary {
+                    op,
+                    operand: operand + nodes,
+                },
+                ExprKind::Binary {
+                    op,
+                    op_start,
+                    lhs,
+                    rhs,
+                } => ExprKind::Binary {
+                    op,
+                    op_start,
+                    lhs: lhs + nodes,
+                    rhs: rhs + nodes,
+                },
+                ExprKind::If {
+                    cond,
+                    then_branch,
+                    else_branch,
+                } => ExprKind::If {
+                    cond: cond + nodes,
+                    then_branch: then_branch + nodes,
+                    else_branch: else_branch + nodes,
+                },
+                ExprKind::Let {
+                    name: bound,
+                    name_start,
+                    value,
+                    body,
+                } => ExprKind::Let {
+                    name: name(bound),
+                    name_start,
+                    value: value + nodes,
+                    body: body + nodes,
+                },
+            };
+            Node { kind, ..node }
+        }));
+        self.args.extend(other.args.iter().map(|&arg| arg + nodes));
+        self.params.extend(other.params.iter().map(|&param| ident(param)));
+        self.items.extend(other.items.iter().map(|&item| match item {
+            Item::Func(def) => Item::Func(FuncDef {
+                name: ident(def.name),
+                params: List {
+                    start: def.params.start + params,
+                    ..def.params
+                },
+                body: def.body + nodes,
+                span: def.span,
+            }),
+            Item::Expr(expr) => Item::Expr(expr + nodes),
+        }));
+    }
+
+    /// Pushes the direct subexpressions of `node` onto `work`, for walks
+    /// with an explicit stack (which survive any nesting depth), in the
+    /// order they are written.
+    pub fn push_children(&self, node: &Node, work: &mut Vec<NodeId>) {
+        match node.kind {
+            ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => {}
+            ExprKind::Call { args, .. } => work.extend_from_slice(self.args(args)),
+            ExprKind::Unary { operand, .. } => work.push(operand),
+            ExprKind::Binary { lhs, rhs, .. } => work.extend([lhs, rhs]),
+            ExprKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => work.extend([cond, then_branch, else_branch]),
+            ExprKind::Let { value, body, .. } => work.extend([value, body]),
+        }
+    }
 }
 
 /// One top-level item.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Item {
     /// `fn name(params) = body`
     Func(FuncDef),
     /// A top-level expression, evaluated and printed when the program runs.
-    Expr(Expr),
+    Expr(NodeId),
 }
 
 /// A name together with where it was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Symbol,
     pub span: Span,
 }
 
 /// `fn name(p1, p2, ...) = body`
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub struct FuncDef {
     pub name: Ident,
-    pub params: Vec<Ident>,
-    pub body: Expr,
+    pub params: List,
+    pub body: NodeId,
     /// From `fn` to the end of the body.
     pub span: Span,
 }
 
-/// An expression node.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Expr {
+/// An expression node: what it is and the bytes it spans.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Node {
     pub kind: ExprKind,
-    pub span: Span,
+    start: u32,
+    end: u32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+impl Node {
+    pub fn new(kind: ExprKind, span: Span) -> Node {
+        // The source limit keeps every offset within 32 bits.
+        Node {
+            kind,
+            start: span.start as u32,
+            end: span.end as u32,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        Span::new(self.start as usize, self.end as usize)
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// An integer literal (hex and binary literals already reinterpreted as
-    /// their 64-bit pattern, `-9223372036854775808` already folded).
+    /// their 64-bit pattern).
     Int(i64),
     /// The decimal literal `9223372036854775808`, which is only valid as the
-    /// operand of unary minus. The parser folds `-9223372036854775808` into
-    /// [`ExprKind::Int`]; anywhere else `check` reports it as out of range.
+    /// operand of unary minus. `check` folds `-9223372036854775808` into
+    /// `i64::MIN`; anywhere else it reports it as out of range.
     IntMinMagnitude,
     /// A parameter or `let` binding.
-    Var(String),
-    /// `callee(args...)`
-    Call { callee: Ident, args: Vec<Expr> },
-    Unary {
-        op: UnOp,
-        op_span: Span,
-        operand: Box<Expr>,
-    },
+    Var(Symbol),
+    /// `callee(args...)`; the callee's name starts the node's span.
+    Call { callee: Symbol, args: List },
+    /// The operator is the node's first byte.
+    Unary { op: UnOp, operand: NodeId },
     Binary {
         op: BinOp,
-        op_span: Span,
-        lhs: Box<Expr>,
-        rhs: Box<Expr>,
+        /// Where the operator starts (its span is as long as its symbol).
+        op_start: u32,
+        lhs: NodeId,
+        rhs: NodeId,
     },
     If {
-        cond: Box<Expr>,
-        then_branch: Box<Expr>,
-        else_branch: Box<Expr>,
+        cond: NodeId,
+        then_branch: NodeId,
+        else_branch: NodeId,
     },
     Let {
-        name: Ident,
-        value: Box<Expr>,
-        body: Box<Expr>,
+        name: Symbol,
+        /// Where the bound name starts.
+        name_start: u32,
+        value: NodeId,
+        body: NodeId,
     },
+}
+
+impl ExprKind {
+    /// The span of a binary operator.
+    pub fn binary_op_span(op: BinOp, op_start: u32) -> Span {
+        let start = op_start as usize;
+        Span::new(start, start + op.symbol().len())
+    }
 }
 
 /// Prefix operators.
@@ -270,44 +489,77 @@ impl fmt::Display for Program {
         for item in &self.items {
             match item {
                 Item::Func(def) => {
-                    let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
-                    writeln!(
-                        f,
-                        "(fn {} ({}) {})",
-                        def.name.name,
-                        params.join(" "),
-                        def.body
-                    )?;
+                    write!(f, "(fn {} (", &self.names[def.name.name])?;
+                    for (index, param) in self.params(def).iter().enumerate() {
+                        if index > 0 {
+                            f.write_str(" ")?;
+                        }
+                        f.write_str(&self.names[param.name])?;
+                    }
+                    f.write_str(") ")?;
+                    self.write_expr(f, def.body)?;
+                    f.write_str(")\n")?;
                 }
-                Item::Expr(expr) => writeln!(f, "{expr}")?,
+                Item::Expr(expr) => {
+                    self.write_expr(f, *expr)?;
+                    f.write_str("\n")?;
+                }
             }
         }
         Ok(())
     }
 }
 
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
+impl Program {
+    /// Writes one expression as an S-expression (recursing once per
+    /// nesting level: it runs on the compiler's big stack, after the
+    /// nesting limit).
+    fn write_expr(&self, f: &mut fmt::Formatter<'_>, id: NodeId) -> fmt::Result {
+        match self.node(id).kind {
             ExprKind::Int(value) => write!(f, "{value}"),
             ExprKind::IntMinMagnitude => f.write_str("9223372036854775808"),
-            ExprKind::Var(name) => f.write_str(name),
+            ExprKind::Var(name) => f.write_str(&self.names[name]),
             ExprKind::Call { callee, args } => {
-                write!(f, "({}", callee.name)?;
-                for arg in args {
-                    write!(f, " {arg}")?;
+                write!(f, "({}", &self.names[callee])?;
+                for &arg in self.args(args) {
+                    f.write_str(" ")?;
+                    self.write_expr(f, arg)?;
                 }
                 f.write_str(")")
             }
-            ExprKind::Unary { op, operand, .. } => write!(f, "({op} {operand})"),
-            ExprKind::Binary { op, lhs, rhs, .. } => write!(f, "({op} {lhs} {rhs})"),
+            ExprKind::Unary { op, operand } => {
+                write!(f, "({op} ")?;
+                self.write_expr(f, operand)?;
+                f.write_str(")")
+            }
+            ExprKind::Binary { op, lhs, rhs, .. } => {
+                write!(f, "({op} ")?;
+                self.write_expr(f, lhs)?;
+                f.write_str(" ")?;
+                self.write_expr(f, rhs)?;
+                f.write_str(")")
+            }
             ExprKind::If {
                 cond,
                 then_branch,
                 else_branch,
-            } => write!(f, "(if {cond} {then_branch} {else_branch})"),
-            ExprKind::Let { name, value, body } => {
-                write!(f, "(let {} {value} {body})", name.name)
+            } => {
+                f.write_str("(if ")?;
+                self.write_expr(f, cond)?;
+                f.write_str(" ")?;
+                self.write_expr(f, then_branch)?;
+                f.write_str(" ")?;
+                self.write_expr(f, else_branch)?;
+                f.write_str(")")
+            }
+            ExprKind::Let {
+                name, value, body, ..
+            } => {
+                write!(f, "(let {} ", &self.names[name])?;
+                self.write_expr(f, value)?;
+                f.write_str(" ")?;
+                self.write_expr(f, body)?;
+                f.write_str(")")
             }
         }
     }

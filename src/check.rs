@@ -1,9 +1,7 @@
 //! Name resolution and arity checking: turns the parsed [`ast::Program`] into
 //! the resolved [`ir::CheckedProgram`], or reports every error it finds.
 
-use std::collections::{HashMap, HashSet};
-
-use crate::ast::{self, ExprKind, Span, UnOp};
+use crate::ast::{self, ExprKind, NodeId, Span, Symbol, UnOp};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::ir::{self, FuncId, LocalId};
 use crate::suggest;
@@ -33,33 +31,45 @@ pub fn check_with(
     earlier: &[ir::Func],
     broken: &[String],
 ) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+    let symbols = program.names.len();
     let mut checker = Checker {
-        broken: broken.iter().map(String::as_str).collect(),
+        program,
+        earlier,
+        broken_names: broken,
+        signatures: vec![None; symbols],
+        broken: vec![false; symbols],
+        defined_here: vec![false; symbols],
+        bindings: vec![NO_BINDING; symbols],
+        shadowed: Vec::new(),
         next_id: earlier.len(),
+        errors: Vec::new(),
         suggestion_budget: SUGGESTION_BUDGET,
-        ..Checker::default()
     };
+    // Only the names this program writes can meet an earlier definition.
     for (id, func) in earlier.iter().enumerate() {
-        checker.signatures.insert(
-            &func.name,
-            Signature {
+        if let Some(symbol) = program.names.get(&func.name) {
+            checker.signatures[symbol as usize] = Some(Signature {
                 id,
                 arity: func.arity,
-                name_span: None,
-                text: func.signature.clone(),
-            },
-        );
+                defined: Defined::Earlier,
+            });
+        }
     }
-    let defs: Vec<&ast::FuncDef> = program
+    for name in broken {
+        if let Some(symbol) = program.names.get(name) {
+            checker.broken[symbol as usize] = true;
+        }
+    }
+    let defs: Vec<ast::FuncDef> = program
         .items
         .iter()
         .filter_map(|item| match item {
-            ast::Item::Func(def) => Some(def),
+            ast::Item::Func(def) => Some(*def),
             ast::Item::Expr(_) => None,
         })
         .collect();
     let ids: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
-    checker.check_arity_changes(&defs, earlier);
+    checker.check_arity_changes(&defs);
 
     let mut out = ir::CheckedProgram {
         funcs: earlier.to_vec(),
@@ -83,17 +93,17 @@ pub fn check_with(
                 out.items.push(ir::Item::Def(id));
             }
         }
-        if let ast::Item::Expr(expr) = item {
+        if let &ast::Item::Expr(expr) = item {
             out.items.push(ir::Item::Expr(out.funcs.len()));
             out.top_level.push(out.funcs.len());
-            let mut scope = Scope::default();
-            let body = checker.expr(expr, &mut scope);
+            let mut locals = 0;
+            let body = checker.expr(expr, &mut locals);
             out.funcs.push(ir::Func {
                 name: format!("<top-level expression {}>", index + 1),
-                name_span: expr.span,
+                name_span: program.node(expr).span(),
                 signature: String::new(),
                 arity: 0,
-                locals: scope.count,
+                locals,
                 body,
             });
         }
@@ -107,22 +117,44 @@ pub fn check_with(
 }
 
 /// What the checker knows about a function before checking its body.
+#[derive(Copy, Clone)]
 struct Signature {
     id: FuncId,
     arity: usize,
-    /// Where it is defined, if in the program being checked.
-    name_span: Option<Span>,
-    /// `name(p1, p2)`, for error messages.
-    text: String,
+    defined: Defined,
 }
 
-#[derive(Default)]
+/// Where a function is defined.
+#[derive(Copy, Clone)]
+enum Defined {
+    /// In the environment (`earlier[id]`).
+    Earlier,
+    /// In the program being checked.
+    Here(ast::FuncDef),
+}
+
+/// `bindings` of a name bound to nothing.
+const NO_BINDING: u32 = u32::MAX;
+
 struct Checker<'a> {
-    signatures: HashMap<&'a str, Signature>,
-    /// Functions defined by items that failed to parse.
-    broken: HashSet<&'a str>,
-    /// Names defined by the program being checked (not the environment).
-    defined_here: HashSet<&'a str>,
+    program: &'a ast::Program,
+    earlier: &'a [ir::Func],
+    broken_names: &'a [String],
+    /// Indexed by symbol: the function of that name, if any.
+    signatures: Vec<Option<Signature>>,
+    /// Indexed by symbol: functions defined by items that failed to parse.
+    broken: Vec<bool>,
+    /// Indexed by symbol: names defined by the program being checked (not
+    /// the environment).
+    defined_here: Vec<bool>,
+    /// Indexed by symbol: the local a variable name is bound to in the
+    /// function being checked, innermost binding, or [`NO_BINDING`]. Arrays
+    /// rather than maps, so a lookup costs the same however many `let`s
+    /// enclose it and nothing is hashed.
+    bindings: Vec<u32>,
+    /// The bindings that the ones in force replaced, innermost last, to
+    /// restore when they end.
+    shadowed: Vec<(Symbol, u32)>,
     /// The id the next new function gets.
     next_id: FuncId,
     errors: Vec<Diagnostic>,
@@ -134,87 +166,97 @@ struct Checker<'a> {
 /// What a whole check may spend on suggestions: some tens of milliseconds.
 const SUGGESTION_BUDGET: u64 = 20_000_000;
 
-/// The variables visible at a point in a function body.
-#[derive(Default)]
-struct Scope<'a> {
-    /// For each name, the locals it has been bound to, innermost last, so a
-    /// later `let` shadows earlier names. A map rather than one list so that
-    /// a lookup costs the same however many `let`s enclose it.
-    visible: HashMap<&'a str, Vec<LocalId>>,
-    /// Locals allocated so far in the function.
-    count: usize,
-}
-
-impl<'a> Scope<'a> {
-    fn bind(&mut self, name: &'a str) -> LocalId {
-        let id = self.count;
-        self.count += 1;
-        self.visible.entry(name).or_default().push(id);
-        id
+impl<'a> Checker<'a> {
+    fn name(&self, symbol: Symbol) -> &'a str {
+        &self.program.names[symbol]
     }
 
-    /// Ends the innermost binding of `name`.
-    fn unbind(&mut self, name: &str) {
-        if let Some(bindings) = self.visible.get_mut(name) {
-            bindings.pop();
+    /// Binds `name` to the next local of the function (counted in
+    /// `locals`).
+    fn bind(&mut self, name: Symbol, locals: &mut usize) -> LocalId {
+        let local = *locals;
+        *locals += 1;
+        let previous = std::mem::replace(&mut self.bindings[name as usize], local as u32);
+        self.shadowed.push((name, previous));
+        local
+    }
+
+    /// Ends the innermost binding.
+    fn unbind(&mut self) {
+        if let Some((name, previous)) = self.shadowed.pop() {
+            self.bindings[name as usize] = previous;
         }
     }
 
     /// Every name with a binding in scope.
     fn visible_names(&self) -> impl Iterator<Item = &'a str> + '_ {
-        self.visible
-            .iter()
-            .filter(|(_, bindings)| !bindings.is_empty())
-            .map(|(&name, _)| name)
+        self.shadowed.iter().map(|&(name, _)| self.name(name))
     }
 
-    fn lookup(&self, name: &str) -> Option<LocalId> {
-        self.visible.get(name)?.last().copied()
+    /// `name(p1, p2)`, as the function was declared.
+    fn signature_text(&self, signature: &Signature) -> String {
+        match signature.defined {
+            Defined::Earlier => self.earlier[signature.id].signature.clone(),
+            Defined::Here(def) => self.declared(&def),
+        }
     }
-}
 
-impl<'a> Checker<'a> {
+    /// `name(p1, p2)` of a definition in the program.
+    fn declared(&self, def: &ast::FuncDef) -> String {
+        let mut text = format!("{}(", self.name(def.name.name));
+        for (index, param) in self.program.params(def).iter().enumerate() {
+            if index > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(self.name(param.name));
+        }
+        text.push(')');
+        text
+    }
+
     /// Records the signature of `def`; returns its id, or `None` for a
     /// duplicate definition.
-    fn declare(&mut self, def: &'a ast::FuncDef) -> Option<FuncId> {
-        let name = def.name.name.as_str();
-        if !self.defined_here.insert(name) {
+    fn declare(&mut self, def: &ast::FuncDef) -> Option<FuncId> {
+        let symbol = def.name.name as usize;
+        if std::mem::replace(&mut self.defined_here[symbol], true) {
+            let name = self.name(def.name.name);
             let mut error = Diagnostic::new(
                 ErrorCode::DuplicateFunction,
                 format!("function '{name}' is defined twice"),
                 def.name.span,
             )
             .with_label("defined again here");
-            if let Some(first) = self.signatures.get(name).and_then(|s| s.name_span) {
-                error = error.with_related(first, "first defined here");
+            if let Some(Signature {
+                defined: Defined::Here(first),
+                ..
+            }) = self.signatures[symbol]
+            {
+                error = error.with_related(first.name.span, "first defined here");
             }
             self.errors.push(error);
             return None;
         }
-        let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
-        let id = match self.signatures.get(name) {
+        let id = match self.signatures[symbol] {
             Some(earlier) => earlier.id,
             None => {
                 self.next_id += 1;
                 self.next_id - 1
             }
         };
-        let signature = Signature {
+        self.signatures[symbol] = Some(Signature {
             id,
-            arity: def.params.len(),
-            name_span: Some(def.name.span),
-            text: format!("{name}({})", params.join(", ")),
-        };
-        self.signatures.insert(name, signature);
+            arity: def.params.len as usize,
+            defined: Defined::Here(*def),
+        });
         Some(id)
     }
 
     /// Reports redefinitions that change the number of parameters of a
     /// function that an earlier function, not itself redefined, calls.
-    fn check_arity_changes(&mut self, defs: &[&'a ast::FuncDef], earlier: &[ir::Func]) {
+    fn check_arity_changes(&mut self, defs: &[ast::FuncDef]) {
+        let earlier = self.earlier;
         for def in defs {
-            let Some(&Signature { id, arity, .. }) = self.signatures.get(def.name.name.as_str())
-            else {
+            let Some(Signature { id, arity, .. }) = self.signatures[def.name.name as usize] else {
                 continue;
             };
             let Some(old) = earlier.get(id) else {
@@ -223,9 +265,15 @@ impl<'a> Checker<'a> {
             if old.arity == arity {
                 continue;
             }
+            let redefined = |name: &str| {
+                self.program
+                    .names
+                    .get(name)
+                    .is_some_and(|symbol| self.defined_here[symbol as usize])
+            };
             let callers: Vec<&str> = earlier
                 .iter()
-                .filter(|caller| !self.defined_here.contains(caller.name.as_str()))
+                .filter(|caller| !redefined(&caller.name))
                 .filter(|caller| caller.body.calls(id))
                 .map(|caller| caller.name.as_str())
                 .collect();
@@ -238,7 +286,9 @@ impl<'a> Checker<'a> {
                     ErrorCode::ArityChange,
                     format!(
                         "cannot change the number of parameters of '{}' from {} to {}",
-                        def.name.name, old.arity, arity
+                        self.name(def.name.name),
+                        old.arity,
+                        arity
                     ),
                     def.name.span,
                 )
@@ -255,115 +305,114 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn function(&mut self, def: &'a ast::FuncDef) -> ir::Func {
-        let mut scope = Scope::default();
-        let mut first_spans: HashMap<&str, Span> = HashMap::new();
-        for param in &def.params {
-            if let Some(&first) = first_spans.get(param.name.as_str()) {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::DuplicateParameter,
-                        format!("parameter '{}' is repeated", param.name),
-                        param.span,
-                    )
-                    .with_label("repeated here")
-                    .with_related(first, "first declared here"),
-                );
-            } else {
-                first_spans.insert(&param.name, param.span);
+    fn function(&mut self, def: &ast::FuncDef) -> ir::Func {
+        let mut locals = 0;
+        let params = self.program.params(def);
+        let outer = self.shadowed.len();
+        for (index, param) in params.iter().enumerate() {
+            // Bindings end with the function, so a parameter name bound
+            // already is a repeated one.
+            if self.bindings[param.name as usize] != NO_BINDING {
+                let first = params[..index]
+                    .iter()
+                    .find(|earlier| earlier.name == param.name)
+                    .map_or(param.span, |earlier| earlier.span);
+                self.repeated_parameter(param, first);
             }
-            scope.bind(&param.name);
+            // Repeated parameters still get their own slot so arity stays
+            // right; the last one is in scope.
+            self.bind(param.name, &mut locals);
         }
-        // Repeated parameters still get their own slot so arity stays right.
-        let body = self.expr(&def.body, &mut scope);
-        let params: Vec<&str> = def.params.iter().map(|p| p.name.as_str()).collect();
+        let body = self.expr(def.body, &mut locals);
+        while self.shadowed.len() > outer {
+            self.unbind();
+        }
         ir::Func {
-            name: def.name.name.clone(),
+            name: self.name(def.name.name).to_owned(),
             name_span: def.name.span,
-            signature: format!("{}({})", def.name.name, params.join(", ")),
-            arity: def.params.len(),
-            locals: scope.count,
+            signature: self.declared(def),
+            arity: params.len(),
+            locals,
             body,
         }
     }
 
-    fn expr(&mut self, expr: &'a ast::Expr, scope: &mut Scope<'a>) -> ir::Expr {
-        match &expr.kind {
-            ExprKind::Int(value) => ir::Expr::Int(*value),
+    fn expr(&mut self, id: NodeId, locals: &mut usize) -> ir::Expr {
+        let node = self.program.node(id);
+        match node.kind {
+            ExprKind::Int(value) => ir::Expr::Int(value),
             ExprKind::IntMinMagnitude => {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::LiteralOutOfRange,
-                        "integer literal out of range",
-                        expr.span,
-                    )
-                    .with_label("the largest integer is 9223372036854775807")
-                    .with_help("only -9223372036854775808 may be written with this magnitude"),
-                );
+                self.min_magnitude(node.span());
                 ir::Expr::Int(0)
             }
-            ExprKind::Var(name) => match scope.lookup(name) {
-                Some(local) => ir::Expr::Local(local),
-                None => {
-                    self.unknown_name(name, expr.span, scope);
+            ExprKind::Var(name) => match self.bindings[name as usize] {
+                NO_BINDING => {
+                    self.unknown_name(name, node.span());
                     ir::Expr::Int(0)
                 }
+                local => ir::Expr::Local(local as LocalId),
             },
             ExprKind::Call { callee, args } => {
-                let args: Vec<ir::Expr> = args.iter().map(|arg| self.expr(arg, scope)).collect();
-                let Some(signature) = self.signatures.get(callee.name.as_str()) else {
-                    if self.broken.contains(callee.name.as_str()) {
-                        return ir::Expr::Int(0);
+                let args: Vec<ir::Expr> = self
+                    .program
+                    .args(args)
+                    .iter()
+                    .map(|&arg| self.expr(arg, locals))
+                    .collect();
+                let Some(signature) = self.signatures[callee as usize] else {
+                    if !self.broken[callee as usize] {
+                        self.unknown_function(callee, self.program.callee_span(node, callee));
                     }
-                    self.unknown_function(callee);
                     return ir::Expr::Int(0);
                 };
-                let id = signature.id;
                 if signature.arity != args.len() {
-                    self.wrong_arity(expr.span, &callee.name, args.len());
+                    self.wrong_arity(node.span(), callee, args.len());
                 }
                 ir::Expr::Call {
-                    func: id,
+                    func: signature.id,
                     args,
-                    span: expr.span,
+                    span: node.span(),
                 }
             }
             ExprKind::Unary {
                 op: UnOp::Neg,
                 operand,
-                ..
-            } if operand.kind == ExprKind::IntMinMagnitude => ir::Expr::Int(i64::MIN),
-            ExprKind::Unary { op, operand, .. } => ir::Expr::Unary {
-                op: *op,
-                operand: Box::new(self.expr(operand, scope)),
+            } if self.program.node(operand).kind == ExprKind::IntMinMagnitude => {
+                ir::Expr::Int(i64::MIN)
+            }
+            ExprKind::Unary { op, operand } => ir::Expr::Unary {
+                op,
+                operand: Box::new(self.expr(operand, locals)),
             },
             ExprKind::Binary {
                 op,
-                op_span,
+                op_start,
                 lhs,
                 rhs,
             } => ir::Expr::Binary {
-                op: *op,
-                op_span: *op_span,
-                lhs: Box::new(self.expr(lhs, scope)),
-                rhs: Box::new(self.expr(rhs, scope)),
+                op,
+                op_span: ExprKind::binary_op_span(op, op_start),
+                lhs: Box::new(self.expr(lhs, locals)),
+                rhs: Box::new(self.expr(rhs, locals)),
             },
             ExprKind::If {
                 cond,
                 then_branch,
                 else_branch,
             } => ir::Expr::If {
-                cond: Box::new(self.expr(cond, scope)),
-                then_branch: Box::new(self.expr(then_branch, scope)),
-                else_branch: Box::new(self.expr(else_branch, scope)),
-                span: expr.span,
+                cond: Box::new(self.expr(cond, locals)),
+                then_branch: Box::new(self.expr(then_branch, locals)),
+                else_branch: Box::new(self.expr(else_branch, locals)),
+                span: node.span(),
             },
-            ExprKind::Let { name, value, body } => {
+            ExprKind::Let {
+                name, value, body, ..
+            } => {
                 // The bound value is checked before the name is in scope.
-                let value = Box::new(self.expr(value, scope));
-                let local = scope.bind(&name.name);
-                let body = Box::new(self.expr(body, scope));
-                scope.unbind(&name.name);
+                let value = Box::new(self.expr(value, locals));
+                let local = self.bind(name, locals);
+                let body = Box::new(self.expr(body, locals));
+                self.unbind();
                 ir::Expr::Let { local, value, body }
             }
         }
@@ -374,41 +423,88 @@ impl<'a> Checker<'a> {
 
     #[cold]
     #[inline(never)]
-    fn unknown_name(&mut self, name: &str, span: Span, scope: &Scope<'a>) {
+    fn repeated_parameter(&mut self, param: &ast::Ident, first: Span) {
+        self.errors.push(
+            Diagnostic::new(
+                ErrorCode::DuplicateParameter,
+                format!("parameter '{}' is repeated", self.name(param.name)),
+                param.span,
+            )
+            .with_label("repeated here")
+            .with_related(first, "first declared here"),
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn min_magnitude(&mut self, span: Span) {
+        self.errors.push(
+            Diagnostic::new(
+                ErrorCode::LiteralOutOfRange,
+                "integer literal out of range",
+                span,
+            )
+            .with_label("the largest integer is 9223372036854775807")
+            .with_help("only -9223372036854775808 may be written with this magnitude"),
+        );
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unknown_name(&mut self, symbol: Symbol, span: Span) {
+        let name = self.name(symbol);
         let mut error = Diagnostic::new(
             ErrorCode::UnknownName,
             format!("unknown name '{name}'"),
             span,
         )
         .with_label("not a parameter or let binding in scope");
-        if let Some(signature) = self.signatures.get(name) {
+        if let Some(signature) = self.signatures[symbol as usize] {
             error = error.with_help(format!(
                 "'{name}' is a function; call it as {}",
-                signature.text
+                self.signature_text(&signature)
             ));
-        } else if let Some(near) =
-            suggest::closest_within(name, scope.visible_names(), &mut self.suggestion_budget)
-        {
-            error = error.with_help(format!("did you mean '{near}'?"));
+        } else {
+            let mut budget = self.suggestion_budget;
+            if let Some(near) = suggest::closest_within(name, self.visible_names(), &mut budget) {
+                error = error.with_help(format!("did you mean '{near}'?"));
+            }
+            self.suggestion_budget = budget;
         }
         self.errors.push(error);
     }
 
+    /// Every function name known: the program's, the environment's and
+    /// the broken definitions'.
+    fn known_functions(&self) -> impl Iterator<Item = &'a str> + '_ {
+        let here = (0..self.signatures.len())
+            .filter(|&symbol| self.signatures[symbol].is_some() || self.broken[symbol])
+            .map(|symbol| self.name(symbol as Symbol));
+        let program = self.program;
+        let elsewhere = self
+            .earlier
+            .iter()
+            .map(|func| func.name.as_str())
+            .chain(self.broken_names.iter().map(String::as_str))
+            .filter(move |name| program.names.get(name).is_none());
+        here.chain(elsewhere)
+    }
+
     #[cold]
     #[inline(never)]
-    fn unknown_function(&mut self, callee: &ast::Ident) {
+    fn unknown_function(&mut self, callee: Symbol, span: Span) {
+        let name = self.name(callee);
         let mut error = Diagnostic::new(
             ErrorCode::UnknownFunction,
-            format!("unknown function '{}'", callee.name),
-            callee.span,
+            format!("unknown function '{name}'"),
+            span,
         )
         .with_label("no function of this name is defined");
-        let known = self.signatures.keys().chain(&self.broken).copied();
-        if let Some(near) =
-            suggest::closest_within(&callee.name, known, &mut self.suggestion_budget)
-        {
+        let mut budget = self.suggestion_budget;
+        if let Some(near) = suggest::closest_within(name, self.known_functions(), &mut budget) {
             error = error.with_help(format!("did you mean '{near}'?"));
         }
+        self.suggestion_budget = budget;
         self.errors.push(error);
     }
 
@@ -416,8 +512,12 @@ impl<'a> Checker<'a> {
     /// is known and takes a different number.
     #[cold]
     #[inline(never)]
-    fn wrong_arity(&mut self, span: Span, name: &str, given: usize) {
-        let signature = &self.signatures[name];
+    fn wrong_arity(&mut self, span: Span, callee: Symbol, given: usize) {
+        let name = self.name(callee);
+        let Some(signature) = self.signatures[callee as usize] else {
+            return;
+        };
+        let text = self.signature_text(&signature);
         let mut error = Diagnostic::new(
             ErrorCode::WrongArity,
             format!(
@@ -428,11 +528,11 @@ impl<'a> Checker<'a> {
             span,
         )
         .with_label(format!("expected {}", plural(signature.arity, "argument")));
-        error = match signature.name_span {
-            Some(defined) => {
-                error.with_related(defined, format!("defined here as {}", signature.text))
+        error = match signature.defined {
+            Defined::Here(def) => {
+                error.with_related(def.name.span, format!("defined here as {text}"))
             }
-            None => error.with_help(format!("it is defined as {}", signature.text)),
+            Defined::Earlier => error.with_help(format!("it is defined as {text}")),
         };
         self.errors.push(error);
     }

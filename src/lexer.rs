@@ -130,44 +130,85 @@ pub struct Lexed<'src> {
     pub errors: Vec<Diagnostic>,
 }
 
-/// Splits `source` into tokens.
+/// Splits `source` into tokens, all at once (for `--emit tokens` and the
+/// REPL's highlighting; the parser reads [`Tokens`] as they come).
 pub fn tokenize(source: &str) -> Lexed<'_> {
-    let mut lexed = Lexed::default();
-    let mut lexer = Token::lexer(source);
-    while let Some(result) = lexer.next() {
-        let range = lexer.span();
-        let span = Span::new(range.start, range.end);
+    let mut tokens = Tokens::new(source);
+    let all = tokens.by_ref().collect();
+    Lexed {
+        tokens: all,
+        errors: tokens.errors,
+    }
+}
+
+/// The tokens of a source text, read one at a time with their byte ranges;
+/// the errors found so far collect in [`Tokens::errors`].
+pub struct Tokens<'src> {
+    lexer: logos::Lexer<'src, Token<'src>>,
+    /// Where the text being lexed starts in the source: spans are offsets
+    /// into the whole source.
+    offset: usize,
+    /// Invalid literals seen so far, in source order.
+    pub errors: Vec<Diagnostic>,
+}
+
+impl<'src> Tokens<'src> {
+    pub fn new(source: &'src str) -> Self {
+        Tokens::at(source, 0)
+    }
+
+    /// The tokens of `text`, which starts at byte `offset` of the source
+    /// (where a token starts).
+    pub fn at(text: &'src str, offset: usize) -> Self {
+        Tokens {
+            lexer: Token::lexer(text),
+            offset,
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl<'src> Iterator for Tokens<'src> {
+    type Item = (usize, Token<'src>, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let result = self.lexer.next()?;
+        let range = self.lexer.span();
+        let range = range.start + self.offset..range.end + self.offset;
         let token = match result {
             Ok(token) => token,
             // The parser turns an error token into "unknown character".
             Err(LexError::UnknownCharacter) => Token::Error,
-            Err(LexError::InvalidLiteral(why)) => {
-                lexed.errors.push(
-                    Diagnostic::new(ErrorCode::InvalidLiteral, "invalid integer literal", span)
-                        .with_label(why)
-                        .with_help("literals are decimal (42), hex (0xff) or binary (0b1010)"),
-                );
-                Token::Int(IntLit::Value(0))
-            }
-            Err(LexError::OutOfRange) => {
-                lexed.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::LiteralOutOfRange,
-                        "integer literal out of range",
-                        span,
-                    )
-                    .with_label("does not fit in 64 bits")
-                    .with_help(
-                        "integers are 64-bit: decimal literals go up to \
-                             9223372036854775807, hex and binary ones up to 64 bits",
-                    ),
-                );
+            Err(error) => {
+                self.errors
+                    .push(literal_error(error, Span::new(range.start, range.end)));
                 Token::Int(IntLit::Value(0))
             }
         };
-        lexed.tokens.push((span.start, token, span.end));
+        Some((range.start, token, range.end))
     }
-    lexed
+}
+
+/// The diagnostic for a bad literal.
+#[cold]
+fn literal_error(error: LexError, span: Span) -> Diagnostic {
+    match error {
+        LexError::InvalidLiteral(why) => {
+            Diagnostic::new(ErrorCode::InvalidLiteral, "invalid integer literal", span)
+                .with_label(why)
+                .with_help("literals are decimal (42), hex (0xff) or binary (0b1010)")
+        }
+        LexError::OutOfRange | LexError::UnknownCharacter => Diagnostic::new(
+            ErrorCode::LiteralOutOfRange,
+            "integer literal out of range",
+            span,
+        )
+        .with_label("does not fit in 64 bits")
+        .with_help(
+            "integers are 64-bit: decimal literals go up to \
+                 9223372036854775807, hex and binary ones up to 64 bits",
+        ),
+    }
 }
 
 fn parse_int<'src>(lexer: &mut logos::Lexer<'src, Token<'src>>) -> Result<IntLit, LexError> {

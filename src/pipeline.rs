@@ -5,18 +5,16 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::ast::{self, ExprKind, Span};
+use crate::ast::Span;
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
-use crate::{check, codegen, debuginfo, interp, ir, jit, lexer, parser};
+use crate::{check, codegen, debuginfo, interp, ir, jit, parser};
 
-/// Deepest expression nesting accepted. The later stages recurse once per
-/// level on a stack sized for this ([`COMPILER_STACK_SIZE`]); deeper input
-/// gets a clear error instead of a crash.
-pub const MAX_NESTING: usize = 1_000_000;
-
-const NESTED_TOO_DEEPLY: &str = "expression nested too deeply";
+// The limit lives with the parser, which enforces it; the tests and the
+// stages' users find it here with the other limits.
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub use crate::parser::MAX_NESTING;
 
 /// Stack for the thread that compiles (the stages after parsing recurse per
 /// nesting level). Reserved, not committed: only what is used costs memory.
@@ -25,18 +23,20 @@ pub const COMPILER_STACK_SIZE: usize = 4 << 30;
 /// Wall time spent in each stage.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
-    pub lex: Duration,
+    /// Lexing and parsing, which run together (tokens stream into the
+    /// parser).
     pub parse: Duration,
     pub check: Duration,
     pub codegen: Duration,
     pub load: Duration,
 }
 
-/// Largest source accepted, in bytes. The front end needs up to a few
-/// hundred bytes of memory per source byte on hostile input (tokens, the
-/// parser's stack, syntax trees, diagnostics), so this bounds its memory to
-/// about 3 GB on the worst input (about 500 MB for an ordinary 7 MB program
-/// of 100,000 functions, the compile benchmark's largest).
+/// Largest source accepted, in bytes. The front end needs up to about 160
+/// bytes of memory per source byte on hostile input (a flood of one-token
+/// errors: their diagnostics; deep parentheses or prefix operators: the
+/// parser's stack and the tree), so this bounds its memory to about 1.3 GB
+/// on the worst input measured (about 240 MB for a whole compile of an
+/// ordinary 8 MB program of 100,000 functions).
 pub const MAX_SOURCE_LEN: usize = 8 << 20;
 
 /// Reads the program file at `path`. The error is the one message, shared
@@ -95,38 +95,13 @@ fn source_too_large(len: usize) -> Diagnostic {
     )
 }
 
-/// Parses `source` and reports (and drops) every item whose expressions
-/// nest deeper than [`MAX_NESTING`], so that the stages after parsing,
-/// which recurse per level (including `Display` for `--emit ast`), never
-/// see one. A dropped definition counts as broken, so calls to it are not
-/// also reported as calls to an unknown function.
+/// Parses `source`. The parser reports (and drops) every item whose
+/// expressions nest deeper than [`MAX_NESTING`], so that the stages after
+/// parsing, which recurse per level (including `Display` for `--emit
+/// ast`), never see one. A dropped definition counts as broken, so calls to
+/// it are not also reported as calls to an unknown function.
 pub fn parse(source: &str) -> parser::Parsed {
-    parse_tokens(source, lexer::tokenize(source))
-}
-
-fn parse_tokens(source: &str, lexed: lexer::Lexed<'_>) -> parser::Parsed {
-    let mut parsed = parser::parse_tokens(source, lexed);
-    let mut too_deep = Vec::new();
-    parsed.program.items.retain(|item| {
-        let (root, name) = match item {
-            ast::Item::Func(def) => (&def.body, Some(&def.name.name)),
-            ast::Item::Expr(expr) => (expr, None),
-        };
-        let Some(span) = deeper_than_limit(root) else {
-            return true;
-        };
-        too_deep.push(
-            Diagnostic::new(ErrorCode::NestedTooDeeply, NESTED_TOO_DEEPLY, span)
-                .with_label(format!("more than {MAX_NESTING} levels of nesting")),
-        );
-        parsed.broken_definitions.extend(name.cloned());
-        false
-    });
-    if !too_deep.is_empty() {
-        parsed.errors.extend(too_deep);
-        parsed.errors.sort_by_key(|error| error.span.start);
-    }
-    parsed
+    parser::parse(source)
 }
 
 /// Parses and checks `source`, in which the `earlier` definitions (of a
@@ -142,10 +117,7 @@ pub fn front_end(
         return Err(vec![source_too_large(source.len())]);
     }
     let start = Instant::now();
-    let lexed = lexer::tokenize(source);
-    timings.lex = start.elapsed();
-    let start = Instant::now();
-    let parsed = parse_tokens(source, lexed);
+    let parsed = parse(source);
     let mut errors = parsed.errors;
     timings.parse = start.elapsed();
     if !errors.is_empty() {
@@ -309,36 +281,4 @@ impl<'p> Runner<'p> {
             Runner::Interp(_) => None,
         }
     }
-}
-
-/// The span of the first expression in `root` that is more than
-/// [`MAX_NESTING`] levels deep, if any. Walks with an explicit stack so
-/// that it cannot overflow itself.
-fn deeper_than_limit(root: &ast::Expr) -> Option<Span> {
-    let mut work = vec![(root, 1usize)];
-    while let Some((expr, depth)) = work.pop() {
-        if depth > MAX_NESTING {
-            return Some(expr.span);
-        }
-        let depth = depth + 1;
-        match &expr.kind {
-            ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => {}
-            ExprKind::Call { args, .. } => work.extend(args.iter().map(|a| (a, depth))),
-            ExprKind::Unary { operand, .. } => work.push((operand, depth)),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                work.push((lhs, depth));
-                work.push((rhs, depth));
-            }
-            ExprKind::If {
-                cond,
-                then_branch,
-                else_branch,
-            } => work.extend([(&**cond, depth), (then_branch, depth), (else_branch, depth)]),
-            ExprKind::Let { value, body, .. } => {
-                work.push((value, depth));
-                work.push((body, depth));
-            }
-        }
-    }
-    None
 }

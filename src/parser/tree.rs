@@ -1,0 +1,267 @@
+//! Building the flat syntax tree from the grammar's actions ([`Tree`]).
+//!
+//! Infix operators: the grammar reads `a + b * c - d` as a flat chain of
+//! operands and operators, and [`Tree`] gives the operators their
+//! precedence and associativity (precedence climbing, shunting-yard style,
+//! on one operator stack shared by every chain of an item). A nested chain
+//! (in parentheses, an argument, a branch) is finished before the chain
+//! around it goes on, so all chains can share the stacks; the arguments of
+//! nested calls share one stack the same way.
+
+use crate::ast::{BinOp, ExprKind, FuncDef, Ident, Item, List, Node, NodeId, Program, Span, UnOp};
+use crate::lexer::IntLit;
+
+/// Where a chain starts on [`Tree`]'s operator stack (the value the
+/// grammar's `Chain` nonterminal carries).
+pub(crate) type ChainStart = u32;
+
+/// Where a call's arguments start on [`Tree`]'s argument stack.
+pub(crate) type ArgsStart = u32;
+
+/// The program being parsed, and the stacks of the chains and calls being
+/// read.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub(crate) program: Program,
+    operands: Vec<NodeId>,
+    /// Each operator with where it starts.
+    operators: Vec<(BinOp, u32)>,
+    /// The arguments of the calls being read.
+    args: Vec<NodeId>,
+}
+
+/// How much of [`Tree::program`] an item had built, to undo a failed one.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Mark {
+    items: usize,
+    nodes: usize,
+    args: usize,
+    params: usize,
+}
+
+fn offset(position: usize) -> u32 {
+    // The source limit keeps every offset within 32 bits.
+    position as u32
+}
+
+impl Tree {
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            items: self.program.items.len(),
+            nodes: self.program.nodes.len(),
+            args: self.program.args.len(),
+            params: self.program.params.len(),
+        }
+    }
+
+    /// Forgets what an item that failed to parse left behind (its interned
+    /// names stay: they are harmless).
+    pub(crate) fn undo(&mut self, mark: Mark) {
+        self.program.items.truncate(mark.items);
+        self.program.nodes.truncate(mark.nodes);
+        self.program.args.truncate(mark.args);
+        self.program.params.truncate(mark.params);
+        self.operands.clear();
+        self.operators.clear();
+        self.args.clear();
+    }
+
+    pub(crate) fn node(&mut self, kind: ExprKind, span: Span) -> NodeId {
+        let id = u32::try_from(self.program.nodes.len()).expect("fewer than 2^32 nodes");
+        self.program.nodes.push(Node::new(kind, span));
+        id
+    }
+
+    fn span(&self, id: NodeId) -> Span {
+        self.program.node(id).span()
+    }
+
+    pub(crate) fn ident(&mut self, name: &str, start: usize, end: usize) -> Ident {
+        Ident {
+            name: self.program.names.intern(name),
+            span: Span::new(start, end),
+        }
+    }
+
+    pub(crate) fn func(&mut self, start: usize, name: Ident, params: List, body: NodeId) -> Item {
+        let span = Span::new(start, self.span(body).end);
+        Item::Func(FuncDef {
+            name,
+            params,
+            body,
+            span,
+        })
+    }
+
+    /// The item has parsed (the grammar's last action).
+    pub(crate) fn item(&mut self, item: Item) {
+        self.program.items.push(item);
+    }
+
+    /// A definition's parameter list starts with `first`.
+    pub(crate) fn first_param(&mut self, first: Ident) -> List {
+        self.program.params.push(first);
+        List {
+            start: offset(self.program.params.len() - 1),
+            len: 1,
+        }
+    }
+
+    /// The parameter list goes on with `next`.
+    pub(crate) fn next_param(&mut self, list: List, next: Ident) -> List {
+        self.program.params.push(next);
+        List {
+            len: list.len + 1,
+            ..list
+        }
+    }
+
+    /// An empty parameter list.
+    pub(crate) fn no_params(&self) -> List {
+        List {
+            start: offset(self.program.params.len()),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn int(&mut self, literal: IntLit, start: usize, end: usize) -> NodeId {
+        let kind = match literal {
+            IntLit::Value(value) => ExprKind::Int(value),
+            IntLit::MinMagnitude => ExprKind::IntMinMagnitude,
+        };
+        self.node(kind, Span::new(start, end))
+    }
+
+    pub(crate) fn var(&mut self, name: &str, start: usize, end: usize) -> NodeId {
+        let name = self.program.names.intern(name);
+        self.node(ExprKind::Var(name), Span::new(start, end))
+    }
+
+    /// The parentheses belong to the expression's span.
+    pub(crate) fn parenthesized(&mut self, inner: NodeId, start: usize, end: usize) -> NodeId {
+        let node = &mut self.program.nodes[inner as usize];
+        *node = Node::new(node.kind, Span::new(start, end));
+        inner
+    }
+
+    pub(crate) fn unary(&mut self, start: usize, op: UnOp, operand: NodeId) -> NodeId {
+        let span = Span::new(start, self.span(operand).end);
+        self.node(ExprKind::Unary { op, operand }, span)
+    }
+
+    pub(crate) fn if_else(&mut self, start: usize, cond: NodeId, then_branch: NodeId, else_branch: NodeId) -> NodeId {
+        let span = Span::new(start, self.span(else_branch).end);
+        let kind = ExprKind::If {
+            cond,
+            then_branch,
+            else_branch,
+        };
+        self.node(kind, span)
+    }
+
+    pub(crate) fn let_in(&mut self, start: usize, name: Ident, value: NodeId, body: NodeId) -> NodeId {
+        let span = Span::new(start, self.span(body).end);
+        let kind = ExprKind::Let {
+            name: name.name,
+            name_start: offset(name.span.start),
+            value,
+            body,
+        };
+        self.node(kind, span)
+    }
+
+    /// A call's argument list starts with `first`.
+    pub(crate) fn first_arg(&mut self, first: NodeId) -> ArgsStart {
+        self.args.push(first);
+        offset(self.args.len() - 1)
+    }
+
+    pub(crate) fn next_arg(&mut self, next: NodeId) {
+        self.args.push(next);
+    }
+
+    /// An empty argument list.
+    pub(crate) fn no_args(&self) -> ArgsStart {
+        offset(self.args.len())
+    }
+
+    /// The call of `callee` with the arguments from `args` up, ending at
+    /// `end`.
+    pub(crate) fn call(&mut self, callee: Ident, args: ArgsStart, end: usize) -> NodeId {
+        let list = List {
+            start: offset(self.program.args.len()),
+            len: offset(self.args.len()) - args,
+        };
+        self.program.args.extend(self.args.drain(args as usize..));
+        let span = Span::new(callee.span.start, end);
+        self.node(
+            ExprKind::Call {
+                callee: callee.name,
+                args: list,
+            },
+            span,
+        )
+    }
+
+    /// A chain starts with its first operand.
+    pub(crate) fn chain_start(&mut self, first: NodeId) -> ChainStart {
+        self.operands.push(first);
+        offset(self.operators.len())
+    }
+
+    /// The chain that started at `start` goes on with `op rhs`, `op`
+    /// written at `op_start`. The operators on the stack that bind at
+    /// least as tightly as `op` (all operators are left-associative;
+    /// comparisons never meet another comparison here) take their operands
+    /// first.
+    pub(crate) fn chain_push(&mut self, start: ChainStart, op: BinOp, op_start: usize, rhs: NodeId) {
+        let level = precedence(op);
+        while self.operators.len() > start as usize
+            && precedence(self.operators[self.operators.len() - 1].0) >= level
+        {
+            self.apply_top();
+        }
+        self.operators.push((op, offset(op_start)));
+        self.operands.push(rhs);
+    }
+
+    /// The chain that started at `start` has ended: its tree.
+    pub(crate) fn chain_finish(&mut self, start: ChainStart) -> NodeId {
+        while self.operators.len() > start as usize {
+            self.apply_top();
+        }
+        self.operands.pop().expect("a chain has at least one operand")
+    }
+
+    /// Replaces the top two operands by the top operator applied to them.
+    fn apply_top(&mut self) {
+        let (op, op_start) = self.operators.pop().expect("an operator to apply");
+        let rhs = self.operands.pop().expect("a right operand");
+        let lhs = self.operands.pop().expect("a left operand");
+        let span = self.span(lhs).to(self.span(rhs));
+        let kind = ExprKind::Binary {
+            op,
+            op_start,
+            lhs,
+            rhs,
+        };
+        let node = self.node(kind, span);
+        self.operands.push(node);
+    }
+}
+
+/// How tightly `op` binds, the same order as Rust: `||`, `&&`,
+/// comparisons, `|`, `^`, `&`, shifts, `+ -`, `* / %`.
+fn precedence(op: BinOp) -> u8 {
+    match op {
+        BinOp::Or => 1,
+        BinOp::And => 2,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 3,
+        BinOp::BitOr => 4,
+        BinOp::BitXor => 5,
+        BinOp::BitAnd => 6,
+        BinOp::Shl | BinOp::Shr => 7,
+        BinOp::Add | BinOp::Sub => 8,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 9,
+    }
+}
