@@ -1,10 +1,10 @@
 //! Compile throughput: generated programs of 10,000 and 100,000 small
-//! functions (7 MB, within the 8 MiB `pipeline::MAX_SOURCE_LEN`) through the
-//! whole front end and code
-//! generation (what
-//! `exprjit --check` does plus codegen and loading, nothing run), reported
-//! as bytes of source per second; the lines per second follow from the
-//! line count printed at the start (one function per line).
+//! functions (7 MB, within the 8 MiB `pipeline::MAX_SOURCE_LEN`), reported
+//! as bytes of source per second (the lines per second follow from the
+//! line count printed at the start, one function per line), in three
+//! groups: `check` (the front end alone, what `exprjit --check` does),
+//! `front_end+codegen+load` (all of compiling, nothing run) and
+//! `codegen_only`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use exprjit::pipeline::{self, Timings};
@@ -33,6 +33,14 @@ fn compile(c: &mut Criterion) {
                     let program = pipeline::front_end(source, &[], &mut timings).expect("valid");
                     pipeline::back_end(&program, &mut timings).expect("loads")
                 })
+            },
+        );
+        // What `exprjit --check` does: parse and check, no code.
+        group.bench_with_input(
+            BenchmarkId::new("check", functions),
+            &source,
+            |b, source| {
+                b.iter(|| pipeline::front_end(source, &[], &mut Timings::default()).expect("valid"))
             },
         );
         let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
