@@ -86,8 +86,6 @@ use stack::ValueStack;
 type Homes = SmallVec<[Option<Home>; 16]>;
 /// Which spill slots are in use.
 type Slots = SmallVec<[bool; 16]>;
-/// Values taken off the operand stack at once (a call's arguments).
-type Vals = SmallVec<[Val; 8]>;
 
 /// What every function's lowering shares: the program, which calls are
 /// expanded in place, and where code can jump (every function's entry, and

@@ -10,7 +10,7 @@
 
 use smallvec::{SmallVec, smallvec};
 
-use super::{FuncLowering, Homes, Slots, Vals};
+use super::{FuncLowering, Homes};
 use crate::abi::Reg;
 use crate::codegen::regs::{
     Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
@@ -61,11 +61,14 @@ pub(super) enum Disturbance {
 /// The lowering state at a branch, restored for the other side.
 pub(super) struct Snapshot {
     used: RegSet,
-    slots: Slots,
+    // Heap lists, unlike the live state's inline ones: a snapshot lives in
+    // the frame of a recursive lowering call, and an inline list there
+    // would grow every level of a deeply nested expression.
+    slots: Vec<bool>,
     slot_hint: usize,
     depth: usize,
     frame_ready: bool,
-    homes: Homes,
+    homes: Vec<Option<Home>>,
 }
 
 impl ValueStack {
@@ -159,8 +162,8 @@ impl ValueStack {
     }
 
     /// Removes and returns the values from `base` up.
-    pub(super) fn drain_from(&mut self, base: usize) -> Vals {
-        let vals: Vals = self.vals.drain(base..).collect();
+    pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
+        let vals: Vec<Val> = self.vals.drain(base..).collect();
         for &val in &vals {
             self.forget(val);
         }
@@ -544,24 +547,26 @@ impl FuncLowering<'_> {
     pub(super) fn snapshot(&self) -> Snapshot {
         Snapshot {
             used: self.values.used,
-            slots: self.frame.slots.clone(),
+            slots: self.frame.slots.to_vec(),
             slot_hint: self.frame.slot_hint,
             depth: self.values.len(),
             frame_ready: self.frame.ready,
-            homes: self.values.homes.clone(),
+            homes: self.values.homes.to_vec(),
         }
     }
 
     pub(super) fn restore(&mut self, snapshot: &Snapshot) {
         self.values.used = snapshot.used;
         let len = self.frame.slots.len();
-        self.frame.slots.clone_from(&snapshot.slots);
+        self.frame.slots.clear();
+        self.frame.slots.extend_from_slice(&snapshot.slots);
         // Slots first used on the other side stay reserved in the frame.
         self.frame.slots.resize(len, false);
         self.frame.slot_hint = snapshot.slot_hint;
         self.values.vals.truncate(snapshot.depth);
         self.frame.ready = snapshot.frame_ready;
-        self.values.homes.clone_from(&snapshot.homes);
+        self.values.homes.clear();
+        self.values.homes.extend_from_slice(&snapshot.homes);
         // Restored at a label only jumps reach.
         self.cfi_settled();
     }
