@@ -19,6 +19,10 @@
 
 use std::hint::black_box;
 
+#[path = "common/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
+
 const CALLS: usize = 1_000_000;
 
 fn source(formula: &str) -> &'static str {
@@ -49,18 +53,6 @@ fn native(formula: &str) -> fn(i64, i64) -> i64 {
                 .wrapping_sub(a.wrapping_div(b | 1))
         },
     }
-}
-
-/// The benchmark's argument pairs (xorshift64, in ±1,000,000).
-fn argument_pairs() -> Vec<(i64, i64)> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 2_000_001) as i64 - 1_000_000
-    };
-    (0..CALLS).map(|_| (next(), next())).collect()
 }
 
 #[inline(never)]
@@ -112,7 +104,7 @@ fn run(formula: &str, mode: &str, rounds: usize, pairs: &[(i64, i64)]) -> i64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pairs = argument_pairs();
+    let pairs = workloads::argument_pairs(CALLS);
     // `cargo bench` passes `--bench`: then one round of everything.
     if args.is_empty() || args[0].starts_with('-') {
         for formula in ["arith", "checked", "if"] {

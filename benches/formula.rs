@@ -37,6 +37,10 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput};
 use evalexpr::{ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Value};
 
+#[path = "common/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
+
 const CALLS: usize = 1_000_000;
 
 /// One formula in the three forms.
@@ -107,22 +111,8 @@ fn if_native(a: i64, b: i64) -> i64 {
     }
 }
 
-/// A million pseudo-random argument pairs, small enough that no formula
-/// overflows (evalexpr reports overflow as an error).
-fn argument_pairs() -> Vec<(i64, i64)> {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        // xorshift64
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 2_000_001) as i64 - 1_000_000
-    };
-    (0..CALLS).map(|_| (next(), next())).collect()
-}
-
 fn formulas<M: Measurement>(c: &mut Criterion<M>) {
-    let random_pairs = argument_pairs();
+    let random_pairs = workloads::argument_pairs(CALLS);
     let pairs_a_above_b: Vec<(i64, i64)> = random_pairs
         .iter()
         .map(|&(a, b)| (a.abs() + 1_000_001, b))

@@ -158,3 +158,17 @@ pub const RUN_WORKLOADS: [(&str, &str, &str); 13] = [
         "ways(700, 6)|ways(200, 6)",
     ),
 ];
+
+/// `count` pseudo-random argument pairs (xorshift64), in ±1,000,000: small
+/// enough that no benchmarked formula overflows (evalexpr reports overflow
+/// as an error).
+pub fn argument_pairs(count: usize) -> Vec<(i64, i64)> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 2_000_001) as i64 - 1_000_000
+    };
+    (0..count).map(|_| (next(), next())).collect()
+}
