@@ -915,6 +915,24 @@ impl ModuleFunc<'_> {
     }
 }
 
+/// Expands `$direct!` (an asm block taking `"reg" = index` pairs) for the
+/// length of `$args`, so that each arity sets only its argument registers;
+/// the `match` folds away when the length is a constant.
+macro_rules! by_arity {
+    ($args:expr, $direct:ident) => {
+        match $args.len() {
+            0 => $direct!(),
+            1 => $direct!("rdi" = 0),
+            2 => $direct!("rdi" = 0, "rsi" = 1),
+            3 => $direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
+            4 => $direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
+            5 => $direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
+            6 => $direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
+            _ => unreachable!("a direct call passes every argument in a register"),
+        }
+    };
+}
+
 /// Like [`call_direct`], for a function that can trap and whose traps
 /// return to a direct caller: calls it with the context register and
 /// [`crate::abi::TRAP_KEY`] zero; returns the result register and the trap
@@ -948,16 +966,7 @@ unsafe fn call_direct_trapping(entry: usize, args: &[i64]) -> (i64, usize) {
             (result, key)
         }};
     }
-    match args.len() {
-        0 => direct!(),
-        1 => direct!("rdi" = 0),
-        2 => direct!("rdi" = 0, "rsi" = 1),
-        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
-        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
-        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
-        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
-        _ => unreachable!("a direct call passes every argument in a register"),
-    }
+    by_arity!(args, direct)
 }
 
 /// Calls `entry` as a System V function of `args.len()` (at most
@@ -989,16 +998,7 @@ unsafe fn call_direct(entry: usize, args: &[i64]) -> i64 {
             result
         }};
     }
-    match args.len() {
-        0 => direct!(),
-        1 => direct!("rdi" = 0),
-        2 => direct!("rdi" = 0, "rsi" = 1),
-        3 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2),
-        4 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3),
-        5 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4),
-        6 => direct!("rdi" = 0, "rsi" = 1, "rdx" = 2, "rcx" = 3, "r8" = 4, "r9" = 5),
-        _ => unreachable!("a direct call passes every argument in a register"),
-    }
+    by_arity!(args, direct)
 }
 
 #[cfg(test)]
