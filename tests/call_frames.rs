@@ -13,6 +13,8 @@
 //! change their number, accumulating loops) and random programs from the
 //! shared generator (`testgen`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -551,10 +553,7 @@ fn rows_match_the_code_of_frame_corners() {
 
 #[test]
 fn rows_match_the_code_of_random_programs() {
-    let cases: u32 = std::env::var("EXPRJIT_CFI_PROGRAMS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+    let cases: u32 = common::env_count("EXPRJIT_CFI_PROGRAMS", 200);
     let config = Config {
         cases,
         failure_persistence: None,

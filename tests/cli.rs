@@ -1,6 +1,8 @@
 //! End-to-end tests of the `exprjit` command line that do not fit a golden
 //! file: generated huge inputs, missing files, flags and standard input.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -350,17 +352,6 @@ fn completions_and_man_page_come_from_the_flags() {
     assert_eq!(output.status.code(), Some(2));
 }
 
-/// Peak resident memory of process `pid` so far (VmHWM), in MiB.
-fn peak_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmHWM line");
-    kib / 1024.0
-}
-
 /// Runs `source` in `exprjit -i BACKEND` and returns the first line of its
 /// error and its peak memory in MiB, read while the REPL waits for more
 /// input after the error (so the peak is the whole run's).
@@ -379,7 +370,7 @@ fn repl_error_and_peak(backend: &str, source: &str) -> (String, f64) {
     BufReader::new(repl.stderr.take().unwrap())
         .read_line(&mut error)
         .unwrap();
-    let peak = peak_mib(repl.id());
+    let peak = common::proc_status_mib(&repl.id().to_string(), "VmHWM");
     drop(stdin);
     assert!(repl.wait().unwrap().success());
     (error, peak)

@@ -8,6 +8,8 @@
 //! `EXPRJIT_LOOP_PROGRAMS=N` runs N random loop programs instead of the
 //! quick default; `EXPRJIT_LOOP_TRACE=1` prints each before running it.
 
+mod common;
+
 use exprjit::fault::Fault;
 use exprjit::pipeline::{self, Backend, Runner, Timings};
 
@@ -351,10 +353,7 @@ impl Gen<'_> {
 /// counter that drops every iteration.
 #[test]
 fn random_loops_agree_with_the_interpreter() {
-    let programs: usize = std::env::var("EXPRJIT_LOOP_PROGRAMS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
+    let programs: usize = common::env_count("EXPRJIT_LOOP_PROGRAMS", 300);
     let mut rng = Rng(0x1005_5EED_0000_0013);
     for _ in 0..programs {
         let mut source = String::new();

@@ -12,6 +12,8 @@
 //! `EXPRJIT_REWRITE_PROGRAMS=N` runs N random programs instead of the quick
 //! default; `EXPRJIT_REWRITE_TRACE=1` prints each before running it.
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -135,10 +137,7 @@ fn pass(a, b, c, d, e, f, g, h, i) = nine(i, h, g, f, e, d, c, b, a)
 /// proptest still shrinks a failure to a minimal program.
 #[test]
 fn random_programs_agree_with_the_interpreter() {
-    let programs: u32 = std::env::var("EXPRJIT_REWRITE_PROGRAMS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(150);
+    let programs: u32 = common::env_count("EXPRJIT_REWRITE_PROGRAMS", 150);
     let trace = std::env::var_os("EXPRJIT_REWRITE_TRACE").is_some();
     let config = Config {
         cases: programs,

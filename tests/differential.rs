@@ -14,6 +14,8 @@
 //! differential`). Every bug found is kept as a golden test in
 //! `tests/golden/` (the golden suite also runs on both back ends).
 
+mod common;
+
 use std::collections::HashSet;
 
 use proptest::prelude::*;
@@ -37,10 +39,7 @@ fn config() -> Config {
 }
 
 fn cases() -> u32 {
-    std::env::var("EXPRJIT_DIFF_CASES")
-        .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(3000)
+    common::env_count("EXPRJIT_DIFF_CASES", 3000)
 }
 
 proptest! {

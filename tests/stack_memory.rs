@@ -4,20 +4,11 @@
 //! `/proc/.../status` (VmRSS), in a test binary of its own so that no other
 //! test's memory is counted. A smaller configured stack overflows sooner.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Resident memory of process `pid` (`self` for this one), in MiB.
-fn resident_mib(pid: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("procfs");
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmRSS line");
-    kib / 1024.0
-}
 
 const RUNAWAY: &str = "fn down(n) = 1 + down(n - 1)";
 
@@ -45,14 +36,14 @@ fn library_threads_give_their_stack_back_after_an_overflow() {
     let _turn = take_turn();
     let program = exprjit::compile(RUNAWAY).unwrap();
     let down = program.func::<1>("down").unwrap();
-    let before = resident_mib("self");
+    let before = common::proc_status_mib("self", "VmRSS");
     let start = Instant::now();
     assert_eq!(
         down.call([0]).unwrap_err().code(),
         exprjit::ErrorCode::StackOverflow
     );
     let first_overflow = start.elapsed();
-    let after = resident_mib("self");
+    let after = common::proc_status_mib("self", "VmRSS");
     println!("RSS {before:.1} MiB before, {after:.1} MiB after an overflow ({first_overflow:?})");
     assert!(after < before + 16.0, "{before:.1} -> {after:.1} MiB");
 
@@ -77,7 +68,7 @@ fn library_threads_give_their_stack_back_after_an_overflow() {
                 exprjit::ErrorCode::StackOverflow
             );
         }
-        let with_workers = resident_mib("self");
+        let with_workers = common::proc_status_mib("self", "VmRSS");
         println!("RSS with {WORKERS} workers after their overflows: {with_workers:.1} MiB");
         measured.wait();
         assert!(with_workers < before + 32.0, "{with_workers:.1} MiB");
@@ -119,14 +110,14 @@ fn the_repl_gives_its_stack_back_after_an_overflow() {
     let mut stderr = BufReader::new(repl.stderr.take().unwrap());
     writeln!(stdin, "{RUNAWAY}").unwrap();
     read_until(&mut stdout, "defined down(n)");
-    let before = resident_mib(&pid);
+    let before = common::proc_status_mib(&pid, "VmRSS");
     writeln!(stdin, "down(0)").unwrap();
     read_until(&mut stderr, "stack overflow in function 'down'");
     // The error is printed once the call has returned and its stack has
     // been given back; the next entry's value shows the REPL is idle.
     writeln!(stdin, "20 + 22").unwrap();
     read_until(&mut stdout, "42");
-    let after = resident_mib(&pid);
+    let after = common::proc_status_mib(&pid, "VmRSS");
     println!("REPL RSS {before:.1} MiB before, {after:.1} MiB after an overflow");
     assert!(after < before + 16.0, "{before:.1} -> {after:.1} MiB");
     drop(stdin);
