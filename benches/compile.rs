@@ -30,7 +30,7 @@ fn compile(c: &mut Criterion) {
             |b, source| {
                 b.iter(|| {
                     let mut timings = Timings::default();
-                    let program = pipeline::front_end(source, &[], &mut timings).expect("valid");
+                    let program = pipeline::front_end(source, &mut timings).expect("valid");
                     pipeline::back_end(&program, &mut timings).expect("loads")
                 })
             },
@@ -40,10 +40,10 @@ fn compile(c: &mut Criterion) {
             BenchmarkId::new("check", functions),
             &source,
             |b, source| {
-                b.iter(|| pipeline::front_end(source, &[], &mut Timings::default()).expect("valid"))
+                b.iter(|| pipeline::front_end(source, &mut Timings::default()).expect("valid"))
             },
         );
-        let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
+        let program = pipeline::front_end(&source, &mut Timings::default()).expect("valid");
         group.bench_with_input(
             BenchmarkId::new("codegen_only", functions),
             &program,

@@ -21,7 +21,7 @@ fn run(c: &mut Criterion) {
         ] {
             let source = format!("{definitions}{call}\n");
             let mut timings = Timings::default();
-            let program = pipeline::front_end(&source, &[], &mut timings).expect("valid");
+            let program = pipeline::front_end(&source, &mut timings).expect("valid");
             let runner = Runner::new(&program, backend, &mut timings).expect("loads");
             let entry = *program.top_level.last().expect("one call");
             group.bench_function(BenchmarkId::new(format!("{name}/{label}"), call), |b| {

@@ -205,7 +205,7 @@ fn start_helper() -> std::io::Result<mpsc::Sender<Job>> {
 
 fn compile_file(file: Arc<SourceFile>, debug_info: bool) -> Result<Program, CompileError> {
     let mut timings = pipeline::Timings::default();
-    let program = match pipeline::front_end(&file.text, &[], &mut timings) {
+    let program = match pipeline::front_end(&file.text, &mut timings) {
         Ok(program) => program,
         Err(diagnostics) => return Err(CompileError::from_diagnostics(file, diagnostics)),
     };
@@ -916,6 +916,8 @@ impl RuntimeError {
             Cause::Trap(jit::Fault::DivisionByZero { .. }) => ErrorCode::DivisionByZero,
             Cause::Trap(jit::Fault::StackOverflow { .. }) => ErrorCode::StackOverflow,
             Cause::Trap(jit::Fault::Interrupted) => ErrorCode::Interrupted,
+            // Only a REPL session's code calls through a function table.
+            Cause::Trap(jit::Fault::UndefinedFunction { .. }) => ErrorCode::UndefinedFunction,
             Cause::InterruptInUse => ErrorCode::InterruptInUse,
             Cause::OutOfMemory(_) => ErrorCode::OutOfMemory,
             Cause::WrongArgumentCount { .. } => ErrorCode::WrongArgumentCount,

@@ -26,6 +26,12 @@ pub struct CodeMap {
     pub enter: usize,
     /// Offset of the shared trap exit that every trap stub calls.
     pub trap_exit: usize,
+    /// With a function table: offset of the code that the table's slot of
+    /// a function not defined yet points at. A `call` through the table
+    /// arrives with `r11` zero and its return address (the site) on the
+    /// stack; a tail call's jump with the site's address in `r11`. It
+    /// leaves through the trap exit.
+    pub undefined: Option<usize>,
     /// Every function of the program, indexed by its `ir::FuncId`.
     pub funcs: Vec<FuncCode>,
     /// Every trap site, sorted by offset.
@@ -180,6 +186,10 @@ pub struct FuncCode {
     /// arguments is known only at run time needs no choice among lengths.
     /// Equal to `offset` for a function without parameters.
     pub loader: Option<usize>,
+    /// Whether the function is only declared here (a REPL session's
+    /// function of another entry, called through the function table): it
+    /// has no code, and `offset` and `size` mean nothing.
+    pub external: bool,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.
@@ -212,6 +222,11 @@ pub enum TrapKind {
     /// The stack limit (or an interrupt, which raises it) was hit on entry
     /// to the trap site's function.
     StackOverflow,
+    /// A call through the function table reached a function that is not
+    /// defined yet: `callee` (an external function of this program), called
+    /// at `span`. The site is the call's return address (or, for a tail
+    /// call, the end of its jump; see [`CodeMap::undefined`]).
+    UndefinedFunction { callee: usize, span: Span },
 }
 
 /// A named range of the generated code.
@@ -249,7 +264,7 @@ impl CodeMap {
             offset: batch.offset,
             size: batch.size,
         }));
-        for func in &self.funcs {
+        for func in self.funcs.iter().filter(|func| !func.external) {
             if let Some(loader) = func.loader.filter(|&loader| loader < func.offset) {
                 symbols.push(Symbol {
                     name: format!("<argument loader of {}>", func.name),
@@ -264,7 +279,10 @@ impl CodeMap {
 
     /// The symbol of function `func`, if there is one.
     pub fn func_symbol(&self, func: usize) -> Option<Symbol> {
-        self.funcs.get(func).map(FuncCode::symbol)
+        self.funcs
+            .get(func)
+            .filter(|func| !func.external)
+            .map(FuncCode::symbol)
     }
 
     /// The batch entry for functions of `arity` parameters, if emitted.

@@ -87,6 +87,11 @@ impl Names {
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()
     }
+
+    /// Every name, in symbol order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.iter().map(|name| &**name)
+    }
 }
 
 impl std::ops::Index<Symbol> for Names {

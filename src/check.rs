@@ -3,56 +3,117 @@
 
 use crate::ast::{self, ExprKind, NodeId, Span, Symbol, UnOp};
 use crate::diag::{Diagnostic, ErrorCode};
-use crate::ir::{self, FuncId, LocalId};
+use crate::ir::{self, FuncId, GlobalId, LocalId};
 use crate::suggest;
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
 #[cfg(test)]
 pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
-    check_with(program, &[], &[])
+    check_with(program, &NoEnvironment, &[])
 }
 
-/// Checks `program` in an environment of functions defined earlier (a REPL
-/// session's definitions; their [`FuncId`]s are their indexes). A
-/// definition in `program` with the name of an earlier one replaces it and
-/// keeps its id, so that earlier callers reach the new one. Changing the
-/// number of parameters of a function that an earlier, not redefined
-/// function calls is an error.
+/// A function the checker finds outside the program: in a REPL session.
+#[derive(Clone, Debug)]
+pub struct Known {
+    /// Its number in the session (its slot in the function table).
+    pub id: GlobalId,
+    pub arity: usize,
+    /// How it was declared, e.g. `add(x, y)`; `None` if it is not defined
+    /// yet, only called (a forward reference), with `arity` arguments.
+    pub signature: Option<String>,
+}
+
+/// What a program is checked against: the functions of the entries before
+/// it in a REPL session. Looked up by name, never copied, so that checking
+/// an entry costs the same however large the session is.
+pub trait Environment {
+    /// The function named `name`, if there is one.
+    fn lookup(&self, name: &str) -> Option<Known>;
+    /// The number the next new function gets.
+    fn next_id(&self) -> GlobalId;
+    /// The names of the functions whose bodies call function `id` (for the
+    /// error that refuses to change its number of parameters under them).
+    fn callers(&self, id: GlobalId) -> Vec<String>;
+    /// Every name, for "did you mean" (only on an error).
+    fn names(&self) -> Vec<String>;
+    /// Whether a definition may call a function defined nowhere yet (a
+    /// REPL session, where a later entry may define it) instead of that
+    /// being an error (a file).
+    fn forward_references(&self) -> bool;
+}
+
+/// No functions outside the program: a file, or the library's source.
+pub struct NoEnvironment;
+
+impl Environment for NoEnvironment {
+    fn lookup(&self, _: &str) -> Option<Known> {
+        None
+    }
+    fn next_id(&self) -> GlobalId {
+        0
+    }
+    fn callers(&self, _: GlobalId) -> Vec<String> {
+        Vec::new()
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn forward_references(&self) -> bool {
+        false
+    }
+}
+
+/// Checks `program` in `env`, the functions of a REPL session's earlier
+/// entries. A definition in `program` with the name of an earlier one
+/// replaces it and keeps its [`GlobalId`], so that earlier callers reach
+/// the new one. Changing the number of parameters of a function that an
+/// earlier, not redefined function calls is an error.
 ///
 /// `broken` names functions whose definitions did not parse; calls to them
 /// are not reported as calls to unknown functions (so that the checker's
 /// errors can be reported together with the syntax errors).
 ///
-/// The result holds every function: the environment's (updated), the new
-/// ones, then one per top-level expression.
+/// The result holds the program's definitions (with [`FuncId`]s in
+/// definition order, so that without an environment a function's
+/// [`GlobalId`] is its [`FuncId`]), one function per top-level expression,
+/// and a declaration ([`ir::Link::External`]) for each function of the
+/// environment that the program calls.
 pub fn check_with(
     program: &ast::Program,
-    earlier: &[ir::Func],
+    env: &dyn Environment,
     broken: &[String],
 ) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     let symbols = program.names.len();
     let mut checker = Checker {
         program,
-        earlier,
+        env,
         broken_names: broken,
         signatures: vec![None; symbols],
+        earlier: vec![None; symbols],
         broken: vec![false; symbols],
         defined_here: vec![false; symbols],
         bindings: vec![NO_BINDING; symbols],
         shadowed: Vec::new(),
-        next_id: earlier.len(),
+        next_id: env.next_id(),
+        in_definition: false,
+        out: ir::CheckedProgram::default(),
         errors: Vec::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
     // Only the names this program writes can meet an earlier definition.
-    for (id, func) in earlier.iter().enumerate() {
-        if let Some(symbol) = program.names.get(&func.name) {
-            checker.signatures[symbol as usize] = Some(Signature {
-                id,
-                arity: func.arity,
-                defined: Defined::Earlier,
+    for (symbol, name) in program.names.iter().enumerate() {
+        if let Some(known) = env.lookup(name) {
+            checker.signatures[symbol] = Some(Signature {
+                id: known.id,
+                local: None,
+                arity: known.arity,
+                defined: match known.signature {
+                    Some(_) => Defined::Earlier,
+                    None => Defined::Called,
+                },
             });
+            checker.earlier[symbol] = Some(known);
         }
     }
     for name in broken {
@@ -68,36 +129,31 @@ pub fn check_with(
             ast::Item::Expr(_) => None,
         })
         .collect();
-    let ids: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
+    let locals: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
     checker.check_arity_changes(&defs);
 
-    let mut out = ir::CheckedProgram {
-        funcs: earlier.to_vec(),
-        ..ir::CheckedProgram::default()
-    };
-    let mut def_ids = Vec::new();
-    for (def, id) in defs.iter().zip(ids) {
+    checker.in_definition = true;
+    for (def, local) in defs.iter().zip(&locals) {
         let func = checker.function(def);
-        match id {
-            Some(id) if id < out.funcs.len() => out.funcs[id] = func,
-            Some(_) => out.funcs.push(func),
-            None => {} // a duplicate, already reported
+        if let Some(local) = *local {
+            checker.out.funcs[local] = func;
         }
-        def_ids.extend(id);
     }
-    let mut def_ids = def_ids.into_iter();
+    checker.in_definition = false;
+    let mut def_locals = locals.into_iter().flatten();
     for (index, item) in program.items.iter().enumerate() {
         if let ast::Item::Func(_) = item {
             // Duplicates have no id; every other definition takes the next.
-            if let Some(id) = def_ids.next() {
-                out.items.push(ir::Item::Def(id));
+            if let Some(local) = def_locals.next() {
+                checker.out.items.push(ir::Item::Def(local));
             }
         }
         if let &ast::Item::Expr(expr) = item {
-            out.items.push(ir::Item::Expr(out.funcs.len()));
-            out.top_level.push(out.funcs.len());
             let mut locals = 0;
             let body = checker.expr(expr, &mut locals);
+            let out = &mut checker.out;
+            out.items.push(ir::Item::Expr(out.funcs.len()));
+            out.top_level.push(out.funcs.len());
             out.funcs.push(ir::Func {
                 name: format!("<top-level expression {}>", index + 1),
                 name_span: program.node(expr).span(),
@@ -105,11 +161,12 @@ pub fn check_with(
                 arity: 0,
                 locals,
                 body,
+                link: ir::Link::TopLevel,
             });
         }
     }
     if checker.errors.is_empty() {
-        Ok(out)
+        Ok(checker.out)
     } else {
         checker.errors.sort_by_key(|d| d.span.start);
         Err(checker.errors)
@@ -119,7 +176,10 @@ pub fn check_with(
 /// What the checker knows about a function before checking its body.
 #[derive(Copy, Clone)]
 struct Signature {
-    id: FuncId,
+    id: GlobalId,
+    /// Its index in the checked program, once it has one: a definition's
+    /// from the start, an earlier entry's function's from its first call.
+    local: Option<FuncId>,
     arity: usize,
     defined: Defined,
 }
@@ -127,8 +187,11 @@ struct Signature {
 /// Where a function is defined.
 #[derive(Copy, Clone)]
 enum Defined {
-    /// In the environment (`earlier[id]`).
+    /// In the environment (`Checker::earlier`).
     Earlier,
+    /// Nowhere yet: called by a definition of the environment or of this
+    /// program, with `arity` arguments, as a forward reference.
+    Called,
     /// In the program being checked.
     Here(ast::FuncDef),
 }
@@ -138,7 +201,9 @@ const NO_BINDING: u32 = u32::MAX;
 
 struct Checker<'a> {
     program: &'a ast::Program,
-    earlier: &'a [ir::Func],
+    env: &'a dyn Environment,
+    /// Indexed by symbol: what the environment has of that name.
+    earlier: Vec<Option<Known>>,
     broken_names: &'a [String],
     /// Indexed by symbol: the function of that name, if any.
     signatures: Vec<Option<Signature>>,
@@ -156,7 +221,12 @@ struct Checker<'a> {
     /// restore when they end.
     shadowed: Vec<(Symbol, u32)>,
     /// The id the next new function gets.
-    next_id: FuncId,
+    next_id: GlobalId,
+    /// Checking a definition's body (where a REPL allows calls to
+    /// functions defined nowhere yet), not a top-level expression.
+    in_definition: bool,
+    /// The checked program so far.
+    out: ir::CheckedProgram,
     errors: Vec<Diagnostic>,
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
@@ -196,8 +266,19 @@ impl<'a> Checker<'a> {
     /// `name(p1, p2)`, as the function was declared.
     fn signature_text(&self, signature: &Signature) -> String {
         match signature.defined {
-            Defined::Earlier => self.earlier[signature.id].signature.clone(),
             Defined::Here(def) => self.declared(&def),
+            Defined::Earlier | Defined::Called => {
+                let name = self.program.names.iter().zip(&self.earlier).find_map(
+                    |(name, known)| known.as_ref().filter(|k| k.id == signature.id).map(|k| (name, k)),
+                );
+                match name {
+                    Some((_, Known { signature: Some(text), .. })) => text.clone(),
+                    Some((name, known)) => {
+                        format!("{name}({})", vec!["_"; known.arity].join(", "))
+                    }
+                    None => String::new(),
+                }
+            }
         }
     }
 
@@ -238,44 +319,86 @@ impl<'a> Checker<'a> {
         }
         let id = match self.signatures[symbol] {
             Some(earlier) => earlier.id,
-            None => {
-                self.next_id += 1;
-                self.next_id - 1
-            }
+            None => self.new_id(),
         };
+        let local = self.out.funcs.len();
+        // A placeholder until the body is checked, so that calls can name
+        // the function by its index before then.
+        self.out.funcs.push(ir::Func {
+            name: String::new(),
+            name_span: def.name.span,
+            signature: String::new(),
+            arity: def.params.len as usize,
+            locals: 0,
+            body: ir::Expr::Int(0),
+            link: ir::Link::Defined(id),
+        });
         self.signatures[symbol] = Some(Signature {
             id,
+            local: Some(local),
             arity: def.params.len as usize,
             defined: Defined::Here(*def),
         });
-        Some(id)
+        Some(local)
+    }
+
+    fn new_id(&mut self) -> GlobalId {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    /// The index in the checked program of the function `symbol` names,
+    /// declaring it as [`ir::Link::External`] on the first call if it
+    /// belongs to the environment (or to nothing yet).
+    fn local_of(&mut self, symbol: Symbol) -> FuncId {
+        let signature = self.signatures[symbol as usize]
+            .as_mut()
+            .expect("called functions have a signature");
+        if let Some(local) = signature.local {
+            return local;
+        }
+        let local = self.out.funcs.len();
+        signature.local = Some(local);
+        let (id, arity) = (signature.id, signature.arity);
+        let name = self.name(symbol);
+        let text = self.signature_text(&self.signatures[symbol as usize].expect("set above"));
+        self.out.funcs.push(ir::Func {
+            name: name.to_owned(),
+            name_span: Span::default(),
+            signature: text,
+            arity,
+            locals: 0,
+            body: ir::Expr::Int(0),
+            link: ir::Link::External(id),
+        });
+        local
     }
 
     /// Reports redefinitions that change the number of parameters of a
     /// function that an earlier function, not itself redefined, calls.
     fn check_arity_changes(&mut self, defs: &[ast::FuncDef]) {
-        let earlier = self.earlier;
         for def in defs {
-            let Some(Signature { id, arity, .. }) = self.signatures[def.name.name as usize] else {
-                continue;
-            };
-            let Some(old) = earlier.get(id) else {
+            let symbol = def.name.name as usize;
+            let (Some(Signature { id, arity, .. }), Some(old)) =
+                (self.signatures[symbol], &self.earlier[symbol])
+            else {
                 continue;
             };
             if old.arity == arity {
                 continue;
             }
+            let old_arity = old.arity;
             let redefined = |name: &str| {
                 self.program
                     .names
                     .get(name)
                     .is_some_and(|symbol| self.defined_here[symbol as usize])
             };
-            let callers: Vec<&str> = earlier
-                .iter()
-                .filter(|caller| !redefined(&caller.name))
-                .filter(|caller| caller.body.calls(id))
-                .map(|caller| caller.name.as_str())
+            let callers: Vec<String> = self
+                .env
+                .callers(id)
+                .into_iter()
+                .filter(|caller| !redefined(caller))
                 .collect();
             if callers.is_empty() {
                 continue;
@@ -287,14 +410,14 @@ impl<'a> Checker<'a> {
                     format!(
                         "cannot change the number of parameters of '{}' from {} to {}",
                         self.name(def.name.name),
-                        old.arity,
+                        old_arity,
                         arity
                     ),
                     def.name.span,
                 )
                 .with_label(format!(
                     "still called with {} by {}",
-                    plural(old.arity, "argument"),
+                    plural(old_arity, "argument"),
                     quoted.join(", ")
                 ))
                 .with_help(format!(
@@ -334,6 +457,10 @@ impl<'a> Checker<'a> {
             arity: params.len(),
             locals,
             body,
+            link: self.out.funcs[self.signatures[def.name.name as usize]
+                .and_then(|s| s.local)
+                .expect("a declared function has an index")]
+            .link,
         }
     }
 
@@ -359,17 +486,30 @@ impl<'a> Checker<'a> {
                     .iter()
                     .map(|&arg| self.expr(arg, locals))
                     .collect();
-                let Some(signature) = self.signatures[callee as usize] else {
-                    if !self.broken[callee as usize] {
-                        self.unknown_function(callee, self.program.callee_span(node, callee));
+                if self.signatures[callee as usize].is_none() {
+                    if self.broken[callee as usize] {
+                        return ir::Expr::Int(0);
                     }
-                    return ir::Expr::Int(0);
-                };
+                    if !(self.in_definition && self.env.forward_references()) {
+                        self.unknown_function(callee, self.program.callee_span(node, callee));
+                        return ir::Expr::Int(0);
+                    }
+                    // A REPL definition may call a function a later entry
+                    // defines; its first call fixes the number of arguments.
+                    let id = self.new_id();
+                    self.signatures[callee as usize] = Some(Signature {
+                        id,
+                        local: None,
+                        arity: args.len(),
+                        defined: Defined::Called,
+                    });
+                }
+                let signature = self.signatures[callee as usize].expect("declared above");
                 if signature.arity != args.len() {
                     self.wrong_arity(node.span(), callee, args.len());
                 }
                 ir::Expr::Call {
-                    func: signature.id,
+                    func: self.local_of(callee),
                     args,
                     span: node.span(),
                 }
@@ -476,18 +616,18 @@ impl<'a> Checker<'a> {
 
     /// Every function name known: the program's, the environment's and
     /// the broken definitions'.
-    fn known_functions(&self) -> impl Iterator<Item = &'a str> + '_ {
+    fn known_functions(&self) -> impl Iterator<Item = String> + '_ {
         let here = (0..self.signatures.len())
             .filter(|&symbol| self.signatures[symbol].is_some() || self.broken[symbol])
             .map(|symbol| self.name(symbol as Symbol));
         let program = self.program;
         let elsewhere = self
-            .earlier
-            .iter()
-            .map(|func| func.name.as_str())
-            .chain(self.broken_names.iter().map(String::as_str))
+            .env
+            .names()
+            .into_iter()
+            .chain(self.broken_names.iter().cloned())
             .filter(move |name| program.names.get(name).is_none());
-        here.chain(elsewhere)
+        here.map(str::to_owned).chain(elsewhere)
     }
 
     #[cold]
@@ -501,7 +641,8 @@ impl<'a> Checker<'a> {
         )
         .with_label("no function of this name is defined");
         let mut budget = self.suggestion_budget;
-        if let Some(near) = suggest::closest_within(name, self.known_functions(), &mut budget) {
+        let known: Vec<String> = self.known_functions().collect();
+        if let Some(near) = suggest::closest_within(name, known.iter().map(String::as_str), &mut budget) {
             error = error.with_help(format!("did you mean '{near}'?"));
         }
         self.suggestion_budget = budget;
@@ -533,6 +674,10 @@ impl<'a> Checker<'a> {
                 error.with_related(def.name.span, format!("defined here as {text}"))
             }
             Defined::Earlier => error.with_help(format!("it is defined as {text}")),
+            Defined::Called => error.with_help(format!(
+                "'{name}' is not defined yet; its first call passes {}",
+                plural(signature.arity, "argument")
+            )),
         };
         self.errors.push(error);
     }

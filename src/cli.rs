@@ -211,7 +211,7 @@ fn run(cli: &Cli) -> ExitCode {
     // The process ends soon after: the checked program and the loaded code
     // are left to the OS rather than freed node by node (and unmapped)
     // just before exit.
-    let program = match pipeline::front_end(&file.text, &[], &mut timings) {
+    let program = match pipeline::front_end(&file.text, &mut timings) {
         Ok(program) => ManuallyDrop::new(program),
         Err(errors) => {
             diag::emit_to_stderr(&file, &errors);

@@ -124,6 +124,8 @@ pub enum ErrorCode {
     OutOfMemory,
     /// A second call tried to use an interrupt that a running call holds.
     InterruptInUse,
+    /// (REPL) A call reached a function that no entry has defined yet.
+    UndefinedFunction,
     /// The library's lookup of a function by name found none.
     NoSuchFunction,
     /// The library's lookup asked for a different number of parameters.
@@ -139,7 +141,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -161,6 +163,7 @@ impl ErrorCode {
         ErrorCode::Interrupted,
         ErrorCode::OutOfMemory,
         ErrorCode::InterruptInUse,
+        ErrorCode::UndefinedFunction,
         ErrorCode::NoSuchFunction,
         ErrorCode::ArityMismatch,
         ErrorCode::NothingToEvaluate,
@@ -198,6 +201,7 @@ impl ErrorCode {
             ErrorCode::Interrupted => "E0102",
             ErrorCode::OutOfMemory => "E0103",
             ErrorCode::InterruptInUse => "E0104",
+            ErrorCode::UndefinedFunction => "E0105",
             ErrorCode::NoSuchFunction => "E0200",
             ErrorCode::ArityMismatch => "E0201",
             ErrorCode::NothingToEvaluate => "E0202",

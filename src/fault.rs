@@ -20,6 +20,13 @@ pub enum Fault {
         name: String,
         span: Span,
     },
+    /// A call at `span` in function `func` reached function `name`, which
+    /// a REPL definition calls but no entry has defined yet.
+    UndefinedFunction {
+        func: ir::FuncId,
+        name: String,
+        span: Span,
+    },
     /// An [`Interrupt`](crate::jit::LimitInterrupt) stopped the run.
     Interrupted,
 }
@@ -28,7 +35,9 @@ impl Fault {
     /// The function whose source the error points into, if any.
     pub fn func(&self) -> Option<ir::FuncId> {
         match self {
-            Fault::DivisionByZero { func, .. } | Fault::StackOverflow { func, .. } => Some(*func),
+            Fault::DivisionByZero { func, .. }
+            | Fault::StackOverflow { func, .. }
+            | Fault::UndefinedFunction { func, .. } => Some(*func),
             Fault::Interrupted => None,
         }
     }
@@ -46,6 +55,13 @@ impl Fault {
                 *span,
             )
             .with_label("recursion nested too deeply here"),
+            Fault::UndefinedFunction { name, span, .. } => Diagnostic::new(
+                ErrorCode::UndefinedFunction,
+                format!("function '{name}' is not defined yet"),
+                *span,
+            )
+            .with_label(format!("'{name}' is called here"))
+            .with_help(format!("define '{name}' in a later entry, then run this again")),
             Fault::Interrupted => {
                 Diagnostic::new(ErrorCode::Interrupted, "interrupted", Span::default())
             }

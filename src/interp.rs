@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use crate::abi::StackContext;
 use crate::ast::{BinOp, Span, UnOp};
 use crate::fault::Fault;
-use crate::ir::{self, Expr, FuncId, LocalId};
+use crate::ir::{self, Expr, FuncId, GlobalId, LocalId};
 use crate::jit::runtime::LimitInterrupt;
 
 /// The most memory the interpreter's stacks (steps, values, locals and
@@ -47,6 +47,28 @@ pub fn call(
     call_with_budget(program, func, args, interrupt, STACK_BUDGET)
 }
 
+/// Where a REPL session's function table points: the program (an entry)
+/// holding the current definition of a function and its index there, or
+/// `None` while it is not defined yet.
+pub type Linker<'p> = dyn Fn(GlobalId) -> Option<(&'p ir::CheckedProgram, FuncId)> + 'p;
+
+/// Like [`call`], for a program of a REPL session whose external
+/// functions ([`ir::Link::External`]) `link` finds in other entries (as
+/// the JIT's function table does). On an error, also the program whose
+/// function the [`Fault`] names.
+pub fn call_linked<'p>(
+    program: &'p ir::CheckedProgram,
+    func: FuncId,
+    args: &[i64],
+    interrupt: Option<&LimitInterrupt>,
+    link: &'p Linker<'p>,
+) -> Result<i64, (Fault, &'p ir::CheckedProgram)> {
+    let mut machine = Machine::new(program, STACK_BUDGET);
+    machine.link = Some(link);
+    let result = machine.run_interruptibly(func, args, interrupt);
+    result.map_err(|fault| (fault, machine.program))
+}
+
 /// [`call`], with the stacks bounded to `budget` bytes.
 pub(crate) fn call_with_budget(
     program: &ir::CheckedProgram,
@@ -60,29 +82,7 @@ pub(crate) fn call_with_budget(
         program.funcs[func].arity,
         "wrong number of arguments"
     );
-    // The interrupt mechanism raises the limit of a running context; the
-    // interpreter owns one just to be told.
-    // Only its atomic `limit` is ever written, through a shared reference.
-    let context = StackContext::default();
-    let context_ptr = std::ptr::from_ref(&context).cast_mut();
-    if let Some(interrupt) = interrupt {
-        interrupt.begin(context_ptr);
-    }
-    let mut machine = Machine {
-        program,
-        steps: Vec::new(),
-        values: Vec::new(),
-        locals: Vec::new(),
-        frames: Vec::new(),
-        budget,
-    };
-    let result = machine.run(func, args, || {
-        context.limit.load(Ordering::Relaxed) == u64::MAX
-    });
-    if let Some(interrupt) = interrupt {
-        interrupt.end(context_ptr);
-    }
-    result
+    Machine::new(program, budget).run_interruptibly(func, args, interrupt)
 }
 
 /// One pending piece of work, done when the expression being evaluated
@@ -108,14 +108,16 @@ enum Step<'p> {
     },
     /// Pop the value of a `let`, store it in `local`, evaluate `body`.
     Bind { local: LocalId, body: &'p Expr },
-    /// Pop `func`'s arguments and enter it.
-    Call(FuncId),
+    /// Pop `func`'s arguments and enter it (called at the span).
+    Call(FuncId, Span),
     /// Leave the current function; its value stays on the value stack.
     Return,
 }
 
 /// A function being run.
-struct Frame {
+struct Frame<'p> {
+    /// The program (a REPL entry) the function belongs to.
+    program: &'p ir::CheckedProgram,
     func: FuncId,
     /// Where its locals start in [`Machine::locals`].
     locals_base: usize,
@@ -123,16 +125,55 @@ struct Frame {
 
 /// The interpreter's state: everything the JIT keeps on its stack.
 struct Machine<'p> {
+    /// The program of the running function.
     program: &'p ir::CheckedProgram,
+    /// Where the program's external functions are, in a REPL session.
+    link: Option<&'p Linker<'p>>,
     steps: Vec<Step<'p>>,
     values: Vec<i64>,
     locals: Vec<i64>,
-    frames: Vec<Frame>,
+    frames: Vec<Frame<'p>>,
     /// Bytes the four stacks may hold together ([`STACK_BUDGET`]).
     budget: usize,
 }
 
 impl<'p> Machine<'p> {
+    fn new(program: &'p ir::CheckedProgram, budget: usize) -> Machine<'p> {
+        Machine {
+            program,
+            link: None,
+            steps: Vec::new(),
+            values: Vec::new(),
+            locals: Vec::new(),
+            frames: Vec::new(),
+            budget,
+        }
+    }
+
+    /// [`Self::run`], stopped early if `interrupt` is requested.
+    fn run_interruptibly(
+        &mut self,
+        func: FuncId,
+        args: &[i64],
+        interrupt: Option<&LimitInterrupt>,
+    ) -> Result<i64, Fault> {
+        // The interrupt mechanism raises the limit of a running context;
+        // the interpreter owns one just to be told. Only its atomic
+        // `limit` is ever written, through a shared reference.
+        let context = StackContext::default();
+        let context_ptr = std::ptr::from_ref(&context).cast_mut();
+        if let Some(interrupt) = interrupt {
+            interrupt.begin(context_ptr);
+        }
+        let result = self.run(func, args, || {
+            context.limit.load(Ordering::Relaxed) == u64::MAX
+        });
+        if let Some(interrupt) = interrupt {
+            interrupt.end(context_ptr);
+        }
+        result
+    }
+
     /// Runs until the call of `func` has returned. Each turn either
     /// evaluates the expression in `next` (which pushes the steps that
     /// finish it and names its first operand as the new `next`) or, when
@@ -145,7 +186,7 @@ impl<'p> Machine<'p> {
         interrupted: impl Fn() -> bool,
     ) -> Result<i64, Fault> {
         self.values.extend_from_slice(args);
-        let mut next = self.enter(func)?;
+        let mut next = self.enter(func, Span::default())?;
         let mut until_poll = INTERRUPT_POLL_INTERVAL;
         loop {
             next = match next {
@@ -171,7 +212,7 @@ impl<'p> Machine<'p> {
         self.values.pop().expect("value stack underflow")
     }
 
-    fn current_frame(&self) -> &Frame {
+    fn current_frame(&self) -> &Frame<'p> {
         self.frames.last().expect("no function is running")
     }
 
@@ -223,10 +264,13 @@ impl<'p> Machine<'p> {
                 self.locals[slot] = value;
                 return Ok(Some(body));
             }
-            Step::Call(func) => return self.enter(func),
+            Step::Call(func, span) => return self.enter(func, span),
             Step::Return => {
                 let frame = self.frames.pop().expect("return without a frame");
                 self.locals.truncate(frame.locals_base);
+                if let Some(caller) = self.frames.last() {
+                    self.program = caller.program;
+                }
             }
         }
         Ok(None)
@@ -284,7 +328,7 @@ impl<'p> Machine<'p> {
                 });
                 Some(value)
             }
-            Expr::Call { func, args, .. } => {
+            Expr::Call { func, args, span } => {
                 // Arguments are evaluated left to right onto the value
                 // stack; the leading leaves (often all of them) at once.
                 let first_pending = args.iter().position(|arg| !arg.is_leaf());
@@ -293,9 +337,9 @@ impl<'p> Machine<'p> {
                     self.values.push(value);
                 }
                 let Some(first_pending) = first_pending else {
-                    return self.enter(*func);
+                    return self.enter(*func, *span);
                 };
-                self.steps.push(Step::Call(*func));
+                self.steps.push(Step::Call(*func, *span));
                 self.steps
                     .extend(args[first_pending + 1..].iter().rev().map(Step::Eval));
                 Some(&args[first_pending])
@@ -357,8 +401,9 @@ impl<'p> Machine<'p> {
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
     /// frame, so tail recursion runs in constant space, as in the JIT.
-    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, Fault> {
-        let callee = &self.program.funcs[func];
+    fn enter(&mut self, func: FuncId, span: Span) -> Result<Option<&'p Expr>, Fault> {
+        let (program, func) = self.resolve(func, span)?;
+        let callee = &program.funcs[func];
         let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
         if is_tail_call {
             let frame = self.frames.pop().expect("tail call without a frame");
@@ -377,8 +422,33 @@ impl<'p> Machine<'p> {
         self.locals.extend_from_slice(&self.values[args_start..]);
         self.values.truncate(args_start);
         self.locals.resize(locals_base + callee.locals, 0);
-        self.frames.push(Frame { func, locals_base });
+        self.frames.push(Frame {
+            program,
+            func,
+            locals_base,
+        });
+        self.program = program;
         Ok(Some(&callee.body))
+    }
+
+    /// The program and index of the code that a call of `func` (of the
+    /// running program, at `span`) runs: an external function's current
+    /// definition in its own entry, found through the linker.
+    fn resolve(
+        &self,
+        func: FuncId,
+        span: Span,
+    ) -> Result<(&'p ir::CheckedProgram, FuncId), Fault> {
+        let program = self.program;
+        let ir::Link::External(id) = program.funcs[func].link else {
+            return Ok((program, func));
+        };
+        let link = self.link.expect("external functions need a linker");
+        link(id).ok_or_else(|| Fault::UndefinedFunction {
+            func: self.current_frame().func,
+            name: program.funcs[func].name.clone(),
+            span,
+        })
     }
 }
 
@@ -388,7 +458,7 @@ mod tests {
     use crate::pipeline::{self, Timings};
 
     fn checked(source: &str) -> ir::CheckedProgram {
-        pipeline::front_end(source, &[], &mut Timings::default()).expect("program checks")
+        pipeline::front_end(source, &mut Timings::default()).expect("program checks")
     }
 
     /// Runs every top-level expression, stopping at the first error.

@@ -9,6 +9,12 @@ use crate::ast::{BinOp, Span, UnOp};
 /// Index of a function in [`CheckedProgram::funcs`].
 pub type FuncId = usize;
 
+/// A function's number in the whole program or REPL session, which its
+/// definition keeps when it is replaced: the slot of the session's
+/// function table that holds its code. (In a program compiled on its own,
+/// the same as its [`FuncId`].)
+pub type GlobalId = usize;
+
 /// Index of a variable (parameter or `let` binding) within its function.
 /// Parameters are `0..arity`; each `let` gets the next free index.
 pub type LocalId = usize;
@@ -48,6 +54,30 @@ pub struct Func {
     /// Parameters plus `let` bindings: the number of distinct [`LocalId`]s.
     pub locals: usize,
     pub body: Expr,
+    /// What the function is to the world outside this program.
+    pub link: Link,
+}
+
+/// How a function of a [`CheckedProgram`] is linked to the code outside it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Defined here: the program's (or session's) function `GlobalId`.
+    Defined(GlobalId),
+    /// A top-level expression: nothing calls it.
+    TopLevel,
+    /// Only declared here, for the calls of this program into another
+    /// entry of a REPL session: the session's function `GlobalId`, reached
+    /// through the function table, which may not be defined yet. Its
+    /// `body` is unused.
+    External(GlobalId),
+}
+
+impl Func {
+    /// True for a declaration of a function of another entry
+    /// ([`Link::External`]): it has no code here and is never inlined.
+    pub fn is_external(&self) -> bool {
+        matches!(self.link, Link::External(_))
+    }
 }
 
 /// An expression. Spans are kept where a runtime error can point, and on

@@ -67,7 +67,7 @@ mod tests {
     fn every_function_is_named_at_its_address() {
         let source = "fn sq(x) = x * x\nfn f(a, b) = sq(a) + b\nf(3, 4)\n";
         let mut timings = Timings::default();
-        let program = pipeline::front_end(source, &[], &mut timings).unwrap();
+        let program = pipeline::front_end(source, &mut timings).unwrap();
         let loaded = pipeline::back_end(&program, &mut timings).unwrap();
         let text = lines(&loaded);
         let base = loaded.base_address();

@@ -104,11 +104,19 @@ pub fn parse(source: &str) -> parser::Parsed {
     parser::parse(source)
 }
 
-/// Parses and checks `source`, in which the `earlier` definitions (of a
-/// REPL session) are visible; see [`check::check_with`].
+/// Parses and checks `source`, a program on its own.
 pub fn front_end(
     source: &str,
-    earlier: &[ir::Func],
+    timings: &mut Timings,
+) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+    front_end_with(source, &check::NoEnvironment, timings)
+}
+
+/// Parses and checks `source`, in which the functions of `env` (a REPL
+/// session's earlier entries) are visible; see [`check::check_with`].
+pub fn front_end_with(
+    source: &str,
+    env: &dyn check::Environment,
     timings: &mut Timings,
 ) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     // Files are refused by `decode_utf8` already; this catches text from
@@ -123,14 +131,14 @@ pub fn front_end(
     if !errors.is_empty() {
         // Still check what did parse, so that every error is reported at
         // once.
-        if let Err(more) = check::check_with(&parsed.program, earlier, &parsed.broken_definitions) {
+        if let Err(more) = check::check_with(&parsed.program, env, &parsed.broken_definitions) {
             errors.extend(more);
         }
         errors.sort_by_key(|error| error.span.start);
         return Err(errors);
     }
     let start = Instant::now();
-    let checked = check::check_with(&parsed.program, earlier, &[]);
+    let checked = check::check_with(&parsed.program, env, &[]);
     timings.check = start.elapsed();
     checked
 }
@@ -153,22 +161,47 @@ pub fn back_end_with(
     debug: Option<&debuginfo::Sources>,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
+    let options = codegen::Options {
+        batch_entries,
+        debug_info: debug.is_some(),
+        function_table: None,
+    };
+    load_with(program, options, debug, timings)
+}
+
+/// Like [`back_end_with`], for a REPL entry whose calls to other entries'
+/// functions go through the function table at `table`.
+pub fn back_end_linked(
+    program: &ir::CheckedProgram,
+    table: Option<u64>,
+    debug: Option<&debuginfo::Sources>,
+    timings: &mut Timings,
+) -> std::io::Result<jit::LoadedProgram> {
+    let options = codegen::Options {
+        function_table: table,
+        debug_info: debug.is_some(),
+        batch_entries: false,
+    };
+    load_with(program, options, debug, timings)
+}
+
+/// Generates code for `program` with `options` and loads it.
+fn load_with(
+    program: &ir::CheckedProgram,
+    options: codegen::Options,
+    debug: Option<&debuginfo::Sources>,
+    timings: &mut Timings,
+) -> std::io::Result<jit::LoadedProgram> {
     let start = Instant::now();
-    let artifact = codegen::compile_with(
-        program,
-        codegen::Options {
-            batch_entries,
-            debug_info: debug.is_some(),
-        },
-    );
-    timings.codegen = start.elapsed();
+    let artifact = codegen::compile_with(program, options);
+    timings.codegen += start.elapsed();
     let start = Instant::now();
     let mut loaded = jit::LoadedProgram::load(artifact, program.top_level.clone())?;
     if let Some(sources) = debug {
         let image = debuginfo::image(loaded.map(), loaded.base_address(), sources);
         loaded.register_debug_image(image);
     }
-    timings.load = start.elapsed();
+    timings.load += start.elapsed();
     Ok(loaded)
 }
 
@@ -184,6 +217,7 @@ pub fn asm_listing(
     let options = codegen::Options {
         batch_entries: false,
         debug_info: source.is_some(),
+        function_table: None,
     };
     let artifact = codegen::compile_with(program, options);
     let sources = debuginfo::Sources {

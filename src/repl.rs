@@ -353,12 +353,25 @@ fn report(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
         match reply {
             Reply::Defined {
                 signature,
-                redefined: false,
-            } => writeln!(out, "defined {signature}")?,
-            Reply::Defined {
-                signature,
-                redefined: true,
-            } => writeln!(out, "redefined {signature}")?,
+                redefined,
+                undefined,
+            } => {
+                let verb = if *redefined { "redefined" } else { "defined" };
+                write!(out, "{verb} {signature}")?;
+                if !undefined.is_empty() {
+                    let names: Vec<String> = undefined.iter().map(|n| format!("'{n}'")).collect();
+                    let (verb, pronoun) = match names.len() {
+                        1 => ("is", "it"),
+                        _ => ("are", "them"),
+                    };
+                    write!(
+                        out,
+                        " (calls {}, which {verb} not defined yet: define {pronoun} before calling it)",
+                        names.join(", ")
+                    )?;
+                }
+                writeln!(out)?;
+            }
             Reply::Value(value) => writeln!(out, "{value}")?,
         }
     }

@@ -1,31 +1,49 @@
 //! An interactive session: definitions that accumulate over entries, each
 //! entry compiled and run at once.
 //!
-//! Every entry recompiles the session's definitions together with the entry
-//! into one fresh module, and the previous module is dropped (unmapped).
-//! That keeps redefinition simple and exact: a redefined function keeps its
-//! [`FuncId`], so earlier callers are compiled against the new body, and
-//! memory stays proportional to the live definitions however often they
-//! change. The price is recompiling every definition per entry, which at
-//! the compiler's speed is invisible for hand-typed sessions.
+//! Each entry is checked against the session's signatures (looked up by
+//! name, never copied) and compiled on its own, into a *unit*: its checked
+//! program and, on the JIT, its own code module. A call from one entry's
+//! code to a function of another goes through the session's function table
+//! ([`jit::table`]), a data page holding the current entry address of each
+//! function ([`GlobalId`]); calls within an entry stay direct. Redefining
+//! a function writes its new address into its slot, so every earlier
+//! caller runs the new body, as if everything had been compiled again. The
+//! interpreter follows the same table semantics through its linker.
+//!
+//! A definition may call a function no entry has defined yet (a forward
+//! reference): its slot points at code that turns the call into the
+//! runtime error "not defined yet" at the call. A unit is dropped, and its
+//! code unmapped, when no function in it is live any more; that happens
+//! only between entries, when no code runs.
 //!
 //! An entry is all or nothing: if it fails to compile or a runtime error
-//! stops it, the session keeps its previous definitions.
+//! stops it, the table, the units and the signatures are as before.
 
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::debuginfo;
+use foldhash::fast::FixedState;
+
+use crate::check::{Environment, Known};
 use crate::diag::{Diagnostic, SourceFile};
-use crate::ir::{self, FuncId};
-use crate::jit::{self, Fault, LimitInterrupt};
-use crate::pipeline::{self, Backend, Runner, Timings};
+use crate::ir::{self, FuncId, GlobalId};
+use crate::jit::table::{self, FunctionTable};
+use crate::jit::{self, Fault, LimitInterrupt, Linked};
+use crate::pipeline::{self, Backend, Timings};
+use crate::{codegen, debuginfo, interp};
 
 /// What an entry produced, item by item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
-    /// A function was defined (or replaced an earlier one of that name).
-    Defined { signature: String, redefined: bool },
+    /// A function was defined (or replaced an earlier one of that name);
+    /// `undefined` names the functions it calls that no entry defines yet.
+    Defined {
+        signature: String,
+        redefined: bool,
+        undefined: Vec<String>,
+    },
     /// A top-level expression's value.
     Value(i64),
 }
@@ -59,22 +77,50 @@ pub struct Outcome {
 /// A REPL session's state.
 #[derive(Default)]
 pub struct Session {
-    /// Every live definition; a function's [`FuncId`] is its index.
-    defs: Vec<ir::Func>,
-    /// The entry each definition came from, to render its diagnostics.
-    def_sources: Vec<Rc<SourceFile>>,
-    /// The code of the last successful entry, kept for disassembly (when
-    /// the JIT ran it).
-    loaded: Option<jit::LoadedProgram>,
-    /// With debug info: the entries the loaded code's functions come
-    /// from, and which function is in which (for `:asm`'s source lines).
-    loaded_files: Option<(Vec<Rc<SourceFile>>, Vec<usize>)>,
+    /// The entries with live definitions, by unit number (a slot is `None`
+    /// once its unit is dropped). Declared before `table` and `undefined`:
+    /// their code reads the table and may jump to `undefined`'s code.
+    units: Vec<Option<Unit>>,
+    /// Every function the session has known, by [`GlobalId`].
+    funcs: Vec<SessionFunc>,
+    /// The id of each function by name (defined, or called by a live
+    /// definition).
+    by_name: HashMap<String, GlobalId, FixedState>,
+    /// The code that the table's slots of functions not defined yet point
+    /// at (a program without functions), once the JIT has run.
+    undefined: Option<jit::LoadedProgram>,
+    /// The function table, once the JIT has run.
+    table: Option<FunctionTable>,
     /// What runs the entries.
     backend: Backend,
     /// Register each entry's code with debuggers (`-g`).
     debug_info: bool,
     /// With debug info, the entries written out for debuggers.
     entry_files: EntryFiles,
+}
+
+/// One entry with live definitions.
+struct Unit {
+    program: Rc<ir::CheckedProgram>,
+    file: Rc<SourceFile>,
+    /// Its code, once the JIT has compiled it (an entry run by the
+    /// interpreter gets code when the JIT next runs).
+    code: Option<jit::LoadedProgram>,
+    /// How many of its functions are the current definition of theirs.
+    live: usize,
+}
+
+/// What the session knows of one function.
+struct SessionFunc {
+    name: String,
+    arity: usize,
+    /// How it was declared; `None` while it is only called.
+    signature: Option<String>,
+    /// Where its current definition is: unit and index in the unit's
+    /// program.
+    at: Option<(usize, FuncId)>,
+    /// The functions whose current definitions call it.
+    callers: HashSet<GlobalId, FixedState>,
 }
 
 /// REPL entries as files in a temporary directory, for debuggers' `list`;
@@ -121,6 +167,48 @@ impl Drop for EntryFiles {
     }
 }
 
+impl Environment for Session {
+    fn lookup(&self, name: &str) -> Option<Known> {
+        let &id = self.by_name.get(name)?;
+        let func = &self.funcs[id];
+        Some(Known {
+            id,
+            arity: func.arity,
+            signature: func.signature.clone(),
+        })
+    }
+
+    fn next_id(&self) -> GlobalId {
+        self.funcs.len()
+    }
+
+    fn callers(&self, id: GlobalId) -> Vec<String> {
+        let mut callers: Vec<GlobalId> = self.funcs[id].callers.iter().copied().collect();
+        callers.sort_unstable();
+        callers
+            .into_iter()
+            .map(|caller| self.funcs[caller].name.clone())
+            .collect()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.names().map(str::to_owned).collect()
+    }
+
+    fn forward_references(&self) -> bool {
+        true
+    }
+}
+
+/// The error for an entry that would give the session more functions than
+/// the function table has slots.
+fn too_many_functions() -> Failure {
+    Failure::System(format!(
+        "the session cannot hold more than {} functions",
+        table::CAPACITY
+    ))
+}
+
 impl Session {
     pub fn new() -> Session {
         Session::default()
@@ -135,152 +223,408 @@ impl Session {
             timings: Timings::default(),
             run: Duration::ZERO,
         };
-        let program = match pipeline::front_end(text, &self.defs, &mut outcome.timings) {
-            Ok(program) => program,
+        let program = match pipeline::front_end_with(text, &*self, &mut outcome.timings) {
+            Ok(program) => Rc::new(program),
             Err(diagnostics) => {
                 outcome.failure = Some(Failure::Errors { file, diagnostics });
                 return outcome;
             }
         };
-        let files = self.debug_info.then(|| self.debug_files(&program, &file));
-        // Debuggers get each entry as a file of its own, so that `list`
-        // shows it.
-        let paths: Vec<String> = files.as_ref().map_or_else(Vec::new, |(files, _)| {
-            files.iter().map(|f| self.entry_files.path_of(f)).collect()
-        });
-        let sources = files.as_ref().map(|(files, func_file)| debuginfo::Sources {
-            files: files
-                .iter()
-                .zip(&paths)
-                .map(|(f, path)| (path.as_str(), f.text.as_str()))
-                .collect(),
-            func_file: func_file.clone(),
-        });
-        let runner = Runner::with_debug(
-            &program,
-            self.backend,
-            sources.as_ref(),
-            &mut outcome.timings,
-        );
-        let runner = match runner {
-            Ok(runner) => runner,
-            Err(error) => {
-                outcome.failure = Some(Failure::System(format!(
-                    "cannot map executable memory: {error}"
-                )));
-                return outcome;
-            }
-        };
-        let start = Instant::now();
-        for item in &program.items {
-            match *item {
-                ir::Item::Def(id) => outcome.replies.push(Reply::Defined {
-                    signature: program.funcs[id].signature.clone(),
-                    redefined: id < self.defs.len(),
-                }),
-                ir::Item::Expr(id) => match runner.call(id, &[], interrupt) {
-                    Ok(Ok(value)) => outcome.replies.push(Reply::Value(value)),
-                    Ok(Err(error)) => {
-                        outcome.failure = Some(self.runtime_failure(&program, &file, error));
-                        break;
-                    }
-                    Err(error) => {
-                        outcome.failure = Some(Failure::System(format!(
-                            "cannot allocate the JIT stack: {error}"
-                        )));
-                        break;
-                    }
-                },
-            }
+        let ids_after = program
+            .funcs
+            .iter()
+            .filter_map(|func| match func.link {
+                ir::Link::Defined(id) | ir::Link::External(id) => Some(id + 1),
+                ir::Link::TopLevel => None,
+            })
+            .max()
+            .unwrap_or(0);
+        if ids_after > table::CAPACITY {
+            outcome.failure = Some(too_many_functions());
+            return outcome;
         }
-        outcome.run = start.elapsed();
-        if outcome.failure.is_none() {
-            self.loaded = runner.into_jit();
-            self.loaded_files = files;
-            self.commit(program, &file);
+        let start = Instant::now();
+        let result = match self.backend {
+            Backend::Jit => self.run_jit(&program, &file, interrupt, &mut outcome),
+            Backend::Interp => Ok(self.run_interp(&program, &file, interrupt, &mut outcome)),
+        };
+        outcome.run = start.elapsed().saturating_sub(outcome.timings.codegen + outcome.timings.load);
+        match result {
+            Ok(code) if outcome.failure.is_none() => self.commit(program, file, code, &mut outcome),
+            Ok(_) => {}
+            Err(failure) => outcome.failure = Some(failure),
         }
         outcome
     }
 
-    /// The entries the functions of `program` come from (this one, `file`,
-    /// and earlier ones for definitions it does not replace), and which
-    /// function is in which.
-    fn debug_files(
-        &self,
-        program: &ir::CheckedProgram,
+    /// Compiles and loads `program` with the JIT, points the table at its
+    /// functions and runs its top-level expressions. On a failure the
+    /// table is as before; on success, the code to keep.
+    fn run_jit(
+        &mut self,
+        program: &Rc<ir::CheckedProgram>,
         file: &Rc<SourceFile>,
-    ) -> (Vec<Rc<SourceFile>>, Vec<usize>) {
-        let mut files = vec![Rc::clone(file)];
-        let mut func_file = Vec::with_capacity(program.funcs.len());
-        for id in 0..program.funcs.len() {
-            let replaced = program.items.contains(&ir::Item::Def(id));
-            let source = match self.def_sources.get(id) {
-                Some(source) if !replaced => source,
-                _ => file,
+        interrupt: Option<&LimitInterrupt>,
+        outcome: &mut Outcome,
+    ) -> Result<Option<jit::LoadedProgram>, Failure> {
+        let system = |error: std::io::Error| {
+            Failure::System(format!("cannot map executable memory: {error}"))
+        };
+        self.prepare_jit().map_err(system)?;
+        let code = self
+            .load(program, file, &mut outcome.timings)
+            .map_err(system)?;
+        // The slots this entry changes, and what they held.
+        let undefined = self.undefined_address();
+        let table = self.table.as_mut().expect("prepared");
+        let mut saved = Vec::new();
+        for (local, func) in program.funcs.iter().enumerate() {
+            let (id, entry) = match func.link {
+                ir::Link::Defined(id) => (id, code.entry_address(local)),
+                ir::Link::External(id) if id >= self.funcs.len() => (id, undefined),
+                _ => continue,
             };
-            let index = match files.iter().position(|f| Rc::ptr_eq(f, source)) {
-                Some(index) => index,
-                None => {
-                    files.push(Rc::clone(source));
-                    files.len() - 1
+            saved.push((id, table.get(id)));
+            table.set(id, entry);
+        }
+        for item in &program.items {
+            let ir::Item::Expr(func) = *item else {
+                continue;
+            };
+            let failure = match code.call_linked(func, &[], interrupt) {
+                Ok(Linked::Returned(value)) => {
+                    outcome.replies.push(Reply::Value(value));
+                    continue;
+                }
+                Ok(Linked::Fault(Fault::Interrupted)) => Failure::Interrupted,
+                Ok(Linked::Fault(fault)) => self.runtime_failure(fault, file),
+                Ok(Linked::Trapped(address)) => self.trap_failure(address, &code, file),
+                Err(error) => {
+                    Failure::System(format!("cannot allocate the JIT stack: {error}"))
                 }
             };
-            func_file.push(index);
+            let table = self.table.as_mut().expect("prepared");
+            for &(id, entry) in saved.iter().rev() {
+                table.set(id, entry);
+            }
+            return Err(failure);
         }
-        (files, func_file)
+        Ok(Some(code))
     }
 
-    /// Keeps the definitions of a successful entry.
-    fn commit(&mut self, mut program: ir::CheckedProgram, file: &Rc<SourceFile>) {
-        let defined_here: Vec<FuncId> = program
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ir::Item::Def(id) => Some(*id),
-                ir::Item::Expr(_) => None,
-            })
-            .collect();
-        let def_count = program.funcs.len() - program.top_level.len();
-        program.funcs.truncate(def_count);
-        self.defs = program.funcs;
-        self.def_sources.resize(def_count, Rc::clone(file));
-        for id in defined_here {
-            self.def_sources[id] = Rc::clone(file);
+    /// Makes the table and the code for undefined functions on the JIT's
+    /// first entry, and gives code to the units that the interpreter ran.
+    fn prepare_jit(&mut self) -> std::io::Result<()> {
+        if self.table.is_none() {
+            self.table = Some(FunctionTable::new()?);
         }
+        if self.undefined.is_none() {
+            let empty = ir::CheckedProgram::default();
+            self.undefined = Some(self.load_code(&empty, None, &mut Timings::default())?);
+        }
+        let mut compiled = false;
+        for index in 0..self.units.len() {
+            let Some(unit) = &self.units[index] else {
+                continue;
+            };
+            if unit.code.is_some() {
+                continue;
+            }
+            let (program, file) = (Rc::clone(&unit.program), Rc::clone(&unit.file));
+            let code = self.load(&program, &file, &mut Timings::default())?;
+            self.units[index].as_mut().expect("live").code = Some(code);
+            compiled = true;
+        }
+        if compiled {
+            // The interpreter ran the entries since the JIT last did: every
+            // slot is set again from where the definitions are now.
+            let undefined = self.undefined_address();
+            let table = self.table.as_mut().expect("made above");
+            for (id, func) in self.funcs.iter().enumerate() {
+                let entry = match func.at {
+                    Some((unit, local)) => {
+                        let unit = self.units[unit].as_ref().expect("live");
+                        unit.code.as_ref().expect("compiled above").entry_address(local)
+                    }
+                    None => undefined,
+                };
+                table.set(id, entry);
+            }
+        }
+        Ok(())
     }
 
-    fn runtime_failure(
+    /// The address the table's slot of a function not defined yet holds.
+    fn undefined_address(&self) -> u64 {
+        let undefined = self.undefined.as_ref().expect("made by prepare_jit");
+        undefined.undefined_address().expect("compiled with a table")
+    }
+
+    /// Generates and loads the code of `program`, an entry from `file`
+    /// (registered with debuggers if debug info is on).
+    fn load(
+        &mut self,
+        program: &ir::CheckedProgram,
+        file: &SourceFile,
+        timings: &mut Timings,
+    ) -> std::io::Result<jit::LoadedProgram> {
+        // Debuggers get each entry as a file of its own, so that `list`
+        // shows it.
+        let path = self.debug_info.then(|| self.entry_files.path_of(file));
+        let sources = path.as_deref().map(|path| debuginfo::Sources {
+            files: vec![(path, file.text.as_str())],
+            func_file: Vec::new(),
+        });
+        self.load_code(program, sources.as_ref(), timings)
+    }
+
+    fn load_code(
         &self,
         program: &ir::CheckedProgram,
+        sources: Option<&debuginfo::Sources>,
+        timings: &mut Timings,
+    ) -> std::io::Result<jit::LoadedProgram> {
+        let table = self.table.as_ref().map(FunctionTable::address);
+        pipeline::back_end_linked(program, table, sources, timings)
+    }
+
+    /// Runs the top-level expressions of `program` with the interpreter,
+    /// which finds the functions of other entries as the table would.
+    fn run_interp(
+        &self,
+        program: &Rc<ir::CheckedProgram>,
         file: &Rc<SourceFile>,
-        error: Fault,
-    ) -> Failure {
-        if error == Fault::Interrupted {
-            return Failure::Interrupted;
+        interrupt: Option<&LimitInterrupt>,
+        outcome: &mut Outcome,
+    ) -> Option<jit::LoadedProgram> {
+        let here: &ir::CheckedProgram = program;
+        let mut defined_here: HashMap<GlobalId, FuncId, FixedState> = HashMap::default();
+        for (local, func) in here.funcs.iter().enumerate() {
+            if let ir::Link::Defined(id) = func.link {
+                defined_here.insert(id, local);
+            }
         }
-        // The error points into the source of the function it happened in:
-        // this entry, unless an earlier definition not replaced here.
-        let from_earlier_entry = error
-            .func()
-            .filter(|&id| id < self.defs.len() && !program.items.contains(&ir::Item::Def(id)));
-        let file = match from_earlier_entry {
-            Some(id) => Rc::clone(&self.def_sources[id]),
-            None => Rc::clone(file),
+        let link = |id: GlobalId| match defined_here.get(&id) {
+            Some(&local) => Some((here, local)),
+            None => {
+                let (unit, local) = self.funcs.get(id)?.at?;
+                let unit = self.units[unit].as_ref().expect("live");
+                Some((&*unit.program, local))
+            }
         };
+        for item in &here.items {
+            let ir::Item::Expr(func) = *item else {
+                continue;
+            };
+            match interp::call_linked(here, func, &[], interrupt, &link) {
+                Ok(value) => outcome.replies.push(Reply::Value(value)),
+                Err((Fault::Interrupted, _)) => {
+                    outcome.failure = Some(Failure::Interrupted);
+                    break;
+                }
+                Err((fault, in_program)) => {
+                    let file = if std::ptr::eq(in_program, here) {
+                        Rc::clone(file)
+                    } else {
+                        self.unit_of_program(in_program)
+                            .map_or_else(|| Rc::clone(file), |unit| Rc::clone(&unit.file))
+                    };
+                    outcome.failure = Some(Failure::Errors {
+                        file,
+                        diagnostics: vec![fault.to_diagnostic()],
+                    });
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    fn unit_of_program(&self, program: &ir::CheckedProgram) -> Option<&Unit> {
+        self.units
+            .iter()
+            .flatten()
+            .find(|unit| std::ptr::eq(&*unit.program, program))
+    }
+
+    /// The failure for a fault in this entry's own code.
+    fn runtime_failure(&self, fault: Fault, file: &Rc<SourceFile>) -> Failure {
         Failure::Errors {
-            file,
-            diagnostics: vec![error.to_diagnostic()],
+            file: Rc::clone(file),
+            diagnostics: vec![fault.to_diagnostic()],
+        }
+    }
+
+    /// The failure for a trap at `address`: in this entry's `code`, or in
+    /// an earlier entry's, whose source the error then points into.
+    fn trap_failure(
+        &self,
+        address: usize,
+        code: &jit::LoadedProgram,
+        file: &Rc<SourceFile>,
+    ) -> Failure {
+        if let Some(fault) = code.fault_at_address(address) {
+            return self.runtime_failure(fault, file);
+        }
+        for unit in self.units.iter().flatten() {
+            let fault = unit.code.as_ref().and_then(|c| c.fault_at_address(address));
+            if let Some(fault) = fault {
+                return match fault {
+                    Fault::Interrupted => Failure::Interrupted,
+                    fault => self.runtime_failure(fault, &unit.file),
+                };
+            }
+        }
+        Failure::System(format!("a trap at an unknown address {address:#x}"))
+    }
+
+    /// Keeps a successful entry: its definitions replace the earlier ones
+    /// in the signatures and the table (done already by the JIT), the
+    /// units left with no live function are dropped, and the replies say
+    /// what was defined.
+    fn commit(
+        &mut self,
+        program: Rc<ir::CheckedProgram>,
+        file: Rc<SourceFile>,
+        code: Option<jit::LoadedProgram>,
+        outcome: &mut Outcome,
+    ) {
+        let known = self.funcs.len();
+        // New functions (defined, or only called) in the order of their ids.
+        let mut new: Vec<(GlobalId, &ir::Func)> = program
+            .funcs
+            .iter()
+            .filter_map(|func| match func.link {
+                ir::Link::Defined(id) | ir::Link::External(id) if id >= known => Some((id, func)),
+                _ => None,
+            })
+            .collect();
+        new.sort_unstable_by_key(|&(id, _)| id);
+        for (id, func) in new {
+            debug_assert_eq!(id, self.funcs.len());
+            self.by_name.insert(func.name.clone(), id);
+            self.funcs.push(SessionFunc {
+                name: func.name.clone(),
+                arity: func.arity,
+                signature: None,
+                at: None,
+                callers: HashSet::default(),
+            });
+        }
+        let unit = match self.units.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                self.units.push(None);
+                self.units.len() - 1
+            }
+        };
+        let mut live = 0;
+        let mut replies = Vec::new();
+        for item in &program.items {
+            let ir::Item::Def(local) = *item else {
+                continue;
+            };
+            let func = &program.funcs[local];
+            let ir::Link::Defined(id) = func.link else {
+                continue;
+            };
+            let redefined = self.funcs[id].signature.is_some();
+            if let Some(old) = self.funcs[id].at.take() {
+                self.forget_body(id, old);
+            }
+            for callee in callees(&program, local) {
+                self.funcs[callee].callers.insert(id);
+            }
+            let entry = &mut self.funcs[id];
+            entry.arity = func.arity;
+            entry.signature = Some(func.signature.clone());
+            entry.at = Some((unit, local));
+            live += 1;
+            replies.push((id, redefined, local));
+        }
+        for (id, redefined, local) in replies {
+            let mut undefined: Vec<String> = callees(&program, local)
+                .into_iter()
+                .filter(|&callee| self.funcs[callee].at.is_none())
+                .map(|callee| self.funcs[callee].name.clone())
+                .collect();
+            undefined.sort();
+            undefined.dedup();
+            outcome.replies.insert(
+                Self::reply_position(&program, local),
+                Reply::Defined {
+                    signature: self.funcs[id].signature.clone().unwrap_or_default(),
+                    redefined,
+                    undefined,
+                },
+            );
+        }
+        if live > 0 {
+            self.units[unit] = Some(Unit {
+                program,
+                file,
+                code,
+                live,
+            });
+        }
+    }
+
+    /// Where the reply for definition `local` goes among the values: after
+    /// those of the top-level expressions before it.
+    fn reply_position(program: &ir::CheckedProgram, local: FuncId) -> usize {
+        program
+            .items
+            .iter()
+            .position(|&item| item == ir::Item::Def(local))
+            .expect("a definition is an item")
+    }
+
+    /// Drops the old body of function `id`, at `old`: it calls nothing any
+    /// more, and its unit goes when it has no live function left.
+    fn forget_body(&mut self, id: GlobalId, (unit, local): (usize, FuncId)) {
+        let program = Rc::clone(&self.units[unit].as_ref().expect("live").program);
+        for callee in callees(&program, local) {
+            let callee = &mut self.funcs[callee];
+            callee.callers.remove(&id);
+            // A function no definition calls any more and none defines is
+            // forgotten: a later definition may give it any arity.
+            if callee.callers.is_empty() && callee.at.is_none() && callee.signature.is_none() {
+                self.by_name.remove(&callee.name);
+            }
+        }
+        let slot = &mut self.units[unit];
+        let entry = slot.as_mut().expect("live");
+        entry.live -= 1;
+        if entry.live == 0 {
+            // Nothing runs between entries: no frame of its code is live.
+            *slot = None;
         }
     }
 
     /// The signatures of all definitions, in definition order.
     pub fn signatures(&self) -> impl Iterator<Item = &str> {
-        self.defs.iter().map(|f| f.signature.as_str())
+        self.funcs
+            .iter()
+            .filter(|f| f.at.is_some())
+            .filter_map(|f| f.signature.as_deref())
     }
 
     /// The names of all definitions.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.defs.iter().map(|f| f.name.as_str())
+        self.funcs
+            .iter()
+            .filter(|f| f.at.is_some())
+            .map(|f| f.name.as_str())
+    }
+
+    /// How many code modules the session holds (one per entry with live
+    /// definitions that the JIT has compiled).
+    pub fn code_modules(&self) -> usize {
+        self.units
+            .iter()
+            .flatten()
+            .filter(|unit| unit.code.is_some())
+            .count()
     }
 
     /// Forgets every definition and frees all code (the back end stays).
@@ -307,50 +651,67 @@ impl Session {
         self.backend = backend;
     }
 
-    /// The disassembly of function `name`, if it is defined. When the
-    /// interpreter ran the last entry there is no loaded code, so the
-    /// definitions are compiled just for display (at address 0).
+    /// The disassembly of the current definition of function `name`, if
+    /// it is defined. When the interpreter ran its entry there is no
+    /// loaded code, so the entry is compiled just for display (at address
+    /// 0, with calls to other entries through a table at 0).
     ///
     /// With debug info on (`-g`), each run of instructions is headed by the
     /// source line it computes, in colour if `colour`.
     pub fn disassemble(&self, name: &str, colour: bool) -> Option<String> {
-        let id = self.defs.iter().position(|f| f.name == name)?;
-        if let Some(loaded) = &self.loaded {
+        let &id = self.by_name.get(name)?;
+        let (unit, local) = self.funcs[id].at?;
+        let unit = self.units[unit].as_ref()?;
+        if let Some(loaded) = &unit.code {
             let map = loaded.map();
-            let sources = self
-                .loaded_files
-                .as_ref()
-                .map(|(files, func_file)| debuginfo::Sources {
-                    files: files
-                        .iter()
-                        .map(|f| (f.name.as_str(), f.text.as_str()))
-                        .collect(),
-                    func_file: func_file.clone(),
-                });
+            let sources = debuginfo::Sources {
+                files: vec![(unit.file.name.as_str(), unit.file.text.as_str())],
+                func_file: Vec::new(),
+            };
             let rows = map.debug.as_ref().map_or(&[][..], |t| &t.lines[..]);
-            let view = sources
-                .as_ref()
-                .map(|sources| crate::disasm::SourceView::new(rows, sources, colour));
+            let view = map
+                .debug
+                .is_some()
+                .then(|| crate::disasm::SourceView::new(rows, &sources, colour));
             return Some(crate::disasm::disassemble_with(
                 loaded.code(),
                 loaded.base_address(),
                 &map.symbols(),
-                &map.func_symbol(id)?,
+                &map.func_symbol(local)?,
                 view.as_ref(),
             ));
         }
-        let program = ir::CheckedProgram {
-            funcs: self.defs.clone(),
-            ..ir::CheckedProgram::default()
+        let options = codegen::Options {
+            function_table: Some(0),
+            ..codegen::Options::default()
         };
-        let artifact = crate::codegen::compile(&program);
+        let artifact = codegen::compile_with(&unit.program, options);
         Some(crate::disasm::disassemble(
             &artifact.code,
             0,
             &artifact.map.symbols(),
-            &artifact.map.func_symbol(id)?,
+            &artifact.map.func_symbol(local)?,
         ))
     }
+}
+
+/// The [`GlobalId`]s of the functions that function `local` of `program`
+/// calls.
+fn callees(program: &ir::CheckedProgram, local: FuncId) -> Vec<GlobalId> {
+    let mut work = vec![&program.funcs[local].body];
+    let mut out = Vec::new();
+    while let Some(expr) = work.pop() {
+        if let ir::Expr::Call { func, .. } = expr {
+            match program.funcs[*func].link {
+                ir::Link::Defined(id) | ir::Link::External(id) => out.push(id),
+                ir::Link::TopLevel => {}
+            }
+        }
+        expr.push_children(&mut work);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -375,7 +736,8 @@ mod tests {
             [
                 Reply::Defined {
                     signature: "f(x)".into(),
-                    redefined: true
+                    redefined: true,
+                    undefined: Vec::new(),
                 },
                 Reply::Value(30)
             ]

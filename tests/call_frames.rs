@@ -441,8 +441,9 @@ fn compare(rule: &FrameRule, state: &State, switched: Option<&State>) -> Option<
 /// Compiles `source` with debug info and returns the problems with its
 /// call-frame rows (empty if none; `None` if it does not compile).
 fn problems(source: &str, batch_entries: bool) -> Option<Vec<String>> {
-    let program = pipeline::front_end(source, &[], &mut Timings::default()).ok()?;
+    let program = pipeline::front_end(source, &mut Timings::default()).ok()?;
     let options = Options {
+        function_table: None,
         batch_entries,
         debug_info: true,
     };

@@ -295,7 +295,7 @@ fn padding_problems(code: &[u8], start: usize, end: usize) -> Vec<String> {
 
 /// Compiles `source` and checks its code; `None` if it does not compile.
 fn check_source(source: &str) -> Option<Checked> {
-    let program = pipeline::front_end(source, &[], &mut Timings::default()).ok()?;
+    let program = pipeline::front_end(source, &mut Timings::default()).ok()?;
     let compiled = codegen::compile(&program);
     let symbols = compiled.map.symbols();
     let enter_is_a_symbol = symbols.iter().any(|s| s.offset == compiled.map.enter);

@@ -17,7 +17,7 @@ use exprjit::pipeline::{self, Backend, Runner, Timings};
 /// returns the JIT's results.
 fn compare(source: &str, calls: &[(&str, Vec<i64>)]) -> Vec<Result<i64, Fault>> {
     let mut timings = Timings::default();
-    let program = pipeline::front_end(source, &[], &mut timings)
+    let program = pipeline::front_end(source, &mut timings)
         .unwrap_or_else(|errors| panic!("{source}\n{errors:?}"));
     let jit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Runner::new(&program, Backend::Jit, &mut Timings::default())
@@ -137,7 +137,7 @@ fn errors_in_inlined_code_name_the_inlined_function() {
             ("looping", vec![1, 0]),
         ],
     );
-    let program = pipeline::front_end(source, &[], &mut Timings::default()).expect("valid");
+    let program = pipeline::front_end(source, &mut Timings::default()).expect("valid");
     let ratio = program
         .funcs
         .iter()
@@ -160,7 +160,7 @@ fn errors_in_inlined_code_name_the_inlined_function() {
 #[test]
 fn inlined_functions_keep_their_own_code() {
     let source = "fn max(a, b) = if a > b then a else b\nfn best(x, y, z) = max(max(x, y), z)\n";
-    let program = pipeline::front_end(source, &[], &mut Timings::default()).expect("valid");
+    let program = pipeline::front_end(source, &mut Timings::default()).expect("valid");
     let artifact = exprjit::internals::compile(&program);
     let listing = |func| {
         exprjit::internals::disassemble(
@@ -189,7 +189,7 @@ fn loop_then_recurse(n, acc) = if n == 0 then acc else if n % 2 == 0 then loop_t
 fn wide(n, a, b, c, d, e, f, g) = if n == 0 then a + g else if n % 3 == 0 then wide(n - 1, b, c, d, e, f, g, a) else 1 + wide(n - 1, a, b, c, d, e, f, g + 1)
 ";
     let mut timings = Timings::default();
-    let program = pipeline::front_end(source, &[], &mut timings).expect("compiles");
+    let program = pipeline::front_end(source, &mut timings).expect("compiles");
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     for (name, args) in [
         ("down", vec![100_000_000]),
@@ -237,7 +237,7 @@ fn wide_calling(a, b, c, d, e, f, g, h) = if a < 0 then h else wide_calling(a + 
 fn recursing(n) = if n < 0 then 0 else if n == 5 then 1 + recursing(-1) + recursing(n + 1) else recursing(n + 1)
 ";
     let mut timings = Timings::default();
-    let program = pipeline::front_end(source, &[], &mut timings).expect("compiles");
+    let program = pipeline::front_end(source, &mut timings).expect("compiles");
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     for (name, args) in [
         ("spin", vec![0]),

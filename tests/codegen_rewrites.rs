@@ -100,7 +100,7 @@ fn division_by_an_or_with_a_constant_has_no_zero_test() {
         }
     }
     assert_agree(source, &calls);
-    let program = pipeline::front_end(source, &[], &mut Timings::default()).unwrap();
+    let program = pipeline::front_end(source, &mut Timings::default()).unwrap();
     let artifact = exprjit::internals::compile(&program);
     let trap_free: Vec<bool> = artifact.map.funcs.iter().map(|f| f.trap_free).collect();
     assert_eq!(trap_free, [true, true, true, false]);
@@ -188,7 +188,7 @@ fn grow(n) = shrink(n, 1, 2, 3, 4, 5, 6, 7, 8)
 fn shrink(n, a, b, c, d, e, f, g, h) = grow(n + a + h)
 ";
     let mut timings = Timings::default();
-    let program = pipeline::front_end(source, &[], &mut timings).expect("compiles");
+    let program = pipeline::front_end(source, &mut timings).expect("compiles");
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     let cases: [(usize, Vec<i64>); 4] = [
         (0, vec![0]),
@@ -230,7 +230,7 @@ fn large_frames_are_checked_and_overflow_cleanly() {
     );
 
     let mut timings = Timings::default();
-    let program = pipeline::front_end(&source, &[], &mut timings).expect("compiles");
+    let program = pipeline::front_end(&source, &mut timings).expect("compiles");
     let jit = Runner::new(&program, Backend::Jit, &mut timings).expect("JIT loads");
     let result = jit.call(2, &[10_000_000], None).expect("runs");
     assert!(
@@ -263,7 +263,7 @@ fn branchless_selects_pick_the_right_side() {
         }
     }
     assert_agree(&source, &calls);
-    let program = pipeline::front_end(&source, &[], &mut Timings::default()).expect("valid");
+    let program = pipeline::front_end(&source, &mut Timings::default()).expect("valid");
     let asm = exprjit::internals::compile(&program);
     let listing = exprjit::internals::disassemble(
         &asm.code,

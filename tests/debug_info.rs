@@ -25,7 +25,7 @@ static REGISTERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn the_image_reads_back_with_symbols_lines_and_call_frames() {
     let _turn = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
     let mut timings = Timings::default();
-    let program = pipeline::front_end(SOURCE, &[], &mut timings).unwrap();
+    let program = pipeline::front_end(SOURCE, &mut timings).unwrap();
     let sources = Sources {
         files: vec![("two.ex", SOURCE)],
         func_file: Vec::new(),
@@ -182,7 +182,7 @@ fn assert_same(
 fn programs_stay_registered_while_loaded() {
     let _turn = REGISTERING.lock().unwrap_or_else(|e| e.into_inner());
     let mut timings = Timings::default();
-    let program = pipeline::front_end("fn f(x) = x + 1\nf(2)\n", &[], &mut timings).unwrap();
+    let program = pipeline::front_end("fn f(x) = x + 1\nf(2)\n", &mut timings).unwrap();
     let sources = Sources {
         files: vec![("f.ex", "fn f(x) = x + 1\nf(2)\n")],
         func_file: Vec::new(),

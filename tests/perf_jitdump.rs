@@ -28,7 +28,7 @@ fn c_str(bytes: &[u8], at: usize) -> (String, usize) {
 #[test]
 fn the_dump_parses_back() {
     let mut timings = Timings::default();
-    let program = pipeline::front_end(SOURCE, &[], &mut timings).unwrap();
+    let program = pipeline::front_end(SOURCE, &mut timings).unwrap();
     let sources = Sources {
         files: vec![("fib.ex", SOURCE)],
         func_file: Vec::new(),

@@ -44,7 +44,7 @@ fn compile(bytes: Vec<u8>) {
     let _ = parser::parse(&file.text).program.to_string();
 
     let mut timings = Timings::default();
-    match pipeline::front_end(&file.text, &[], &mut timings) {
+    match pipeline::front_end(&file.text, &mut timings) {
         Err(diagnostics) => {
             for diagnostic in &diagnostics {
                 diagnostic.render(&file);

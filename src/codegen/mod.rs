@@ -34,6 +34,11 @@ pub struct Options {
     /// The line and call-frame tables of [`crate::artifact::DebugTables`]
     /// (the code is the same either way).
     pub debug_info: bool,
+    /// The address of a REPL session's function table (`jit::table`): the
+    /// slot of function `GlobalId` is at `table + 8 * id`. Calls to the
+    /// program's external functions go through it; without one the program
+    /// must have none.
+    pub function_table: Option<u64>,
 }
 
 /// Generates machine code for every function of `program`.
@@ -50,6 +55,9 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
     let trap_exit = asm.new_label();
     let enter = trampoline::emit(&mut asm, trap_exit, &mut debug);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
+    let undefined = options
+        .function_table
+        .map(|_| trampoline::emit_undefined(&mut asm, trap_exit, &mut debug));
     let mut batch = Vec::new();
     if options.batch_entries {
         let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
@@ -67,6 +75,7 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
     }
     let links = Links {
         program,
+        function_table: options.function_table,
         inline: inline::InlinePlan::of(program),
         funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
         trap_exit,
@@ -75,6 +84,25 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
     let mut facts = analysis::Facts::default();
     let mut funcs = Vec::with_capacity(program.funcs.len());
     for (id, func) in program.funcs.iter().enumerate() {
+        if func.is_external() {
+            assert!(
+                options.function_table.is_some(),
+                "external function '{}' without a function table",
+                func.name
+            );
+            funcs.push(FuncCode {
+                name: func.name.clone(),
+                name_span: func.name_span,
+                arity: func.arity,
+                offset: 0,
+                size: 0,
+                trap_free: false,
+                traps_return: false,
+                loader: None,
+                external: true,
+            });
+            continue;
+        }
         // As C compilers do: a function's layout (and so how its loops fall
         // on fetch boundaries) should not depend on the code before it.
         asm.align_with_int3(FUNCTION_ALIGNMENT);
@@ -105,6 +133,7 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
                     .iter()
                     .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
             loader,
+            external: false,
         });
     }
     traps.sort_by_key(|t: &TrapSite| t.offset);
@@ -113,6 +142,7 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
         map: CodeMap {
             enter,
             trap_exit: trap_exit_offset,
+            undefined,
             funcs,
             traps,
             batch,

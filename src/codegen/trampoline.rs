@@ -105,6 +105,28 @@ pub fn emit(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorder) -> usiz
     enter
 }
 
+/// Emits the code a function table's slot points at while its function is
+/// not defined yet ([`crate::artifact::CodeMap::undefined`]), which turns
+/// the call into a trap at its call site; returns its offset.
+///
+/// A `call` through the table arrives with `r11` zero and the site, its
+/// return address, on top of the stack, as a trap stub's call leaves it:
+/// the trap exit takes it from there. A tail call's frame is gone, so its
+/// jump brings the site in `r11`, pushed here in the return address's
+/// place.
+pub fn emit_undefined(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorder) -> usize {
+    let undefined = asm.offset();
+    debug.frame(undefined, FrameRule::ENTRY);
+    asm.test_rr(Reg::R11, Reg::R11);
+    asm.jcc(Cond::E, trap_exit);
+    asm.push_r(Reg::R11);
+    // Pushed over the frame that the tail call left: to the trap exit the
+    // pushed site is the return address.
+    debug.frame(asm.offset(), FrameRule::ENTRY);
+    asm.jmp(trap_exit);
+    undefined
+}
+
 /// Pushes `rbp` and `rbx` and saves `rsp` in the context, with the rows
 /// that say so.
 fn emit_pushes(asm: &mut Assembler, debug: &mut Recorder) {

@@ -833,6 +833,30 @@ impl Assembler {
         self.bytes(&[0xFF, modrm(0b11, 2, r.low())]);
     }
 
+    /// `call [mem]`: an indirect call through a word in memory (a slot of
+    /// a REPL session's function table).
+    pub fn call_m(&mut self, mem: Mem) {
+        self.rex_opt(false, 0, 0, mem.base.number());
+        self.byte(0xFF);
+        self.mem_operand(2, mem);
+    }
+
+    /// `jmp [mem]`
+    pub fn jmp_m(&mut self, mem: Mem) {
+        self.rex_opt(false, 0, 0, mem.base.number());
+        self.byte(0xFF);
+        self.mem_operand(4, mem);
+    }
+
+    /// `lea dst, [rip + disp]`: `disp` counts from the end of this
+    /// instruction.
+    pub fn lea_rip(&mut self, dst: Reg, disp: i32) {
+        self.byte(rex(true, dst.number(), 0, 0));
+        self.byte(0x8D);
+        self.byte(modrm(0b00, dst.low(), 0b101));
+        self.bytes(&disp.to_le_bytes());
+    }
+
     /// `jmp r`
     pub fn jmp_r(&mut self, r: Reg) {
         self.rex_opt(false, 0, 0, r.number());

@@ -622,6 +622,52 @@ fn memory_forms_over_every_base_and_displacement() {
 }
 
 #[test]
+fn indirect_calls_and_jumps_through_memory() {
+    let mut tally = Tally("indirect calls and jumps", 0);
+    type MForm = (&'static str, Mnemonic, fn(&mut Assembler, Mem));
+    let forms: [MForm; 2] = [
+        ("call_m", Mnemonic::Call, Assembler::call_m),
+        ("jmp_m", Mnemonic::Jmp, Assembler::jmp_m),
+    ];
+    for (name, mnemonic, form) in forms {
+        for base in Reg::ALL {
+            for disp in DISPS {
+                let at = Mem::new(base, disp);
+                let code = emit(|asm| form(asm, at));
+                // iced sizes the operand of a near indirect branch as a
+                // 64-bit code address.
+                let target = Operand::Mem {
+                    base,
+                    disp,
+                    size: MemorySize::QwordOffset,
+                };
+                check(&format!("{name}({at:?})"), &code, mnemonic, &[target]);
+                tally.add(1);
+            }
+        }
+    }
+    // `lea r, [rip + disp]`: iced gives the absolute target for an
+    // instruction at address 0, the displacement plus its 7 bytes.
+    for reg in Reg::ALL {
+        for disp in [0, 2, -7, 0x1234, i32::MIN + 7] {
+            let code = emit(|asm| asm.lea_rip(reg, disp));
+            let mut decoder = Decoder::with_ip(64, &code, 0, DecoderOptions::NONE);
+            let instruction = decoder.decode();
+            assert_eq!(instruction.mnemonic(), Mnemonic::Lea, "lea_rip({reg:?}, {disp})");
+            assert_eq!(instruction.len(), code.len(), "lea_rip({reg:?}, {disp})");
+            assert!(instruction.is_ip_rel_memory_operand());
+            assert_eq!(instruction.op0_register(), iced(reg).0);
+            assert_eq!(
+                instruction.ip_rel_memory_address(),
+                (i64::from(disp) + 7) as u64,
+                "lea_rip({reg:?}, {disp})"
+            );
+            tally.add(1);
+        }
+    }
+}
+
+#[test]
 fn single_register_forms() {
     let mut tally = Tally("single-register forms", 0);
     type RForm = (&'static str, Mnemonic, fn(&mut Assembler, Reg));

@@ -11,6 +11,7 @@ pub mod gdb;
 pub mod perf;
 pub mod mem;
 pub mod runtime;
+pub mod table;
 
 use std::io;
 
@@ -100,6 +101,52 @@ impl LoadedProgram {
         })
     }
 
+    /// The address of function `func`'s code (what a function table's slot
+    /// holds for it).
+    pub fn entry_address(&self, func: ir::FuncId) -> u64 {
+        self.base_address() + self.map.funcs[func].offset as u64
+    }
+
+    /// The address of the code for a function-table slot of a function
+    /// not defined yet, if this program was compiled with a table
+    /// ([`CodeMap::undefined`]).
+    pub fn undefined_address(&self) -> Option<u64> {
+        self.map.undefined.map(|offset| self.base_address() + offset as u64)
+    }
+
+    /// Calls `func` like [`Self::call`], for code that calls other
+    /// programs' code through a function table (a REPL session): a trap
+    /// comes back as the absolute address of its site, which may be in
+    /// another program; [`Self::fault_at_address`] of the program that
+    /// holds it says what happened.
+    pub fn call_linked(
+        &self,
+        func: ir::FuncId,
+        args: &[i64],
+        interrupt: Option<&LimitInterrupt>,
+    ) -> io::Result<Linked> {
+        let function = self.module.func(func).expect("function id out of range");
+        Ok(match function.call(args, interrupt)? {
+            Exit::Returned(value) => Linked::Returned(value),
+            // The offset wraps for a site in another program's code.
+            Exit::Trapped { offset } => {
+                Linked::Trapped((self.module.code().base() as usize).wrapping_add(offset))
+            }
+            Exit::Interrupted => Linked::Fault(interrupted()),
+        })
+    }
+
+    /// What the trap whose site is at `address` means, if the site is in
+    /// this program's code.
+    pub fn fault_at_address(&self, address: usize) -> Option<Fault> {
+        let base = self.module.code().base() as usize;
+        // A site is a return address: the last one may be the code's end.
+        let offset = address.checked_sub(base).filter(|&o| o <= self.code().len())?;
+        let is_site = self.map.trap_at(offset).is_some()
+            || self.map.batch.iter().any(|batch| batch.check_trap == offset);
+        is_site.then(|| self.trap_cause(offset))
+    }
+
     /// Lets calls use `bytes` of JIT stack (default and most
     /// [`crate::abi::STACK_SIZE`], least [`runtime::MIN_STACK_SIZE`]) before a
     /// recursion is a stack overflow.
@@ -137,6 +184,11 @@ impl LoadedProgram {
                 func: site.func,
                 span: op_span,
             },
+            TrapKind::UndefinedFunction { callee, span } => Fault::UndefinedFunction {
+                func: site.func,
+                name: self.map.funcs[callee].name.clone(),
+                span,
+            },
             TrapKind::StackOverflow => {
                 let func = &self.map.funcs[site.func];
                 Fault::StackOverflow {
@@ -167,6 +219,17 @@ impl LoadedProgram {
     pub fn map(&self) -> &CodeMap {
         &self.map
     }
+}
+
+/// How a [`LoadedProgram::call_linked`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Linked {
+    /// The function returned this value.
+    Returned(i64),
+    /// A trap fired at this absolute code address.
+    Trapped(usize),
+    /// The call stopped for this reason (an interrupt).
+    Fault(Fault),
 }
 
 /// An interrupted call may have stopped deep in a recursion: its stack is

@@ -444,7 +444,7 @@ impl Module {
             Exit::Interrupted
         } else {
             Exit::Trapped {
-                offset: trap_pc as usize - self.code.base() as usize,
+                offset: (trap_pc as usize).wrapping_sub(self.code.base() as usize),
             }
         }
     }
@@ -459,7 +459,7 @@ impl Module {
         // A view that does not own the mapping: `ManuallyDrop` never unmaps.
         let stack = std::mem::ManuallyDrop::new(JitStack { base });
         stack.reset_context();
-        trap_pc as usize - self.code.base() as usize
+        (trap_pc as usize).wrapping_sub(self.code.base() as usize)
     }
 }
 
@@ -1018,7 +1018,7 @@ mod tests {
 
     fn load(source: &str) -> crate::jit::LoadedProgram {
         let mut timings = crate::pipeline::Timings::default();
-        let program = crate::pipeline::front_end(source, &[], &mut timings).unwrap();
+        let program = crate::pipeline::front_end(source, &mut timings).unwrap();
         crate::pipeline::back_end(&program, &mut timings).unwrap()
     }
 

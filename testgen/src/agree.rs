@@ -14,6 +14,8 @@ pub enum ErrorKind {
     StackOverflow,
     /// Stopped by an interrupt (the check never requests one).
     Interrupted,
+    /// (REPL sessions) A call reached a function not defined yet.
+    UndefinedFunction,
 }
 
 /// What both back ends did, when they agreed.

@@ -43,7 +43,7 @@ pub(crate) struct Checked {
 
 /// Parses and checks `source`; on failure, the rendered diagnostics.
 pub(crate) fn check(source: &str) -> Result<Checked, String> {
-    match pipeline::front_end(source, &[], &mut Timings::default()) {
+    match pipeline::front_end(source, &mut Timings::default()) {
         Ok(program) => Ok(Checked { program }),
         Err(diagnostics) => {
             let file = SourceFile::new("generated.ex", source);
@@ -116,6 +116,7 @@ impl Outcome {
             Fault::DivisionByZero { .. } => Some(ErrorKind::DivisionByZero),
             Fault::StackOverflow { .. } => Some(ErrorKind::StackOverflow),
             Fault::Interrupted => Some(ErrorKind::Interrupted),
+            Fault::UndefinedFunction { .. } => Some(ErrorKind::UndefinedFunction),
         }
     }
 
@@ -129,6 +130,7 @@ impl Outcome {
         let (what, func, span) = match error {
             Fault::DivisionByZero { func, span } => ("division by zero", *func, *span),
             Fault::StackOverflow { func, span, .. } => ("stack overflow", *func, *span),
+            Fault::UndefinedFunction { func, span, .. } => ("undefined function", *func, *span),
             Fault::Interrupted => return "error: interrupted".to_string(),
         };
         let name = checked.name(func).unwrap_or("<no such function>");

@@ -9,9 +9,51 @@ use crate::abi::{ARG_REGS, Reg, stack_arg_count};
 use crate::artifact::{Cfa, Saved};
 use crate::codegen::regs::{Loc, SCRATCH, Val};
 use crate::codegen::x64::Mem;
+use crate::artifact::{TrapKind, TrapSite};
+use crate::ast::Span;
 use crate::ir::{self, FuncId};
 
+/// The length of `jmp [rax]`.
+const JMP_M_RAX_LEN: i32 = 2;
+
 impl FuncLowering<'_> {
+    /// The address of `func`'s slot in the function table, if the program
+    /// only declares it (a function of another REPL entry).
+    fn table_slot(&self, func: FuncId) -> Option<i64> {
+        match self.links.program.funcs[func].link {
+            ir::Link::External(id) => {
+                let table = self.links.function_table.expect("external calls need a table");
+                Some((table + 8 * id as u64) as i64)
+            }
+            ir::Link::Defined(_) | ir::Link::TopLevel => None,
+        }
+    }
+
+    /// Records the site of a call through the table that just ended: a
+    /// trap there if the slot's function is not defined yet.
+    fn undefined_site(&mut self, callee: FuncId, span: Span) {
+        self.traps.sites.push(TrapSite {
+            offset: self.asm.offset(),
+            func: self.site.source_func,
+            kind: TrapKind::UndefinedFunction { callee, span },
+        });
+    }
+
+    /// The jump that ends a tail call of `func`, at `span`.
+    fn tail_jump(&mut self, (func, span): (FuncId, Span)) {
+        match self.table_slot(func) {
+            None => self.asm.jmp(self.links.funcs[func]),
+            Some(slot) => {
+                // The frame is gone, so the site cannot be a return
+                // address: `r11` brings it, the end of the jump.
+                self.asm.mov_ri(Reg::Rax, slot);
+                self.asm.lea_rip(SCRATCH, JMP_M_RAX_LEN);
+                self.asm.jmp_m(Mem::new(Reg::Rax, 0));
+                self.undefined_site(func, span);
+            }
+        }
+    }
+
     /// Evaluates the arguments onto the operand stack.
     pub(super) fn push_args(&mut self, args: &[ir::Expr]) -> usize {
         for (index, arg) in args.iter().enumerate() {
@@ -42,13 +84,25 @@ impl FuncLowering<'_> {
         }
     }
 
-    pub(super) fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
+    pub(super) fn call(&mut self, func: FuncId, args: &[ir::Expr], span: Span) {
         self.ensure_frame();
         let base = self.push_args(args);
         // Values waiting below the arguments must survive the call.
         self.stabilize(args.len(), Disturbance::Call);
         self.place_args(base);
-        self.asm.call(self.links.funcs[func]);
+        match self.table_slot(func) {
+            None => self.asm.call(self.links.funcs[func]),
+            Some(slot) => {
+                // `rax` and `r11` hold nothing now: the arguments are in
+                // place and every value waiting is stable. `r11` zero tells
+                // a slot of a function not defined yet that this is a call
+                // (`CodeMap::undefined`).
+                self.asm.mov_ri(Reg::Rax, slot);
+                self.asm.zero_r(SCRATCH);
+                self.asm.call_m(Mem::new(Reg::Rax, 0));
+                self.undefined_site(func, span);
+            }
+        }
         let popped = 8 * stack_arg_count(args.len()) as i32;
         if popped > 0 {
             // The callee popped its stack arguments; the area is reused.
@@ -64,14 +118,14 @@ impl FuncLowering<'_> {
     /// numbers of stack arguments differ by an odd count the callee starts
     /// with `rsp` off 16-byte alignment by 8; JIT code never relies on the
     /// alignment, and the trampoline restores `rsp` itself.)
-    pub(super) fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
+    pub(super) fn tail_call(&mut self, func: FuncId, args: &[ir::Expr], span: Span) {
         let outgoing = stack_arg_count(args.len()) as i32;
         if outgoing > 0 {
             // The arguments are assembled in the frame's outgoing area.
             self.ensure_frame();
         }
         let base = self.push_args(args);
-        let target = self.links.funcs[func];
+        let target = (func, span);
         let incoming = self.frame.stack_params as i32;
         self.place_args(base);
         if !self.frame.ready {
@@ -86,12 +140,12 @@ impl FuncLowering<'_> {
                     plus_frame: false,
                 });
             }
-            self.asm.jmp(target);
+            self.tail_jump(target);
             return;
         }
         if outgoing == 0 && incoming == 0 {
             self.emit_epilogue();
-            self.asm.jmp(target);
+            self.tail_jump(target);
             return;
         }
         // Return address to r11, caller's rbp to r10, callee-saved registers
@@ -126,6 +180,6 @@ impl FuncLowering<'_> {
             .with_cfa(Cfa::Rsp(8 - 8 * incoming + 8 * outgoing))
             .with_saved(Reg::Rbp, Saved::Same);
         self.cfi(|_| rule);
-        self.asm.jmp(target);
+        self.tail_jump(target);
     }
 }

@@ -92,6 +92,9 @@ type Slots = SmallVec<[bool; 16]>;
 /// the shared trap exit).
 pub(crate) struct Links<'p> {
     pub(crate) program: &'p ir::CheckedProgram,
+    /// The function table's address, for calls to external functions
+    /// ([`crate::codegen::Options::function_table`]).
+    pub(crate) function_table: Option<u64>,
     pub(crate) inline: InlinePlan<'p>,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
@@ -425,6 +428,7 @@ impl<'a> FuncLowering<'a> {
         let func = match kind {
             TrapKind::DivisionByZero { .. } => self.site.source_func,
             TrapKind::StackOverflow => self.func.id,
+            TrapKind::UndefinedFunction { .. } => unreachable!("not a stub's trap"),
         };
         self.traps.stubs.push(Stub {
             label,
@@ -534,7 +538,7 @@ impl<'a> FuncLowering<'a> {
             ir::Expr::Call { func, args, .. } if self.expands(*func, true) => {
                 self.inline_call(expr, *func, args, true)
             }
-            ir::Expr::Call { func, args, .. } => self.tail_call(*func, args),
+            ir::Expr::Call { func, args, span } => self.tail_call(*func, args, *span),
             _ => {
                 self.expr(expr);
                 let val = self.values.pop();
@@ -617,7 +621,7 @@ impl<'a> FuncLowering<'a> {
             ir::Expr::Call { func, args, .. } if self.expands(*func, false) => {
                 self.inline_call(expr, *func, args, false)
             }
-            ir::Expr::Call { func, args, .. } => self.call(*func, args),
+            ir::Expr::Call { func, args, span } => self.call(*func, args, *span),
         }
     }
 
