@@ -440,10 +440,14 @@ impl<'p> Machine<'p> {
         span: Span,
     ) -> Result<(&'p ir::CheckedProgram, FuncId), Fault> {
         let program = self.program;
-        let ir::Link::External(id) = program.funcs[func].link else {
+        // In a session every call goes by the table: a later entry may
+        // have replaced even a function of the caller's own entry.
+        let (ir::Link::External(id) | ir::Link::Defined(id)) = program.funcs[func].link else {
             return Ok((program, func));
         };
-        let link = self.link.expect("external functions need a linker");
+        let Some(link) = self.link else {
+            return Ok((program, func));
+        };
         link(id).ok_or_else(|| Fault::UndefinedFunction {
             func: self.current_frame().func,
             name: program.funcs[func].name.clone(),

@@ -261,7 +261,7 @@ impl Backend {
 
 /// A checked program made ready to run by a [`Backend`].
 pub enum Runner<'p> {
-    Jit(jit::LoadedProgram),
+    Jit(Box<jit::LoadedProgram>),
     Interp(&'p ir::CheckedProgram),
 }
 
@@ -274,7 +274,7 @@ impl<'p> Runner<'p> {
         timings: &mut Timings,
     ) -> std::io::Result<Runner<'p>> {
         Ok(match backend {
-            Backend::Jit => Runner::Jit(back_end(program, timings)?),
+            Backend::Jit => Runner::Jit(Box::new(back_end(program, timings)?)),
             Backend::Interp => Runner::Interp(program),
         })
     }
@@ -288,7 +288,7 @@ impl<'p> Runner<'p> {
         timings: &mut Timings,
     ) -> std::io::Result<Runner<'p>> {
         Ok(match backend {
-            Backend::Jit => Runner::Jit(back_end_with(program, false, debug, timings)?),
+            Backend::Jit => Runner::Jit(Box::new(back_end_with(program, false, debug, timings)?)),
             Backend::Interp => Runner::Interp(program),
         })
     }
@@ -311,7 +311,7 @@ impl<'p> Runner<'p> {
     /// The loaded machine code, if the JIT prepared it.
     pub fn into_jit(self) -> Option<jit::LoadedProgram> {
         match self {
-            Runner::Jit(loaded) => Some(loaded),
+            Runner::Jit(loaded) => Some(*loaded),
             Runner::Interp(_) => None,
         }
     }

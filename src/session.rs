@@ -248,7 +248,9 @@ impl Session {
             Backend::Jit => self.run_jit(&program, &file, interrupt, &mut outcome),
             Backend::Interp => Ok(self.run_interp(&program, &file, interrupt, &mut outcome)),
         };
-        outcome.run = start.elapsed().saturating_sub(outcome.timings.codegen + outcome.timings.load);
+        outcome.run = start
+            .elapsed()
+            .saturating_sub(outcome.timings.codegen + outcome.timings.load);
         match result {
             Ok(code) if outcome.failure.is_none() => self.commit(program, file, code, &mut outcome),
             Ok(_) => {}
@@ -287,6 +289,27 @@ impl Session {
             saved.push((id, table.get(id)));
             table.set(id, entry);
         }
+        // The replaced definitions' own entries' callers call them
+        // directly: their entries now jump to the table.
+        let mut patched = Vec::new();
+        for func in &program.funcs {
+            let ir::Link::Defined(id) = func.link else {
+                continue;
+            };
+            let Some((unit, local)) = self.funcs.get(id).and_then(|f| f.at) else {
+                continue;
+            };
+            let slot = self.table.as_ref().expect("prepared").address() + 8 * id as u64;
+            let old_code = self.units[unit].as_mut().and_then(|u| u.code.as_mut());
+            let old_code = old_code.expect("prepare_jit gives every unit code");
+            match old_code.patch_entry(local, &codegen::redirect(slot)) {
+                Ok(bytes) => patched.push((unit, local, bytes)),
+                Err(error) => {
+                    self.undo(&saved, &patched);
+                    return Err(system(error));
+                }
+            }
+        }
         for item in &program.items {
             let ir::Item::Expr(func) = *item else {
                 continue;
@@ -299,17 +322,27 @@ impl Session {
                 Ok(Linked::Fault(Fault::Interrupted)) => Failure::Interrupted,
                 Ok(Linked::Fault(fault)) => self.runtime_failure(fault, file),
                 Ok(Linked::Trapped(address)) => self.trap_failure(address, &code, file),
-                Err(error) => {
-                    Failure::System(format!("cannot allocate the JIT stack: {error}"))
-                }
+                Err(error) => Failure::System(format!("cannot allocate the JIT stack: {error}")),
             };
-            let table = self.table.as_mut().expect("prepared");
-            for &(id, entry) in saved.iter().rev() {
-                table.set(id, entry);
-            }
+            self.undo(&saved, &patched);
             return Err(failure);
         }
         Ok(Some(code))
+    }
+
+    /// Puts back the table slots and the entries of replaced definitions
+    /// that a failed entry changed.
+    fn undo(&mut self, saved: &[(GlobalId, u64)], patched: &[(usize, FuncId, Vec<u8>)]) {
+        let table = self.table.as_mut().expect("prepared");
+        for &(id, entry) in saved.iter().rev() {
+            table.set(id, entry);
+        }
+        for (unit, local, bytes) in patched {
+            let code = self.units[*unit].as_mut().and_then(|u| u.code.as_mut());
+            // Failing to put the old bytes back leaves the entry jumping
+            // to the table, whose slot is restored: the same function.
+            let _ = code.expect("patched above").patch_entry(*local, bytes);
+        }
     }
 
     /// Makes the table and the code for undefined functions on the JIT's
@@ -344,7 +377,10 @@ impl Session {
                 let entry = match func.at {
                     Some((unit, local)) => {
                         let unit = self.units[unit].as_ref().expect("live");
-                        unit.code.as_ref().expect("compiled above").entry_address(local)
+                        unit.code
+                            .as_ref()
+                            .expect("compiled above")
+                            .entry_address(local)
                     }
                     None => undefined,
                 };
@@ -357,7 +393,9 @@ impl Session {
     /// The address the table's slot of a function not defined yet holds.
     fn undefined_address(&self) -> u64 {
         let undefined = self.undefined.as_ref().expect("made by prepare_jit");
-        undefined.undefined_address().expect("compiled with a table")
+        undefined
+            .undefined_address()
+            .expect("compiled with a table")
     }
 
     /// Generates and loads the code of `program`, an entry from `file`

@@ -63,6 +63,14 @@ impl<'p> InlinePlan<'p> {
         }
     }
 
+    /// A plan that inlines nothing.
+    pub fn none(program: &'p ir::CheckedProgram) -> InlinePlan<'p> {
+        InlinePlan {
+            program,
+            decided: RefCell::new(vec![Decision::Never; program.funcs.len()]),
+        }
+    }
+
     /// Whether calls to `func` are expanded in place (where they do not
     /// re-enter an expansion of it). In tail position only a `func` whose
     /// expansion makes no call is: a tail call is already a jump, so

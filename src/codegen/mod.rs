@@ -15,6 +15,8 @@ pub mod inline;
 mod lower;
 pub mod regs;
 mod trampoline;
+
+pub use trampoline::redirect;
 pub mod x64;
 
 use crate::abi::REGISTER_ARGS;
@@ -76,7 +78,13 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
     let links = Links {
         program,
         function_table: options.function_table,
-        inline: inline::InlinePlan::of(program),
+        // A REPL entry's functions may be replaced by a later entry, which
+        // a copy inlined into a caller would not see.
+        inline: if options.function_table.is_some() {
+            inline::InlinePlan::none(program)
+        } else {
+            inline::InlinePlan::of(program)
+        },
         funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
         trap_exit,
     };
@@ -135,6 +143,10 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
             loader,
             external: false,
         });
+    }
+    if options.function_table.is_some() {
+        // Room for a redirect at the last function's entry too.
+        asm.align_with_int3(trampoline::REDIRECT_ROOM);
     }
     traps.sort_by_key(|t: &TrapSite| t.offset);
     let code = asm.finish();

@@ -127,6 +127,26 @@ pub fn emit_undefined(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorde
     undefined
 }
 
+/// The bytes that redirect a replaced function's entry to its
+/// function-table slot at `slot` (a REPL session writes them over the old
+/// code, which its own entry's callers reach directly):
+/// `mov rax, slot; jmp [rax]`. `rax` holds no argument at an entry. They
+/// fit in any function: entries are [`REDIRECT_ROOM`] bytes apart at
+/// least.
+pub fn redirect(slot: u64) -> Vec<u8> {
+    let mut asm = Assembler::new();
+    asm.mov_ri(Reg::Rax, slot as i64);
+    asm.jmp_m(Mem::new(Reg::Rax, 0));
+    let bytes = asm.finish();
+    debug_assert!(bytes.len() <= REDIRECT_ROOM);
+    bytes
+}
+
+/// The room [`redirect`] may take: with a function table, every function
+/// starts 16-byte aligned and the code ends aligned too, so each has at
+/// least this much before the next or the end.
+pub const REDIRECT_ROOM: usize = 16;
+
 /// Pushes `rbp` and `rbx` and saves `rsp` in the context, with the rows
 /// that say so.
 fn emit_pushes(asm: &mut Assembler, debug: &mut Recorder) {

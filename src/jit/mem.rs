@@ -208,8 +208,8 @@ pub struct ExecutableCode {
     len: usize,
 }
 
-// SAFETY: the pages are immutable once executable, so sharing or moving the
-// owner between threads cannot cause a data race.
+// SAFETY: the pages change only through `patch`, which takes `&mut self`,
+// so sharing or moving the owner between threads cannot cause a data race.
 unsafe impl Send for ExecutableCode {}
 // SAFETY: as above; `&ExecutableCode` only allows reading.
 unsafe impl Sync for ExecutableCode {}
@@ -225,6 +225,31 @@ impl ExecutableCode {
     /// The address of the first byte of code.
     pub fn base(&self) -> *const u8 {
         self.map.ptr.as_ptr()
+    }
+
+    /// Overwrites the code at `offset` with `bytes` (a REPL session
+    /// redirecting a replaced function's entry). The pages turn read+write,
+    /// not executable, for the write, then read+exec again: never both.
+    /// `&mut self` means no call into the code runs meanwhile (running code
+    /// borrows its module).
+    ///
+    /// # Panics
+    /// If the bytes do not lie within the code.
+    pub fn patch(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        assert!(offset + bytes.len() <= self.len, "patch past the code's end");
+        self.map.protect(libc::PROT_READ | libc::PROT_WRITE)?;
+        // SAFETY: the range lies inside the mapping (checked above), which
+        // is now writable and not executable, and cannot overlap `bytes`
+        // (Rust memory); nothing executes it while `self` is borrowed
+        // mutably.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.map.ptr.as_ptr().add(offset),
+                bytes.len(),
+            );
+        }
+        self.map.protect(libc::PROT_READ | libc::PROT_EXEC)
     }
 
     /// The code bytes (readable: the pages are read+exec).

@@ -107,6 +107,18 @@ impl LoadedProgram {
         self.base_address() + self.map.funcs[func].offset as u64
     }
 
+    /// Overwrites the first bytes of function `func`'s code with `bytes`
+    /// (W^X holds throughout: see [`mem::ExecutableCode::patch`]); returns
+    /// what they replaced, to put back with another patch. A REPL session
+    /// redirects a replaced function's entry to its table slot this way,
+    /// so that calls from within its own entry reach the new definition.
+    pub fn patch_entry(&mut self, func: ir::FuncId, bytes: &[u8]) -> io::Result<Vec<u8>> {
+        let offset = self.map.funcs[func].offset;
+        let old = self.code()[offset..offset + bytes.len()].to_vec();
+        self.module.patch(offset, bytes)?;
+        Ok(old)
+    }
+
     /// The address of the code for a function-table slot of a function
     /// not defined yet, if this program was compiled with a table
     /// ([`CodeMap::undefined`]).

@@ -388,6 +388,11 @@ impl Module {
         &self.code
     }
 
+    /// Overwrites code at `offset` (see [`ExecutableCode::patch`]).
+    pub fn patch(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        self.code.patch(offset, bytes)
+    }
+
     /// Function `index`, ready to be called repeatedly without looking it up
     /// again; `None` if there is no such function.
     pub fn func(&self, index: usize) -> Option<ModuleFunc<'_>> {
