@@ -557,10 +557,16 @@ impl Session {
             }
         };
         let mut live = 0;
-        let mut replies = Vec::new();
+        // The values came first; the replies go in item order.
+        let mut values = std::mem::take(&mut outcome.replies).into_iter();
+        let mut defined = Vec::new();
         for item in &program.items {
-            let ir::Item::Def(local) = *item else {
-                continue;
+            let local = match *item {
+                ir::Item::Expr(_) => {
+                    outcome.replies.extend(values.next());
+                    continue;
+                }
+                ir::Item::Def(local) => local,
             };
             let func = &program.funcs[local];
             let ir::Link::Defined(id) = func.link else {
@@ -570,7 +576,8 @@ impl Session {
             if let Some(old) = self.funcs[id].at.take() {
                 self.forget_body(id, old);
             }
-            for callee in callees(&program, local) {
+            let callees = callees(&program, local);
+            for &callee in &callees {
                 self.funcs[callee].callers.insert(id);
             }
             let entry = &mut self.funcs[id];
@@ -578,24 +585,23 @@ impl Session {
             entry.signature = Some(func.signature.clone());
             entry.at = Some((unit, local));
             live += 1;
-            replies.push((id, redefined, local));
+            defined.push((outcome.replies.len(), callees));
+            outcome.replies.push(Reply::Defined {
+                signature: func.signature.clone(),
+                redefined,
+                undefined: Vec::new(),
+            });
         }
-        for (id, redefined, local) in replies {
-            let mut undefined: Vec<String> = callees(&program, local)
+        // Once the whole entry is in: which callees are still undefined.
+        for (reply, callees) in defined {
+            let names: Vec<String> = callees
                 .into_iter()
                 .filter(|&callee| self.funcs[callee].at.is_none())
                 .map(|callee| self.funcs[callee].name.clone())
                 .collect();
-            undefined.sort();
-            undefined.dedup();
-            outcome.replies.insert(
-                Self::reply_position(&program, local),
-                Reply::Defined {
-                    signature: self.funcs[id].signature.clone().unwrap_or_default(),
-                    redefined,
-                    undefined,
-                },
-            );
+            if let Reply::Defined { undefined, .. } = &mut outcome.replies[reply] {
+                *undefined = names;
+            }
         }
         if live > 0 {
             self.units[unit] = Some(Unit {
@@ -605,16 +611,6 @@ impl Session {
                 live,
             });
         }
-    }
-
-    /// Where the reply for definition `local` goes among the values: after
-    /// those of the top-level expressions before it.
-    fn reply_position(program: &ir::CheckedProgram, local: FuncId) -> usize {
-        program
-            .items
-            .iter()
-            .position(|&item| item == ir::Item::Def(local))
-            .expect("a definition is an item")
     }
 
     /// Drops the old body of function `id`, at `old`: it calls nothing any
@@ -653,6 +649,14 @@ impl Session {
             .iter()
             .filter(|f| f.at.is_some())
             .map(|f| f.name.as_str())
+    }
+
+    /// The address of the code of function `name`'s current definition, if
+    /// the JIT has compiled it.
+    pub fn code_address(&self, name: &str) -> Option<u64> {
+        let (unit, local) = self.funcs[*self.by_name.get(name)?].at?;
+        let code = self.units[unit].as_ref()?.code.as_ref()?;
+        Some(code.entry_address(local))
     }
 
     /// How many code modules the session holds (one per entry with live

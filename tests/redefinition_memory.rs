@@ -1,12 +1,17 @@
 //! Redefining a function over and over must not leak: each entry's code is
-//! unmapped when the next entry replaces it.
+//! unmapped when no function in it is live any more.
 
 mod common;
 
 use exprjit::session::Session;
 
+/// The tests map and unmap code all the time: one at a time, so that an
+/// address one of them sees unmapped is not mapped again by the other.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn redefining_a_function_many_times_keeps_memory_bounded() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // Set EXPRJIT_REDEFINITIONS=100000 for the full-size run.
     let count: usize = common::env_count("EXPRJIT_REDEFINITIONS", 20_000);
     let mut session = Session::new();
@@ -26,4 +31,49 @@ fn redefining_a_function_many_times_keeps_memory_bounded() {
         after < before + 16 * 1024,
         "RSS grew from {before} KiB to {after} KiB over {count} redefinitions"
     );
+}
+
+/// Whether `address` lies in a mapping of this process.
+fn is_mapped(address: u64) -> bool {
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+    maps.lines().any(|line| {
+        let range = line.split_whitespace().next().unwrap_or_default();
+        let Some((from, to)) = range.split_once('-') else {
+            return false;
+        };
+        let parse = |hex| u64::from_str_radix(hex, 16).unwrap_or(0);
+        (parse(from)..parse(to)).contains(&address)
+    })
+}
+
+#[test]
+fn a_module_is_unmapped_when_none_of_its_functions_is_live() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut session = Session::new();
+    let defined = |session: &mut Session, text: &str| {
+        let outcome = session.eval("<entry>", text, None);
+        assert!(outcome.failure.is_none(), "{text}: {:?}", outcome.failure);
+        outcome.replies
+    };
+    defined(&mut session, "fn f(x) = x + 1; fn g(x) = f(x) * 10");
+    let first = session.code_address("f").expect("compiled");
+    assert!(is_mapped(first));
+    // `g` is still live in the first entry's module: it stays.
+    defined(&mut session, "fn f(x) = x + 2");
+    assert_eq!(session.code_modules(), 2);
+    assert!(is_mapped(first));
+    // g(1) runs the new f: the first module's g calls through its f's
+    // redirected entry.
+    let replies = defined(&mut session, "g(1)");
+    assert_eq!(replies, [exprjit::session::Reply::Value(30)]);
+    // An entry of top-level expressions only keeps no module.
+    assert_eq!(session.code_modules(), 2);
+    // Replacing g too leaves nothing live in the first module.
+    defined(&mut session, "fn g(x) = f(x) * 100");
+    assert_eq!(session.code_modules(), 2);
+    assert!(!is_mapped(first), "the first entry's code is still mapped");
+    let second = session.code_address("f").expect("compiled");
+    defined(&mut session, "fn f(x) = x + 3");
+    assert!(!is_mapped(second), "the second entry's code is still mapped");
+    assert_eq!(defined(&mut session, "g(1)"), [exprjit::session::Reply::Value(400)]);
 }

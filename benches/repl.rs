@@ -1,0 +1,89 @@
+//! What a REPL entry costs in a large session: a session holds N live
+//! definitions (the generated program of `compile`, loaded as one entry),
+//! and one entry is a one-line call of one of them, `f1(3, 4)`. Compiled
+//! on its own and linked through the function table, it should cost the
+//! same at 1,000, 10,000 and 100,000 definitions (`entry/N`).
+//!
+//! Also: `load/N`, the `:load` of the N functions as one entry, next to
+//! `batch/N`, the batch compile (and load) of the same source; and
+//! `calls`, the cost of the table: fib(20) called from the entry that
+//! defines it (direct calls within the entry) against fib defined in one
+//! entry and a caller `g` in the next (one call through the table, then
+//! direct recursion), and a `fib` whose recursion goes through the table
+//! (it calls `fib2`, defined in another entry, which calls `fib`).
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use exprjit::pipeline::{self, Timings};
+use exprjit::session::Session;
+
+#[path = "common/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
+
+fn session_with(source: &str) -> Session {
+    let mut session = Session::new();
+    let outcome = session.eval("<load>", source, None);
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    session
+}
+
+fn entries(c: &mut Criterion) {
+    let mut group = c.benchmark_group("repl");
+    group.sample_size(10);
+    for functions in [1_000, 10_000, 100_000] {
+        let source = workloads::generated_program(functions);
+        let mut session = session_with(&source);
+        group.bench_function(BenchmarkId::new("entry", functions), |b| {
+            b.iter(|| {
+                let outcome = session.eval("<entry>", "f1(3, 4)", None);
+                assert!(outcome.failure.is_none());
+                outcome
+            })
+        });
+        drop(session);
+        group.bench_with_input(BenchmarkId::new("load", functions), &source, |b, source| {
+            b.iter(|| session_with(source))
+        });
+        group.bench_with_input(BenchmarkId::new("batch", functions), &source, |b, source| {
+            b.iter(|| {
+                let mut timings = Timings::default();
+                let program = pipeline::front_end(source, &mut timings).expect("valid");
+                pipeline::back_end(&program, &mut timings).expect("loads")
+            })
+        });
+    }
+    group.finish();
+}
+
+const FIB: &str = "fn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)";
+
+fn calls(c: &mut Criterion) {
+    let mut group = c.benchmark_group("calls");
+    group.sample_size(20);
+    let mut same_entry = Session::new();
+    group.bench_function("fib(20), defined in the same entry", |b| {
+        b.iter(|| same_entry.eval("<entry>", &format!("{FIB}; fib(20)"), None))
+    });
+    let mut next_entry = session_with(FIB);
+    group.bench_function("fib(20), defined in an earlier entry", |b| {
+        b.iter(|| next_entry.eval("<entry>", "fib(20)", None))
+    });
+    let mut through_table =
+        session_with("fn fib(n) = if n < 2 then n else fib2(n - 1) + fib2(n - 2)");
+    session_with_more(
+        &mut through_table,
+        "fn fib2(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)",
+    );
+    group.bench_function("fib(20), every call through the table", |b| {
+        b.iter(|| through_table.eval("<entry>", "fib(20)", None))
+    });
+    group.finish();
+}
+
+fn session_with_more(session: &mut Session, source: &str) {
+    let outcome = session.eval("<more>", source, None);
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+}
+
+criterion_group!(benches, entries, calls);
+criterion_main!(benches);
