@@ -44,13 +44,17 @@ fn entries(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("load", functions), &source, |b, source| {
             b.iter(|| session_with(source))
         });
-        group.bench_with_input(BenchmarkId::new("batch", functions), &source, |b, source| {
-            b.iter(|| {
-                let mut timings = Timings::default();
-                let program = pipeline::front_end(source, &mut timings).expect("valid");
-                pipeline::back_end(&program, &mut timings).expect("loads")
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("batch", functions),
+            &source,
+            |b, source| {
+                b.iter(|| {
+                    let mut timings = Timings::default();
+                    let program = pipeline::front_end(source, &mut timings).expect("valid");
+                    pipeline::back_end(&program, &mut timings).expect("loads")
+                })
+            },
+        );
     }
     group.finish();
 }

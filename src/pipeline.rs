@@ -109,14 +109,17 @@ pub fn front_end(
     source: &str,
     timings: &mut Timings,
 ) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
-    front_end_with(source, &check::NoEnvironment, timings)
+    front_end_with(source, &check::NoEnvironment, &|| false, timings)
 }
 
 /// Parses and checks `source`, in which the functions of `env` (a REPL
 /// session's earlier entries) are visible; see [`check::check_with`].
+/// `cancelled` is asked between the stages: if it says yes, the one error
+/// is [`interrupted`].
 pub fn front_end_with(
     source: &str,
     env: &dyn check::Environment,
+    cancelled: &dyn Fn() -> bool,
     timings: &mut Timings,
 ) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
     // Files are refused by `decode_utf8` already; this catches text from
@@ -137,10 +140,18 @@ pub fn front_end_with(
         errors.sort_by_key(|error| error.span.start);
         return Err(errors);
     }
+    if cancelled() {
+        return Err(vec![interrupted()]);
+    }
     let start = Instant::now();
     let checked = check::check_with(&parsed.program, env, &[]);
     timings.check = start.elapsed();
     checked
+}
+
+/// The error of a compile that an interrupt stopped.
+pub fn interrupted() -> Diagnostic {
+    Diagnostic::new(ErrorCode::Interrupted, "interrupted", Span::default())
 }
 
 /// Generates code for `program` and loads it into executable memory.

@@ -29,6 +29,7 @@ use foldhash::fast::FixedState;
 use crate::check::{Environment, Known};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId, GlobalId};
+use crate::jit::runtime::Watch;
 use crate::jit::table::{self, FunctionTable};
 use crate::jit::{self, Fault, LimitInterrupt, Linked};
 use crate::pipeline::{self, Backend, Timings};
@@ -223,7 +224,15 @@ impl Session {
             timings: Timings::default(),
             run: Duration::ZERO,
         };
-        let program = match pipeline::front_end_with(text, &*self, &mut outcome.timings) {
+        // Ctrl-C while compiling (a long `:load`) abandons the entry.
+        let watch = interrupt.map(LimitInterrupt::watch);
+        let cancelled = || watch.as_ref().is_some_and(|w| w.requested());
+        let checked = pipeline::front_end_with(text, &*self, &cancelled, &mut outcome.timings);
+        let program = match checked {
+            _ if cancelled() => {
+                outcome.failure = Some(Failure::Interrupted);
+                return outcome;
+            }
             Ok(program) => Rc::new(program),
             Err(diagnostics) => {
                 outcome.failure = Some(Failure::Errors { file, diagnostics });
@@ -245,8 +254,11 @@ impl Session {
         }
         let start = Instant::now();
         let result = match self.backend {
-            Backend::Jit => self.run_jit(&program, &file, interrupt, &mut outcome),
-            Backend::Interp => Ok(self.run_interp(&program, &file, interrupt, &mut outcome)),
+            Backend::Jit => self.run_jit(&program, &file, (interrupt, watch), &mut outcome),
+            Backend::Interp => {
+                drop(watch);
+                Ok(self.run_interp(&program, &file, interrupt, &mut outcome))
+            }
         };
         outcome.run = start
             .elapsed()
@@ -262,11 +274,13 @@ impl Session {
     /// Compiles and loads `program` with the JIT, points the table at its
     /// functions and runs its top-level expressions. On a failure the
     /// table is as before; on success, the code to keep.
+    /// `watch` sees an interrupt while compiling, before `interrupt` can
+    /// stop the code.
     fn run_jit(
         &mut self,
         program: &Rc<ir::CheckedProgram>,
         file: &Rc<SourceFile>,
-        interrupt: Option<&LimitInterrupt>,
+        (interrupt, watch): (Option<&LimitInterrupt>, Option<Watch<'_>>),
         outcome: &mut Outcome,
     ) -> Result<Option<jit::LoadedProgram>, Failure> {
         let system = |error: std::io::Error| {
@@ -276,6 +290,9 @@ impl Session {
         let code = self
             .load(program, file, &mut outcome.timings)
             .map_err(system)?;
+        if watch.is_some_and(|watch| watch.requested()) {
+            return Err(Failure::Interrupted);
+        }
         // The slots this entry changes, and what they held.
         let undefined = self.undefined_address();
         let table = self.table.as_mut().expect("prepared");

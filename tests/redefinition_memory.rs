@@ -74,6 +74,12 @@ fn a_module_is_unmapped_when_none_of_its_functions_is_live() {
     assert!(!is_mapped(first), "the first entry's code is still mapped");
     let second = session.code_address("f").expect("compiled");
     defined(&mut session, "fn f(x) = x + 3");
-    assert!(!is_mapped(second), "the second entry's code is still mapped");
-    assert_eq!(defined(&mut session, "g(1)"), [exprjit::session::Reply::Value(400)]);
+    assert!(
+        !is_mapped(second),
+        "the second entry's code is still mapped"
+    );
+    assert_eq!(
+        defined(&mut session, "g(1)"),
+        [exprjit::session::Reply::Value(400)]
+    );
 }

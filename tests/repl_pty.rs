@@ -83,6 +83,37 @@ fn a_session_in_a_terminal() -> Result<(), rexpect::error::Error> {
     repl.send_line("sq(21)")?;
     repl.exp_string("441")?;
 
+    // A definition may call a function defined later; calling it before
+    // then is an error at the call, and changes nothing.
+    repl.exp_string("exprjit> ")?;
+    repl.send_line("fn h(x) = later(x) + 1")?;
+    repl.exp_string("defined h(x) (calls 'later', which is not defined yet")?;
+    repl.send_line("h(1)")?;
+    repl.exp_string("function 'later' is not defined yet")?;
+    repl.exp_string("exprjit> ")?;
+    repl.send_line("fn later(x) = x * 10")?;
+    repl.exp_string("defined later(x)")?;
+    repl.send_line("h(4)")?;
+    repl.exp_string("41")?;
+    // An earlier caller sees a redefinition.
+    repl.send_line("fn later(x) = x * 100")?;
+    repl.exp_string("redefined later(x)")?;
+    repl.send_line("h(4)")?;
+    repl.exp_string("401")?;
+
+    // Ctrl-C during a long `:load` compile abandons it: none of its
+    // definitions is kept.
+    repl.exp_string("exprjit> ")?;
+    let big = home.join("big.ex");
+    std::fs::write(&big, big_program()).expect("a program file");
+    repl.send_line(&format!(":load {}", big.display()))?;
+    std::thread::sleep(Duration::from_millis(150));
+    repl.send_control('c')?;
+    repl.exp_string("interrupted")?;
+    repl.exp_string("exprjit> ")?;
+    repl.send_line("f7(1)")?;
+    repl.exp_string("unknown function 'f7'")?;
+
     // Ctrl-C while editing abandons the line.
     repl.exp_string("exprjit> ")?;
     repl.send("12345")?;
@@ -104,6 +135,19 @@ fn a_session_in_a_terminal() -> Result<(), rexpect::error::Error> {
     assert!(history.contains("sq(21)"), "{history}");
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
+}
+
+/// A program that takes the compiler a second or more: 100,000 functions
+/// of a few operations each (about 7 MB).
+fn big_program() -> String {
+    (0..100_000)
+        .map(|i| {
+            format!(
+                "fn f{i}(x) = (x * {i} + {}) ^ (x - 3) / ((x % 7) | 1)\n",
+                i + 1
+            )
+        })
+        .collect()
 }
 
 /// Under `TERM=dumb` (and with `--color never`) nothing is coloured, even

@@ -284,6 +284,20 @@ impl LimitInterrupt {
         }
     }
 
+    /// Watches for a request while no JIT code runs (a REPL compiling a
+    /// long `:load`): until the [`Watch`] is dropped, a request only marks
+    /// it, and [`Watch::requested`] says so. A call made with this
+    /// interrupt waits for the watch to be dropped.
+    pub fn watch(&self) -> Watch<'_> {
+        let context = Box::new(StackContext::default());
+        let ptr = ptr::from_ref(&*context).cast_mut();
+        self.begin(ptr);
+        Watch {
+            interrupt: self,
+            context,
+        }
+    }
+
     /// Withdraws `ctx`, waiting for a request that is writing it to finish.
     pub(crate) fn end(&self, ctx: *mut StackContext) {
         while self
@@ -293,6 +307,27 @@ impl LimitInterrupt {
         {
             std::hint::spin_loop();
         }
+    }
+}
+
+/// A [`LimitInterrupt::watch`] in force.
+pub struct Watch<'a> {
+    interrupt: &'a LimitInterrupt,
+    /// What a request writes to (its `limit`), as to a running stack's.
+    context: Box<StackContext>,
+}
+
+impl Watch<'_> {
+    /// Whether the interrupt was requested since the watch began.
+    pub fn requested(&self) -> bool {
+        self.context.limit.load(Ordering::SeqCst) == u64::MAX
+    }
+}
+
+impl Drop for Watch<'_> {
+    fn drop(&mut self) {
+        self.interrupt
+            .end(ptr::from_ref(&*self.context).cast_mut());
     }
 }
 
