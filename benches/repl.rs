@@ -5,7 +5,8 @@
 //! same at 1,000, 10,000 and 100,000 definitions (`entry/N`).
 //!
 //! Also: `load/N`, the `:load` of the N functions as one entry, next to
-//! `batch/N`, the batch compile (and load) of the same source; and
+//! `batch/N`, the batch compile (and load) of the same source (neither
+//! timing the freeing of what it made); and
 //! `calls`, the cost of the table: fib(20) called from the entry that
 //! defines it (direct calls within the entry) against fib defined in one
 //! entry and a caller `g` in the next (one call through the table, then
@@ -42,7 +43,7 @@ fn entries(c: &mut Criterion) {
         });
         drop(session);
         group.bench_with_input(BenchmarkId::new("load", functions), &source, |b, source| {
-            b.iter(|| session_with(source))
+            b.iter_with_large_drop(|| session_with(source))
         });
         group.bench_with_input(
             BenchmarkId::new("batch", functions),
