@@ -84,6 +84,8 @@ pub struct Session {
     units: Vec<Option<Unit>>,
     /// Every function the session has known, by [`GlobalId`].
     funcs: Vec<SessionFunc>,
+    /// How many functions have been defined (not counting redefinitions).
+    definitions: usize,
     /// The id of each function by name (defined, or called by a live
     /// definition).
     by_name: HashMap<String, GlobalId, FixedState>,
@@ -122,6 +124,9 @@ struct SessionFunc {
     at: Option<(usize, FuncId)>,
     /// The functions whose current definitions call it.
     callers: HashSet<GlobalId, FixedState>,
+    /// When it was first defined (in the session's count of definitions),
+    /// for listing definitions in the order they were made.
+    first_defined: usize,
 }
 
 /// REPL entries as files in a temporary directory, for debuggers' `list`;
@@ -564,6 +569,7 @@ impl Session {
                 signature: None,
                 at: None,
                 callers: HashSet::default(),
+                first_defined: usize::MAX,
             });
         }
         let unit = match self.units.iter().position(Option::is_none) {
@@ -597,7 +603,11 @@ impl Session {
             for &callee in &callees {
                 self.funcs[callee].callers.insert(id);
             }
+            self.definitions += usize::from(!redefined);
             let entry = &mut self.funcs[id];
+            if !redefined {
+                entry.first_defined = self.definitions;
+            }
             entry.arity = func.arity;
             entry.signature = Some(func.signature.clone());
             entry.at = Some((unit, local));
@@ -652,12 +662,12 @@ impl Session {
         }
     }
 
-    /// The signatures of all definitions, in definition order.
+    /// The signatures of all definitions, in the order they were first
+    /// defined.
     pub fn signatures(&self) -> impl Iterator<Item = &str> {
-        self.funcs
-            .iter()
-            .filter(|f| f.at.is_some())
-            .filter_map(|f| f.signature.as_deref())
+        let mut defined: Vec<&SessionFunc> = self.funcs.iter().filter(|f| f.at.is_some()).collect();
+        defined.sort_by_key(|f| f.first_defined);
+        defined.into_iter().filter_map(|f| f.signature.as_deref())
     }
 
     /// The names of all definitions.
