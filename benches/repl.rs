@@ -7,7 +7,7 @@
 //! Also: `load/N`, the `:load` of the N functions as one entry, next to
 //! `batch/N`, the batch compile (and load) of the same source (neither
 //! timing the freeing of what it made); and
-//! `calls`, the cost of the table: fib(20) called from the entry that
+//! `calls`, the cost of the table: fib(25) called from the entry that
 //! defines it (direct calls within the entry) against fib defined in one
 //! entry and a caller `g` in the next (one call through the table, then
 //! direct recursion), and a `fib` whose recursion goes through the table
@@ -66,21 +66,26 @@ fn calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("calls");
     group.sample_size(20);
     let mut same_entry = Session::new();
-    group.bench_function("fib(20), defined in the same entry", |b| {
-        b.iter(|| same_entry.eval("<entry>", &format!("{FIB}; fib(20)"), None))
+    group.bench_function("fib(25), defined in the same entry", |b| {
+        b.iter(|| same_entry.eval("<entry>", &format!("{FIB}; fib(25)"), None))
     });
     let mut next_entry = session_with(FIB);
-    group.bench_function("fib(20), defined in an earlier entry", |b| {
-        b.iter(|| next_entry.eval("<entry>", "fib(20)", None))
+    group.bench_function("fib(25), defined in an earlier entry", |b| {
+        b.iter(|| next_entry.eval("<entry>", "fib(25)", None))
     });
-    let mut through_table =
-        session_with("fn fib(n) = if n < 2 then n else fib2(n - 1) + fib2(n - 2)");
-    session_with_more(
-        &mut through_table,
-        "fn fib2(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)",
-    );
-    group.bench_function("fib(20), every call through the table", |b| {
-        b.iter(|| through_table.eval("<entry>", "fib(20)", None))
+    // The same recursion split over two functions, calling each other:
+    // direct calls when one entry defines both, through the table when
+    // each is in an entry of its own.
+    let fib1 = "fn fib1(n) = if n < 2 then n else fib2(n - 1) + fib2(n - 2)";
+    let fib2 = "fn fib2(n) = if n < 2 then n else fib1(n - 1) + fib1(n - 2)";
+    let mut one_entry = session_with(&format!("{fib1}\n{fib2}"));
+    group.bench_function("fib1(25) and fib2 in one entry: direct calls", |b| {
+        b.iter(|| one_entry.eval("<entry>", "fib1(25)", None))
+    });
+    let mut two_entries = session_with(fib1);
+    session_with_more(&mut two_entries, fib2);
+    group.bench_function("fib1(25) and fib2 in two entries: through the table", |b| {
+        b.iter(|| two_entries.eval("<entry>", "fib1(25)", None))
     });
     group.finish();
 }
