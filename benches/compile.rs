@@ -27,13 +27,7 @@ fn compile(c: &mut Criterion) {
         group.bench_with_input(
             BenchmarkId::new("front_end+codegen+load", functions),
             &source,
-            |b, source| {
-                b.iter(|| {
-                    let mut timings = Timings::default();
-                    let program = pipeline::front_end(source, &mut timings).expect("valid");
-                    pipeline::back_end(&program, &mut timings).expect("loads")
-                })
-            },
+            |b, source| b.iter(|| workloads::compile_and_load(source)),
         );
         // What `exprjit --check` does: parse and check, no code.
         group.bench_with_input(

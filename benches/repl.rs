@@ -14,7 +14,6 @@
 //! (it calls `fib2`, defined in another entry, which calls `fib`).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use exprjit::pipeline::{self, Timings};
 use exprjit::session::Session;
 
 #[path = "common/workloads.rs"]

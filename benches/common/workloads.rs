@@ -2,6 +2,17 @@
 //! same programs as `bench/programs/*.ex`, which `bench/compare` runs; the
 //! second set, from `queens` on, stresses loops, helpers and constants).
 
+/// `source` compiled and loaded as the command line does it: the checked
+/// program and its code.
+pub fn compile_and_load(
+    source: &str,
+) -> (exprjit::ir::CheckedProgram, exprjit::jit::LoadedProgram) {
+    let mut timings = exprjit::pipeline::Timings::default();
+    let program = exprjit::pipeline::front_end(source, &mut timings).expect("valid");
+    let loaded = exprjit::pipeline::back_end(&program, &mut timings).expect("loads");
+    (program, loaded)
+}
+
 /// A generated program of `n` small functions, the same four shapes as
 /// `bench/gen_program.py` writes (leaf arithmetic; a comparison chain
 /// guarding a tail call; a `let` with a call, a division by a constant and a
