@@ -48,11 +48,8 @@ fn entries(c: &mut Criterion) {
             BenchmarkId::new("batch", functions),
             &source,
             |b, source| {
-                b.iter(|| {
-                    let mut timings = Timings::default();
-                    let program = pipeline::front_end(source, &mut timings).expect("valid");
-                    pipeline::back_end(&program, &mut timings).expect("loads")
-                })
+                // The program is kept too, as the session keeps it.
+                b.iter_with_large_drop(|| workloads::compile_and_load(source))
             },
         );
     }
