@@ -22,7 +22,7 @@ use crate::continuation;
 use crate::diag::{self, SourceFile};
 use crate::jit::LimitInterrupt;
 use crate::pipeline::Backend;
-use crate::session::{Failure, Outcome, Reply, Session};
+use crate::session::{Failure, Outcome, Reply, Session, Undefined};
 use helper::{COMMANDS, ReplHelper, TabIndentsAtLineStart};
 
 const PROMPT: &str = "exprjit> ";
@@ -359,16 +359,7 @@ fn report(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
                 let verb = if *redefined { "redefined" } else { "defined" };
                 write!(out, "{verb} {signature}")?;
                 if !undefined.is_empty() {
-                    let names: Vec<String> = undefined.iter().map(|n| format!("'{n}'")).collect();
-                    let (verb, pronoun) = match names.len() {
-                        1 => ("is", "it"),
-                        _ => ("are", "them"),
-                    };
-                    write!(
-                        out,
-                        " (calls {}, which {verb} not defined yet: define {pronoun} before calling it)",
-                        names.join(", ")
-                    )?;
+                    write!(out, " {}", undefined_note(undefined))?;
                 }
                 writeln!(out)?;
             }
@@ -384,6 +375,31 @@ fn report(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
         Some(Failure::System(message)) => complain(format_args!("error: {message}")),
     }
     Ok(())
+}
+
+/// What a reply adds about the functions a definition calls that are not
+/// defined yet: `(calls 'later', which is not defined yet: define it before
+/// calling it)`, or a typo's likely intent.
+fn undefined_note(undefined: &[Undefined]) -> String {
+    let names: Vec<String> = undefined
+        .iter()
+        .map(|u| match &u.near {
+            Some(near) => format!("'{}' (did you mean '{near}'?)", u.name),
+            None => format!("'{}'", u.name),
+        })
+        .collect();
+    let (verb, pronoun) = match names.len() {
+        1 => ("is", "it"),
+        _ => ("are", "them"),
+    };
+    let advice = match undefined.iter().any(|u| u.near.is_some()) {
+        true => String::new(),
+        false => format!(": define {pronoun} before calling it"),
+    };
+    format!(
+        "(calls {}, which {verb} not defined yet{advice})",
+        names.join(", ")
+    )
 }
 
 fn write_help(out: &mut impl Write) -> io::Result<()> {

@@ -39,15 +39,27 @@ use crate::{codegen, debuginfo, interp};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// A function was defined (or replaced an earlier one of that name);
-    /// `undefined` names the functions it calls that no entry defines yet.
+    /// `undefined` lists the functions it calls that no entry defines yet.
     Defined {
         signature: String,
         redefined: bool,
-        undefined: Vec<String>,
+        undefined: Vec<Undefined>,
     },
     /// A top-level expression's value.
     Value(i64),
 }
+
+/// A function that a definition calls and no entry defines yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undefined {
+    pub name: String,
+    /// A defined function with a name close to it: perhaps a typo.
+    pub near: Option<String>,
+}
+
+/// What suggestions for the undefined names of one entry may cost (as in
+/// the checker: some milliseconds however large the session).
+const SUGGESTION_BUDGET: u64 = 2_000_000;
 
 /// Why an entry failed.
 #[derive(Debug)]
@@ -620,11 +632,19 @@ impl Session {
             });
         }
         // Once the whole entry is in: which callees are still undefined.
+        let mut budget = SUGGESTION_BUDGET;
         for (reply, callees) in defined {
-            let names: Vec<String> = callees
+            let names: Vec<Undefined> = callees
                 .into_iter()
                 .filter(|&callee| self.funcs[callee].at.is_none())
-                .map(|callee| self.funcs[callee].name.clone())
+                .map(|callee| {
+                    let name = &self.funcs[callee].name;
+                    let near = crate::suggest::closest_within(name, self.names(), &mut budget);
+                    Undefined {
+                        name: name.clone(),
+                        near: near.map(str::to_owned),
+                    }
+                })
                 .collect();
             if let Reply::Defined { undefined, .. } = &mut outcome.replies[reply] {
                 *undefined = names;

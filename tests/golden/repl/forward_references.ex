@@ -24,3 +24,6 @@ is_even(1000001)
 fn later(x) = x / 0; h(1)
 h(1)
 :list
+# a call of an undefined name close to a defined one may be a typo
+fn fib(n) = if n < 2 then n else fib(n - 1) + fib(n - 2)
+fn g(x) = fbi(x) + 1
