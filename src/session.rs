@@ -20,7 +20,7 @@
 //! An entry is all or nothing: if it fails to compile or a runtime error
 //! stops it, the table, the units and the signatures are as before.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -134,8 +134,9 @@ struct SessionFunc {
     /// Where its current definition is: unit and index in the unit's
     /// program.
     at: Option<(usize, FuncId)>,
-    /// The functions whose current definitions call it.
-    callers: HashSet<GlobalId, FixedState>,
+    /// How many current definitions call it (each counted once). Who they
+    /// are is looked up only for the error that needs their names.
+    callers: usize,
     /// When it was first defined (in the session's count of definitions),
     /// for listing definitions in the order they were made.
     first_defined: usize,
@@ -201,11 +202,20 @@ impl Environment for Session {
     }
 
     fn callers(&self, id: GlobalId) -> Vec<String> {
-        let mut callers: Vec<GlobalId> = self.funcs[id].callers.iter().copied().collect();
-        callers.sort_unstable();
-        callers
-            .into_iter()
-            .map(|caller| self.funcs[caller].name.clone())
+        if self.funcs[id].callers == 0 {
+            return Vec::new();
+        }
+        // Only for an error (or a change that redefines every caller too):
+        // a walk over the live definitions.
+        self.funcs
+            .iter()
+            .filter(|func| {
+                func.at.is_some_and(|(unit, local)| {
+                    let unit = self.units[unit].as_ref().expect("live");
+                    callees(&unit.program, local).contains(&id)
+                })
+            })
+            .map(|func| func.name.clone())
             .collect()
     }
 
@@ -580,7 +590,7 @@ impl Session {
                 arity: func.arity,
                 signature: None,
                 at: None,
-                callers: HashSet::default(),
+                callers: 0,
                 first_defined: usize::MAX,
             });
         }
@@ -609,11 +619,11 @@ impl Session {
             };
             let redefined = self.funcs[id].signature.is_some();
             if let Some(old) = self.funcs[id].at.take() {
-                self.forget_body(id, old);
+                self.forget_body(old);
             }
             let callees = callees(&program, local);
             for &callee in &callees {
-                self.funcs[callee].callers.insert(id);
+                self.funcs[callee].callers += 1;
             }
             self.definitions += usize::from(!redefined);
             let entry = &mut self.funcs[id];
@@ -660,16 +670,16 @@ impl Session {
         }
     }
 
-    /// Drops the old body of function `id`, at `old`: it calls nothing any
+    /// Drops a function's old body, at `old`: it calls nothing any
     /// more, and its unit goes when it has no live function left.
-    fn forget_body(&mut self, id: GlobalId, (unit, local): (usize, FuncId)) {
+    fn forget_body(&mut self, (unit, local): (usize, FuncId)) {
         let program = Rc::clone(&self.units[unit].as_ref().expect("live").program);
         for callee in callees(&program, local) {
             let callee = &mut self.funcs[callee];
-            callee.callers.remove(&id);
+            callee.callers -= 1;
             // A function no definition calls any more and none defines is
             // forgotten: a later definition may give it any arity.
-            if callee.callers.is_empty() && callee.at.is_none() && callee.signature.is_none() {
+            if callee.callers == 0 && callee.at.is_none() && callee.signature.is_none() {
                 self.by_name.remove(&callee.name);
             }
         }
