@@ -35,6 +35,10 @@ use crate::jit::{self, Fault, LimitInterrupt, Linked};
 use crate::pipeline::{self, Backend, Timings};
 use crate::{codegen, debuginfo, interp};
 
+/// Entries of replaced definitions redirected to the table: unit, function
+/// and the bytes the redirect replaced.
+type Patches = Vec<(usize, FuncId, Vec<u8>)>;
+
 /// What an entry produced, item by item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
@@ -94,6 +98,10 @@ pub struct Session {
     /// once its unit is dropped). Declared before `table` and `undefined`:
     /// their code reads the table and may jump to `undefined`'s code.
     units: Vec<Option<Unit>>,
+    /// The unit numbers whose slots are free, for the next units.
+    free_units: Vec<usize>,
+    /// How many units have no code yet (the interpreter ran them).
+    codeless_units: usize,
     /// Every function the session has known, by [`GlobalId`].
     funcs: Vec<SessionFunc>,
     /// How many functions have been defined (not counting redefinitions).
@@ -333,27 +341,13 @@ impl Session {
             saved.push((id, table.get(id)));
             table.set(id, entry);
         }
-        // The replaced definitions' own entries' callers call them
-        // directly: their entries now jump to the table.
-        let mut patched = Vec::new();
-        for func in &program.funcs {
-            let ir::Link::Defined(id) = func.link else {
-                continue;
-            };
-            let Some((unit, local)) = self.funcs.get(id).and_then(|f| f.at) else {
-                continue;
-            };
-            let slot = self.table.as_ref().expect("prepared").address() + 8 * id as u64;
-            let old_code = self.units[unit].as_mut().and_then(|u| u.code.as_mut());
-            let old_code = old_code.expect("prepare_jit gives every unit code");
-            match old_code.patch_entry(local, &codegen::redirect(slot)) {
-                Ok(bytes) => patched.push((unit, local, bytes)),
-                Err(error) => {
-                    self.undo(&saved, &patched);
-                    return Err(system(error));
-                }
+        let patched = match self.redirect_replaced(program) {
+            Ok(patched) => patched,
+            Err((error, patched)) => {
+                self.undo(&saved, &patched);
+                return Err(system(error));
             }
-        }
+        };
         for item in &program.items {
             let ir::Item::Expr(func) = *item else {
                 continue;
@@ -374,12 +368,49 @@ impl Session {
         Ok(Some(code))
     }
 
+    /// Makes the entries of the definitions that `program` replaces jump to
+    /// their table slots: callers in their own entry call them directly.
+    /// Returns what each patch replaced (on an error, with the patches
+    /// made so far).
+    #[allow(clippy::type_complexity)]
+    fn redirect_replaced(
+        &mut self,
+        program: &ir::CheckedProgram,
+    ) -> Result<Vec<(usize, FuncId, Vec<u8>)>, (std::io::Error, Vec<(usize, FuncId, Vec<u8>)>)>
+    {
+        let mut patched = Vec::new();
+        let Some(table) = self.table.as_ref().map(FunctionTable::address) else {
+            // The JIT has not run: no code to redirect.
+            return Ok(patched);
+        };
+        for func in &program.funcs {
+            let ir::Link::Defined(id) = func.link else {
+                continue;
+            };
+            let Some((unit, local)) = self.funcs.get(id).and_then(|f| f.at) else {
+                continue;
+            };
+            // A unit the interpreter ran has no code yet; when it gets
+            // some, its calls are compiled against the table as it is then.
+            let old = self.units[unit].as_mut().expect("live");
+            let Some(old_code) = old.code.as_mut() else {
+                continue;
+            };
+            match old_code.patch_entry(local, &codegen::redirect(table + 8 * id as u64)) {
+                Ok(bytes) => patched.push((unit, local, bytes)),
+                Err(error) => return Err((error, patched)),
+            }
+        }
+        Ok(patched)
+    }
+
     /// Puts back the table slots and the entries of replaced definitions
     /// that a failed entry changed.
-    fn undo(&mut self, saved: &[(GlobalId, u64)], patched: &[(usize, FuncId, Vec<u8>)]) {
-        let table = self.table.as_mut().expect("prepared");
-        for &(id, entry) in saved.iter().rev() {
-            table.set(id, entry);
+    fn undo(&mut self, saved: &[(GlobalId, u64)], patched: &Patches) {
+        if let Some(table) = self.table.as_mut() {
+            for &(id, entry) in saved.iter().rev() {
+                table.set(id, entry);
+            }
         }
         for (unit, local, bytes) in patched {
             let code = self.units[*unit].as_mut().and_then(|u| u.code.as_mut());
@@ -399,8 +430,11 @@ impl Session {
             let empty = ir::CheckedProgram::default();
             self.undefined = Some(self.load_code(&empty, None, &mut Timings::default())?);
         }
-        let mut compiled = false;
+        let compiled = self.codeless_units > 0;
         for index in 0..self.units.len() {
+            if self.codeless_units == 0 {
+                break;
+            }
             let Some(unit) = &self.units[index] else {
                 continue;
             };
@@ -410,7 +444,7 @@ impl Session {
             let (program, file) = (Rc::clone(&unit.program), Rc::clone(&unit.file));
             let code = self.load(&program, &file, &mut Timings::default())?;
             self.units[index].as_mut().expect("live").code = Some(code);
-            compiled = true;
+            self.codeless_units -= 1;
         }
         if compiled {
             // The interpreter ran the entries since the JIT last did: every
@@ -471,9 +505,11 @@ impl Session {
     }
 
     /// Runs the top-level expressions of `program` with the interpreter,
-    /// which finds the functions of other entries as the table would.
+    /// which finds the functions of other entries as the table would; on
+    /// success, redirects the code of the definitions it replaces, as the
+    /// JIT does before it runs.
     fn run_interp(
-        &self,
+        &mut self,
         program: &Rc<ir::CheckedProgram>,
         file: &Rc<SourceFile>,
         interrupt: Option<&LimitInterrupt>,
@@ -518,6 +554,14 @@ impl Session {
                     break;
                 }
             }
+        }
+        if outcome.failure.is_none()
+            && let Err((error, patched)) = self.redirect_replaced(here)
+        {
+            self.undo(&[], &patched);
+            outcome.failure = Some(Failure::System(format!(
+                "cannot redirect replaced code: {error}"
+            )));
         }
         None
     }
@@ -594,13 +638,10 @@ impl Session {
                 first_defined: usize::MAX,
             });
         }
-        let unit = match self.units.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => {
-                self.units.push(None);
-                self.units.len() - 1
-            }
-        };
+        let unit = self.free_units.pop().unwrap_or_else(|| {
+            self.units.push(None);
+            self.units.len() - 1
+        });
         let mut live = 0;
         // The values came first; the replies go in item order.
         let mut values = std::mem::take(&mut outcome.replies).into_iter();
@@ -660,14 +701,17 @@ impl Session {
                 *undefined = names;
             }
         }
-        if live > 0 {
-            self.units[unit] = Some(Unit {
-                program,
-                file,
-                code,
-                live,
-            });
+        if live == 0 {
+            self.free_units.push(unit);
+            return;
         }
+        self.codeless_units += usize::from(code.is_none());
+        self.units[unit] = Some(Unit {
+            program,
+            file,
+            code,
+            live,
+        });
     }
 
     /// Drops a function's old body, at `old`: it calls nothing any
@@ -688,7 +732,9 @@ impl Session {
         entry.live -= 1;
         if entry.live == 0 {
             // Nothing runs between entries: no frame of its code is live.
+            self.codeless_units -= usize::from(entry.code.is_none());
             *slot = None;
+            self.free_units.push(unit);
         }
     }
 

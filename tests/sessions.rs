@@ -68,10 +68,13 @@ fn items(program: &RawProgram) -> Items {
     items
 }
 
-/// The two sessions being compared, and the definitions live in them.
+/// The sessions being compared, and the definitions live in them.
 struct Sessions {
     jit: Session,
     interp: Session,
+    /// A session whose back end changes at every entry: the JIT then
+    /// compiles what the interpreter ran, and the other way round.
+    mixed: Session,
     /// The text of each live definition, by name, in definition order.
     live: Vec<(String, String)>,
     entries: usize,
@@ -84,6 +87,7 @@ impl Sessions {
         Sessions {
             jit: Session::new(),
             interp,
+            mixed: Session::new(),
             live: Vec::new(),
             entries: 0,
         }
@@ -132,13 +136,21 @@ impl Sessions {
         source.join("\n")
     }
 
+    /// The outcomes on the JIT and on the interpreter; the mixed session
+    /// must agree with them.
     fn eval(&mut self, text: &str) -> (Vec<Outcome>, Vec<Outcome>) {
         self.entries += 1;
         let name = format!("<entry {}>", self.entries);
-        (
-            outcomes(&mut self.jit, &name, text),
-            outcomes(&mut self.interp, &name, text),
-        )
+        let jit = outcomes(&mut self.jit, &name, text);
+        let interp = outcomes(&mut self.interp, &name, text);
+        let backend = [Backend::Jit, Backend::Interp][self.entries % 2];
+        self.mixed.set_backend(backend);
+        let mixed = outcomes(&mut self.mixed, &name, text);
+        assert_eq!(
+            jit, mixed,
+            "{name} on the mixed session ({backend:?}): {text}"
+        );
+        (jit, interp)
     }
 }
 
