@@ -442,7 +442,17 @@ impl Session {
                 continue;
             }
             let (program, file) = (Rc::clone(&unit.program), Rc::clone(&unit.file));
-            let code = self.load(&program, &file, &mut Timings::default())?;
+            let mut code = self.load(&program, &file, &mut Timings::default())?;
+            // Its functions that later entries replaced are redirected, as
+            // they would have been had it had code then.
+            let table = self.table.as_ref().expect("made above").address();
+            for (local, func) in program.funcs.iter().enumerate() {
+                if let ir::Link::Defined(id) = func.link
+                    && self.funcs[id].at != Some((index, local))
+                {
+                    code.patch_entry(local, &codegen::redirect(table + 8 * id as u64))?;
+                }
+            }
             self.units[index].as_mut().expect("live").code = Some(code);
             self.codeless_units -= 1;
         }

@@ -72,7 +72,7 @@ fn items(program: &RawProgram) -> Items {
 struct Sessions {
     jit: Session,
     interp: Session,
-    /// A session whose back end changes at every entry: the JIT then
+    /// A session whose back end changes every other entry: the JIT then
     /// compiles what the interpreter ran, and the other way round.
     mixed: Session,
     /// The text of each live definition, by name, in definition order.
@@ -143,7 +143,9 @@ impl Sessions {
         let name = format!("<entry {}>", self.entries);
         let jit = outcomes(&mut self.jit, &name, text);
         let interp = outcomes(&mut self.interp, &name, text);
-        let backend = [Backend::Jit, Backend::Interp][self.entries % 2];
+        // Two entries on each in turn: the JIT then also compiles code
+        // that the interpreter ran and later entries replaced.
+        let backend = [Backend::Jit, Backend::Interp][self.entries / 2 % 2];
         self.mixed.set_backend(backend);
         let mixed = outcomes(&mut self.mixed, &name, text);
         assert_eq!(

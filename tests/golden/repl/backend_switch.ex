@@ -9,3 +9,12 @@ g(1000)
 g(1000)
 :backend wasm
 :backend
+# code the interpreter ran, then replaced, is compiled for the JIT as it is now
+:backend interp
+fn f() = 1; fn g() = f() * 10
+fn f() = 2
+:backend jit
+g()
+fn f() = 3
+:backend interp
+g()
