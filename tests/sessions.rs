@@ -72,22 +72,25 @@ fn items(program: &RawProgram) -> Items {
 struct Sessions {
     jit: Session,
     interp: Session,
-    /// A session whose back end changes every other entry: the JIT then
-    /// compiles what the interpreter ran, and the other way round.
+    /// A session whose back end changes between entries at random: the
+    /// JIT then compiles what the interpreter ran, and the other way round.
     mixed: Session,
+    /// The mixed session's back end for each entry (the JIT past the end).
+    backends: Vec<bool>,
     /// The text of each live definition, by name, in definition order.
     live: Vec<(String, String)>,
     entries: usize,
 }
 
 impl Sessions {
-    fn new() -> Sessions {
+    fn new(backends: Vec<bool>) -> Sessions {
         let mut interp = Session::new();
         interp.set_backend(Backend::Interp);
         Sessions {
             jit: Session::new(),
             interp,
             mixed: Session::new(),
+            backends,
             live: Vec::new(),
             entries: 0,
         }
@@ -143,9 +146,12 @@ impl Sessions {
         let name = format!("<entry {}>", self.entries);
         let jit = outcomes(&mut self.jit, &name, text);
         let interp = outcomes(&mut self.interp, &name, text);
-        // Two entries on each in turn: the JIT then also compiles code
-        // that the interpreter ran and later entries replaced.
-        let backend = [Backend::Jit, Backend::Interp][self.entries / 2 % 2];
+        let on_interp = self.backends.get(self.entries).copied().unwrap_or(false);
+        let backend = if on_interp {
+            Backend::Interp
+        } else {
+            Backend::Jit
+        };
         self.mixed.set_backend(backend);
         let mixed = outcomes(&mut self.mixed, &name, text);
         assert_eq!(
@@ -207,9 +213,10 @@ proptest! {
         q in strategy::program(),
         order in prop::collection::vec(any::<u32>(), 12),
         cuts in prop::collection::vec(any::<bool>(), 12),
+        backends in prop::collection::vec(any::<bool>(), 40),
     ) {
         let (p, q) = (items(&p), items(&q));
-        let mut sessions = Sessions::new();
+        let mut sessions = Sessions::new(backends);
         // `p`'s definitions, shuffled and cut into entries; its first
         // expression is tried once before the last entry (it may reach a
         // function not defined yet).
