@@ -190,6 +190,10 @@ pub struct FuncCode {
     /// function of another entry, called through the function table): it
     /// has no code, and `offset` and `size` mean nothing.
     pub external: bool,
+    /// The functions whose bodies were expanded in its code (inlined),
+    /// directly or inside another expansion: a REPL session compiles it
+    /// again when one of them is replaced.
+    pub inlined: Vec<usize>,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.

@@ -162,6 +162,7 @@ pub fn check_with(
                 locals,
                 body,
                 link: ir::Link::TopLevel,
+                def_span: Span::default(),
             });
         }
     }
@@ -332,6 +333,7 @@ impl<'a> Checker<'a> {
             locals: 0,
             body: ir::Expr::Int(0),
             link: ir::Link::Defined(id),
+            def_span: Span::default(),
         });
         self.signatures[symbol] = Some(Signature {
             id,
@@ -370,6 +372,7 @@ impl<'a> Checker<'a> {
             locals: 0,
             body: ir::Expr::Int(0),
             link: ir::Link::External(id),
+            def_span: Span::default(),
         });
         local
     }
@@ -461,6 +464,7 @@ impl<'a> Checker<'a> {
                 .and_then(|s| s.local)
                 .expect("a declared function has an index")]
             .link,
+            def_span: Span::new(def.name.span.start, self.program.node(def.body).span().end),
         }
     }
 

@@ -56,6 +56,10 @@ pub struct Func {
     pub body: Expr,
     /// What the function is to the world outside this program.
     pub link: Link,
+    /// For a definition: from its name to the end of its body, the text a
+    /// REPL session compiles again when the function must be recompiled
+    /// (the `fn` before it is found in the text).
+    pub def_span: Span,
 }
 
 /// How a function of a [`CheckedProgram`] is linked to the code outside it.

@@ -176,15 +176,19 @@ pub fn back_end_with(
         batch_entries,
         debug_info: debug.is_some(),
         function_table: None,
+        no_inlining: false,
     };
     load_with(program, options, debug, timings)
 }
 
 /// Like [`back_end_with`], for a REPL entry whose calls to other entries'
 /// functions go through the function table at `table`.
+///
+/// With `inline` off, no call is expanded in place.
 pub fn back_end_linked(
     program: &ir::CheckedProgram,
     table: Option<u64>,
+    inline: bool,
     debug: Option<&debuginfo::Sources>,
     timings: &mut Timings,
 ) -> std::io::Result<jit::LoadedProgram> {
@@ -192,6 +196,7 @@ pub fn back_end_linked(
         function_table: table,
         debug_info: debug.is_some(),
         batch_entries: false,
+        no_inlining: !inline,
     };
     load_with(program, options, debug, timings)
 }
@@ -229,6 +234,7 @@ pub fn asm_listing(
         batch_entries: false,
         debug_info: source.is_some(),
         function_table: None,
+        no_inlining: false,
     };
     let artifact = codegen::compile_with(program, options);
     let sources = debuginfo::Sources {

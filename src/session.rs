@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use foldhash::fast::FixedState;
 
+use crate::artifact::CodeMap;
 use crate::check::{Environment, Known};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::ir::{self, FuncId, GlobalId};
@@ -106,6 +107,11 @@ pub struct Session {
     funcs: Vec<SessionFunc>,
     /// How many functions have been defined (not counting redefinitions).
     definitions: usize,
+    /// For a function, the functions (and their units) whose code has a
+    /// copy of it inlined: when it is replaced, they are compiled again.
+    /// Entries whose function has moved to another unit are stale, and
+    /// skipped.
+    inlined_into: HashMap<GlobalId, Vec<(GlobalId, usize)>, FixedState>,
     /// The id of each function by name (defined, or called by a live
     /// definition).
     by_name: HashMap<String, GlobalId, FixedState>,
@@ -253,6 +259,18 @@ impl Session {
     /// Compiles and runs one entry named `name` (e.g. `<entry 3>`).
     pub fn eval(&mut self, name: &str, text: &str, interrupt: Option<&LimitInterrupt>) -> Outcome {
         let file = Rc::new(SourceFile::new(name, text));
+        self.eval_in(file, text, interrupt)
+    }
+
+    /// Compiles and runs `text`, whose diagnostics point into `file` (the
+    /// entry's own text, or the text of an earlier entry whose functions
+    /// are compiled again, with what is not them blanked out).
+    fn eval_in(
+        &mut self,
+        file: Rc<SourceFile>,
+        text: &str,
+        interrupt: Option<&LimitInterrupt>,
+    ) -> Outcome {
         let mut outcome = Outcome {
             replies: Vec::new(),
             failure: None,
@@ -285,6 +303,13 @@ impl Session {
             .unwrap_or(0);
         if ids_after > table::CAPACITY {
             outcome.failure = Some(too_many_functions());
+            return outcome;
+        }
+        // What has copies of the functions this entry replaces is compiled
+        // again first (the same definitions, so the session means the same
+        // whether this entry succeeds or not).
+        if let Err(failure) = self.recompile_dependents(&program) {
+            outcome.failure = Some(failure);
             return outcome;
         }
         let start = Instant::now();
@@ -323,7 +348,7 @@ impl Session {
         };
         self.prepare_jit().map_err(system)?;
         let code = self
-            .load(program, file, &mut outcome.timings)
+            .load(program, file, true, &mut outcome.timings)
             .map_err(system)?;
         if watch.is_some_and(|watch| watch.requested()) {
             return Err(Failure::Interrupted);
@@ -420,6 +445,59 @@ impl Session {
         }
     }
 
+    /// Compiles again, from their source, the functions with inlined
+    /// copies of a function that `program` replaces (other than those it
+    /// replaces itself), each unit's as an entry of its own text with all
+    /// but those definitions blanked out (so that its spans still point
+    /// into that text). Compiled now, their calls go through the table.
+    fn recompile_dependents(&mut self, program: &ir::CheckedProgram) -> Result<(), Failure> {
+        let replaced: Vec<GlobalId> = program
+            .funcs
+            .iter()
+            .filter_map(|func| match func.link {
+                ir::Link::Defined(id) if self.funcs.get(id).is_some_and(|f| f.at.is_some()) => {
+                    Some(id)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut by_unit: HashMap<usize, Vec<FuncId>, FixedState> = HashMap::default();
+        for id in &replaced {
+            let Some(dependents) = self.inlined_into.remove(id) else {
+                continue;
+            };
+            for (dependent, unit) in dependents {
+                match self.funcs[dependent].at {
+                    Some((at, local)) if at == unit && !replaced.contains(&dependent) => {
+                        by_unit.entry(unit).or_default().push(local);
+                    }
+                    _ => {} // stale, or replaced by `program` itself
+                }
+            }
+        }
+        let mut units: Vec<(usize, Vec<FuncId>)> = by_unit.into_iter().collect();
+        units.sort_unstable();
+        for (unit, mut locals) in units {
+            locals.sort_unstable();
+            locals.dedup();
+            let unit = self.units[unit].as_ref().expect("live");
+            let text = blank_all_but(&unit.file.text, &unit.program, &locals);
+            let file = Rc::clone(&unit.file);
+            let outcome = self.eval_in(file, &text, None);
+            if let Some(failure) = outcome.failure {
+                return Err(match failure {
+                    Failure::Errors { .. } => Failure::System(
+                        "cannot compile again the functions with inlined copies of a \
+                         replaced one"
+                            .to_owned(),
+                    ),
+                    other => other,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Makes the table and the code for undefined functions on the JIT's
     /// first entry, and gives code to the units that the interpreter ran.
     fn prepare_jit(&mut self) -> std::io::Result<()> {
@@ -428,7 +506,7 @@ impl Session {
         }
         if self.undefined.is_none() {
             let empty = ir::CheckedProgram::default();
-            self.undefined = Some(self.load_code(&empty, None, &mut Timings::default())?);
+            self.undefined = Some(self.load_code(&empty, None, true, &mut Timings::default())?);
         }
         let compiled = self.codeless_units > 0;
         for index in 0..self.units.len() {
@@ -442,7 +520,9 @@ impl Session {
                 continue;
             }
             let (program, file) = (Rc::clone(&unit.program), Rc::clone(&unit.file));
-            let mut code = self.load(&program, &file, &mut Timings::default())?;
+            // Later entries may have replaced some of its functions: an
+            // inlined copy of one would not see that.
+            let mut code = self.load(&program, &file, false, &mut Timings::default())?;
             // Its functions that later entries replaced are redirected, as
             // they would have been had it had code then.
             let table = self.table.as_ref().expect("made above").address();
@@ -488,10 +568,12 @@ impl Session {
 
     /// Generates and loads the code of `program`, an entry from `file`
     /// (registered with debuggers if debug info is on).
+    /// With `inline` off, no call is expanded in place.
     fn load(
         &mut self,
         program: &ir::CheckedProgram,
         file: &SourceFile,
+        inline: bool,
         timings: &mut Timings,
     ) -> std::io::Result<jit::LoadedProgram> {
         // Debuggers get each entry as a file of its own, so that `list`
@@ -501,17 +583,18 @@ impl Session {
             files: vec![(path, file.text.as_str())],
             func_file: Vec::new(),
         });
-        self.load_code(program, sources.as_ref(), timings)
+        self.load_code(program, sources.as_ref(), inline, timings)
     }
 
     fn load_code(
         &self,
         program: &ir::CheckedProgram,
         sources: Option<&debuginfo::Sources>,
+        inline: bool,
         timings: &mut Timings,
     ) -> std::io::Result<jit::LoadedProgram> {
         let table = self.table.as_ref().map(FunctionTable::address);
-        pipeline::back_end_linked(program, table, sources, timings)
+        pipeline::back_end_linked(program, table, inline, sources, timings)
     }
 
     /// Runs the top-level expressions of `program` with the interpreter,
@@ -715,6 +798,9 @@ impl Session {
             self.free_units.push(unit);
             return;
         }
+        if let Some(code) = &code {
+            self.record_inlining(unit, &program, code.map());
+        }
         self.codeless_units += usize::from(code.is_none());
         self.units[unit] = Some(Unit {
             program,
@@ -722,6 +808,24 @@ impl Session {
             code,
             live,
         });
+    }
+
+    /// Notes, for each function that `map` (the code of `program`, unit
+    /// `unit`) has inlined copies of, which live functions hold them.
+    fn record_inlining(&mut self, unit: usize, program: &ir::CheckedProgram, map: &CodeMap) {
+        for (local, code) in map.funcs.iter().enumerate() {
+            let ir::Link::Defined(id) = program.funcs[local].link else {
+                continue;
+            };
+            for &callee in &code.inlined {
+                if let ir::Link::Defined(callee) = program.funcs[callee].link {
+                    self.inlined_into
+                        .entry(callee)
+                        .or_default()
+                        .push((id, unit));
+                }
+            }
+        }
     }
 
     /// Drops a function's old body, at `old`: it calls nothing any
@@ -848,6 +952,24 @@ impl Session {
             &artifact.map.func_symbol(local)?,
         ))
     }
+}
+
+/// `text` with every byte outside the definitions `locals` of `program`
+/// (checked from it) blanked, newlines kept: their text, at the same
+/// places.
+fn blank_all_but(text: &str, program: &ir::CheckedProgram, locals: &[FuncId]) -> String {
+    let mut out: Vec<u8> = text
+        .bytes()
+        .map(|b| if b == b'\n' { b'\n' } else { b' ' })
+        .collect();
+    for &local in locals {
+        let span = program.funcs[local].def_span;
+        // The definition starts at the `fn` before its name.
+        let start = text[..span.start].trim_end().len().saturating_sub(2);
+        out[start..span.end].copy_from_slice(&text.as_bytes()[start..span.end]);
+    }
+    // Only whole definitions were copied, and blanks are ASCII.
+    String::from_utf8(out).expect("valid UTF-8")
 }
 
 /// The [`GlobalId`]s of the functions that function `local` of `program`

@@ -444,6 +444,7 @@ fn problems(source: &str, batch_entries: bool) -> Option<Vec<String>> {
     let program = pipeline::front_end(source, &mut Timings::default()).ok()?;
     let options = Options {
         function_table: None,
+        no_inlining: false,
         batch_entries,
         debug_info: true,
     };

@@ -55,11 +55,14 @@ fn a_module_is_unmapped_when_none_of_its_functions_is_live() {
         assert!(outcome.failure.is_none(), "{text}: {:?}", outcome.failure);
         outcome.replies
     };
-    defined(&mut session, "fn f(x) = x + 1; fn g(x) = f(x) * 10");
+    // `f` calls itself, so no caller has a copy of it inlined: replacing
+    // it compiles nothing else again.
+    let f = |add: i64| format!("fn f(x) = if x > 1000 then f(x - 1) else x + {add}");
+    defined(&mut session, &format!("{}; fn g(x) = f(x) * 10", f(1)));
     let first = session.code_address("f").expect("compiled");
     assert!(is_mapped(first));
     // `g` is still live in the first entry's module: it stays.
-    defined(&mut session, "fn f(x) = x + 2");
+    defined(&mut session, &f(2));
     assert_eq!(session.code_modules(), 2);
     assert!(is_mapped(first));
     // g(1) runs the new f: the first module's g calls through its f's
@@ -73,7 +76,7 @@ fn a_module_is_unmapped_when_none_of_its_functions_is_live() {
     assert_eq!(session.code_modules(), 2);
     assert!(!is_mapped(first), "the first entry's code is still mapped");
     let second = session.code_address("f").expect("compiled");
-    defined(&mut session, "fn f(x) = x + 3");
+    defined(&mut session, &f(3));
     assert!(
         !is_mapped(second),
         "the second entry's code is still mapped"
@@ -82,4 +85,22 @@ fn a_module_is_unmapped_when_none_of_its_functions_is_live() {
         defined(&mut session, "g(1)"),
         [exprjit::session::Reply::Value(400)]
     );
+}
+
+#[test]
+fn replacing_an_inlined_function_compiles_its_callers_again() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut session = Session::new();
+    let mut value = |text: &str| {
+        let outcome = session.eval("<entry>", text, None);
+        assert!(outcome.failure.is_none(), "{text}: {:?}", outcome.failure);
+        outcome.replies.last().cloned()
+    };
+    // `g` has a copy of the small `f` inlined.
+    value("fn f(x) = x + 1; fn g(x) = f(x) * 10; fn h(x) = x");
+    assert_eq!(value("g(1)"), Some(exprjit::session::Reply::Value(20)));
+    value("fn f(x) = x + 2");
+    assert_eq!(value("g(1)"), Some(exprjit::session::Reply::Value(30)));
+    // `h` stays where it was; `g` was compiled again in a module of its own.
+    assert_eq!(session.code_modules(), 3);
 }

@@ -41,6 +41,10 @@ pub struct Options {
     /// program's external functions go through it; without one the program
     /// must have none.
     pub function_table: Option<u64>,
+    /// Expand no call in place (a REPL session compiling an entry some of
+    /// whose functions later entries replaced, which inlined copies would
+    /// not see).
+    pub no_inlining: bool,
 }
 
 /// Generates machine code for every function of `program`.
@@ -78,9 +82,8 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
     let links = Links {
         program,
         function_table: options.function_table,
-        // A REPL entry's functions may be replaced by a later entry, which
-        // a copy inlined into a caller would not see.
-        inline: if options.function_table.is_some() {
+        expanded: std::cell::RefCell::new(Vec::new()),
+        inline: if options.no_inlining {
             inline::InlinePlan::none(program)
         } else {
             inline::InlinePlan::of(program)
@@ -108,6 +111,7 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
                 traps_return: false,
                 loader: None,
                 external: true,
+                inlined: Vec::new(),
             });
             continue;
         }
@@ -142,7 +146,14 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
                     .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
             loader,
             external: false,
+            inlined: Vec::new(),
         });
+    }
+    let mut expanded = links.expanded.take();
+    expanded.sort_unstable();
+    expanded.dedup();
+    for (func, callee) in expanded {
+        funcs[func].inlined.push(callee);
     }
     if options.function_table.is_some() {
         // Room for a redirect at the last function's entry too.

@@ -95,6 +95,9 @@ pub(crate) struct Links<'p> {
     /// The function table's address, for calls to external functions
     /// ([`crate::codegen::Options::function_table`]).
     pub(crate) function_table: Option<u64>,
+    /// Every (function, callee) pair where a call was expanded in place
+    /// (in any attempt), for [`crate::artifact::FuncCode::inlined`].
+    pub(crate) expanded: std::cell::RefCell<Vec<(FuncId, FuncId)>>,
     pub(crate) inline: InlinePlan<'p>,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
