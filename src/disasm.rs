@@ -43,7 +43,7 @@ impl<'a> SourceView<'a> {
         let file = self.sources.file_of(row.func);
         let (path, text) = self.sources.files.get(file)?;
         let (line, _) = self.lines.line_col(file, row.span);
-        let source = text.lines().nth(line as usize - 1).unwrap_or_default().trim();
+        let source = self.lines.line_text(file, text, line).trim();
         let name = std::path::Path::new(path)
             .file_name()
             .map_or_else(|| path.to_string(), |name| name.to_string_lossy().into_owned());
