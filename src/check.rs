@@ -2,14 +2,14 @@
 //! the resolved [`ir::CheckedProgram`], or reports every error it finds.
 
 use crate::ast::{self, ExprKind, NodeId, Span, Symbol, UnOp};
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::ir::{self, FuncId, LocalId};
 use crate::suggest;
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
 #[cfg(test)]
-pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Diagnostics> {
     check_with(program, &[], &[])
 }
 
@@ -30,7 +30,7 @@ pub fn check_with(
     program: &ast::Program,
     earlier: &[ir::Func],
     broken: &[String],
-) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+) -> Result<ir::CheckedProgram, Diagnostics> {
     let symbols = program.names.len();
     let mut checker = Checker {
         program,
@@ -42,7 +42,7 @@ pub fn check_with(
         bindings: vec![NO_BINDING; symbols],
         shadowed: Vec::new(),
         next_id: earlier.len(),
-        errors: Vec::new(),
+        errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
     // Only the names this program writes can meet an earlier definition.
@@ -111,7 +111,6 @@ pub fn check_with(
     if checker.errors.is_empty() {
         Ok(out)
     } else {
-        checker.errors.sort_by_key(|d| d.span.start);
         Err(checker.errors)
     }
 }
@@ -157,7 +156,8 @@ struct Checker<'a> {
     shadowed: Vec<(Symbol, u32)>,
     /// The id the next new function gets.
     next_id: FuncId,
-    errors: Vec<Diagnostic>,
+    /// The first hundred errors in source order, and a count of the rest.
+    errors: Diagnostics,
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
     suggestion_budget: u64,

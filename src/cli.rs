@@ -12,7 +12,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::debuginfo;
-use crate::diag::{self, Diagnostic, SourceFile};
+use crate::diag::{self, Diagnostics, SourceFile};
 use crate::lexer;
 use crate::pipeline::{self, Backend, Runner, Timings};
 
@@ -282,7 +282,7 @@ fn run(cli: &Cli) -> ExitCode {
                 if let Err(error) = out.flush() {
                     return output_failed(&error);
                 }
-                diag::emit_to_stderr(&file, &[error.to_diagnostic()]);
+                diag::emit_to_stderr(&file, &error.to_diagnostic().into());
                 status = ExitCode::from(EXIT_ERROR);
                 break;
             }
@@ -354,7 +354,7 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(invalid) => {
             let (text, diagnostic) = *invalid;
-            diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
+            diag::emit_to_stderr(&SourceFile::new(name, text), &diagnostic.into());
             Err(ExitCode::from(EXIT_ERROR))
         }
     }
@@ -450,7 +450,7 @@ fn emit_asm(program: &crate::ir::CheckedProgram, file: &SourceFile) -> ExitCode 
 }
 
 /// Reports `errors` (if any) and picks the exit status.
-fn finish(file: &SourceFile, errors: &[Diagnostic]) -> ExitCode {
+fn finish(file: &SourceFile, errors: &Diagnostics) -> ExitCode {
     if errors.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -19,7 +19,7 @@
 use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, Span};
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::lexer::Token;
 
 mod chain;
@@ -28,10 +28,20 @@ mod nesting;
 mod parallel;
 mod tree;
 
-pub(crate) use chain::ChainedComparison;
 pub use nesting::MAX_NESTING;
 use layout::{ItemState, Layout, Terminator};
 pub(crate) use tree::{ArgsStart, ChainStart, Tree};
+
+/// A token refused on its way to the grammar (the grammar's user error),
+/// with its span.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RefusedToken {
+    /// A second comparison in a row ([`chain`]).
+    ChainedComparison(Span),
+    /// The token that took the item's nesting past [`MAX_NESTING`]
+    /// ([`nesting::NestingCount`]).
+    NestedTooDeeply(Span),
+}
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -44,8 +54,9 @@ lalrpop_mod!(
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
     pub program: ast::Program,
-    /// Lexical and syntax errors, in source order.
-    pub errors: Vec<Diagnostic>,
+    /// Lexical and syntax errors, in source order (the first hundred, and a
+    /// count of the rest).
+    pub errors: Diagnostics,
     /// Names of the functions whose definitions failed to parse.
     pub broken_definitions: Vec<String>,
     /// True when the input stops in the middle of an item (an open
@@ -76,7 +87,7 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
     let mut layout = Layout::new(&source[start..end], start);
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
-    let mut syntax_errors = Vec::new();
+    let mut syntax_errors = Diagnostics::new();
     let mut tree = Tree::default();
     let mut item = ItemState::default();
     let mut ends_between_items = true;
@@ -118,8 +129,7 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
     parsed.program = tree.program;
     // The lexer's errors first where both point at the same place.
     parsed.errors = layout.into_errors();
-    parsed.errors.append(&mut syntax_errors);
-    parsed.errors.sort_by_key(|error| error.span.start);
+    parsed.errors.append(syntax_errors);
     Part {
         parsed,
         ends_between_items,
@@ -135,7 +145,7 @@ struct ErrorContext<'a, 'src> {
 }
 
 impl ErrorContext<'_, '_> {
-    fn diagnose(&self, error: ParseError<usize, Token<'_>, ChainedComparison>) -> Diagnostic {
+    fn diagnose(&self, error: ParseError<usize, Token<'_>, RefusedToken>) -> Diagnostic {
         match error {
             ParseError::UnrecognizedEof { expected, .. } => self.unexpected_end(&expected),
             ParseError::UnrecognizedToken {
@@ -153,7 +163,10 @@ impl ErrorContext<'_, '_> {
                 Span::new(location, location),
             ),
             ParseError::User {
-                error: ChainedComparison(span),
+                error: RefusedToken::NestedTooDeeply(span),
+            } => nesting::nested_too_deeply(span),
+            ParseError::User {
+                error: RefusedToken::ChainedComparison(span),
             } => Diagnostic::new(
                 ErrorCode::ChainedComparison,
                 "comparison operators cannot be chained",

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::ast::Span;
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::fault::Fault;
 use crate::jit::LimitInterrupt;
 use crate::{check, codegen, debuginfo, interp, ir, jit, parser};
@@ -110,11 +110,11 @@ pub fn front_end(
     source: &str,
     earlier: &[ir::Func],
     timings: &mut Timings,
-) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+) -> Result<ir::CheckedProgram, Diagnostics> {
     // Files are refused by `decode_utf8` already; this catches text from
     // elsewhere (a REPL entry piped in as one huge line).
     if source.len() > MAX_SOURCE_LEN {
-        return Err(vec![source_too_large(source.len())]);
+        return Err(source_too_large(source.len()).into());
     }
     let start = Instant::now();
     let parsed = parse(source);
@@ -124,9 +124,8 @@ pub fn front_end(
         // Still check what did parse, so that every error is reported at
         // once.
         if let Err(more) = check::check_with(&parsed.program, earlier, &parsed.broken_definitions) {
-            errors.extend(more);
+            errors.append(more);
         }
-        errors.sort_by_key(|error| error.span.start);
         return Err(errors);
     }
     let start = Instant::now();

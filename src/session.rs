@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::debuginfo;
-use crate::diag::{Diagnostic, SourceFile};
+use crate::diag::{Diagnostics, SourceFile};
 use crate::ir::{self, FuncId};
 use crate::jit::{self, Fault, LimitInterrupt};
 use crate::pipeline::{self, Backend, Runner, Timings};
@@ -37,7 +37,7 @@ pub enum Failure {
     /// earlier entry's, for a runtime error inside an earlier definition).
     Errors {
         file: Rc<SourceFile>,
-        diagnostics: Vec<Diagnostic>,
+        diagnostics: Diagnostics,
     },
     /// An [`LimitInterrupt`] stopped the run.
     Interrupted,
@@ -269,7 +269,7 @@ impl Session {
         };
         Failure::Errors {
             file,
-            diagnostics: vec![error.to_diagnostic()],
+            diagnostics: error.to_diagnostic().into(),
         }
     }
 

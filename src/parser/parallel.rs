@@ -96,8 +96,8 @@ fn join(parts: Vec<Part>) -> Parsed {
     let mut joined = parts.next().unwrap_or_default();
     for part in parts {
         // Every error of a later part starts after those of the earlier
-        // ones, so the errors stay sorted.
-        joined.errors.extend(part.errors);
+        // ones: they are kept only while fewer than a hundred are.
+        joined.errors.append(part.errors);
         joined.broken_definitions.extend(part.broken_definitions);
         joined.incomplete |= part.incomplete;
         joined.program.append(part.program);
