@@ -444,9 +444,10 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 fn emit_asm(program: &crate::ir::CheckedProgram, file: &SourceFile) -> ExitCode {
     let colour = diag::wants_colour(io::stdout().is_terminal());
     let source = Some((file.name.as_str(), file.text.as_str()));
-    write_output(pipeline::asm_listing(program, source, colour).as_bytes())
-        .err()
-        .unwrap_or(ExitCode::SUCCESS)
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    pipeline::write_asm_listing(program, source, colour, &mut stdout)
+        .and_then(|()| stdout.flush())
+        .map_or_else(|error| output_failed(&error), |()| ExitCode::SUCCESS)
 }
 
 /// Reports `errors` (if any) and picks the exit status.

@@ -117,6 +117,9 @@ pub enum ErrorCode {
     ArityChange,
     /// A source longer than the compiler accepts.
     SourceTooLarge,
+    /// A source of more items (definitions and top-level expressions) than
+    /// the compiler accepts.
+    TooManyItems,
     /// `/` or `%` by zero while running.
     DivisionByZero,
     /// Recursion too deep for the JIT stack.
@@ -143,7 +146,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -160,6 +163,7 @@ impl ErrorCode {
         ErrorCode::DuplicateParameter,
         ErrorCode::ArityChange,
         ErrorCode::SourceTooLarge,
+        ErrorCode::TooManyItems,
         ErrorCode::DivisionByZero,
         ErrorCode::StackOverflow,
         ErrorCode::Interrupted,
@@ -197,6 +201,7 @@ impl ErrorCode {
             ErrorCode::DuplicateParameter => "E0014",
             ErrorCode::ArityChange => "E0015",
             ErrorCode::SourceTooLarge => "E0016",
+            ErrorCode::TooManyItems => "E0017",
             ErrorCode::DivisionByZero => "E0100",
             ErrorCode::StackOverflow => "E0101",
             ErrorCode::Interrupted => "E0102",

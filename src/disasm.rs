@@ -61,14 +61,28 @@ impl<'a> SourceView<'a> {
 
 /// Every symbol of `artifact`, disassembled at address 0 (so that the text
 /// does not depend on where code happens to be mapped), in address order;
-/// with `source`, its lines above the instructions.
-pub fn listing(artifact: &Artifact, source: Option<&SourceView>) -> String {
+/// with `source`, its lines above the instructions. Written to `out` a
+/// symbol at a time: the listing of a large program is some times larger
+/// than its source, too large to hold (1.5 GB for 3 million functions).
+pub fn write_listing(
+    artifact: &Artifact,
+    source: Option<&SourceView>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let symbols = artifact.map.symbols();
-    let mut out = String::new();
     for symbol in &symbols {
-        out.push_str(&disassemble_with(&artifact.code, 0, &symbols, symbol, source));
+        let text = disassemble_with(&artifact.code, 0, &symbols, symbol, source);
+        out.write_all(text.as_bytes())?;
     }
-    out
+    Ok(())
+}
+
+/// [`write_listing`] into a string (for the tests).
+pub fn listing(artifact: &Artifact, source: Option<&SourceView>) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    let _ = write_listing(artifact, source, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Disassembles `symbol` out of `code`, which is (or will be) mapped at

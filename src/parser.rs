@@ -23,11 +23,14 @@ use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::lexer::Token;
 
 mod chain;
+mod items;
 mod layout;
 mod nesting;
 mod parallel;
 mod tree;
 
+pub use items::MAX_ITEMS;
+use items::{ItemAllowance, ItemBudget};
 pub use nesting::MAX_NESTING;
 use layout::{ItemState, Layout, Terminator};
 pub(crate) use tree::{ArgsStart, ChainStart, Tree};
@@ -63,6 +66,9 @@ pub struct Parsed {
     /// parenthesis, or an item cut short by the end of the input): a REPL
     /// should ask for another line rather than report the error.
     pub incomplete: bool,
+    /// The source has more than [`MAX_ITEMS`] items: parsing stopped there
+    /// (`errors` says so), and the program holds only some of them.
+    pub too_many_items: bool,
 }
 
 /// Lexes and parses `source`: tokens stream from the lexer through the
@@ -82,8 +88,10 @@ struct Part {
 }
 
 /// Parses the items of `source[start..end]` (`start` is where an item
-/// starts, `end` the end of the source or of a line).
-fn parse_part(source: &str, start: usize, end: usize) -> Part {
+/// starts, `end` the end of the source or of a line), each taken from
+/// `budget`, shared with the source's other parts.
+fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Part {
+    let mut allowance = ItemAllowance::new(budget);
     let mut layout = Layout::new(&source[start..end], start);
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
@@ -92,6 +100,13 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
     let mut item = ItemState::default();
     let mut ends_between_items = true;
     while let Some((first, mut tokens)) = layout.next_item(&mut item) {
+        if !allowance.take() {
+            // The parts that read this far are refused as a whole: the
+            // rest of the source is not read.
+            parsed.too_many_items = true;
+            ends_between_items = true;
+            break;
+        }
         let mark = tree.mark();
         let result = parser.parse(&mut tree, std::iter::once(Ok(first)).chain(&mut tokens));
         match result {

@@ -23,7 +23,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use exprjit::diag::MAX_SHOWN_DIAGNOSTICS;
-use exprjit::pipeline::{MAX_NESTING, MAX_SOURCE_LEN};
+use exprjit::pipeline::{MAX_ITEMS, MAX_NESTING, MAX_SOURCE_LEN};
 
 fn full_size() -> bool {
     std::env::var_os("EXPRJIT_HOSTILE_FULL").is_some_and(|v| !v.is_empty() && v != "0")
@@ -266,6 +266,31 @@ fn source_just_under_the_size_limit_runs() {
         &source,
         &Expect::Prints(format!("{count}\n")),
     );
+}
+
+#[test]
+fn the_most_items_allowed_and_more() {
+    // The shortest items cost the most per source byte: each top-level
+    // expression becomes a function of its own.
+    let count = size(MAX_ITEMS, 20_000);
+    let ones = "1\n".repeat(count);
+    run_case("items_at_limit", &ones, &Expect::Prints(ones.clone()));
+    let names = "a\n".repeat(count);
+    run_case(
+        "unknown_name_flood",
+        &names,
+        &Expect::CompileError("unknown name 'a'"),
+    );
+    // Only the full run: the quick one would parse four million items in
+    // a debug build. Items past the limit, up to the size limit.
+    if full_size() {
+        let over = "1\n".repeat(MAX_SOURCE_LEN / 2 - 1);
+        run_case(
+            "items_over_limit",
+            &over,
+            &Expect::CompileError("too many items"),
+        );
+    }
 }
 
 #[test]
