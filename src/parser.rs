@@ -7,7 +7,8 @@
 //! items. The grammar reads infix operators flat; `tree`, which builds the
 //! flat syntax tree from the grammar's actions, gives them their
 //! precedence, and `chain` refuses chained comparisons. `nesting` applies
-//! the nesting limit to each item as it parses; `parallel` parses a large
+//! the nesting limit to each item, on its tokens as they pass and on its
+//! tree; `items` bounds the number of items; `parallel` parses a large
 //! source in parts on several threads.
 //!
 //! The grammar is an LR automaton with its own heap-allocated stack, so no

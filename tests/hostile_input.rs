@@ -311,6 +311,26 @@ fn function_body_of_a_million_nodes() {
 }
 
 #[test]
+fn bodies_of_a_million_nodes_up_to_the_size_limit() {
+    // As many bodies of a million nodes as fit under the size limit: what
+    // every stage keeps per node, for a source of nothing else.
+    let terms = size(333_334, 2_000);
+    let body = vec!["x * 3"; terms].join(" + ");
+    let count = size((MAX_SOURCE_LEN - 16) / (body.len() + 16), 3);
+    let mut source = String::with_capacity(count * (body.len() + 16));
+    for i in 0..count {
+        let _ = writeln!(source, "fn f{i}(x) = {body}");
+    }
+    let _ = writeln!(source, "f{}(2)", count - 1);
+    let expected = 6 * terms as i64;
+    run_case(
+        "bodies_at_limit",
+        &source,
+        &Expect::Prints(format!("{expected}\n")),
+    );
+}
+
+#[test]
 fn a_hundred_thousand_functions() {
     let count = size(100_000, 5_000);
     let mut source = String::new();
@@ -454,11 +474,14 @@ fn nesting_past_the_limit_is_an_error() {
 fn unclosed_parentheses() {
     let n = size(MAX_SOURCE_LEN - 2, 100_000);
     let source = format!("{}1\n", "(".repeat(n));
-    run_case(
-        "unclosed_parens",
-        &source,
-        &Expect::CompileError("unclosed parenthesis"),
-    );
+    // Past a million, the nesting is refused as the tokens pass, before
+    // the end of the item shows that none is closed.
+    let error = if n > MAX_NESTING {
+        "expression nested too deeply"
+    } else {
+        "unclosed parenthesis"
+    };
+    run_case("unclosed_parens", &source, &Expect::CompileError(error));
 }
 
 // ---------------------------------------------------------------------------
@@ -466,7 +489,8 @@ fn unclosed_parentheses() {
 
 #[test]
 fn a_flood_of_errors_shows_the_first_hundred() {
-    let count = size(MAX_SOURCE_LEN / 2 - 1, 20_000);
+    // One error per item, as many items as are allowed.
+    let count = size(MAX_ITEMS, 20_000);
     let source = "$\n".repeat(count);
     run_case(
         "error_flood",
@@ -483,6 +507,32 @@ fn a_flood_of_errors_shows_the_first_hundred() {
         MAX_SHOWN_DIAGNOSTICS
     );
     let hidden = count - MAX_SHOWN_DIAGNOSTICS;
+    assert!(
+        stderr.contains(&format!("note: {hidden} more errors not shown")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_flood_of_errors_in_one_item_fills_the_source() {
+    // One item, one syntax error (at the second literal), then the lexer's
+    // error for every bad literal of the rest: the diagnostics are the
+    // only thing that grows.
+    let count = size(MAX_SOURCE_LEN / 3 - 1, 20_000);
+    let source = format!("{}\n", "0x ".repeat(count));
+    run_case(
+        "literal_error_flood",
+        &source,
+        &Expect::CompileError("invalid integer literal"),
+    );
+    let output = run_exprjit(
+        &["--check"],
+        &write_source("literal_error_flood", &source),
+        None,
+    )
+    .output;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let hidden = count + 1 - MAX_SHOWN_DIAGNOSTICS;
     assert!(
         stderr.contains(&format!("note: {hidden} more errors not shown")),
         "{stderr}"
