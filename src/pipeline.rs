@@ -32,13 +32,16 @@ pub struct Timings {
 }
 
 /// Largest source accepted, in bytes: room for a program of a million
-/// functions (about 80 MB). Memory stays within some 30 bytes per source
-/// byte on the worst input measured, under 3 GB at this limit: errors
-/// beyond the first hundred are only counted (a flood of one-token errors
-/// took 160 bytes per byte), nesting is refused at [`MAX_NESTING`] as the
-/// tokens pass (deep parentheses and prefix operators took 60 and 80, the
-/// parser's stack and the tree), and [`MAX_ITEMS`] bounds what the
-/// shortest items cost (`1` on every line, a function each: 220).
+/// functions (about 80 MB, 2.6 GiB to compile). What bounds memory per
+/// source byte on hostile input: errors beyond the first hundred are only
+/// counted (a flood of one-token errors took 160 bytes per byte), nesting
+/// is refused at [`MAX_NESTING`] as the tokens pass (deep parentheses and
+/// prefix operators took 60 and 80: the parser's stack and the tree), and
+/// [`MAX_ITEMS`] bounds what the shortest items cost (`1` or `a` on every
+/// line, a function each: 220 and 265). Measured at this limit
+/// (`tests/hostile_input.rs`), every hostile input stays under 3.4 GiB but
+/// one: bodies of a million nodes filling the source, 4.6 GiB, most of it
+/// the checked tree (about 100 bytes a node).
 pub const MAX_SOURCE_LEN: usize = 96 << 20;
 
 /// Reads the program file at `path`. The error is the one message, shared
