@@ -1,5 +1,5 @@
 //! Compile throughput: generated programs of 10,000 and 100,000 small
-//! functions (7 MB, within the 8 MiB `pipeline::MAX_SOURCE_LEN`), reported
+//! functions (7 MB, within the 96 MiB `pipeline::MAX_SOURCE_LEN`), reported
 //! as bytes of source per second (the lines per second follow from the
 //! line count printed at the start, one function per line), in three
 //! groups: `check` (the front end alone, what `exprjit --check` does),

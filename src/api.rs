@@ -41,7 +41,7 @@ mod config;
 
 use crate::diag::Diagnostic as InternalDiagnostic;
 pub use crate::diag::ErrorCode;
-use crate::diag::SourceFile;
+use crate::diag::{Diagnostics, SourceFile};
 use crate::ir::FuncId;
 use crate::{jit, pipeline, suggest};
 pub use config::{Config, compile_with};
@@ -270,7 +270,7 @@ pub fn eval(source: &str) -> Result<i64, Error> {
         .with_help("eval returns the value of the last top-level expression");
         return Err(Error::Compile(CompileError::from_diagnostics(
             program.file,
-            vec![nothing],
+            nothing.into(),
         )));
     }
     let mut last = 0;
@@ -676,9 +676,9 @@ pub struct CompileError {
 
 #[derive(Clone, Debug)]
 enum Problem {
-    /// Errors in the source: as the compiler made them (for rendering) and
-    /// as the API shows them.
-    Diagnostics(Vec<InternalDiagnostic>, Vec<Diagnostic>),
+    /// Errors in the source: as the compiler made them (the first hundred,
+    /// for rendering, and a count of the rest) and as the API shows them.
+    Diagnostics(Diagnostics, Vec<Diagnostic>),
     /// The system refused a resource (memory for the code, a thread).
     System(String),
 }
@@ -691,8 +691,10 @@ impl CompileError {
         }
     }
 
-    /// Every error found, in source order (empty if the system, not the
-    /// source, is at fault: see [`CompileError::code`]).
+    /// The errors found, in source order: the first hundred (a hostile
+    /// source can hold millions; [`CompileError::error_count`] counts them
+    /// all). Empty if the system, not the source, is at fault: see
+    /// [`CompileError::code`].
     ///
     /// ```
     /// let error = exprjit::compile("fn f(x) = y\nfn g(x) = f(x, x)").unwrap_err();
@@ -706,10 +708,22 @@ impl CompileError {
         }
     }
 
-    fn from_diagnostics(
-        file: Arc<SourceFile>,
-        diagnostics: Vec<InternalDiagnostic>,
-    ) -> CompileError {
+    /// How many errors were found, those [`CompileError::diagnostics`]
+    /// leaves out included.
+    ///
+    /// ```
+    /// let error = exprjit::compile(&"$\n".repeat(150)).unwrap_err();
+    /// assert_eq!(error.diagnostics().len(), 100);
+    /// assert_eq!(error.error_count(), 150);
+    /// ```
+    pub fn error_count(&self) -> usize {
+        match &self.problem {
+            Problem::Diagnostics(diagnostics, _) => diagnostics.total(),
+            Problem::System(_) => 0,
+        }
+    }
+
+    fn from_diagnostics(file: Arc<SourceFile>, diagnostics: Diagnostics) -> CompileError {
         let public = diagnostics
             .iter()
             .map(|d| Diagnostic::from_internal(d, &file))
@@ -751,6 +765,7 @@ impl CompileError {
             Problem::Diagnostics(diagnostics, _) => diagnostics
                 .iter()
                 .map(|diagnostic| render_one(diagnostic, &self.file))
+                .chain(diagnostics.hidden_note())
                 .collect(),
             Problem::System(message) => {
                 format!("error[{}]: {message}\n", ErrorCode::OutOfMemory)

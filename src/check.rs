@@ -2,14 +2,14 @@
 //! the resolved [`ir::CheckedProgram`], or reports every error it finds.
 
 use crate::ast::{self, ExprKind, NodeId, Span, Symbol, UnOp};
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::ir::{self, FuncId, GlobalId, LocalId};
 use crate::suggest;
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
 #[cfg(test)]
-pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+pub fn check(program: &ast::Program) -> Result<ir::CheckedProgram, Diagnostics> {
     check_with(program, &NoEnvironment, &[])
 }
 
@@ -83,7 +83,7 @@ pub fn check_with(
     program: &ast::Program,
     env: &dyn Environment,
     broken: &[String],
-) -> Result<ir::CheckedProgram, Vec<Diagnostic>> {
+) -> Result<ir::CheckedProgram, Diagnostics> {
     let symbols = program.names.len();
     let mut checker = Checker {
         program,
@@ -98,7 +98,7 @@ pub fn check_with(
         next_id: env.next_id(),
         in_definition: false,
         out: ir::CheckedProgram::default(),
-        errors: Vec::new(),
+        errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
     // Only the names this program writes can meet an earlier definition.
@@ -169,7 +169,6 @@ pub fn check_with(
     if checker.errors.is_empty() {
         Ok(checker.out)
     } else {
-        checker.errors.sort_by_key(|d| d.span.start);
         Err(checker.errors)
     }
 }
@@ -228,7 +227,8 @@ struct Checker<'a> {
     in_definition: bool,
     /// The checked program so far.
     out: ir::CheckedProgram,
-    errors: Vec<Diagnostic>,
+    /// The first hundred errors in source order, and a count of the rest.
+    errors: Diagnostics,
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
     suggestion_budget: u64,

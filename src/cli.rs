@@ -12,7 +12,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::debuginfo;
-use crate::diag::{self, Diagnostic, SourceFile};
+use crate::diag::{self, Diagnostics, SourceFile};
 use crate::lexer;
 use crate::pipeline::{self, Backend, Runner, Timings};
 
@@ -282,7 +282,7 @@ fn run(cli: &Cli) -> ExitCode {
                 if let Err(error) = out.flush() {
                     return output_failed(&error);
                 }
-                diag::emit_to_stderr(&file, &[error.to_diagnostic()]);
+                diag::emit_to_stderr(&file, &error.to_diagnostic().into());
                 status = ExitCode::from(EXIT_ERROR);
                 break;
             }
@@ -354,7 +354,7 @@ fn read_source(cli: &Cli) -> Result<SourceFile, ExitCode> {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(invalid) => {
             let (text, diagnostic) = *invalid;
-            diag::emit_to_stderr(&SourceFile::new(name, text), &[diagnostic]);
+            diag::emit_to_stderr(&SourceFile::new(name, text), &diagnostic.into());
             Err(ExitCode::from(EXIT_ERROR))
         }
     }
@@ -444,13 +444,14 @@ fn emit_ast(file: &SourceFile) -> ExitCode {
 fn emit_asm(program: &crate::ir::CheckedProgram, file: &SourceFile) -> ExitCode {
     let colour = diag::wants_colour(io::stdout().is_terminal());
     let source = Some((file.name.as_str(), file.text.as_str()));
-    write_output(pipeline::asm_listing(program, source, colour).as_bytes())
-        .err()
-        .unwrap_or(ExitCode::SUCCESS)
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    pipeline::write_asm_listing(program, source, colour, &mut stdout)
+        .and_then(|()| stdout.flush())
+        .map_or_else(|error| output_failed(&error), |()| ExitCode::SUCCESS)
 }
 
 /// Reports `errors` (if any) and picks the exit status.
-fn finish(file: &SourceFile, errors: &[Diagnostic]) -> ExitCode {
+fn finish(file: &SourceFile, errors: &Diagnostics) -> ExitCode {
     if errors.is_empty() {
         ExitCode::SUCCESS
     } else {

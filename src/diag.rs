@@ -11,6 +11,10 @@ use codespan_reporting::term::{self, termcolor};
 
 use crate::ast::Span;
 
+mod bounded;
+
+pub use bounded::Diagnostics;
+
 /// A named source text (the file name is a stand-in such as `<expr>` for
 /// programs that did not come from a file).
 #[derive(Clone, Debug)]
@@ -113,6 +117,9 @@ pub enum ErrorCode {
     ArityChange,
     /// A source longer than the compiler accepts.
     SourceTooLarge,
+    /// A source of more items (definitions and top-level expressions) than
+    /// the compiler accepts.
+    TooManyItems,
     /// `/` or `%` by zero while running.
     DivisionByZero,
     /// Recursion too deep for the JIT stack.
@@ -141,7 +148,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::InvalidUtf8,
         ErrorCode::UnknownCharacter,
         ErrorCode::InvalidLiteral,
@@ -158,6 +165,7 @@ impl ErrorCode {
         ErrorCode::DuplicateParameter,
         ErrorCode::ArityChange,
         ErrorCode::SourceTooLarge,
+        ErrorCode::TooManyItems,
         ErrorCode::DivisionByZero,
         ErrorCode::StackOverflow,
         ErrorCode::Interrupted,
@@ -196,6 +204,7 @@ impl ErrorCode {
             ErrorCode::DuplicateParameter => "E0014",
             ErrorCode::ArityChange => "E0015",
             ErrorCode::SourceTooLarge => "E0016",
+            ErrorCode::TooManyItems => "E0017",
             ErrorCode::DivisionByZero => "E0100",
             ErrorCode::StackOverflow => "E0101",
             ErrorCode::Interrupted => "E0102",
@@ -383,9 +392,10 @@ pub const MAX_EXCERPT_LINE: usize = 1_000;
 /// (an `unknown name` error quotes the name, which may be megabytes long).
 const MAX_MESSAGE_CHARS: usize = 200;
 
-/// At most this many diagnostics are printed by [`emit_to_stderr`]; the
-/// rest are only counted, so that a hostile file with millions of errors
-/// does not take minutes to report.
+/// At most this many diagnostics are kept ([`Diagnostics`]) and printed by
+/// [`emit_to_stderr`]; the rest are only counted, so that a hostile file
+/// with millions of errors takes neither minutes to report nor gigabytes
+/// to hold.
 pub const MAX_SHOWN_DIAGNOSTICS: usize = 100;
 
 /// `text`, cut to [`MAX_MESSAGE_CHARS`] characters with an ellipsis.
@@ -461,8 +471,9 @@ pub fn stderr_wants_colour() -> bool {
     wants_colour(io::stderr().is_terminal())
 }
 
-/// Writes diagnostics to stderr, coloured when [`stderr_wants_colour`].
-pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
+/// Writes diagnostics to stderr, coloured when [`stderr_wants_colour`],
+/// then how many more there were.
+pub fn emit_to_stderr(file: &SourceFile, diagnostics: &Diagnostics) {
     let choice = if stderr_wants_colour() {
         termcolor::ColorChoice::Always
     } else {
@@ -483,16 +494,24 @@ pub fn emit_to_stderr(file: &SourceFile, diagnostics: &[Diagnostic]) {
             let _ = stream.write_all(diagnostic.render_fallback(file).as_bytes());
         }
     }
-    if let Some(hidden) = diagnostics.len().checked_sub(MAX_SHOWN_DIAGNOSTICS)
-        && hidden > 0
-    {
-        let _ = writeln!(
-            stream,
-            "note: {hidden} more {} not shown (only the first {MAX_SHOWN_DIAGNOSTICS} are)",
-            if hidden == 1 { "error" } else { "errors" }
-        );
+    if let Some(note) = diagnostics.hidden_note() {
+        let _ = stream.write_all(note.as_bytes());
     }
     let _ = stream.flush();
+}
+
+impl Diagnostics {
+    /// The line that says how many errors were not shown (those past the
+    /// first [`MAX_SHOWN_DIAGNOSTICS`]), if any were not.
+    pub fn hidden_note(&self) -> Option<String> {
+        let hidden = self.total().saturating_sub(MAX_SHOWN_DIAGNOSTICS);
+        (hidden > 0).then(|| {
+            format!(
+                "note: {hidden} more {} not shown (only the first {MAX_SHOWN_DIAGNOSTICS} are)\n",
+                if hidden == 1 { "error" } else { "errors" }
+            )
+        })
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, 
 use crate::artifact::{Artifact, LineRow, Symbol};
 use crate::debuginfo::{Lines, Sources};
 
+/// Longest part of a source line shown in a listing's header, in bytes.
+const MAX_HEADER_SOURCE: usize = 200;
+
 /// The source of disassembled code: its line table and the text it
 /// points into.
 pub struct SourceView<'a> {
@@ -35,19 +38,35 @@ impl<'a> SourceView<'a> {
         }
     }
 
-    /// The header of the source line in force at `offset` (in a symbol
-    /// starting at `start`), with an identity that changes with the line.
-    fn line_at(&self, start: usize, offset: usize) -> Option<((usize, u64), String)> {
+    /// The source line in force at `offset` (in a symbol starting at
+    /// `start`): its file and 1-based line number.
+    fn line_at(&self, start: usize, offset: usize) -> Option<(usize, u64)> {
         let index = self.rows.partition_point(|row| row.offset <= offset);
         let row = self.rows[..index].last().filter(|row| row.offset >= start)?;
         let file = self.sources.file_of(row.func);
-        let (path, text) = self.sources.files.get(file)?;
-        let (line, _) = self.lines.line_col(file, row.span);
-        let source = text.lines().nth(line as usize - 1).unwrap_or_default().trim();
+        self.sources.files.get(file)?;
+        Some((file, self.lines.line_col(file, row.span).0))
+    }
+
+    /// The header of `line` of `file`: made only when the line changes,
+    /// and with at most [`MAX_HEADER_SOURCE`] bytes of it (one line can be
+    /// a whole generated program, and every instruction of it under it).
+    fn header(&self, (file, line): (usize, u64)) -> String {
+        let (path, text) = self.sources.files[file];
+        let mut source = self.lines.line_text(file, text, line).trim();
+        let mut cut = "";
+        if source.len() > MAX_HEADER_SOURCE {
+            let mut end = MAX_HEADER_SOURCE;
+            while !source.is_char_boundary(end) {
+                end -= 1;
+            }
+            source = &source[..end];
+            cut = "…";
+        }
         let name = std::path::Path::new(path)
             .file_name()
             .map_or_else(|| path.to_string(), |name| name.to_string_lossy().into_owned());
-        Some(((file, line), format!("  ; {name}:{line} │ {source}")))
+        format!("  ; {name}:{line} │ {source}{cut}")
     }
 
     /// The escape that starts the colour of line `line`.
@@ -61,14 +80,28 @@ impl<'a> SourceView<'a> {
 
 /// Every symbol of `artifact`, disassembled at address 0 (so that the text
 /// does not depend on where code happens to be mapped), in address order;
-/// with `source`, its lines above the instructions.
-pub fn listing(artifact: &Artifact, source: Option<&SourceView>) -> String {
+/// with `source`, its lines above the instructions. Written to `out` a
+/// symbol at a time: the listing of a large program is some times larger
+/// than its source, too large to hold (1.5 GB for 3 million functions).
+pub fn write_listing(
+    artifact: &Artifact,
+    source: Option<&SourceView>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let symbols = artifact.map.symbols();
-    let mut out = String::new();
     for symbol in &symbols {
-        out.push_str(&disassemble_with(&artifact.code, 0, &symbols, symbol, source));
+        let text = disassemble_with(&artifact.code, 0, &symbols, symbol, source);
+        out.write_all(text.as_bytes())?;
     }
-    out
+    Ok(())
+}
+
+/// [`write_listing`] into a string (for the tests).
+pub fn listing(artifact: &Artifact, source: Option<&SourceView>) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    let _ = write_listing(artifact, source, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Disassembles `symbol` out of `code`, which is (or will be) mapped at
@@ -109,10 +142,11 @@ pub fn disassemble_with(
         formatter.format(&instruction, &mut text);
         let offset = (instruction.ip() - start) as usize;
         if let Some(view) = source
-            && let Some((line, header)) = view.line_at(symbol.offset, symbol.offset + offset)
+            && let Some(line) = view.line_at(symbol.offset, symbol.offset + offset)
             && current_line != Some(line)
         {
             current_line = Some(line);
+            let header = view.header(line);
             colour = view.colour_of(line.1);
             match colour {
                 Some(escape) => {

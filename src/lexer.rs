@@ -10,7 +10,7 @@ use std::fmt;
 use logos::Logos;
 
 use crate::ast::Span;
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 
 /// A token of the language, borrowing names from the source.
 #[derive(Logos, Copy, Clone, Debug, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub enum LexError {
 #[derive(Clone, Debug, Default)]
 pub struct Lexed<'src> {
     pub tokens: Vec<(usize, Token<'src>, usize)>,
-    pub errors: Vec<Diagnostic>,
+    pub errors: Diagnostics,
 }
 
 /// Splits `source` into tokens, all at once (for `--emit tokens` and the
@@ -148,8 +148,9 @@ pub struct Tokens<'src> {
     /// Where the text being lexed starts in the source: spans are offsets
     /// into the whole source.
     offset: usize,
-    /// Invalid literals seen so far, in source order.
-    pub errors: Vec<Diagnostic>,
+    /// Invalid literals seen so far, in source order (the first hundred,
+    /// and a count of the rest).
+    pub errors: Diagnostics,
 }
 
 impl<'src> Tokens<'src> {
@@ -163,7 +164,7 @@ impl<'src> Tokens<'src> {
         Tokens {
             lexer: Token::lexer(text),
             offset,
-            errors: Vec::new(),
+            errors: Diagnostics::new(),
         }
     }
 }

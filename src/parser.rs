@@ -7,7 +7,8 @@
 //! items. The grammar reads infix operators flat; `tree`, which builds the
 //! flat syntax tree from the grammar's actions, gives them their
 //! precedence, and `chain` refuses chained comparisons. `nesting` applies
-//! the nesting limit to each item as it parses; `parallel` parses a large
+//! the nesting limit to each item, on its tokens as they pass and on its
+//! tree; `items` bounds the number of items; `parallel` parses a large
 //! source in parts on several threads.
 //!
 //! The grammar is an LR automaton with its own heap-allocated stack, so no
@@ -19,19 +20,32 @@
 use lalrpop_util::{ParseError, lalrpop_mod};
 
 use crate::ast::{self, Span};
-use crate::diag::{Diagnostic, ErrorCode};
+use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::lexer::Token;
 
 mod chain;
+mod items;
 mod layout;
 mod nesting;
 mod parallel;
 mod tree;
 
-pub(crate) use chain::ChainedComparison;
+pub use items::MAX_ITEMS;
+use items::{ItemAllowance, ItemBudget};
 pub use nesting::MAX_NESTING;
 use layout::{ItemState, Layout, Terminator};
 pub(crate) use tree::{ArgsStart, ChainStart, Tree};
+
+/// A token refused on its way to the grammar (the grammar's user error),
+/// with its span.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RefusedToken {
+    /// A second comparison in a row ([`chain`]).
+    ChainedComparison(Span),
+    /// The token that took the item's nesting past [`MAX_NESTING`]
+    /// ([`nesting::NestingCount`]).
+    NestedTooDeeply(Span),
+}
 
 lalrpop_mod!(
     #[allow(clippy::all, clippy::pedantic, unused_qualifications, dead_code)]
@@ -44,14 +58,18 @@ lalrpop_mod!(
 #[derive(Clone, Debug, Default)]
 pub struct Parsed {
     pub program: ast::Program,
-    /// Lexical and syntax errors, in source order.
-    pub errors: Vec<Diagnostic>,
+    /// Lexical and syntax errors, in source order (the first hundred, and a
+    /// count of the rest).
+    pub errors: Diagnostics,
     /// Names of the functions whose definitions failed to parse.
     pub broken_definitions: Vec<String>,
     /// True when the input stops in the middle of an item (an open
     /// parenthesis, or an item cut short by the end of the input): a REPL
     /// should ask for another line rather than report the error.
     pub incomplete: bool,
+    /// The source has more than [`MAX_ITEMS`] items: parsing stopped there
+    /// (`errors` says so), and the program holds only some of them.
+    pub too_many_items: bool,
 }
 
 /// Lexes and parses `source`: tokens stream from the lexer through the
@@ -71,16 +89,25 @@ struct Part {
 }
 
 /// Parses the items of `source[start..end]` (`start` is where an item
-/// starts, `end` the end of the source or of a line).
-fn parse_part(source: &str, start: usize, end: usize) -> Part {
+/// starts, `end` the end of the source or of a line), each taken from
+/// `budget`, shared with the source's other parts.
+fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Part {
+    let mut allowance = ItemAllowance::new(budget);
     let mut layout = Layout::new(&source[start..end], start);
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
-    let mut syntax_errors = Vec::new();
+    let mut syntax_errors = Diagnostics::new();
     let mut tree = Tree::default();
     let mut item = ItemState::default();
     let mut ends_between_items = true;
     while let Some((first, mut tokens)) = layout.next_item(&mut item) {
+        if !allowance.take() {
+            // The parts that read this far are refused as a whole: the
+            // rest of the source is not read.
+            parsed.too_many_items = true;
+            ends_between_items = true;
+            break;
+        }
         let mark = tree.mark();
         let result = parser.parse(&mut tree, std::iter::once(Ok(first)).chain(&mut tokens));
         match result {
@@ -118,8 +145,7 @@ fn parse_part(source: &str, start: usize, end: usize) -> Part {
     parsed.program = tree.program;
     // The lexer's errors first where both point at the same place.
     parsed.errors = layout.into_errors();
-    parsed.errors.append(&mut syntax_errors);
-    parsed.errors.sort_by_key(|error| error.span.start);
+    parsed.errors.append(syntax_errors);
     Part {
         parsed,
         ends_between_items,
@@ -135,7 +161,7 @@ struct ErrorContext<'a, 'src> {
 }
 
 impl ErrorContext<'_, '_> {
-    fn diagnose(&self, error: ParseError<usize, Token<'_>, ChainedComparison>) -> Diagnostic {
+    fn diagnose(&self, error: ParseError<usize, Token<'_>, RefusedToken>) -> Diagnostic {
         match error {
             ParseError::UnrecognizedEof { expected, .. } => self.unexpected_end(&expected),
             ParseError::UnrecognizedToken {
@@ -153,7 +179,10 @@ impl ErrorContext<'_, '_> {
                 Span::new(location, location),
             ),
             ParseError::User {
-                error: ChainedComparison(span),
+                error: RefusedToken::NestedTooDeeply(span),
+            } => nesting::nested_too_deeply(span),
+            ParseError::User {
+                error: RefusedToken::ChainedComparison(span),
             } => Diagnostic::new(
                 ErrorCode::ChainedComparison,
                 "comparison operators cannot be chained",

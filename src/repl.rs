@@ -335,7 +335,7 @@ impl Repl {
             Ok(text) => self.eval_named(&path, &text, false)?,
             Err(invalid) => {
                 let (text, diagnostic) = *invalid;
-                diag::emit_to_stderr(&SourceFile::new(path, text), &[diagnostic]);
+                diag::emit_to_stderr(&SourceFile::new(path, text), &diagnostic.into());
             }
         }
         Ok(())

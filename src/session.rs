@@ -28,7 +28,7 @@ use foldhash::fast::FixedState;
 
 use crate::artifact::CodeMap;
 use crate::check::{Environment, Known};
-use crate::diag::{Diagnostic, SourceFile};
+use crate::diag::{Diagnostics, SourceFile};
 use crate::ir::{self, FuncId, GlobalId};
 use crate::jit::runtime::Watch;
 use crate::jit::table::{self, FunctionTable};
@@ -73,7 +73,7 @@ pub enum Failure {
     /// earlier entry's, for a runtime error inside an earlier definition).
     Errors {
         file: Rc<SourceFile>,
-        diagnostics: Vec<Diagnostic>,
+        diagnostics: Diagnostics,
     },
     /// An [`LimitInterrupt`] stopped the run.
     Interrupted,
@@ -642,7 +642,7 @@ impl Session {
                     };
                     outcome.failure = Some(Failure::Errors {
                         file,
-                        diagnostics: vec![fault.to_diagnostic()],
+                        diagnostics: fault.to_diagnostic().into(),
                     });
                     break;
                 }
@@ -670,7 +670,7 @@ impl Session {
     fn runtime_failure(&self, fault: Fault, file: &Rc<SourceFile>) -> Failure {
         Failure::Errors {
             file: Rc::clone(file),
-            diagnostics: vec![fault.to_diagnostic()],
+            diagnostics: fault.to_diagnostic().into(),
         }
     }
 

@@ -52,7 +52,7 @@ fn compile(bytes: Vec<u8>) {
         }
         Ok(program) => {
             // --emit asm.
-            let _ = pipeline::asm_listing(&program, None, false);
+            let _ = pipeline::write_asm_listing(&program, None, false, &mut std::io::sink());
             pipeline::back_end(&program, &mut timings).expect("map executable memory");
         }
     }

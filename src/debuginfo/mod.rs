@@ -63,6 +63,18 @@ impl Lines {
         let column = span.start - starts[line - 1] + 1;
         (line as u64, column as u64)
     }
+
+    /// The text of the 1-based line `line` of `text`, which is `file`'s,
+    /// without its newline: found from the line starts, not by reading
+    /// the text from the beginning (once per line shown, that was
+    /// quadratic: `--emit asm` of 100,000 functions took minutes).
+    pub(crate) fn line_text<'t>(&self, file: usize, text: &'t str, line: u64) -> &'t str {
+        let starts = &self.starts[file];
+        let index = (line as usize).saturating_sub(1);
+        let start = starts.get(index).copied().unwrap_or(text.len());
+        let end = starts.get(index + 1).map_or(text.len(), |&next| next - 1);
+        &text[start..end.max(start)]
+    }
 }
 
 /// The ELF object describing the code of `map`, mapped at `base`.

@@ -10,7 +10,9 @@
 //! open, how it ended). The rule needs only the parenthesis depth, the
 //! item's last token and one token of lookahead past newlines.
 
-use super::chain::{ChainCheck, ChainedComparison};
+use super::RefusedToken;
+use super::chain::ChainCheck;
+use super::nesting::NestingCount;
 use crate::ast::Span;
 use crate::lexer::{Token, Tokens};
 
@@ -42,7 +44,7 @@ impl<'src> Layout<'src> {
     }
 
     /// The lexer's errors, once the input has been read.
-    pub(crate) fn into_errors(self) -> Vec<crate::diag::Diagnostic> {
+    pub(crate) fn into_errors(self) -> crate::diag::Diagnostics {
         self.tokens.errors
     }
 
@@ -67,7 +69,7 @@ impl<'src> Layout<'src> {
         // end of the input.
         match tokens.next()? {
             Ok(first) => Some((first, tokens)),
-            Err(_) => unreachable!("the first token of an item cannot be a second comparison"),
+            Err(_) => unreachable!("the first token of an item is neither a second comparison nor a millionth level"),
         }
     }
 }
@@ -81,7 +83,10 @@ pub(crate) struct ItemState<'src> {
     pub(crate) last: Option<Spanned<'src>>,
     /// The name after a leading `fn`.
     pub(crate) defines: Option<&'src str>,
-    /// Positions of the `(` still open.
+    /// How many `(` are open.
+    paren_depth: usize,
+    /// Positions of the `(` still open (not kept once the item is being
+    /// drained after an error: all its tokens would be kept then).
     pub(crate) open_parens: Vec<usize>,
     /// The innermost `(` open just before the last token.
     pub(crate) open_before_last: Option<usize>,
@@ -89,6 +94,10 @@ pub(crate) struct ItemState<'src> {
     pub(crate) last_is_unmatched_close: bool,
     pub(crate) ended_by: Terminator,
     chain_check: ChainCheck,
+    nesting: NestingCount,
+    /// The grammar has stopped at an error: the rest of the item is only
+    /// read to find where it ends.
+    draining: bool,
 }
 
 impl ItemState<'_> {
@@ -104,7 +113,7 @@ impl ItemState<'_> {
 
 impl<'src> ItemState<'src> {
     /// Notes `token` as the item's next.
-    fn record(&mut self, token: Spanned<'src>) -> Result<(), ChainedComparison> {
+    fn record(&mut self, token: Spanned<'src>) -> Result<(), RefusedToken> {
         self.len += 1;
         if self.len == 1 {
             self.first = Some(token);
@@ -114,6 +123,15 @@ impl<'src> ItemState<'src> {
         {
             self.defines = Some(name);
         }
+        self.last = Some(token);
+        match token.1 {
+            Token::LParen => self.paren_depth += 1,
+            Token::RParen => self.paren_depth = self.paren_depth.saturating_sub(1),
+            _ => {}
+        }
+        if self.draining {
+            return Ok(());
+        }
         self.open_before_last = self.open_parens.last().copied();
         self.last_is_unmatched_close = false;
         match token.1 {
@@ -121,8 +139,13 @@ impl<'src> ItemState<'src> {
             Token::RParen => self.last_is_unmatched_close = self.open_parens.pop().is_none(),
             _ => {}
         }
-        self.last = Some(token);
-        self.chain_check.next(token.1, Span::new(token.0, token.2))
+        let span = Span::new(token.0, token.2);
+        self.chain_check
+            .next(token.1, span)
+            .map_err(|chained| RefusedToken::ChainedComparison(chained.0))?;
+        self.nesting
+            .next(token.1, span)
+            .map_err(|too_deep| RefusedToken::NestedTooDeeply(too_deep.0))
     }
 }
 
@@ -142,6 +165,7 @@ impl<'src> ItemTokens<'_, 'src> {
 
     /// Reads the rest of the item (after the grammar stopped at an error).
     pub(crate) fn drain(&mut self) {
+        self.item.draining = true;
         while self.next().is_some() {}
     }
 
@@ -153,7 +177,7 @@ impl<'src> ItemTokens<'_, 'src> {
 }
 
 impl<'src> Iterator for ItemTokens<'_, 'src> {
-    type Item = Result<Spanned<'src>, ChainedComparison>;
+    type Item = Result<Spanned<'src>, RefusedToken>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.ended {
@@ -177,7 +201,7 @@ impl<'src> Iterator for ItemTokens<'_, 'src> {
                         matches!(next, Token::Then | Token::Else | Token::In)
                             || next.continues_previous_line()
                     };
-                    let ends = self.item.open_parens.is_empty()
+                    let ends = self.item.paren_depth == 0
                         && self
                             .item
                             .last
@@ -187,7 +211,7 @@ impl<'src> Iterator for ItemTokens<'_, 'src> {
                         return self.end(Terminator::Newline);
                     }
                 }
-                Token::Semicolon if self.item.open_parens.is_empty() => {
+                Token::Semicolon if self.item.paren_depth == 0 => {
                     if self.item.len > 0 {
                         return self.end(Terminator::Semicolon);
                     }

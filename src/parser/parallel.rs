@@ -13,6 +13,7 @@
 
 use std::thread;
 
+use super::items::{ItemBudget, too_many_items};
 use super::{Parsed, Part, parse_part};
 
 /// Sources smaller than this per thread are parsed on one thread: the
@@ -25,11 +26,21 @@ const MAX_PARTS: usize = 8;
 /// See the module documentation.
 pub(super) fn parse(source: &str) -> Parsed {
     let wanted = (source.len() / MIN_PART_LEN).min(MAX_PARTS);
-    if wanted < 2 {
-        return parse_part(source, 0, source.len()).parsed;
-    }
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
-    parse_in_parts(source, wanted.min(threads)).0
+    let mut parsed = if wanted < 2 {
+        parse_alone(source)
+    } else {
+        parse_in_parts(source, wanted.min(threads)).0
+    };
+    if parsed.too_many_items {
+        parsed.errors.push(too_many_items());
+    }
+    parsed
+}
+
+/// Parses `source` on this thread.
+fn parse_alone(source: &str) -> Parsed {
+    parse_part(source, 0, source.len(), &ItemBudget::new()).parsed
 }
 
 /// Parses `source` in up to `parts` parts, one thread each; true if the
@@ -37,8 +48,10 @@ pub(super) fn parse(source: &str) -> Parsed {
 fn parse_in_parts(source: &str, parts: usize) -> (Parsed, bool) {
     let starts = cuts(source, parts);
     if starts.len() < 2 {
-        return (parse_part(source, 0, source.len()).parsed, false);
+        return (parse_alone(source), false);
     }
+    let budget = ItemBudget::new();
+    let budget = &budget;
     let ends = starts[1..].iter().copied().chain([source.len()]);
     let bounds: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
     let parts: Vec<Part> = thread::scope(|scope| {
@@ -47,27 +60,30 @@ fn parse_in_parts(source: &str, parts: usize) -> (Parsed, bool) {
             .map(|&(start, end)| {
                 let spawned = thread::Builder::new()
                     .name("exprjit-parse".to_owned())
-                    .spawn_scoped(scope, move || parse_part(source, start, end));
+                    .spawn_scoped(scope, move || parse_part(source, start, end, budget));
                 // No thread to be had: that part waits for this one.
                 spawned.map_err(|_| (start, end))
             })
             .collect();
-        let mut parts = vec![parse_part(source, bounds[0].0, bounds[0].1)];
+        let mut parts = vec![parse_part(source, bounds[0].0, bounds[0].1, budget)];
         for other in others {
             parts.push(match other {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err((start, end)) => parse_part(source, start, end),
+                Err((start, end)) => parse_part(source, start, end, budget),
             });
         }
         parts
     });
-    if parts[..parts.len() - 1]
-        .iter()
-        .any(|part| !part.ends_between_items)
+    // Too many items is the answer however the source is cut.
+    let too_many_items = parts.iter().any(|part| part.parsed.too_many_items);
+    if !too_many_items
+        && parts[..parts.len() - 1]
+            .iter()
+            .any(|part| !part.ends_between_items)
     {
-        return (parse_part(source, 0, source.len()).parsed, false);
+        return (parse_alone(source), false);
     }
     (join(parts), true)
 }
@@ -96,10 +112,11 @@ fn join(parts: Vec<Part>) -> Parsed {
     let mut joined = parts.next().unwrap_or_default();
     for part in parts {
         // Every error of a later part starts after those of the earlier
-        // ones, so the errors stay sorted.
-        joined.errors.extend(part.errors);
+        // ones: they are kept only while fewer than a hundred are.
+        joined.errors.append(part.errors);
         joined.broken_definitions.extend(part.broken_definitions);
         joined.incomplete |= part.incomplete;
+        joined.too_many_items |= part.too_many_items;
         joined.program.append(part.program);
     }
     joined
@@ -124,7 +141,7 @@ mod tests {
 
     /// Whether the source was parsed in parts with each number of parts.
     fn agrees_with_one_thread(source: &str) -> Vec<bool> {
-        let alone = parse_part(source, 0, source.len()).parsed;
+        let alone = parse_alone(source);
         [2, 3, 7]
             .into_iter()
             .map(|parts| {
