@@ -44,6 +44,9 @@ pub fn check_with(
         next_id: earlier.len(),
         errors: Vec::new(),
         suggestion_budget: SUGGESTION_BUDGET,
+        body: ir::Body::default(),
+        spine: Vec::new(),
+        pending_args: Vec::new(),
     };
     // Only the names this program writes can meet an earlier definition.
     for (id, func) in earlier.iter().enumerate() {
@@ -97,7 +100,7 @@ pub fn check_with(
             out.items.push(ir::Item::Expr(out.funcs.len()));
             out.top_level.push(out.funcs.len());
             let mut locals = 0;
-            let body = checker.expr(expr, &mut locals);
+            let body = checker.body(expr, &mut locals);
             out.funcs.push(ir::Func {
                 name: format!("<top-level expression {}>", index + 1),
                 name_span: program.node(expr).span(),
@@ -161,6 +164,13 @@ struct Checker<'a> {
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
     suggestion_budget: u64,
+    /// The body being built, reused from function to function.
+    body: ir::Body,
+    /// The operators of the left spines of the operator chains being
+    /// checked, innermost last (see [`Checker::binary_chain`]).
+    spine: Vec<NodeId>,
+    /// The checked arguments of the calls being checked, innermost last.
+    pending_args: Vec<ir::NodeId>,
 }
 
 /// What a whole check may spend on suggestions: some tens of milliseconds.
@@ -323,7 +333,7 @@ impl<'a> Checker<'a> {
             // right; the last one is in scope.
             self.bind(param.name, &mut locals);
         }
-        let body = self.expr(def.body, &mut locals);
+        let body = self.body(def.body, &mut locals);
         while self.shadowed.len() > outer {
             self.unbind();
         }
@@ -337,86 +347,122 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn expr(&mut self, id: NodeId, locals: &mut usize) -> ir::Expr {
+    /// Checks the expression `root` into a body of its own.
+    fn body(&mut self, root: NodeId, locals: &mut usize) -> ir::Body {
+        self.expr(root, locals);
+        self.body.take_exact()
+    }
+
+    /// Checks `id` into [`Checker::body`]; returns its node, the last one
+    /// pushed.
+    fn expr(&mut self, id: NodeId, locals: &mut usize) -> ir::NodeId {
         let node = self.program.node(id);
-        match node.kind {
-            ExprKind::Int(value) => ir::Expr::Int(value),
+        let checked = match node.kind {
+            ExprKind::Int(value) => ir::Node::Int(value),
             ExprKind::IntMinMagnitude => {
                 self.min_magnitude(node.span());
-                ir::Expr::Int(0)
+                ir::Node::Int(0)
             }
             ExprKind::Var(name) => match self.bindings[name as usize] {
                 NO_BINDING => {
                     self.unknown_name(name, node.span());
-                    ir::Expr::Int(0)
+                    ir::Node::Int(0)
                 }
-                local => ir::Expr::Local(local as LocalId),
+                local => ir::Node::Local(local),
             },
             ExprKind::Call { callee, args } => {
-                let args: Vec<ir::Expr> = self
-                    .program
-                    .args(args)
-                    .iter()
-                    .map(|&arg| self.expr(arg, locals))
-                    .collect();
+                let first = self.pending_args.len();
+                for &arg in self.program.args(args) {
+                    let arg = self.expr(arg, locals);
+                    self.pending_args.push(arg);
+                }
+                let given = self.pending_args.len() - first;
                 let Some(signature) = self.signatures[callee as usize] else {
+                    self.pending_args.truncate(first);
                     if !self.broken[callee as usize] {
                         self.unknown_function(callee, self.program.callee_span(node, callee));
                     }
-                    return ir::Expr::Int(0);
+                    return self.body.push(ir::Node::Int(0));
                 };
-                if signature.arity != args.len() {
-                    self.wrong_arity(node.span(), callee, args.len());
+                if signature.arity != given {
+                    self.wrong_arity(node.span(), callee, given);
                 }
-                ir::Expr::Call {
-                    func: signature.id,
-                    args,
-                    span: node.span(),
-                }
+                let call = self
+                    .body
+                    .push_call(signature.id, &self.pending_args[first..], node.span());
+                self.pending_args.truncate(first);
+                return call;
             }
             ExprKind::Unary {
                 op: UnOp::Neg,
                 operand,
             } if self.program.node(operand).kind == ExprKind::IntMinMagnitude => {
-                ir::Expr::Int(i64::MIN)
+                ir::Node::Int(i64::MIN)
             }
-            ExprKind::Unary { op, operand } => ir::Expr::Unary {
+            ExprKind::Unary { op, operand } => ir::Node::Unary {
                 op,
-                operand: Box::new(self.expr(operand, locals)),
+                operand: self.expr(operand, locals),
             },
-            ExprKind::Binary {
-                op,
-                op_start,
-                lhs,
-                rhs,
-            } => ir::Expr::Binary {
-                op,
-                op_span: ExprKind::binary_op_span(op, op_start),
-                lhs: Box::new(self.expr(lhs, locals)),
-                rhs: Box::new(self.expr(rhs, locals)),
-            },
+            ExprKind::Binary { .. } => return self.binary_chain(id, locals),
             ExprKind::If {
                 cond,
                 then_branch,
                 else_branch,
-            } => ir::Expr::If {
-                cond: Box::new(self.expr(cond, locals)),
-                then_branch: Box::new(self.expr(then_branch, locals)),
-                else_branch: Box::new(self.expr(else_branch, locals)),
-                span: node.span(),
+            } => ir::Node::If {
+                cond: self.expr(cond, locals),
+                then_branch: self.expr(then_branch, locals),
+                else_branch: self.expr(else_branch, locals),
+                span: node.span().into(),
             },
             ExprKind::Let {
                 name, value, body, ..
             } => {
                 // The bound value is checked before the name is in scope.
-                let value = Box::new(self.expr(value, locals));
+                let value = self.expr(value, locals);
                 let local = self.bind(name, locals);
-                let body = Box::new(self.expr(body, locals));
+                let body = self.expr(body, locals);
                 self.unbind();
-                ir::Expr::Let { local, value, body }
+                ir::Node::Let {
+                    local: local as u32,
+                    value,
+                    body,
+                }
             }
-        }
+        };
+        self.body.push(checked)
     }
+
+    /// Checks the binary operation `top` and the operations down its left
+    /// operands in a loop, bottom first: a left-leaning chain such as
+    /// `a + a + ... + a` takes no recursion per term (only the right
+    /// operands recurse).
+    fn binary_chain(&mut self, top: NodeId, locals: &mut usize) -> ir::NodeId {
+        let outer = self.spine.len();
+        let mut id = top;
+        while let ExprKind::Binary { lhs, .. } = self.program.node(id).kind {
+            self.spine.push(id);
+            id = lhs;
+        }
+        let mut left = self.expr(id, locals);
+        while self.spine.len() > outer {
+            let id = self.spine.pop().expect("above outer");
+            let ExprKind::Binary {
+                op, op_start, rhs, ..
+            } = self.program.node(id).kind
+            else {
+                unreachable!("the spine holds binary operations")
+            };
+            let rhs = self.expr(rhs, locals);
+            left = self.body.push(ir::Node::Binary {
+                op,
+                op_span: ExprKind::binary_op_span(op, op_start).into(),
+                lhs: left,
+                rhs,
+            });
+        }
+        left
+    }
+
     // The error reports below live outside `expr`, which recurses once per
     // nesting level: keeping their locals out of its frame keeps deep
     // programs within the compiler's stack.

@@ -1,5 +1,5 @@
 //! The reference interpreter: runs a checked [`ir::CheckedProgram`] by walking its
-//! tree, written for clarity rather than speed.
+//! expressions, written for clarity rather than speed.
 //!
 //! It is the second opinion the JIT is tested against (`--backend=interp`,
 //! the differential tests and the fuzzers), so it implements the language's
@@ -19,9 +19,9 @@
 use std::sync::atomic::Ordering;
 
 use crate::abi::StackContext;
-use crate::ast::{BinOp, Span, UnOp};
+use crate::ast::{BinOp, UnOp};
 use crate::fault::Fault;
-use crate::ir::{self, Expr, FuncId, LocalId};
+use crate::ir::{self, CompactSpan, Expr, FuncId, Kind, LocalId, NodeId};
 use crate::jit::runtime::LimitInterrupt;
 
 /// The most memory the interpreter's stacks (steps, values, locals and
@@ -74,6 +74,7 @@ pub(crate) fn call_with_budget(
         values: Vec::new(),
         locals: Vec::new(),
         frames: Vec::new(),
+        body: &program.funcs[func].body,
         budget,
     };
     let result = machine.run(func, args, || {
@@ -86,28 +87,30 @@ pub(crate) fn call_with_budget(
 }
 
 /// One pending piece of work, done when the expression being evaluated
-/// has pushed its value onto [`Machine::values`].
+/// has pushed its value onto [`Machine::values`]. Expressions are nodes of
+/// the body of the function running when the step runs (the one that
+/// pushed it).
 #[derive(Copy, Clone, Debug)]
-enum Step<'p> {
+enum Step {
     /// Evaluate an expression (a later operand or argument).
-    Eval(&'p Expr),
+    Eval(NodeId),
     /// Pop an operand, push the operator's result.
     Unary(UnOp),
     /// Pop the right then the left operand, push the result (or trap on a
     /// division by zero at `op_span`).
-    Binary(BinOp, Span),
+    Binary(BinOp, CompactSpan),
     /// Pop the left operand of `&&`/`||`: if it decides the result push
     /// that, else evaluate `rhs` and push its truth.
-    ShortCircuit(BinOp, &'p Expr),
+    ShortCircuit(BinOp, NodeId),
     /// Pop a value, push 1 if it is non-zero, else 0.
     Truth,
     /// Pop the condition and evaluate the branch it picks.
     Branch {
-        then_branch: &'p Expr,
-        else_branch: &'p Expr,
+        then_branch: NodeId,
+        else_branch: NodeId,
     },
     /// Pop the value of a `let`, store it in `local`, evaluate `body`.
-    Bind { local: LocalId, body: &'p Expr },
+    Bind { local: u32, body: NodeId },
     /// Pop `func`'s arguments and enter it.
     Call(FuncId),
     /// Leave the current function; its value stays on the value stack.
@@ -124,10 +127,12 @@ struct Frame {
 /// The interpreter's state: everything the JIT keeps on its stack.
 struct Machine<'p> {
     program: &'p ir::CheckedProgram,
-    steps: Vec<Step<'p>>,
+    steps: Vec<Step>,
     values: Vec<i64>,
     locals: Vec<i64>,
     frames: Vec<Frame>,
+    /// The body of the function running (the top frame's).
+    body: &'p ir::Body,
     /// Bytes the four stacks may hold together ([`STACK_BUDGET`]).
     budget: usize,
 }
@@ -176,9 +181,9 @@ impl<'p> Machine<'p> {
     }
 
     /// Does one step; returns the expression to evaluate next, if any.
-    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, Fault> {
+    fn step(&mut self, step: Step) -> Result<Option<Expr<'p>>, Fault> {
         match step {
-            Step::Eval(expr) => return Ok(Some(expr)),
+            Step::Eval(expr) => return Ok(Some(self.body.at(expr))),
             Step::Unary(op) => {
                 let operand = self.pop();
                 self.values.push(op.apply(operand));
@@ -188,7 +193,7 @@ impl<'p> Machine<'p> {
                 let lhs = self.pop();
                 let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                     func: self.current_frame().func,
-                    span: op_span,
+                    span: op_span.into(),
                 })?;
                 self.values.push(value);
             }
@@ -199,7 +204,7 @@ impl<'p> Machine<'p> {
                     self.values.push(i64::from(lhs));
                 } else {
                     self.steps.push(Step::Truth);
-                    return Ok(Some(rhs));
+                    return Ok(Some(self.body.at(rhs)));
                 }
             }
             Step::Truth => {
@@ -215,18 +220,21 @@ impl<'p> Machine<'p> {
                 } else {
                     else_branch
                 };
-                return Ok(Some(taken));
+                return Ok(Some(self.body.at(taken)));
             }
             Step::Bind { local, body } => {
                 let value = self.pop();
-                let slot = self.current_frame().locals_base + local;
+                let slot = self.current_frame().locals_base + local as LocalId;
                 self.locals[slot] = value;
-                return Ok(Some(body));
+                return Ok(Some(self.body.at(body)));
             }
             Step::Call(func) => return self.enter(func),
             Step::Return => {
                 let frame = self.frames.pop().expect("return without a frame");
                 self.locals.truncate(frame.locals_base);
+                if let Some(caller) = self.frames.last() {
+                    self.body = &self.program.funcs[caller.func].body;
+                }
             }
         }
         Ok(None)
@@ -235,37 +243,37 @@ impl<'p> Machine<'p> {
     /// Starts evaluating `expr`: pushes its value if it is
     /// [`Self::simple_value`], else the steps that finish it (in reverse
     /// order of execution). Returns the operand to evaluate first, if any.
-    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, Fault> {
+    fn eval(&mut self, expr: Expr<'p>) -> Result<Option<Expr<'p>>, Fault> {
         if let Some(value) = self.simple_value(expr)? {
             self.values.push(value);
             return Ok(None);
         }
-        Ok(match expr {
-            Expr::Int(_) | Expr::Local(_) => unreachable!("leaves are simple values"),
-            Expr::Unary { op, operand } => {
-                self.steps.push(Step::Unary(*op));
-                Some(operand)
+        Ok(match *expr.node() {
+            ir::Node::Int(_) | ir::Node::Local(_) => unreachable!("leaves are simple values"),
+            ir::Node::Unary { op, operand } => {
+                self.steps.push(Step::Unary(op));
+                Some(self.body.at(operand))
             }
-            Expr::Binary {
+            ir::Node::Binary {
                 op: op @ (BinOp::And | BinOp::Or),
                 lhs,
                 rhs,
                 ..
             } => {
-                self.steps.push(Step::ShortCircuit(*op, rhs));
-                Some(lhs)
+                self.steps.push(Step::ShortCircuit(op, rhs));
+                Some(self.body.at(lhs))
             }
-            Expr::Binary {
+            ir::Node::Binary {
                 op,
                 op_span,
                 lhs,
                 rhs,
             } => {
-                self.steps.push(Step::Binary(*op, *op_span));
+                self.steps.push(Step::Binary(op, op_span));
                 self.steps.push(Step::Eval(rhs));
-                Some(lhs)
+                Some(self.body.at(lhs))
             }
-            Expr::If {
+            ir::Node::If {
                 cond,
                 then_branch,
                 else_branch,
@@ -275,30 +283,34 @@ impl<'p> Machine<'p> {
                     then_branch,
                     else_branch,
                 });
-                Some(cond)
+                Some(self.body.at(cond))
             }
-            Expr::Let { local, value, body } => {
-                self.steps.push(Step::Bind {
-                    local: *local,
-                    body,
-                });
-                Some(value)
+            ir::Node::Let { local, value, body } => {
+                self.steps.push(Step::Bind { local, body });
+                Some(self.body.at(value))
             }
-            Expr::Call { func, args, .. } => {
+            ir::Node::Call { .. } => {
+                let Kind::Call { func, args, .. } = expr.kind() else {
+                    unreachable!("a call")
+                };
                 // Arguments are evaluated left to right onto the value
                 // stack; the leading leaves (often all of them) at once.
                 let first_pending = args.iter().position(|arg| !arg.is_leaf());
-                for arg in &args[..first_pending.unwrap_or(args.len())] {
+                for arg in args.iter().take(first_pending.unwrap_or(args.len())) {
                     let value = self.simple_value(arg)?.expect("a leaf has a value");
                     self.values.push(value);
                 }
                 let Some(first_pending) = first_pending else {
-                    return self.enter(*func);
+                    return self.enter(func);
                 };
-                self.steps.push(Step::Call(*func));
-                self.steps
-                    .extend(args[first_pending + 1..].iter().rev().map(Step::Eval));
-                Some(&args[first_pending])
+                self.steps.push(Step::Call(func));
+                self.steps.extend(
+                    args.iter()
+                        .skip(first_pending + 1)
+                        .rev()
+                        .map(|arg| Step::Eval(arg.id())),
+                );
+                args.get(first_pending)
             }
         })
     }
@@ -308,16 +320,16 @@ impl<'p> Machine<'p> {
     /// result is what the steps would compute (the operands are leaves, so
     /// their order cannot be observed), but most evaluation in a loop ends
     /// up here instead of in several steps.
-    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, Fault> {
-        let leaf = |expr: &Expr| match expr {
-            Expr::Int(value) => Some(*value),
-            Expr::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
+    fn simple_value(&self, expr: Expr<'p>) -> Result<Option<i64>, Fault> {
+        let leaf = |expr: Expr<'p>| match expr.kind() {
+            Kind::Int(value) => Some(value),
+            Kind::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
             _ => None,
         };
-        Ok(match expr {
-            Expr::Int(_) | Expr::Local(_) => leaf(expr),
-            Expr::Unary { op, operand } => leaf(operand).map(|operand| op.apply(operand)),
-            Expr::Binary {
+        Ok(match expr.kind() {
+            Kind::Int(_) | Kind::Local(_) => leaf(expr),
+            Kind::Unary { op, operand } => leaf(operand).map(|operand| op.apply(operand)),
+            Kind::Binary {
                 op,
                 op_span,
                 lhs,
@@ -326,7 +338,7 @@ impl<'p> Machine<'p> {
                 (Some(lhs), Some(rhs)) => {
                     let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                         func: self.current_frame().func,
-                        span: *op_span,
+                        span: op_span,
                     })?;
                     Some(value)
                 }
@@ -340,7 +352,7 @@ impl<'p> Machine<'p> {
     /// stack: frames, locals, pending operands and return points).
     fn stack_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.steps.len() * size_of::<Step<'_>>()
+        self.steps.len() * size_of::<Step>()
             + self.values.len() * size_of::<i64>()
             + self.locals.len() * size_of::<i64>()
             + self.frames.len() * size_of::<Frame>()
@@ -350,14 +362,14 @@ impl<'p> Machine<'p> {
     /// frame record and its return step.
     fn frame_bytes(locals: usize) -> usize {
         use std::mem::size_of;
-        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step<'_>>()
+        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step>()
     }
 
     /// Enters `func`, whose arguments are on top of the value stack, and
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
     /// frame, so tail recursion runs in constant space, as in the JIT.
-    fn enter(&mut self, func: FuncId) -> Result<Option<&'p Expr>, Fault> {
+    fn enter(&mut self, func: FuncId) -> Result<Option<Expr<'p>>, Fault> {
         let callee = &self.program.funcs[func];
         let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
         if is_tail_call {
@@ -378,7 +390,8 @@ impl<'p> Machine<'p> {
         self.values.truncate(args_start);
         self.locals.resize(locals_base + callee.locals, 0);
         self.frames.push(Frame { func, locals_base });
-        Ok(Some(&callee.body))
+        self.body = &callee.body;
+        Ok(Some(callee.root()))
     }
 }
 

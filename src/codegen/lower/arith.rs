@@ -3,7 +3,7 @@
 //! zero test ([`crate::codegen::divide`]) and by variables with one,
 //! unless the divisor's expression cannot be zero ([`never_zero`]).
 
-use super::FuncLowering;
+use super::{FuncLowering, cond};
 use crate::abi::Reg;
 use crate::artifact::TrapKind;
 use crate::ast::{BinOp, Span, UnOp};
@@ -30,12 +30,48 @@ impl FuncLowering<'_> {
         self.values.push(Val::Reg(reg));
     }
 
+    /// The arithmetic operation `top` (not a masked shift), and the ones
+    /// down its left operands in a loop: `a + a + ... + a` is a
+    /// left-leaning chain as deep as it is long, and this keeps its
+    /// lowering from recursing once per term (only right operands
+    /// recurse). The order of the work, spans included, is the
+    /// recursion's: left operand, right operand, operation.
+    pub(super) fn arithmetic_chain(&mut self, top: ir::Expr<'_>) {
+        let outer = self.spine.len();
+        let mut bottom = left_operand(top);
+        while is_arithmetic(bottom) {
+            let entered = self.enter_span(bottom);
+            self.spine.push((bottom.id(), entered));
+            bottom = left_operand(bottom);
+        }
+        self.expr(bottom);
+        while self.spine.len() > outer {
+            let (id, entered) = self.spine.pop().expect("above outer");
+            self.finish_arithmetic(top.sibling(id));
+            self.leave_span(entered);
+        }
+        self.finish_arithmetic(top);
+    }
+
+    /// The arithmetic operation `expr` once its left operand is on the
+    /// operand stack: its right operand, then the operation.
+    fn finish_arithmetic(&mut self, expr: ir::Expr<'_>) {
+        let ir::Kind::Binary {
+            op, op_span, rhs, ..
+        } = expr.kind()
+        else {
+            unreachable!("an arithmetic operation")
+        };
+        self.expr(rhs);
+        self.arithmetic(op, op_span, rhs);
+    }
+
     /// `(x >> k) & mask` as a logical shift when the mask clears the bits
     /// the arithmetic shift fills with the sign (see
     /// [`analysis::masked_shift`]), then the `and` only if the mask keeps
     /// fewer bits than the shift leaves. Returns false (emitting nothing)
     /// for any other expression.
-    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> bool {
+    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: ir::Expr<'_>, rhs: ir::Expr<'_>) -> bool {
         let Some((x, count, mask)) = analysis::masked_shift(op, lhs, rhs) else {
             return false;
         };
@@ -54,7 +90,7 @@ impl FuncLowering<'_> {
     /// Consumes the top two values and pushes `lhs OP rhs`; `rhs` is the
     /// right operand's expression (a divisor that cannot be zero needs no
     /// test).
-    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: &ir::Expr) {
+    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: ir::Expr<'_>) {
         if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0))
             && let Some(value) = op.apply(a, b)
         {
@@ -474,16 +510,32 @@ impl FuncLowering<'_> {
     }
 }
 
+/// The left operand of the binary operation `expr`.
+fn left_operand(expr: ir::Expr<'_>) -> ir::Expr<'_> {
+    match expr.kind() {
+        ir::Kind::Binary { lhs, .. } => lhs,
+        _ => unreachable!("a binary operation"),
+    }
+}
+
+/// True if `expr` is an operation that the visitor lowers as its left
+/// operand, its right operand, then [`FuncLowering::arithmetic`]: not a
+/// comparison, `&&` or `||`, nor a masked shift.
+fn is_arithmetic(expr: ir::Expr<'_>) -> bool {
+    matches!(expr.kind(), ir::Kind::Binary { op, lhs, rhs, .. }
+        if !cond::is_boolean(op) && analysis::masked_shift(op, lhs, rhs).is_none())
+}
+
 /// True if `expr` is never zero, whatever its variables hold: a nonzero
 /// constant, or an `|` with a nonzero side (`b | 1`, the usual guard of a
 /// divisor). A division by such an expression cannot trap, so it needs no
 /// zero test; a function whose divisions are all of this kind and that
 /// makes no calls has no trap site at all (see `crate::abi`, "Direct
 /// calls").
-fn never_zero(expr: &ir::Expr) -> bool {
-    match expr {
-        ir::Expr::Int(value) => *value != 0,
-        ir::Expr::Binary {
+fn never_zero(expr: ir::Expr<'_>) -> bool {
+    match expr.kind() {
+        ir::Kind::Int(value) => value != 0,
+        ir::Kind::Binary {
             op: BinOp::BitOr,
             lhs,
             rhs,

@@ -13,7 +13,7 @@ use crate::ir::{self, FuncId};
 
 impl FuncLowering<'_> {
     /// Evaluates the arguments onto the operand stack.
-    pub(super) fn push_args(&mut self, args: &[ir::Expr]) -> usize {
+    pub(super) fn push_args(&mut self, args: ir::Args<'_>) -> usize {
         for (index, arg) in args.iter().enumerate() {
             self.values.hint = ARG_REGS.get(index).copied();
             self.expr(arg);
@@ -42,7 +42,7 @@ impl FuncLowering<'_> {
         }
     }
 
-    pub(super) fn call(&mut self, func: FuncId, args: &[ir::Expr]) {
+    pub(super) fn call(&mut self, func: FuncId, args: ir::Args<'_>) {
         self.ensure_frame();
         let base = self.push_args(args);
         // Values waiting below the arguments must survive the call.
@@ -64,7 +64,7 @@ impl FuncLowering<'_> {
     /// numbers of stack arguments differ by an odd count the callee starts
     /// with `rsp` off 16-byte alignment by 8; JIT code never relies on the
     /// alignment, and the trampoline restores `rsp` itself.)
-    pub(super) fn tail_call(&mut self, func: FuncId, args: &[ir::Expr]) {
+    pub(super) fn tail_call(&mut self, func: FuncId, args: ir::Args<'_>) {
         let outgoing = stack_arg_count(args.len()) as i32;
         if outgoing > 0 {
             // The arguments are assembled in the frame's outgoing area.
