@@ -63,6 +63,7 @@ pub fn check_with(
             checker.broken[symbol as usize] = true;
         }
     }
+    let sizes = node_counts(program);
     let defs: Vec<ast::FuncDef> = program
         .items
         .iter()
@@ -71,6 +72,12 @@ pub fn check_with(
             ast::Item::Expr(_) => None,
         })
         .collect();
+    let def_sizes = program
+        .items
+        .iter()
+        .zip(&sizes)
+        .filter(|(item, _)| matches!(item, ast::Item::Func(_)))
+        .map(|(_, &size)| size);
     let ids: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
     checker.check_arity_changes(&defs);
 
@@ -79,8 +86,8 @@ pub fn check_with(
         ..ir::CheckedProgram::default()
     };
     let mut def_ids = Vec::new();
-    for (def, id) in defs.iter().zip(ids) {
-        let func = checker.function(def);
+    for ((def, id), size) in defs.iter().zip(ids).zip(def_sizes) {
+        let func = checker.function(def, size);
         match id {
             Some(id) if id < out.funcs.len() => out.funcs[id] = func,
             Some(_) => out.funcs.push(func),
@@ -100,7 +107,7 @@ pub fn check_with(
             out.items.push(ir::Item::Expr(out.funcs.len()));
             out.top_level.push(out.funcs.len());
             let mut locals = 0;
-            let body = checker.body(expr, &mut locals);
+            let body = checker.body(expr, &mut locals, sizes[index]);
             out.funcs.push(ir::Func {
                 name: format!("<top-level expression {}>", index + 1),
                 name_span: program.node(expr).span(),
@@ -164,7 +171,7 @@ struct Checker<'a> {
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
     suggestion_budget: u64,
-    /// The body being built, reused from function to function.
+    /// The body being built.
     body: ir::Body,
     /// The operators of the left spines of the operator chains being
     /// checked, innermost last (see [`Checker::binary_chain`]).
@@ -315,7 +322,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn function(&mut self, def: &ast::FuncDef) -> ir::Func {
+    /// Checks the definition `def`, whose body has at most `size` nodes.
+    fn function(&mut self, def: &ast::FuncDef, size: usize) -> ir::Func {
         let mut locals = 0;
         let params = self.program.params(def);
         let outer = self.shadowed.len();
@@ -333,7 +341,7 @@ impl<'a> Checker<'a> {
             // right; the last one is in scope.
             self.bind(param.name, &mut locals);
         }
-        let body = self.body(def.body, &mut locals);
+        let body = self.body(def.body, &mut locals, size);
         while self.shadowed.len() > outer {
             self.unbind();
         }
@@ -347,10 +355,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Checks the expression `root` into a body of its own.
-    fn body(&mut self, root: NodeId, locals: &mut usize) -> ir::Body {
+    /// Checks the expression `root`, of at most `size` nodes, into a body
+    /// of its own.
+    fn body(&mut self, root: NodeId, locals: &mut usize, size: usize) -> ir::Body {
+        self.body = ir::Body::with_capacity(size);
         self.expr(root, locals);
-        self.body.take_exact()
+        let mut body = std::mem::take(&mut self.body);
+        body.shrink_to_fit();
+        body
     }
 
     /// Checks `id` into [`Checker::body`]; returns its node, the last one
@@ -582,6 +594,27 @@ impl<'a> Checker<'a> {
         };
         self.errors.push(error);
     }
+}
+
+/// For each item, the nodes the parser pushed for it (those after the
+/// previous item's root, up to its own): the IR of the item has at most as
+/// many, so its body can be allocated once at the size it needs. (A
+/// capacity hint only: nodes of items that did not parse make it larger.)
+fn node_counts(program: &ast::Program) -> Vec<usize> {
+    let mut next = 0;
+    program
+        .items
+        .iter()
+        .map(|item| {
+            let root = match item {
+                ast::Item::Func(def) => def.body,
+                ast::Item::Expr(expr) => *expr,
+            };
+            let count = (root + 1).saturating_sub(next);
+            next = next.max(root + 1);
+            count as usize
+        })
+        .collect()
 }
 
 fn plural(count: usize, noun: &str) -> String {

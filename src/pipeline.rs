@@ -117,7 +117,10 @@ pub fn front_end(
         return Err(vec![source_too_large(source.len())]);
     }
     let start = Instant::now();
-    let parsed = parse(source);
+    let mut parsed = parse(source);
+    // The arena grew by doubling; what it did not fill goes back before
+    // the IR is built beside it.
+    parsed.program.nodes.shrink_to_fit();
     let mut errors = parsed.errors;
     timings.parse = start.elapsed();
     if !errors.is_empty() {
