@@ -367,21 +367,23 @@ impl<'f> Expr<'f> {
         matches!(*self.node(), Node::Call { func: callee, .. } if callee as FuncId == func)
     }
 
-    /// Pushes the direct subexpressions onto `work`, for walks with an
-    /// explicit stack (which survive any nesting depth).
-    pub fn push_children(self, work: &mut Vec<Expr<'f>>) {
-        match self.kind() {
-            Kind::Int(_) | Kind::Local(_) => {}
-            Kind::Call { args, .. } => work.extend(args),
-            Kind::Unary { operand, .. } => work.push(operand),
-            Kind::Binary { lhs, rhs, .. } => work.extend([lhs, rhs]),
-            Kind::If {
+    /// Pushes the ids of the direct subexpressions onto `work`, for walks
+    /// with an explicit stack (which survive any nesting depth).
+    pub fn push_children(self, work: &mut Vec<NodeId>) {
+        match *self.node() {
+            Node::Int(_) | Node::Local(_) => {}
+            Node::Call { first, count, .. } => {
+                work.extend_from_slice(&self.body.args[first as usize..(first + count) as usize]);
+            }
+            Node::Unary { operand, .. } => work.push(operand),
+            Node::Binary { lhs, rhs, .. } => work.extend([lhs, rhs]),
+            Node::If {
                 cond,
                 then_branch,
                 else_branch,
                 ..
             } => work.extend([cond, then_branch, else_branch]),
-            Kind::Let { value, body, .. } => work.extend([value, body]),
+            Node::Let { value, body, .. } => work.extend([value, body]),
         }
     }
 }

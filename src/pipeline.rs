@@ -204,7 +204,7 @@ pub enum Backend {
     /// Compile to machine code and run it (the real thing).
     #[default]
     Jit,
-    /// Walk the checked tree with the reference interpreter ([`interp`]).
+    /// Walk the checked program with the reference interpreter ([`interp`]).
     Interp,
 }
 

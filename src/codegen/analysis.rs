@@ -101,7 +101,7 @@ pub struct Facts {
     pub constants: Vec<(i64, u32)>,
     /// Where each inlined body's variables start: by the base of the body
     /// the call is in and the call's address.
-    inline_bases: HashMap<(usize, usize, u32), usize, BuildHasherDefault<WordHasher>>,
+    inline_bases: HashMap<(usize, u64), usize, BuildHasherDefault<WordHasher>>,
     /// Some return position calls another function.
     foreign_tail_calls: bool,
     /// The walk's own per-variable state, kept between functions so that
@@ -189,6 +189,7 @@ impl Facts {
             reads: scratch.reads,
             branchy: scratch.branchy,
             spine: scratch.spine,
+            nested_operations: 0,
         };
         let body = walk.walk(func.root(), 0, true, 0, 0);
         // The value returned is read at the end.
@@ -219,7 +220,7 @@ impl Facts {
     /// The base of the variables of the body inlined for `call`, a call
     /// inside the body whose variables start at `base`.
     pub fn inline_base(&self, base: usize, call: Expr<'_>) -> usize {
-        self.inline_bases[&(base, call.body_address(), call.id())]
+        self.inline_bases[&inline_key(base, call)]
     }
 
     /// How many variables bound to their own home are live across a call
@@ -231,6 +232,15 @@ impl Facts {
             .filter(|&(&across, &binding)| across && binding == Binding::Own)
             .count()
     }
+}
+
+/// The key of [`Facts::inline_bases`] for `call` in the body whose
+/// variables start at `base`: the call's body, and its node with the base
+/// (which fit 32 bits each).
+#[inline]
+fn inline_key(base: usize, call: Expr<'_>) -> (usize, u64) {
+    let base = u32::try_from(base).expect("fewer than 2^32 variables");
+    (call.body_address(), u64::from(base) << 32 | u64::from(call.id()))
 }
 
 /// A hasher for keys made of machine words (a base and an address): one
@@ -288,7 +298,15 @@ struct Walk<'a> {
     /// walked, innermost last, with their fixed registers (see
     /// [`Walk::operator_chain`]).
     spine: Vec<(ir::NodeId, RegSet)>,
+    /// The operations whose left operands are being walked by recursion
+    /// (see [`Walk::operator_chain`]).
+    nested_operations: u32,
 }
+
+/// How many operations' left operands the walk recurses into before it
+/// walks the rest of a chain in a loop: enough for the expressions people
+/// write, few enough that their frames stay small.
+const MAX_NESTED_OPERATIONS: u32 = 64;
 
 /// What walking an expression found.
 #[derive(Copy, Clone, Debug)]
@@ -336,9 +354,10 @@ impl Walk<'_> {
     }
 
     /// Binds `local` to a value just computed (`walked`, from `value`).
+    #[inline(always)]
     fn bind(&mut self, local: LocalId, value: Expr<'_>, walked: Walked) {
-        self.facts.bindings[local] = match (value.kind(), walked.deferred) {
-            (Kind::Int(c), _) => Binding::Const(c),
+        self.facts.bindings[local] = match (value.int(), walked.deferred) {
+            (Some(c), _) => Binding::Const(c),
             (_, Some(root)) => {
                 // The lowering reads the variable to bind the alias.
                 self.read(Some(root));
@@ -446,7 +465,9 @@ impl Walk<'_> {
                 self.depth -= 1;
                 Walked::value(left.need.max(right.need))
             }
-            Kind::Binary { .. } => self.operator_chain(expr, base, pending, lets),
+            Kind::Binary { op, lhs, rhs, .. } => {
+                self.operator_chain(expr, (op, lhs, rhs), base, pending, lets)
+            }
             Kind::If {
                 cond,
                 then_branch,
@@ -525,56 +546,106 @@ impl Walk<'_> {
     }
 
     /// The operation `top` (one the general case of [`Walk::walk`]
-    /// takes) and those of the same kind down its left operands, in a
-    /// loop: a left-leaning chain such as `a + a + ... + a` costs no
-    /// recursion per term. The work is in the recursion's order: each
-    /// operation's fixed registers and constants top down, then bottom up
-    /// its right operand and its register need.
-    fn operator_chain(&mut self, top: Expr<'_>, base: usize, pending: usize, lets: usize) -> Walked {
+    /// takes). Past [`MAX_NESTED_OPERATIONS`] operations whose left
+    /// operands are being walked, the operations of the same kind down
+    /// the left operands are walked in a loop ([`Walk::left_spine`]): a
+    /// left-leaning chain such as `a + a + ... + a` costs no recursion
+    /// per term. (`(op, lhs, rhs)` are `top`'s parts.)
+    #[inline(always)]
+    fn operator_chain<'e>(
+        &mut self,
+        top: Expr<'e>,
+        (op, lhs, rhs): (BinOp, Expr<'e>, Expr<'e>),
+        base: usize,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        let top_fixed = self.note_fixed_registers(op, rhs);
+        let left = if self.nested_operations < MAX_NESTED_OPERATIONS {
+            self.nested_operations += 1;
+            let left = self.walk(lhs, base, false, pending, lets);
+            self.nested_operations -= 1;
+            left
+        } else if in_operator_chain(lhs) {
+            self.left_spine(top, lhs, base, pending, lets)
+        } else {
+            self.walk(lhs, base, false, pending, lets)
+        };
+        self.finish_operation((op, rhs), top_fixed, left, base, pending, lets)
+    }
+
+    /// The left operand `lhs` of `top`, itself an operation in the chain,
+    /// and the operations down its left operands: the loop of
+    /// [`Walk::operator_chain`]. The work is in the recursion's order:
+    /// each operation's fixed registers and constants top down, then
+    /// bottom up its right operand and its register need.
+    fn left_spine(&mut self, top: Expr<'_>, lhs: Expr<'_>, base: usize, pending: usize, lets: usize) -> Walked {
         let outer = self.spine.len();
-        let mut node = top;
-        let bottom = loop {
-            let Kind::Binary { op, lhs, rhs, .. } = node.kind() else {
+        let mut bottom = lhs;
+        while in_operator_chain(bottom) {
+            let Kind::Binary { op, lhs, rhs, .. } = bottom.kind() else {
                 unreachable!("an operation")
             };
-            let fixed = self.fixed_registers(op, rhs);
-            self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
-            self.spine.push((node.id(), fixed));
-            if !in_operator_chain(lhs) {
-                break lhs;
-            }
-            node = lhs;
-        };
+            let fixed = self.note_fixed_registers(op, rhs);
+            self.spine.push((bottom.id(), fixed));
+            bottom = lhs;
+        }
         let mut left = self.walk(bottom, base, false, pending, lets);
         while self.spine.len() > outer {
             let (id, fixed) = self.spine.pop().expect("above outer");
             let Kind::Binary { op, rhs, .. } = top.sibling(id).kind() else {
                 unreachable!("an operation")
             };
-            let held_left = usize::from(left.held);
-            let right = self.walk(rhs, base, false, pending + held_left, lets);
-            // Both operands are read when the operation runs.
-            self.read(left.deferred);
-            self.read(right.deferred);
-            let operands = held_left + usize::from(right.held);
-            // The result takes the left operand's register, or the
-            // right's when the operation commutes; else a new one.
-            let commutes = matches!(
-                op,
-                BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
-            );
-            let result = usize::from(!(left.held || commutes && right.held));
-            let mut need = left.need.max(held_left + right.need).max(operands + result);
-            if !fixed.is_empty() {
-                need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
-            }
-            left = Walked::value(need);
+            left = self.finish_operation((op, rhs), fixed, left, base, pending, lets);
         }
         left
     }
 
+    /// The fixed registers of operation `op` with right operand `rhs`,
+    /// noted in the facts.
+    #[inline(always)]
+    fn note_fixed_registers(&mut self, op: BinOp, rhs: Expr<'_>) -> RegSet {
+        let fixed = self.fixed_registers(op, rhs);
+        self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
+        fixed
+    }
+
+    /// Operation `op` with right operand `rhs` (needing `fixed`
+    /// registers) once its left operand is walked (`left`): its right
+    /// operand, and what the two need.
+    #[inline(always)]
+    fn finish_operation(
+        &mut self,
+        (op, rhs): (BinOp, Expr<'_>),
+        fixed: RegSet,
+        left: Walked,
+        base: usize,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        let held_left = usize::from(left.held);
+        let right = self.walk(rhs, base, false, pending + held_left, lets);
+        // Both operands are read when the operation runs.
+        self.read(left.deferred);
+        self.read(right.deferred);
+        let operands = held_left + usize::from(right.held);
+        // The result takes the left operand's register, or the right's
+        // when the operation commutes; else a new one.
+        let commutes = matches!(
+            op,
+            BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
+        );
+        let result = usize::from(!(left.held || commutes && right.held));
+        let mut need = left.need.max(held_left + right.need).max(operands + result);
+        if !fixed.is_empty() {
+            need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
+        }
+        Walked::value(need)
+    }
+
     /// The registers operation `op` with right operand `rhs` needs in
     /// particular; notes the magic multiplier of a division by a constant.
+    #[inline(always)]
     fn fixed_registers(&mut self, op: BinOp, rhs: Expr<'_>) -> RegSet {
         let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
         match op {
@@ -631,7 +702,7 @@ impl Walk<'_> {
         self.branchy.resize(self.facts.locals, false);
         self.facts
             .inline_bases
-            .insert((base, call.body_address(), call.id()), callee_base);
+            .insert(inline_key(base, call), callee_base);
         let mut need = 0;
         let mut homes = 0;
         for (param, arg) in args.iter().enumerate() {
@@ -656,9 +727,19 @@ impl Walk<'_> {
     }
 }
 
+/// The left operand of the binary operation `expr`.
+#[inline]
+pub fn left_operand(expr: Expr<'_>) -> Expr<'_> {
+    match *expr.node() {
+        ir::Node::Binary { lhs, .. } => expr.sibling(lhs),
+        _ => unreachable!("a binary operation"),
+    }
+}
+
 /// True if `expr` is an operation that [`Walk::walk`] takes by its
 /// general case, when not in tail position: not `&&` or `||`, a masked
 /// shift, or a zero-extending mask.
+#[inline(always)]
 fn in_operator_chain(expr: Expr<'_>) -> bool {
     matches!(expr.kind(), Kind::Binary { op, lhs, rhs, .. }
         if !matches!(op, BinOp::And | BinOp::Or)
@@ -692,7 +773,16 @@ fn folded_constant(expr: Expr<'_>) -> Option<i64> {
 /// loop step (wrapping addition is associative and commutative, and `e`
 /// is evaluated first in both forms, or cannot be told apart when it is
 /// evaluated). Returns `e` and the call.
+#[inline]
 pub fn additive_self_call(expr: Expr<'_>, func: FuncId) -> Option<(Expr<'_>, Expr<'_>)> {
+    if !matches!(expr.node(), ir::Node::Binary { op: BinOp::Add, .. }) {
+        return None;
+    }
+    additive_self_call_of_sum(expr, func)
+}
+
+/// [`additive_self_call`] of a sum.
+fn additive_self_call_of_sum(expr: Expr<'_>, func: FuncId) -> Option<(Expr<'_>, Expr<'_>)> {
     let Kind::Binary {
         op: BinOp::Add,
         lhs,
@@ -716,10 +806,16 @@ pub fn additive_self_call(expr: Expr<'_>, func: FuncId) -> Option<(Expr<'_>, Exp
 /// from 1 to 31: true exactly when the low `k` bits of `x` are zero, which
 /// `test x, 2^k - 1` decides without computing the remainder. Returns `x`
 /// and the mask.
+#[inline]
 pub fn remainder_test<'e>(op: BinOp, lhs: Expr<'e>, rhs: Expr<'e>) -> Option<(Expr<'e>, i32)> {
     if !matches!(op, BinOp::Eq | BinOp::Ne) {
         return None;
     }
+    remainder_test_of_equality(lhs, rhs)
+}
+
+/// [`remainder_test`] of `==` or `!=`.
+fn remainder_test_of_equality<'e>(lhs: Expr<'e>, rhs: Expr<'e>) -> Option<(Expr<'e>, i32)> {
     let remainder = match (lhs, rhs) {
         (remainder, zero) | (zero, remainder) if folded_constant(zero) == Some(0) => remainder,
         _ => return None,
@@ -755,6 +851,7 @@ fn simple_constant_divisor(divisor: Expr<'_>) -> bool {
 /// bits that the arithmetic shift fills with the sign: a logical shift
 /// computes the same. Returns `x`, `k`, and the mask still to apply (`None`
 /// when the logical shift alone clears exactly the bits the mask would).
+#[inline]
 pub fn masked_shift<'e>(
     op: BinOp,
     lhs: Expr<'e>,
@@ -763,6 +860,11 @@ pub fn masked_shift<'e>(
     if op != BinOp::BitAnd {
         return None;
     }
+    masked_shift_of_and(lhs, rhs)
+}
+
+/// [`masked_shift`] of an `&`.
+fn masked_shift_of_and<'e>(lhs: Expr<'e>, rhs: Expr<'e>) -> Option<(Expr<'e>, u8, Option<i64>)> {
     let (shifted, mask) = match (lhs.int(), rhs.int()) {
         (_, Some(mask)) => (lhs, mask),
         (Some(mask), _) => (rhs, mask),

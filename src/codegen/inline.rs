@@ -98,8 +98,10 @@ impl<'p> InlinePlan<'p> {
     fn size(&self, func: FuncId, chain: usize) -> Option<(usize, bool)> {
         let mut size = 0usize;
         let mut leaf = true;
-        let mut work = vec![self.program.funcs[func].root()];
-        while let Some(expr) = work.pop() {
+        let root = self.program.funcs[func].root();
+        let mut work = vec![root.id()];
+        while let Some(id) = work.pop() {
+            let expr = root.sibling(id);
             size += 1;
             if let Kind::Call { func: callee, .. } = expr.kind() {
                 if callee == func {

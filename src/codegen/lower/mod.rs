@@ -4,7 +4,7 @@
 //!
 //! Three layers, as in Winch: the encoder ([`crate::codegen::x64`]), the
 //! virtual operand stack with its register allocator ([`stack`]) and the
-//! frame ([`frame`]), and this visitor, which walks the tree once and
+//! frame ([`frame`]), and this visitor, which walks the IR once and
 //! chooses instructions as values are consumed. The visitor only calls
 //! helpers, grouped by what they lower: [`arith`] (ALU operations, shifts,
 //! division), [`cond`] (comparisons, branches, `cmov`) and [`call`] (calls
@@ -278,7 +278,12 @@ struct FuncLowering<'a> {
     /// The operations of the left spines of the operator chains being
     /// lowered, innermost last, each with whether its span was entered
     /// (see [`FuncLowering::arithmetic_chain`]).
-    spine: Vec<(ir::NodeId, bool)>,
+    /// Inline for the short chains of most functions: a heap buffer per
+    /// attempt cost more than the chain.
+    spine: SmallVec<[(ir::NodeId, bool); 8]>,
+    /// The operations whose left operands are being lowered by recursion
+    /// (see [`FuncLowering::arithmetic_chain`]).
+    nested_operations: u32,
 }
 
 /// What is fixed about the function being lowered.
@@ -361,7 +366,8 @@ impl<'a> FuncLowering<'a> {
             },
             retry: RetrySignals::default(),
             debug: debug::FuncDebug::new(debug),
-            spine: Vec::new(),
+            spine: SmallVec::new(),
+            nested_operations: 0,
         }
     }
 
@@ -586,11 +592,16 @@ impl<'a> FuncLowering<'a> {
             }
             ir::Kind::Unary { op: UnOp::Not, .. } => self.bool_value(expr),
             ir::Kind::Binary { op, .. } if cond::is_boolean(op) => self.bool_value(expr),
-            ir::Kind::Binary { op, lhs, rhs, .. } => {
+            ir::Kind::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => {
                 if self.masked_shift(op, lhs, rhs) {
                     return;
                 }
-                self.arithmetic_chain(expr);
+                self.arithmetic_chain(expr, (op, op_span, lhs, rhs));
             }
             ir::Kind::If {
                 cond,
