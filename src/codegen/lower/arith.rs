@@ -106,9 +106,7 @@ impl FuncLowering<'_> {
 
     /// Consumes the top two values and pushes `lhs OP rhs`; `rhs` is the
     /// right operand's expression (a divisor that cannot be zero needs no
-    /// test). (Inlined into its two callers, the visitor's step and the
-    /// loop over a chain: it runs once per operation.)
-    #[inline(always)]
+    /// test).
     pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: ir::Expr<'_>) {
         if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0))
             && let Some(value) = op.apply(a, b)
