@@ -168,13 +168,6 @@ impl Body {
         })
     }
 
-    /// A body of the single node `node` (which has no children).
-    pub fn leaf(node: Node) -> Body {
-        let mut body = Body::default();
-        body.push(node);
-        body
-    }
-
     /// The number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()
