@@ -3,7 +3,7 @@
 //! The tree is flat: nodes live in one arena ([`Program::nodes`]) and
 //! refer to their children by `u32` index, spans are `u32` offsets, and
 //! names are interned once ([`Symbol`]), so parsing allocates nothing per
-//! node. `check` resolves the names and produces the [`crate::ir`] tree
+//! node. `check` resolves the names and produces the flat [`crate::ir`]
 //! that code generation consumes.
 
 use std::collections::HashMap;

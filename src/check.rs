@@ -100,6 +100,9 @@ pub fn check_with(
         out: ir::CheckedProgram::default(),
         errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
+        body: ir::Body::default(),
+        spine: Vec::new(),
+        pending_args: Vec::new(),
     };
     // Only the names this program writes can meet an earlier definition.
     for (symbol, name) in program.names.iter().enumerate() {
@@ -121,6 +124,7 @@ pub fn check_with(
             checker.broken[symbol as usize] = true;
         }
     }
+    let sizes = node_counts(program);
     let defs: Vec<ast::FuncDef> = program
         .items
         .iter()
@@ -129,12 +133,18 @@ pub fn check_with(
             ast::Item::Expr(_) => None,
         })
         .collect();
+    let def_sizes = program
+        .items
+        .iter()
+        .zip(&sizes)
+        .filter(|(item, _)| matches!(item, ast::Item::Func(_)))
+        .map(|(_, &size)| size);
     let locals: Vec<Option<FuncId>> = defs.iter().map(|def| checker.declare(def)).collect();
     checker.check_arity_changes(&defs);
 
     checker.in_definition = true;
-    for (def, local) in defs.iter().zip(&locals) {
-        let func = checker.function(def);
+    for ((def, local), size) in defs.iter().zip(&locals).zip(def_sizes) {
+        let func = checker.function(def, size);
         if let Some(local) = *local {
             checker.out.funcs[local] = func;
         }
@@ -150,7 +160,7 @@ pub fn check_with(
         }
         if let &ast::Item::Expr(expr) = item {
             let mut locals = 0;
-            let body = checker.expr(expr, &mut locals);
+            let body = checker.body(expr, &mut locals, sizes[index]);
             let out = &mut checker.out;
             out.items.push(ir::Item::Expr(out.funcs.len()));
             out.top_level.push(out.funcs.len());
@@ -232,6 +242,13 @@ struct Checker<'a> {
     /// Character comparisons left for "did you mean" suggestions; see
     /// [`suggest::closest_within`].
     suggestion_budget: u64,
+    /// The body being built.
+    body: ir::Body,
+    /// The operators of the left spines of the operator chains being
+    /// checked, innermost last (see [`Checker::binary_chain`]).
+    spine: Vec<NodeId>,
+    /// The checked arguments of the calls being checked, innermost last.
+    pending_args: Vec<ir::NodeId>,
 }
 
 /// What a whole check may spend on suggestions: some tens of milliseconds.
@@ -331,7 +348,7 @@ impl<'a> Checker<'a> {
             signature: String::new(),
             arity: def.params.len as usize,
             locals: 0,
-            body: ir::Expr::Int(0),
+            body: ir::Body::leaf(ir::Node::Int(0)),
             link: ir::Link::Defined(id),
             def_span: Span::default(),
         });
@@ -370,7 +387,7 @@ impl<'a> Checker<'a> {
             signature: text,
             arity,
             locals: 0,
-            body: ir::Expr::Int(0),
+            body: ir::Body::leaf(ir::Node::Int(0)),
             link: ir::Link::External(id),
             def_span: Span::default(),
         });
@@ -431,7 +448,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn function(&mut self, def: &ast::FuncDef) -> ir::Func {
+    fn function(&mut self, def: &ast::FuncDef, size: usize) -> ir::Func {
         let mut locals = 0;
         let params = self.program.params(def);
         let outer = self.shadowed.len();
@@ -449,7 +466,7 @@ impl<'a> Checker<'a> {
             // right; the last one is in scope.
             self.bind(param.name, &mut locals);
         }
-        let body = self.expr(def.body, &mut locals);
+        let body = self.body(def.body, &mut locals, size);
         while self.shadowed.len() > outer {
             self.unbind();
         }
@@ -468,35 +485,48 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn expr(&mut self, id: NodeId, locals: &mut usize) -> ir::Expr {
+    /// Checks the expression `root`, of at most `size` nodes, into a body
+    /// of its own.
+    fn body(&mut self, root: NodeId, locals: &mut usize, size: usize) -> ir::Body {
+        self.body = ir::Body::with_capacity(size);
+        self.expr(root, locals);
+        let mut body = std::mem::take(&mut self.body);
+        body.shrink_to_fit();
+        body
+    }
+
+    /// Checks `id` into [`Checker::body`]; returns its node, the last one
+    /// pushed.
+    fn expr(&mut self, id: NodeId, locals: &mut usize) -> ir::NodeId {
         let node = self.program.node(id);
-        match node.kind {
-            ExprKind::Int(value) => ir::Expr::Int(value),
+        let checked = match node.kind {
+            ExprKind::Int(value) => ir::Node::Int(value),
             ExprKind::IntMinMagnitude => {
                 self.min_magnitude(node.span());
-                ir::Expr::Int(0)
+                ir::Node::Int(0)
             }
             ExprKind::Var(name) => match self.bindings[name as usize] {
                 NO_BINDING => {
                     self.unknown_name(name, node.span());
-                    ir::Expr::Int(0)
+                    ir::Node::Int(0)
                 }
-                local => ir::Expr::Local(local as LocalId),
+                local => ir::Node::Local(local),
             },
             ExprKind::Call { callee, args } => {
-                let args: Vec<ir::Expr> = self
-                    .program
-                    .args(args)
-                    .iter()
-                    .map(|&arg| self.expr(arg, locals))
-                    .collect();
+                let first = self.pending_args.len();
+                for &arg in self.program.args(args) {
+                    let arg = self.expr(arg, locals);
+                    self.pending_args.push(arg);
+                }
+                let given = self.pending_args.len() - first;
                 if self.signatures[callee as usize].is_none() {
-                    if self.broken[callee as usize] {
-                        return ir::Expr::Int(0);
-                    }
-                    if !(self.in_definition && self.env.forward_references()) {
-                        self.unknown_function(callee, self.program.callee_span(node, callee));
-                        return ir::Expr::Int(0);
+                    let forward = self.in_definition && self.env.forward_references();
+                    if self.broken[callee as usize] || !forward {
+                        self.pending_args.truncate(first);
+                        if !self.broken[callee as usize] {
+                            self.unknown_function(callee, self.program.callee_span(node, callee));
+                        }
+                        return self.body.push(ir::Node::Int(0));
                     }
                     // A REPL definition may call a function a later entry
                     // defines; its first call fixes the number of arguments.
@@ -504,63 +534,91 @@ impl<'a> Checker<'a> {
                     self.signatures[callee as usize] = Some(Signature {
                         id,
                         local: None,
-                        arity: args.len(),
+                        arity: given,
                         defined: Defined::Called,
                     });
                 }
                 let signature = self.signatures[callee as usize].expect("declared above");
-                if signature.arity != args.len() {
-                    self.wrong_arity(node.span(), callee, args.len());
+                if signature.arity != given {
+                    self.wrong_arity(node.span(), callee, given);
                 }
-                ir::Expr::Call {
-                    func: self.local_of(callee),
-                    args,
-                    span: node.span(),
-                }
+                let local = self.local_of(callee);
+                let call = self
+                    .body
+                    .push_call(local, &self.pending_args[first..], node.span());
+                self.pending_args.truncate(first);
+                return call;
             }
             ExprKind::Unary {
                 op: UnOp::Neg,
                 operand,
             } if self.program.node(operand).kind == ExprKind::IntMinMagnitude => {
-                ir::Expr::Int(i64::MIN)
+                ir::Node::Int(i64::MIN)
             }
-            ExprKind::Unary { op, operand } => ir::Expr::Unary {
+            ExprKind::Unary { op, operand } => ir::Node::Unary {
                 op,
-                operand: Box::new(self.expr(operand, locals)),
+                operand: self.expr(operand, locals),
             },
-            ExprKind::Binary {
-                op,
-                op_start,
-                lhs,
-                rhs,
-            } => ir::Expr::Binary {
-                op,
-                op_span: ExprKind::binary_op_span(op, op_start),
-                lhs: Box::new(self.expr(lhs, locals)),
-                rhs: Box::new(self.expr(rhs, locals)),
-            },
+            ExprKind::Binary { .. } => return self.binary_chain(id, locals),
             ExprKind::If {
                 cond,
                 then_branch,
                 else_branch,
-            } => ir::Expr::If {
-                cond: Box::new(self.expr(cond, locals)),
-                then_branch: Box::new(self.expr(then_branch, locals)),
-                else_branch: Box::new(self.expr(else_branch, locals)),
-                span: node.span(),
+            } => ir::Node::If {
+                cond: self.expr(cond, locals),
+                then_branch: self.expr(then_branch, locals),
+                else_branch: self.expr(else_branch, locals),
+                span: node.span().into(),
             },
             ExprKind::Let {
                 name, value, body, ..
             } => {
                 // The bound value is checked before the name is in scope.
-                let value = Box::new(self.expr(value, locals));
+                let value = self.expr(value, locals);
                 let local = self.bind(name, locals);
-                let body = Box::new(self.expr(body, locals));
+                let body = self.expr(body, locals);
                 self.unbind();
-                ir::Expr::Let { local, value, body }
+                ir::Node::Let {
+                    local: local as u32,
+                    value,
+                    body,
+                }
             }
-        }
+        };
+        self.body.push(checked)
     }
+
+    /// Checks the binary operation `top` and the operations down its left
+    /// operands in a loop, bottom first: a left-leaning chain such as
+    /// `a + a + ... + a` takes no recursion per term (only the right
+    /// operands recurse).
+    fn binary_chain(&mut self, top: NodeId, locals: &mut usize) -> ir::NodeId {
+        let outer = self.spine.len();
+        let mut id = top;
+        while let ExprKind::Binary { lhs, .. } = self.program.node(id).kind {
+            self.spine.push(id);
+            id = lhs;
+        }
+        let mut left = self.expr(id, locals);
+        while self.spine.len() > outer {
+            let id = self.spine.pop().expect("above outer");
+            let ExprKind::Binary {
+                op, op_start, rhs, ..
+            } = self.program.node(id).kind
+            else {
+                unreachable!("the spine holds binary operations")
+            };
+            let rhs = self.expr(rhs, locals);
+            left = self.body.push(ir::Node::Binary {
+                op,
+                op_span: ExprKind::binary_op_span(op, op_start).into(),
+                lhs: left,
+                rhs,
+            });
+        }
+        left
+    }
+
     // The error reports below live outside `expr`, which recurses once per
     // nesting level: keeping their locals out of its frame keeps deep
     // programs within the compiler's stack.
@@ -685,6 +743,27 @@ impl<'a> Checker<'a> {
         };
         self.errors.push(error);
     }
+}
+
+/// For each item, the nodes the parser pushed for it (those after the
+/// previous item's root, up to its own): the IR of the item has at most as
+/// many, so its body can be allocated once at the size it needs. (A
+/// capacity hint only: nodes of items that did not parse make it larger.)
+fn node_counts(program: &ast::Program) -> Vec<usize> {
+    let mut next = 0;
+    program
+        .items
+        .iter()
+        .map(|item| {
+            let root = match item {
+                ast::Item::Func(def) => def.body,
+                ast::Item::Expr(expr) => *expr,
+            };
+            let count = (root + 1).saturating_sub(next);
+            next = next.max(root + 1);
+            count as usize
+        })
+        .collect()
 }
 
 fn plural(count: usize, noun: &str) -> String {

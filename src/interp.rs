@@ -1,5 +1,5 @@
 //! The reference interpreter: runs a checked [`ir::CheckedProgram`] by walking its
-//! tree, written for clarity rather than speed.
+//! expressions, written for clarity rather than speed.
 //!
 //! It is the second opinion the JIT is tested against (`--backend=interp`,
 //! the differential tests and the fuzzers), so it implements the language's
@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use crate::abi::StackContext;
 use crate::ast::{BinOp, Span, UnOp};
 use crate::fault::Fault;
-use crate::ir::{self, Expr, FuncId, GlobalId, LocalId};
+use crate::ir::{self, CompactSpan, Expr, FuncId, GlobalId, Kind, LocalId, NodeId};
 use crate::jit::runtime::LimitInterrupt;
 
 /// The most memory the interpreter's stacks (steps, values, locals and
@@ -52,10 +52,10 @@ pub fn call(
 /// `None` while it is not defined yet.
 pub type Linker<'p> = dyn Fn(GlobalId) -> Option<(&'p ir::CheckedProgram, FuncId)> + 'p;
 
-/// Like [`call`], for a program of a REPL session whose external
-/// functions ([`ir::Link::External`]) `link` finds in other entries (as
-/// the JIT's function table does). On an error, also the program whose
-/// function the [`Fault`] names.
+/// Like [`call`], for a program of a REPL session whose calls go by the
+/// session's function table, which `link` reads (every call: a later entry
+/// may have replaced even a function of the caller's own entry). On an
+/// error, also the program whose function the [`Fault`] names.
 pub fn call_linked<'p>(
     program: &'p ir::CheckedProgram,
     func: FuncId,
@@ -63,7 +63,7 @@ pub fn call_linked<'p>(
     interrupt: Option<&LimitInterrupt>,
     link: &'p Linker<'p>,
 ) -> Result<i64, (Fault, &'p ir::CheckedProgram)> {
-    let mut machine = Machine::new(program, STACK_BUDGET);
+    let mut machine = Machine::new(program, func, STACK_BUDGET);
     machine.link = Some(link);
     let result = machine.run_interruptibly(func, args, interrupt);
     result.map_err(|fault| (fault, machine.program))
@@ -82,34 +82,36 @@ pub(crate) fn call_with_budget(
         program.funcs[func].arity,
         "wrong number of arguments"
     );
-    Machine::new(program, budget).run_interruptibly(func, args, interrupt)
+    Machine::new(program, func, budget).run_interruptibly(func, args, interrupt)
 }
 
 /// One pending piece of work, done when the expression being evaluated
-/// has pushed its value onto [`Machine::values`].
+/// has pushed its value onto [`Machine::values`]. Expressions are nodes of
+/// the body of the function running when the step runs (the one that
+/// pushed it).
 #[derive(Copy, Clone, Debug)]
-enum Step<'p> {
+enum Step {
     /// Evaluate an expression (a later operand or argument).
-    Eval(&'p Expr),
+    Eval(NodeId),
     /// Pop an operand, push the operator's result.
     Unary(UnOp),
     /// Pop the right then the left operand, push the result (or trap on a
     /// division by zero at `op_span`).
-    Binary(BinOp, Span),
+    Binary(BinOp, CompactSpan),
     /// Pop the left operand of `&&`/`||`: if it decides the result push
     /// that, else evaluate `rhs` and push its truth.
-    ShortCircuit(BinOp, &'p Expr),
+    ShortCircuit(BinOp, NodeId),
     /// Pop a value, push 1 if it is non-zero, else 0.
     Truth,
     /// Pop the condition and evaluate the branch it picks.
     Branch {
-        then_branch: &'p Expr,
-        else_branch: &'p Expr,
+        then_branch: NodeId,
+        else_branch: NodeId,
     },
     /// Pop the value of a `let`, store it in `local`, evaluate `body`.
-    Bind { local: LocalId, body: &'p Expr },
+    Bind { local: u32, body: NodeId },
     /// Pop `func`'s arguments and enter it (called at the span).
-    Call(FuncId, Span),
+    Call(u32, CompactSpan),
     /// Leave the current function; its value stays on the value stack.
     Return,
 }
@@ -127,18 +129,21 @@ struct Frame<'p> {
 struct Machine<'p> {
     /// The program of the running function.
     program: &'p ir::CheckedProgram,
-    /// Where the program's external functions are, in a REPL session.
+    /// Where a REPL session's calls go ([`call_linked`]).
     link: Option<&'p Linker<'p>>,
-    steps: Vec<Step<'p>>,
+    steps: Vec<Step>,
     values: Vec<i64>,
     locals: Vec<i64>,
     frames: Vec<Frame<'p>>,
+    /// The body of the function running (the top frame's).
+    body: &'p ir::Body,
     /// Bytes the four stacks may hold together ([`STACK_BUDGET`]).
     budget: usize,
 }
 
 impl<'p> Machine<'p> {
-    fn new(program: &'p ir::CheckedProgram, budget: usize) -> Machine<'p> {
+    /// A machine about to call `func` of `program`.
+    fn new(program: &'p ir::CheckedProgram, func: FuncId, budget: usize) -> Machine<'p> {
         Machine {
             program,
             link: None,
@@ -146,6 +151,7 @@ impl<'p> Machine<'p> {
             values: Vec::new(),
             locals: Vec::new(),
             frames: Vec::new(),
+            body: &program.funcs[func].body,
             budget,
         }
     }
@@ -217,9 +223,9 @@ impl<'p> Machine<'p> {
     }
 
     /// Does one step; returns the expression to evaluate next, if any.
-    fn step(&mut self, step: Step<'p>) -> Result<Option<&'p Expr>, Fault> {
+    fn step(&mut self, step: Step) -> Result<Option<Expr<'p>>, Fault> {
         match step {
-            Step::Eval(expr) => return Ok(Some(expr)),
+            Step::Eval(expr) => return Ok(Some(self.body.at(expr))),
             Step::Unary(op) => {
                 let operand = self.pop();
                 self.values.push(op.apply(operand));
@@ -229,7 +235,7 @@ impl<'p> Machine<'p> {
                 let lhs = self.pop();
                 let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                     func: self.current_frame().func,
-                    span: op_span,
+                    span: op_span.into(),
                 })?;
                 self.values.push(value);
             }
@@ -240,7 +246,7 @@ impl<'p> Machine<'p> {
                     self.values.push(i64::from(lhs));
                 } else {
                     self.steps.push(Step::Truth);
-                    return Ok(Some(rhs));
+                    return Ok(Some(self.body.at(rhs)));
                 }
             }
             Step::Truth => {
@@ -256,20 +262,21 @@ impl<'p> Machine<'p> {
                 } else {
                     else_branch
                 };
-                return Ok(Some(taken));
+                return Ok(Some(self.body.at(taken)));
             }
             Step::Bind { local, body } => {
                 let value = self.pop();
-                let slot = self.current_frame().locals_base + local;
+                let slot = self.current_frame().locals_base + local as LocalId;
                 self.locals[slot] = value;
-                return Ok(Some(body));
+                return Ok(Some(self.body.at(body)));
             }
-            Step::Call(func, span) => return self.enter(func, span),
+            Step::Call(func, span) => return self.enter(func as FuncId, span.into()),
             Step::Return => {
                 let frame = self.frames.pop().expect("return without a frame");
                 self.locals.truncate(frame.locals_base);
                 if let Some(caller) = self.frames.last() {
                     self.program = caller.program;
+                    self.body = &self.program.funcs[caller.func].body;
                 }
             }
         }
@@ -279,37 +286,37 @@ impl<'p> Machine<'p> {
     /// Starts evaluating `expr`: pushes its value if it is
     /// [`Self::simple_value`], else the steps that finish it (in reverse
     /// order of execution). Returns the operand to evaluate first, if any.
-    fn eval(&mut self, expr: &'p Expr) -> Result<Option<&'p Expr>, Fault> {
+    fn eval(&mut self, expr: Expr<'p>) -> Result<Option<Expr<'p>>, Fault> {
         if let Some(value) = self.simple_value(expr)? {
             self.values.push(value);
             return Ok(None);
         }
-        Ok(match expr {
-            Expr::Int(_) | Expr::Local(_) => unreachable!("leaves are simple values"),
-            Expr::Unary { op, operand } => {
-                self.steps.push(Step::Unary(*op));
-                Some(operand)
+        Ok(match *expr.node() {
+            ir::Node::Int(_) | ir::Node::Local(_) => unreachable!("leaves are simple values"),
+            ir::Node::Unary { op, operand } => {
+                self.steps.push(Step::Unary(op));
+                Some(self.body.at(operand))
             }
-            Expr::Binary {
+            ir::Node::Binary {
                 op: op @ (BinOp::And | BinOp::Or),
                 lhs,
                 rhs,
                 ..
             } => {
-                self.steps.push(Step::ShortCircuit(*op, rhs));
-                Some(lhs)
+                self.steps.push(Step::ShortCircuit(op, rhs));
+                Some(self.body.at(lhs))
             }
-            Expr::Binary {
+            ir::Node::Binary {
                 op,
                 op_span,
                 lhs,
                 rhs,
             } => {
-                self.steps.push(Step::Binary(*op, *op_span));
+                self.steps.push(Step::Binary(op, op_span));
                 self.steps.push(Step::Eval(rhs));
-                Some(lhs)
+                Some(self.body.at(lhs))
             }
-            Expr::If {
+            ir::Node::If {
                 cond,
                 then_branch,
                 else_branch,
@@ -319,30 +326,35 @@ impl<'p> Machine<'p> {
                     then_branch,
                     else_branch,
                 });
-                Some(cond)
+                Some(self.body.at(cond))
             }
-            Expr::Let { local, value, body } => {
-                self.steps.push(Step::Bind {
-                    local: *local,
-                    body,
-                });
-                Some(value)
+            ir::Node::Let { local, value, body } => {
+                self.steps.push(Step::Bind { local, body });
+                Some(self.body.at(value))
             }
-            Expr::Call { func, args, span } => {
+            ir::Node::Call { .. } => {
+                let Kind::Call { func, args, span } = expr.kind() else {
+                    unreachable!("a call")
+                };
                 // Arguments are evaluated left to right onto the value
                 // stack; the leading leaves (often all of them) at once.
                 let first_pending = args.iter().position(|arg| !arg.is_leaf());
-                for arg in &args[..first_pending.unwrap_or(args.len())] {
+                for arg in args.iter().take(first_pending.unwrap_or(args.len())) {
                     let value = self.simple_value(arg)?.expect("a leaf has a value");
                     self.values.push(value);
                 }
                 let Some(first_pending) = first_pending else {
-                    return self.enter(*func, *span);
+                    return self.enter(func, span);
                 };
-                self.steps.push(Step::Call(*func, *span));
-                self.steps
-                    .extend(args[first_pending + 1..].iter().rev().map(Step::Eval));
-                Some(&args[first_pending])
+                // Function indexes fit in 32 bits (as in the IR's nodes).
+                self.steps.push(Step::Call(func as u32, span.into()));
+                self.steps.extend(
+                    args.iter()
+                        .skip(first_pending + 1)
+                        .rev()
+                        .map(|arg| Step::Eval(arg.id())),
+                );
+                args.get(first_pending)
             }
         })
     }
@@ -352,16 +364,16 @@ impl<'p> Machine<'p> {
     /// result is what the steps would compute (the operands are leaves, so
     /// their order cannot be observed), but most evaluation in a loop ends
     /// up here instead of in several steps.
-    fn simple_value(&self, expr: &Expr) -> Result<Option<i64>, Fault> {
-        let leaf = |expr: &Expr| match expr {
-            Expr::Int(value) => Some(*value),
-            Expr::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
+    fn simple_value(&self, expr: Expr<'p>) -> Result<Option<i64>, Fault> {
+        let leaf = |expr: Expr<'p>| match expr.kind() {
+            Kind::Int(value) => Some(value),
+            Kind::Local(local) => Some(self.locals[self.current_frame().locals_base + local]),
             _ => None,
         };
-        Ok(match expr {
-            Expr::Int(_) | Expr::Local(_) => leaf(expr),
-            Expr::Unary { op, operand } => leaf(operand).map(|operand| op.apply(operand)),
-            Expr::Binary {
+        Ok(match expr.kind() {
+            Kind::Int(_) | Kind::Local(_) => leaf(expr),
+            Kind::Unary { op, operand } => leaf(operand).map(|operand| op.apply(operand)),
+            Kind::Binary {
                 op,
                 op_span,
                 lhs,
@@ -370,7 +382,7 @@ impl<'p> Machine<'p> {
                 (Some(lhs), Some(rhs)) => {
                     let value = op.apply(lhs, rhs).ok_or(Fault::DivisionByZero {
                         func: self.current_frame().func,
-                        span: *op_span,
+                        span: op_span,
                     })?;
                     Some(value)
                 }
@@ -384,7 +396,7 @@ impl<'p> Machine<'p> {
     /// stack: frames, locals, pending operands and return points).
     fn stack_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.steps.len() * size_of::<Step<'_>>()
+        self.steps.len() * size_of::<Step>()
             + self.values.len() * size_of::<i64>()
             + self.locals.len() * size_of::<i64>()
             + self.frames.len() * size_of::<Frame>()
@@ -394,15 +406,17 @@ impl<'p> Machine<'p> {
     /// frame record and its return step.
     fn frame_bytes(locals: usize) -> usize {
         use std::mem::size_of;
-        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step<'_>>()
+        locals * size_of::<i64>() + size_of::<Frame>() + size_of::<Step>()
     }
 
     /// Enters `func`, whose arguments are on top of the value stack, and
     /// returns its body to evaluate. A call whose next step is the caller's
     /// own `Return` is a tail call: the callee takes over the caller's
     /// frame, so tail recursion runs in constant space, as in the JIT.
-    fn enter(&mut self, func: FuncId, span: Span) -> Result<Option<&'p Expr>, Fault> {
+    fn enter(&mut self, func: FuncId, span: Span) -> Result<Option<Expr<'p>>, Fault> {
         let (program, func) = self.resolve(func, span)?;
+        // Faults from here on are the callee's, in its program.
+        self.program = program;
         let callee = &program.funcs[func];
         let is_tail_call = matches!(self.steps.last(), Some(Step::Return));
         if is_tail_call {
@@ -427,21 +441,19 @@ impl<'p> Machine<'p> {
             func,
             locals_base,
         });
-        self.program = program;
-        Ok(Some(&callee.body))
+        self.body = &callee.body;
+        Ok(Some(callee.root()))
     }
 
     /// The program and index of the code that a call of `func` (of the
-    /// running program, at `span`) runs: an external function's current
-    /// definition in its own entry, found through the linker.
+    /// running program, at `span`) runs: in a session, the current
+    /// definition, found through the linker.
     fn resolve(
         &self,
         func: FuncId,
         span: Span,
     ) -> Result<(&'p ir::CheckedProgram, FuncId), Fault> {
         let program = self.program;
-        // In a session every call goes by the table: a later entry may
-        // have replaced even a function of the caller's own entry.
         let (ir::Link::External(id) | ir::Link::Defined(id)) = program.funcs[func].link else {
             return Ok((program, func));
         };

@@ -1,8 +1,18 @@
 //! The checked program: every name resolved, every call's arity verified.
 //!
-//! Code generation and any other back end consume this tree and never see
+//! Code generation and any other back end consume this form and never see
 //! names: variables are numbered slots of their function, calls name a
 //! function by index.
+//!
+//! The IR is flat. Each function owns its nodes in one arena ([`Body`]):
+//! children are `u32` indices, a node's children come before it, call
+//! arguments are a range of the body's argument list, and spans are `u32`
+//! offsets. A body is thus a few contiguous allocations however large it
+//! is (walking it touches memory in order instead of chasing one `Box` per
+//! node), and a function stays self-contained: it can be moved, cloned or
+//! kept by a REPL session on its own. Readers go through [`Expr`], a
+//! copyable view of one node, and match on [`Expr::kind`], which hands out
+//! the children as views again.
 
 use crate::ast::{BinOp, Span, UnOp};
 
@@ -18,6 +28,9 @@ pub type GlobalId = usize;
 /// Index of a variable (parameter or `let` binding) within its function.
 /// Parameters are `0..arity`; each `let` gets the next free index.
 pub type LocalId = usize;
+
+/// Index of a node in its function's [`Body`].
+pub type NodeId = u32;
 
 /// A program ready for code generation.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +66,8 @@ pub struct Func {
     pub arity: usize,
     /// Parameters plus `let` bindings: the number of distinct [`LocalId`]s.
     pub locals: usize,
-    pub body: Expr,
+    /// The nodes of the body.
+    pub body: Body,
     /// What the function is to the world outside this program.
     pub link: Link,
     /// For a definition: from its name to the end of its body, the text a
@@ -77,6 +91,11 @@ pub enum Link {
 }
 
 impl Func {
+    /// The body's root expression.
+    pub fn root(&self) -> Expr<'_> {
+        self.body.root()
+    }
+
     /// True for a declaration of a function of another entry
     /// ([`Link::External`]): it has no code here and is never inlined.
     pub fn is_external(&self) -> bool {
@@ -84,77 +103,400 @@ impl Func {
     }
 }
 
-/// An expression. Spans are kept where a runtime error can point, and on
-/// calls and `if`s for the line table of debug info (`-g`).
-#[derive(Clone, Debug)]
-pub enum Expr {
+/// A half-open byte range of the source, stored in half the space of an
+/// [`ast::Span`](Span) (sources are far smaller than 4 GiB).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CompactSpan {
+    start: u32,
+    end: u32,
+}
+
+impl From<Span> for CompactSpan {
+    fn from(span: Span) -> CompactSpan {
+        let offset = |at: usize| u32::try_from(at).expect("sources are under 4 GiB");
+        CompactSpan {
+            start: offset(span.start),
+            end: offset(span.end),
+        }
+    }
+}
+
+impl From<CompactSpan> for Span {
+    fn from(span: CompactSpan) -> Span {
+        Span::new(span.start as usize, span.end as usize)
+    }
+}
+
+/// A node as stored: children are [`NodeId`]s of the same body. Spans are
+/// kept where a runtime error can point, and on calls and `if`s for the
+/// line table of debug info (`-g`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Int(i64),
+    Local(u32),
+    Call {
+        /// The [`FuncId`] called, in 32 bits: with it every node takes 24
+        /// bytes (a 64-bit one would make them all 32).
+        func: u32,
+        /// The arguments: `count` node ids from `first` in [`Body`]'s
+        /// argument list.
+        first: u32,
+        count: u32,
+        /// The whole call, name to closing parenthesis.
+        span: CompactSpan,
+    },
+    Unary {
+        op: UnOp,
+        operand: NodeId,
+    },
+    Binary {
+        op: BinOp,
+        /// The operator, where a division by zero is reported.
+        op_span: CompactSpan,
+        lhs: NodeId,
+        rhs: NodeId,
+    },
+    If {
+        cond: NodeId,
+        then_branch: NodeId,
+        else_branch: NodeId,
+        /// The whole `if ... then ... else ...`.
+        span: CompactSpan,
+    },
+    Let {
+        local: u32,
+        value: NodeId,
+        body: NodeId,
+    },
+}
+
+/// The nodes of one function body, children before parents; the last node
+/// pushed is the root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Body {
+    nodes: Vec<Node>,
+    /// The arguments of every call, each call's contiguous.
+    args: Vec<NodeId>,
+}
+
+impl Body {
+    /// Appends `node` (whose children must be in the body already) and
+    /// returns its id.
+    pub fn push(&mut self, node: Node) -> NodeId {
+        let id = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
+        self.nodes.push(node);
+        id
+    }
+
+    /// Appends a call of `func` with `args` (nodes of this body).
+    pub fn push_call(&mut self, func: FuncId, args: &[NodeId], span: Span) -> NodeId {
+        let first = u32::try_from(self.args.len()).expect("fewer than 2^32 arguments");
+        self.args.extend_from_slice(args);
+        self.push(Node::Call {
+            func: u32::try_from(func).expect("fewer than 2^32 functions"),
+            first,
+            count: args.len() as u32,
+            span: span.into(),
+        })
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The root expression: the last node pushed.
+    pub fn root(&self) -> Expr<'_> {
+        let id = self.nodes.len().checked_sub(1).expect("a body has a root");
+        self.at(id as NodeId)
+    }
+
+    /// The expression of node `id`.
+    pub fn at(&self, id: NodeId) -> Expr<'_> {
+        Expr { body: self, id }
+    }
+
+    /// A body of the single node `node` (which has no children).
+    pub fn leaf(node: Node) -> Body {
+        let mut body = Body::default();
+        body.push(node);
+        body
+    }
+
+    /// Every function this body calls, once per call.
+    pub fn callees(&self) -> impl Iterator<Item = FuncId> + '_ {
+        self.nodes.iter().filter_map(|node| match *node {
+            Node::Call { func, .. } => Some(func as FuncId),
+            _ => None,
+        })
+    }
+
+    /// True if this body calls `func` anywhere.
+    pub fn calls(&self, func: FuncId) -> bool {
+        self.nodes
+            .iter()
+            .any(|node| matches!(*node, Node::Call { func: callee, .. } if callee as FuncId == func))
+    }
+
+    /// An empty body with room for `nodes` nodes.
+    pub fn with_capacity(nodes: usize) -> Body {
+        Body {
+            nodes: Vec::with_capacity(nodes),
+            args: Vec::new(),
+        }
+    }
+
+    /// Frees the room left unused (a body is built once and kept).
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.args.shrink_to_fit();
+    }
+}
+
+/// One expression of a [`Body`]: a copyable handle (the body and a node
+/// id) to match on through [`Expr::kind`].
+#[derive(Copy, Clone)]
+pub struct Expr<'f> {
+    body: &'f Body,
+    id: NodeId,
+}
+
+impl std::fmt::Debug for Expr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {:?}", self.id, self.node())
+    }
+}
+
+/// What an expression is, with its children as [`Expr`]s.
+#[derive(Copy, Clone, Debug)]
+pub enum Kind<'f> {
     Int(i64),
     Local(LocalId),
     Call {
         func: FuncId,
-        args: Vec<Expr>,
+        args: Args<'f>,
         /// The whole call, name to closing parenthesis.
         span: Span,
     },
     Unary {
         op: UnOp,
-        operand: Box<Expr>,
+        operand: Expr<'f>,
     },
     Binary {
         op: BinOp,
         /// The operator, where a division by zero is reported.
         op_span: Span,
-        lhs: Box<Expr>,
-        rhs: Box<Expr>,
+        lhs: Expr<'f>,
+        rhs: Expr<'f>,
     },
     If {
-        cond: Box<Expr>,
-        then_branch: Box<Expr>,
-        else_branch: Box<Expr>,
+        cond: Expr<'f>,
+        then_branch: Expr<'f>,
+        else_branch: Expr<'f>,
         /// The whole `if ... then ... else ...`.
         span: Span,
     },
     Let {
         local: LocalId,
-        value: Box<Expr>,
-        body: Box<Expr>,
+        value: Expr<'f>,
+        body: Expr<'f>,
     },
 }
 
-impl Expr {
+impl<'f> Expr<'f> {
+    /// The node as stored.
+    #[inline]
+    pub fn node(self) -> &'f Node {
+        &self.body.nodes[self.id as usize]
+    }
+
+    /// The node's id in its body.
+    pub fn id(self) -> NodeId {
+        self.id
+    }
+
+    /// Node `id` of the same body.
+    #[inline]
+    pub fn sibling(self, id: NodeId) -> Expr<'f> {
+        self.body.at(id)
+    }
+
+    /// Which body the expression is in, as an address: with [`Expr::id`],
+    /// it tells expressions of different bodies apart.
+    pub fn body_address(self) -> usize {
+        std::ptr::from_ref(self.body) as usize
+    }
+
+    /// What the expression is, children included.
+    #[inline]
+    pub fn kind(self) -> Kind<'f> {
+        let at = |id: NodeId| self.body.at(id);
+        match *self.node() {
+            Node::Int(value) => Kind::Int(value),
+            Node::Local(local) => Kind::Local(local as LocalId),
+            Node::Call {
+                func,
+                first,
+                count,
+                span,
+            } => Kind::Call {
+                func: func as FuncId,
+                args: Args {
+                    body: self.body,
+                    ids: &self.body.args[first as usize..(first + count) as usize],
+                },
+                span: span.into(),
+            },
+            Node::Unary { op, operand } => Kind::Unary {
+                op,
+                operand: at(operand),
+            },
+            Node::Binary {
+                op,
+                op_span,
+                lhs,
+                rhs,
+            } => Kind::Binary {
+                op,
+                op_span: op_span.into(),
+                lhs: at(lhs),
+                rhs: at(rhs),
+            },
+            Node::If {
+                cond,
+                then_branch,
+                else_branch,
+                span,
+            } => Kind::If {
+                cond: at(cond),
+                then_branch: at(then_branch),
+                else_branch: at(else_branch),
+                span: span.into(),
+            },
+            Node::Let { local, value, body } => Kind::Let {
+                local: local as LocalId,
+                value: at(value),
+                body: at(body),
+            },
+        }
+    }
+
+    /// The value, if the expression is a literal.
+    #[inline]
+    pub fn int(self) -> Option<i64> {
+        match *self.node() {
+            Node::Int(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// True for expressions that are a constant or a variable: they cannot
     /// fail, have no effects, and can be read at any time.
-    pub fn is_leaf(&self) -> bool {
-        matches!(self, Expr::Int(_) | Expr::Local(_))
+    #[inline]
+    pub fn is_leaf(self) -> bool {
+        matches!(self.node(), Node::Int(_) | Node::Local(_))
     }
 
-    /// True if this expression calls `func` anywhere.
-    pub fn calls(&self, func: FuncId) -> bool {
-        let mut work = vec![self];
-        while let Some(expr) = work.pop() {
-            if matches!(expr, Expr::Call { func: callee, .. } if *callee == func) {
-                return true;
+    /// True if this expression is a call of `func`.
+    #[inline]
+    pub fn is_call_of(self, func: FuncId) -> bool {
+        matches!(*self.node(), Node::Call { func: callee, .. } if callee as FuncId == func)
+    }
+
+    /// Pushes the ids of the direct subexpressions onto `work`, for walks
+    /// with an explicit stack (which survive any nesting depth).
+    pub fn push_children(self, work: &mut Vec<NodeId>) {
+        match *self.node() {
+            Node::Int(_) | Node::Local(_) => {}
+            Node::Call { first, count, .. } => {
+                work.extend_from_slice(&self.body.args[first as usize..(first + count) as usize]);
             }
-            expr.push_children(&mut work);
-        }
-        false
-    }
-
-    /// Pushes the direct subexpressions onto `work`, for walks with an
-    /// explicit stack (which survive any nesting depth).
-    pub fn push_children<'e>(&'e self, work: &mut Vec<&'e Expr>) {
-        match self {
-            Expr::Int(_) | Expr::Local(_) => {}
-            Expr::Call { args, .. } => work.extend(args),
-            Expr::Unary { operand, .. } => work.push(operand),
-            Expr::Binary { lhs, rhs, .. } => work.extend([&**lhs, rhs]),
-            Expr::If {
+            Node::Unary { operand, .. } => work.push(operand),
+            Node::Binary { lhs, rhs, .. } => work.extend([lhs, rhs]),
+            Node::If {
                 cond,
                 then_branch,
                 else_branch,
                 ..
-            } => work.extend([&**cond, then_branch, else_branch]),
-            Expr::Let { value, body, .. } => work.extend([&**value, body]),
+            } => work.extend([cond, then_branch, else_branch]),
+            Node::Let { value, body, .. } => work.extend([value, body]),
         }
     }
 }
+
+/// The arguments of a call, in order.
+#[derive(Copy, Clone)]
+pub struct Args<'f> {
+    body: &'f Body,
+    ids: &'f [NodeId],
+}
+
+impl std::fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'f> Args<'f> {
+    pub fn len(self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Argument `index`.
+    pub fn get(self, index: usize) -> Option<Expr<'f>> {
+        self.ids.get(index).map(|&id| self.body.at(id))
+    }
+
+    /// Every argument, first to last.
+    pub fn iter(self) -> ArgsIter<'f> {
+        ArgsIter {
+            body: self.body,
+            ids: self.ids.iter(),
+        }
+    }
+}
+
+impl<'f> IntoIterator for Args<'f> {
+    type Item = Expr<'f>;
+    type IntoIter = ArgsIter<'f>;
+
+    fn into_iter(self) -> ArgsIter<'f> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Args::iter`].
+#[derive(Clone)]
+pub struct ArgsIter<'f> {
+    body: &'f Body,
+    ids: std::slice::Iter<'f, NodeId>,
+}
+
+impl<'f> Iterator for ArgsIter<'f> {
+    type Item = Expr<'f>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Expr<'f>> {
+        self.ids.next().map(|&id| self.body.at(id))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for ArgsIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.ids.next_back().map(|&id| self.body.at(id))
+    }
+}
+
+impl ExactSizeIterator for ArgsIter<'_> {}

@@ -113,7 +113,13 @@ fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Pa
         match result {
             Ok(()) => {
                 let parsed_item = tree.program.items[tree.program.items.len() - 1];
-                if let Some(error) = nesting::too_deep(&tree.program, parsed_item) {
+                let root = match parsed_item {
+                    ast::Item::Func(def) => def.body,
+                    ast::Item::Expr(expr) => expr,
+                };
+                if tree.height(root) as usize > nesting::MAX_NESTING
+                    && let Some(error) = nesting::too_deep(&tree.program, parsed_item)
+                {
                     // The stages after parsing never see the item.
                     if let ast::Item::Func(def) = parsed_item {
                         let name = &tree.program.names[def.name.name];

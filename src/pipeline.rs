@@ -133,7 +133,10 @@ pub fn front_end_with(
         return Err(source_too_large(source.len()).into());
     }
     let start = Instant::now();
-    let parsed = parse(source);
+    let mut parsed = parse(source);
+    // The arena grew by doubling; what it did not fill goes back before
+    // the IR is built beside it.
+    parsed.program.nodes.shrink_to_fit();
     let mut errors = parsed.errors;
     timings.parse = start.elapsed();
     if parsed.too_many_items {
@@ -263,7 +266,7 @@ pub enum Backend {
     /// Compile to machine code and run it (the real thing).
     #[default]
     Jit,
-    /// Walk the checked tree with the reference interpreter ([`interp`]).
+    /// Walk the checked program with the reference interpreter ([`interp`]).
     Interp,
 }
 

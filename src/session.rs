@@ -706,17 +706,14 @@ impl Session {
 /// The [`GlobalId`]s of the functions that function `local` of `program`
 /// calls.
 fn callees(program: &ir::CheckedProgram, local: FuncId) -> Vec<GlobalId> {
-    let mut work = vec![&program.funcs[local].body];
-    let mut out = Vec::new();
-    while let Some(expr) = work.pop() {
-        if let ir::Expr::Call { func, .. } = expr {
-            match program.funcs[*func].link {
-                ir::Link::Defined(id) | ir::Link::External(id) => out.push(id),
-                ir::Link::TopLevel => {}
-            }
-        }
-        expr.push_children(&mut work);
-    }
+    let mut out: Vec<GlobalId> = program.funcs[local]
+        .body
+        .callees()
+        .filter_map(|func| match program.funcs[func].link {
+            ir::Link::Defined(id) | ir::Link::External(id) => Some(id),
+            ir::Link::TopLevel => None,
+        })
+        .collect();
     out.sort_unstable();
     out.dedup();
     out

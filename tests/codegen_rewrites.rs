@@ -273,3 +273,59 @@ fn branchless_selects_pick_the_right_side() {
     );
     assert!(listing.contains("cmov"), "no cmov in s1:\n{listing}");
 }
+
+/// Left-leaning operator chains far longer than the lowering and the
+/// analysis recurse into (past 64 operations they loop down the left
+/// operands): every operator, constants and variables, divisions that may
+/// trap, masked shifts, comparisons and `&&`/`||` along the spine, in
+/// return position, as a call argument, under a `let` and as a branch
+/// condition. The loop must emit what the recursion would: the same
+/// results as the interpreter, errors included.
+#[test]
+fn long_left_leaning_chains_agree_with_the_interpreter() {
+    let operators: Vec<&str> = binary_operators().collect();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    let operands = [
+        "x",
+        "y",
+        "3",
+        "(y | 1)",
+        "((x >> 5) & 0x7FF)",
+        "-x",
+        "0x7FFFFFFFFFFFFFFF",
+    ];
+    let mut source = String::new();
+    for func in 0..6 {
+        let mut chain = String::from("x");
+        for _ in 0..300 {
+            let op = operators[next(operators.len())];
+            let operand = operands[next(operands.len())];
+            // Parenthesised, the chain so far is the left operand whatever
+            // the precedence (and comparisons do not chain).
+            chain = format!("({chain}) {op} {operand}");
+        }
+        let body = match func {
+            0 => chain,
+            1 => format!("f0({chain}, y) + 1"),
+            2 => format!("let t = {chain} in t * 3 + y"),
+            3 => format!("if {chain} then x else y"),
+            _ => format!("y + ({chain})"),
+        };
+        source.push_str(&format!("fn f{func}(x, y) = {body}\n"));
+    }
+    let mut calls = Vec::new();
+    for func in 0..6 {
+        for &x in &EDGES[..12] {
+            for &y in &[0, 1, -1, 7, i64::MIN] {
+                calls.push((func, vec![x, y]));
+            }
+        }
+    }
+    assert_agree(&source, &calls);
+}

@@ -8,9 +8,10 @@
 //! how many stack arguments its calls pass; the large constants it uses
 //! (hoisted out of a loop when a register is free); and bounds on how many
 //! registers it needs at once (to decide whether it can run without a
-//! frame). Below are the same register-need estimates for one expression,
-//! which the lowering asks at a branch or a candidate `cmov`
-//! ([`cond_registers`], [`value_registers`], [`select_operand_registers`]).
+//! frame). [`shapes`] has the same register-need estimates for one
+//! expression, which the lowering asks at a branch or a candidate `cmov`
+//! ([`cond_registers`], [`value_registers`], [`select_operand_registers`]),
+//! and the shapes of expressions the lowering rewrites.
 //!
 //! The register estimates are bounds the lowering stays correct without
 //! (it retries with a frame, or with every variable in a stable home); the
@@ -27,12 +28,20 @@ use crate::ast::{BinOp, UnOp};
 use crate::codegen::divide::{DivisorKind, divisor_kind};
 use crate::codegen::inline::InlinePlan;
 use crate::codegen::regs::RegSet;
-use crate::ir::{self, Expr, FuncId, LocalId};
+use crate::ir::{self, Args, Expr, FuncId, Kind, LocalId};
+
+mod shapes;
+
+use shapes::{folded_constant, in_operator_chain};
+pub use shapes::{
+    additive_self_call, cond_registers, left_operand, masked_shift, remainder_test,
+    select_operand_registers, value_registers,
+};
 
 /// The fewest registers an operation tied to `rax`/`rcx`/`rdx` is counted as
 /// needing: division ties up `rax` and `rdx` besides its result, and
 /// evicting a value from them takes another.
-const FIXED_OP_REGISTERS: usize = 3;
+pub(super) const FIXED_OP_REGISTERS: usize = 3;
 
 /// How a variable is bound, as the walk found it. The lowering follows it
 /// for aliases (a variable bound to another's value shares its home, and
@@ -101,7 +110,7 @@ pub struct Facts {
     pub constants: Vec<(i64, u32)>,
     /// Where each inlined body's variables start: by the base of the body
     /// the call is in and the call's address.
-    inline_bases: HashMap<(usize, usize), usize, BuildHasherDefault<WordHasher>>,
+    inline_bases: HashMap<(usize, u64), usize, BuildHasherDefault<WordHasher>>,
     /// Some return position calls another function.
     foreign_tail_calls: bool,
     /// The walk's own per-variable state, kept between functions so that
@@ -116,6 +125,7 @@ struct Scratch {
     bound_depth: Vec<u32>,
     reads: Vec<u32>,
     branchy: Vec<bool>,
+    spine: Vec<(ir::NodeId, RegSet)>,
 }
 
 impl Facts {
@@ -187,8 +197,10 @@ impl Facts {
             bound_depth: scratch.bound_depth,
             reads: scratch.reads,
             branchy: scratch.branchy,
+            spine: scratch.spine,
+            nested_operations: 0,
         };
-        let body = walk.walk(&func.body, 0, true, 0, 0);
+        let body = walk.walk(func.root(), 0, true, 0, 0);
         // The value returned is read at the end.
         walk.read(body.deferred);
         walk.facts.registers = body.need;
@@ -210,13 +222,14 @@ impl Facts {
             bound_depth: walk.bound_depth,
             reads: walk.reads,
             branchy: walk.branchy,
+            spine: walk.spine,
         };
     }
 
     /// The base of the variables of the body inlined for `call`, a call
     /// inside the body whose variables start at `base`.
-    pub fn inline_base(&self, base: usize, call: &Expr) -> usize {
-        self.inline_bases[&(base, std::ptr::from_ref(call) as usize)]
+    pub fn inline_base(&self, base: usize, call: Expr<'_>) -> usize {
+        self.inline_bases[&inline_key(base, call)]
     }
 
     /// How many variables bound to their own home are live across a call
@@ -228,6 +241,15 @@ impl Facts {
             .filter(|&(&across, &binding)| across && binding == Binding::Own)
             .count()
     }
+}
+
+/// The key of [`Facts::inline_bases`] for `call` in the body whose
+/// variables start at `base`: the call's body, and its node with the base
+/// (which fit 32 bits each).
+#[inline]
+fn inline_key(base: usize, call: Expr<'_>) -> (usize, u64) {
+    let base = u32::try_from(base).expect("fewer than 2^32 variables");
+    (call.body_address(), u64::from(base) << 32 | u64::from(call.id()))
 }
 
 /// A hasher for keys made of machine words (a base and an address): one
@@ -281,7 +303,19 @@ struct Walk<'a> {
     reads: Vec<u32>,
     /// Per variable: read inside a branch its binding is outside of.
     branchy: Vec<bool>,
+    /// The operations of the left spines of the operator chains being
+    /// walked, innermost last, with their fixed registers (see
+    /// [`Walk::operator_chain`]).
+    spine: Vec<(ir::NodeId, RegSet)>,
+    /// The operations whose left operands are being walked by recursion
+    /// (see [`Walk::operator_chain`]).
+    nested_operations: u32,
 }
+
+/// How many operations' left operands the walk recurses into before it
+/// walks the rest of a chain in a loop: enough for the expressions people
+/// write, few enough that their frames stay small.
+const MAX_NESTED_OPERATIONS: u32 = 64;
 
 /// What walking an expression found.
 #[derive(Copy, Clone, Debug)]
@@ -329,9 +363,10 @@ impl Walk<'_> {
     }
 
     /// Binds `local` to a value just computed (`walked`, from `value`).
-    fn bind(&mut self, local: LocalId, value: &Expr, walked: Walked) {
-        self.facts.bindings[local] = match (value, walked.deferred) {
-            (Expr::Int(c), _) => Binding::Const(*c),
+    #[inline(always)]
+    fn bind(&mut self, local: LocalId, value: Expr<'_>, walked: Walked) {
+        self.facts.bindings[local] = match (value.int(), walked.deferred) {
+            (Some(c), _) => Binding::Const(c),
             (_, Some(root)) => {
                 // The lowering reads the variable to bind the alias.
                 self.read(Some(root));
@@ -357,18 +392,18 @@ impl Walk<'_> {
     /// live.
     fn walk(
         &mut self,
-        expr: &Expr,
+        expr: Expr<'_>,
         base: usize,
         tail: bool,
         pending: usize,
         lets: usize,
     ) -> Walked {
-        match expr {
-            Expr::Int(value) => {
-                self.constant(*value);
+        match expr.kind() {
+            Kind::Int(value) => {
+                self.constant(value);
                 Walked::LEAF
             }
-            Expr::Local(local) => match self.facts.bindings[base + local] {
+            Kind::Local(local) => match self.facts.bindings[base + local] {
                 Binding::Own => Walked {
                     deferred: Some(base + local),
                     ..Walked::LEAF
@@ -382,17 +417,17 @@ impl Walk<'_> {
                     Walked::LEAF
                 }
             },
-            Expr::Unary { op, operand } => {
+            Kind::Unary { op, operand } => {
                 let inner = self.walk(operand, base, false, pending, lets);
                 self.read(inner.deferred);
-                if *op == UnOp::Not {
+                if op == UnOp::Not {
                     self.facts.stable = self.facts.stable.max(pending + lets);
                 }
                 Walked::value(inner.need)
             }
             // `e + f(args)` returned: `e` is added to the accumulator, then
             // the call is a jump back to the loop head.
-            Expr::Binary { .. }
+            Kind::Binary { .. }
                 if tail && self.accumulate && additive_self_call(expr, self.id).is_some() =>
             {
                 let (e, call) = additive_self_call(expr, self.id).expect("matched");
@@ -402,8 +437,8 @@ impl Walk<'_> {
                 let jump = self.walk(call, base, true, pending, lets);
                 Walked::value(value.need.max(jump.need))
             }
-            Expr::Binary { op, lhs, rhs, .. } if masked_shift(*op, lhs, rhs).is_some() => {
-                let (x, _, mask) = masked_shift(*op, lhs, rhs).expect("matched");
+            Kind::Binary { op, lhs, rhs, .. } if masked_shift(op, lhs, rhs).is_some() => {
+                let (x, _, mask) = masked_shift(op, lhs, rhs).expect("matched");
                 if let Some(mask) = mask {
                     self.constant(mask);
                 }
@@ -413,67 +448,36 @@ impl Walk<'_> {
             }
             // `x & 0xFFFFFFFF` is a zero-extending move: the mask is no
             // constant to materialise.
-            Expr::Binary {
+            Kind::Binary {
                 op: BinOp::BitAnd,
                 lhs,
                 rhs,
                 ..
-            } if matches!(**rhs, Expr::Int(0xFFFF_FFFF)) => {
+            } if rhs.int() == Some(0xFFFF_FFFF) => {
                 let inner = self.walk(lhs, base, false, pending, lets);
                 self.read(inner.deferred);
                 Walked::value(inner.need.max(1))
             }
-            Expr::Binary { op, lhs, rhs, .. } => {
-                let mut fixed = RegSet::EMPTY;
-                let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
-                match op {
-                    BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
-                        Some(d) => {
-                            if let DivisorKind::Magic(magic) = divisor_kind(d) {
-                                fixed = divides;
-                                self.constant(magic.multiplier);
-                            }
-                        }
-                        None => fixed = divides,
-                    },
-                    BinOp::Shl | BinOp::Shr if folded_constant(rhs).is_none() => {
-                        fixed = RegSet::of(&[Reg::Rcx]);
-                    }
-                    BinOp::And | BinOp::Or => {
-                        // Conditions: each side is consumed by its own jump.
-                        self.facts.stable = self.facts.stable.max(pending + lets);
-                        let left = self.walk(lhs, base, false, pending, lets);
-                        self.read(left.deferred);
-                        self.depth += 1;
-                        let right = self.walk(rhs, base, false, pending, lets);
-                        self.read(right.deferred);
-                        self.depth -= 1;
-                        return Walked::value(left.need.max(right.need));
-                    }
-                    _ => {}
-                }
-                self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
+            Kind::Binary {
+                op: BinOp::And | BinOp::Or,
+                lhs,
+                rhs,
+                ..
+            } => {
+                // Conditions: each side is consumed by its own jump.
+                self.facts.stable = self.facts.stable.max(pending + lets);
                 let left = self.walk(lhs, base, false, pending, lets);
-                let held_left = usize::from(left.held);
-                let right = self.walk(rhs, base, false, pending + held_left, lets);
-                // Both operands are read when the operation runs.
                 self.read(left.deferred);
+                self.depth += 1;
+                let right = self.walk(rhs, base, false, pending, lets);
                 self.read(right.deferred);
-                let operands = held_left + usize::from(right.held);
-                // The result takes the left operand's register, or the
-                // right's when the operation commutes; else a new one.
-                let commutes = matches!(
-                    op,
-                    BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
-                );
-                let result = usize::from(!(left.held || commutes && right.held));
-                let mut need = left.need.max(held_left + right.need).max(operands + result);
-                if !fixed.is_empty() {
-                    need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
-                }
-                Walked::value(need)
+                self.depth -= 1;
+                Walked::value(left.need.max(right.need))
             }
-            Expr::If {
+            Kind::Binary { op, lhs, rhs, .. } => {
+                self.operator_chain(expr, (op, lhs, rhs), base, pending, lets)
+            }
+            Kind::If {
                 cond,
                 then_branch,
                 else_branch,
@@ -497,7 +501,7 @@ impl Walk<'_> {
                 // A `cmov` holds both results at once.
                 Walked::value(c.need.max(t.need).max(e.need).max(2))
             }
-            Expr::Let { local, value, body } => {
+            Kind::Let { local, value, body } => {
                 self.facts.lets += 1;
                 self.facts.stable = self.facts.stable.max(pending + lets + 1);
                 let v = self.walk(value, base, false, pending, lets);
@@ -506,16 +510,16 @@ impl Walk<'_> {
                 let b = self.walk(body, base, tail, pending, lets + 1);
                 self.let_result(base + local, v.need.max(home + b.need), b)
             }
-            Expr::Call { func, args, .. }
-                if !self.expanding.contains(func) && self.plan.inlines(*func, tail) =>
+            Kind::Call { func, args, .. }
+                if !self.expanding.contains(&func) && self.plan.inlines(func, tail) =>
             {
-                self.inlined_call(expr, *func, args, base, tail, pending, lets)
+                self.inlined_call(expr, func, args, base, tail, pending, lets)
             }
-            Expr::Call { func, args, .. } => {
-                let stack_args = stack_arg_count(self.program.funcs[*func].arity);
+            Kind::Call { func, args, .. } => {
+                let stack_args = stack_arg_count(self.program.funcs[func].arity);
                 if tail {
                     self.facts.tail_calls = true;
-                    if *func == self.id {
+                    if func == self.id {
                         self.facts.self_tail_calls = true;
                     } else {
                         self.facts.foreign_tail_calls = true;
@@ -550,6 +554,125 @@ impl Walk<'_> {
         }
     }
 
+    /// The operation `top` (one the general case of [`Walk::walk`]
+    /// takes). Past [`MAX_NESTED_OPERATIONS`] operations whose left
+    /// operands are being walked, the operations of the same kind down
+    /// the left operands are walked in a loop ([`Walk::left_spine`]): a
+    /// left-leaning chain such as `a + a + ... + a` costs no recursion
+    /// per term. (`(op, lhs, rhs)` are `top`'s parts.)
+    #[inline(always)]
+    fn operator_chain<'e>(
+        &mut self,
+        top: Expr<'e>,
+        (op, lhs, rhs): (BinOp, Expr<'e>, Expr<'e>),
+        base: usize,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        let top_fixed = self.note_fixed_registers(op, rhs);
+        let left = if self.nested_operations < MAX_NESTED_OPERATIONS {
+            self.nested_operations += 1;
+            let left = self.walk(lhs, base, false, pending, lets);
+            self.nested_operations -= 1;
+            left
+        } else if in_operator_chain(lhs) {
+            self.left_spine(top, lhs, base, pending, lets)
+        } else {
+            self.walk(lhs, base, false, pending, lets)
+        };
+        self.finish_operation((op, rhs), top_fixed, left, base, pending, lets)
+    }
+
+    /// The left operand `lhs` of `top`, itself an operation in the chain,
+    /// and the operations down its left operands: the loop of
+    /// [`Walk::operator_chain`]. The work is in the recursion's order:
+    /// each operation's fixed registers and constants top down, then
+    /// bottom up its right operand and its register need.
+    fn left_spine(&mut self, top: Expr<'_>, lhs: Expr<'_>, base: usize, pending: usize, lets: usize) -> Walked {
+        let outer = self.spine.len();
+        let mut bottom = lhs;
+        while in_operator_chain(bottom) {
+            let Kind::Binary { op, lhs, rhs, .. } = bottom.kind() else {
+                unreachable!("an operation")
+            };
+            let fixed = self.note_fixed_registers(op, rhs);
+            self.spine.push((bottom.id(), fixed));
+            bottom = lhs;
+        }
+        let mut left = self.walk(bottom, base, false, pending, lets);
+        while self.spine.len() > outer {
+            let (id, fixed) = self.spine.pop().expect("above outer");
+            let Kind::Binary { op, rhs, .. } = top.sibling(id).kind() else {
+                unreachable!("an operation")
+            };
+            left = self.finish_operation((op, rhs), fixed, left, base, pending, lets);
+        }
+        left
+    }
+
+    /// The fixed registers of operation `op` with right operand `rhs`,
+    /// noted in the facts.
+    #[inline(always)]
+    fn note_fixed_registers(&mut self, op: BinOp, rhs: Expr<'_>) -> RegSet {
+        let fixed = self.fixed_registers(op, rhs);
+        self.facts.fixed_regs = self.facts.fixed_regs.union(fixed);
+        fixed
+    }
+
+    /// Operation `op` with right operand `rhs` (needing `fixed`
+    /// registers) once its left operand is walked (`left`): its right
+    /// operand, and what the two need.
+    #[inline(always)]
+    fn finish_operation(
+        &mut self,
+        (op, rhs): (BinOp, Expr<'_>),
+        fixed: RegSet,
+        left: Walked,
+        base: usize,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        let held_left = usize::from(left.held);
+        let right = self.walk(rhs, base, false, pending + held_left, lets);
+        // Both operands are read when the operation runs.
+        self.read(left.deferred);
+        self.read(right.deferred);
+        let operands = held_left + usize::from(right.held);
+        // The result takes the left operand's register, or the right's
+        // when the operation commutes; else a new one.
+        let commutes = matches!(
+            op,
+            BinOp::Add | BinOp::Mul | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor
+        );
+        let result = usize::from(!(left.held || commutes && right.held));
+        let mut need = left.need.max(held_left + right.need).max(operands + result);
+        if !fixed.is_empty() {
+            need = need.max(operands + 2).max(FIXED_OP_REGISTERS);
+        }
+        Walked::value(need)
+    }
+
+    /// The registers operation `op` with right operand `rhs` needs in
+    /// particular; notes the magic multiplier of a division by a constant.
+    #[inline(always)]
+    fn fixed_registers(&mut self, op: BinOp, rhs: Expr<'_>) -> RegSet {
+        let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
+        match op {
+            BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
+                Some(d) => match divisor_kind(d) {
+                    DivisorKind::Magic(magic) => {
+                        self.constant(magic.multiplier);
+                        divides
+                    }
+                    _ => RegSet::EMPTY,
+                },
+                None => divides,
+            },
+            BinOp::Shl | BinOp::Shr if folded_constant(rhs).is_none() => RegSet::of(&[Reg::Rcx]),
+            _ => RegSet::EMPTY,
+        }
+    }
+
     /// A `let` (or an inlined body) whose body `b` was walked: its value is
     /// the body's, owned by the home of `local` if the body is a read of it.
     fn let_result(&mut self, local: LocalId, need: usize, b: Walked) -> Walked {
@@ -569,9 +692,9 @@ impl Walk<'_> {
     #[allow(clippy::too_many_arguments)]
     fn inlined_call(
         &mut self,
-        call: &Expr,
+        call: Expr<'_>,
         func: FuncId,
-        args: &[Expr],
+        args: Args<'_>,
         base: usize,
         tail: bool,
         pending: usize,
@@ -588,7 +711,7 @@ impl Walk<'_> {
         self.branchy.resize(self.facts.locals, false);
         self.facts
             .inline_bases
-            .insert((base, std::ptr::from_ref(call) as usize), callee_base);
+            .insert(inline_key(base, call), callee_base);
         let mut need = 0;
         let mut homes = 0;
         for (param, arg) in args.iter().enumerate() {
@@ -599,7 +722,7 @@ impl Walk<'_> {
             homes += usize::from(self.facts.bindings[callee_base + param] == Binding::Own);
         }
         self.expanding.push(func);
-        let body = self.walk(&callee.body, callee_base, tail, pending, lets + homes);
+        let body = self.walk(callee.root(), callee_base, tail, pending, lets + homes);
         self.expanding.pop();
         need = need.max(homes + body.need);
         match body.deferred {
@@ -610,234 +733,5 @@ impl Walk<'_> {
             }
             _ => Walked { need, ..body },
         }
-    }
-}
-
-/// The value of `expr` if it is made of literals only and the lowering
-/// folds it (it does not fold `&&` and `||`), looking at a few nodes at
-/// most.
-fn folded_constant(expr: &Expr) -> Option<i64> {
-    fn fold(expr: &Expr, budget: &mut u32) -> Option<i64> {
-        *budget = budget.checked_sub(1)?;
-        match expr {
-            Expr::Int(value) => Some(*value),
-            Expr::Unary { op, operand } => Some(op.apply(fold(operand, budget)?)),
-            // `&&` and `||` are branches to the lowering, even on literals.
-            Expr::Binary {
-                op: BinOp::And | BinOp::Or,
-                ..
-            } => None,
-            Expr::Binary { op, lhs, rhs, .. } => op.apply(fold(lhs, budget)?, fold(rhs, budget)?),
-            _ => None,
-        }
-    }
-    fold(expr, &mut 8)
-}
-
-/// `e + f(args)`, or `f(args) + e` with `e` small and unable to trap or
-/// call, where `f` is `func` itself: returned, this is an accumulating
-/// loop step (wrapping addition is associative and commutative, and `e`
-/// is evaluated first in both forms, or cannot be told apart when it is
-/// evaluated). Returns `e` and the call.
-pub fn additive_self_call(expr: &Expr, func: FuncId) -> Option<(&Expr, &Expr)> {
-    let Expr::Binary {
-        op: BinOp::Add,
-        lhs,
-        rhs,
-        ..
-    } = expr
-    else {
-        return None;
-    };
-    let is_self_call = |e: &Expr| matches!(e, Expr::Call { func: callee, .. } if *callee == func);
-    if is_self_call(rhs) {
-        Some((lhs, rhs))
-    } else if is_self_call(lhs) && select_operand_registers(rhs).is_some() {
-        Some((rhs, lhs))
-    } else {
-        None
-    }
-}
-
-/// `x % d == 0` or `x % d != 0` (either operand order) for `d = ±2^k`, `k`
-/// from 1 to 31: true exactly when the low `k` bits of `x` are zero, which
-/// `test x, 2^k - 1` decides without computing the remainder. Returns `x`
-/// and the mask.
-pub fn remainder_test<'e>(op: BinOp, lhs: &'e Expr, rhs: &'e Expr) -> Option<(&'e Expr, i32)> {
-    if !matches!(op, BinOp::Eq | BinOp::Ne) {
-        return None;
-    }
-    let remainder = match (lhs, rhs) {
-        (remainder, zero) | (zero, remainder) if folded_constant(zero) == Some(0) => remainder,
-        _ => return None,
-    };
-    let Expr::Binary {
-        op: BinOp::Rem,
-        lhs: x,
-        rhs: divisor,
-        ..
-    } = remainder
-    else {
-        return None;
-    };
-    let divisor = folded_constant(divisor)?.unsigned_abs();
-    if folded_constant(x).is_some()
-        || !divisor.is_power_of_two()
-        || !(2..=1 << 31).contains(&divisor)
-    {
-        return None;
-    }
-    Some((x, (divisor - 1) as i32))
-}
-
-/// Whether dividing by `divisor` (an expression) is a constant division
-/// that needs no fixed registers and cannot trap: a power of two, `±1` or
-/// `i64::MIN`, which shifts and masks compute.
-fn simple_constant_divisor(divisor: &Expr) -> bool {
-    folded_constant(divisor)
-        .is_some_and(|d| !matches!(divisor_kind(d), DivisorKind::Zero | DivisorKind::Magic(_)))
-}
-
-/// `(x >> k) & mask` (either operand order) where `mask` clears the `k` top
-/// bits that the arithmetic shift fills with the sign: a logical shift
-/// computes the same. Returns `x`, `k`, and the mask still to apply (`None`
-/// when the logical shift alone clears exactly the bits the mask would).
-pub fn masked_shift<'e>(
-    op: BinOp,
-    lhs: &'e Expr,
-    rhs: &'e Expr,
-) -> Option<(&'e Expr, u8, Option<i64>)> {
-    if op != BinOp::BitAnd {
-        return None;
-    }
-    let (shifted, mask) = match (lhs, rhs) {
-        (shifted, Expr::Int(mask)) | (Expr::Int(mask), shifted) => (shifted, *mask),
-        _ => return None,
-    };
-    let Expr::Binary {
-        op: BinOp::Shr,
-        lhs: x,
-        rhs: count,
-        ..
-    } = shifted
-    else {
-        return None;
-    };
-    // A constant `x` folds instead.
-    let (Expr::Int(count), None) = (&**count, folded_constant(x)) else {
-        return None;
-    };
-    let count = (count & 63) as u8;
-    let kept = u64::MAX >> count;
-    if count == 0 || mask as u64 & !kept != 0 {
-        return None;
-    }
-    Some((x, count, (mask as u64 != kept).then_some(mask)))
-}
-
-/// The registers evaluating `cond` as a branch condition needs, or `None`
-/// if it may need more than registers (a call, a nested `if` or `let`, a
-/// `&&`/`||` used as a number).
-pub fn cond_registers(cond: &Expr) -> Option<usize> {
-    match cond {
-        Expr::Unary {
-            op: UnOp::Not,
-            operand,
-        } => cond_registers(operand),
-        Expr::Binary {
-            op: BinOp::And | BinOp::Or,
-            lhs,
-            rhs,
-            ..
-        } => Some(cond_registers(lhs)?.max(cond_registers(rhs)?)),
-        Expr::Binary { op, lhs, rhs, .. } if remainder_test(*op, lhs, rhs).is_some() => {
-            let (x, _) = remainder_test(*op, lhs, rhs).expect("matched");
-            value_registers(x)
-        }
-        // A comparison allocates nothing itself (`cmp` reads variables and
-        // immediates in place).
-        Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
-            Some(value_registers(lhs)?.max(value_registers(rhs)? + 1))
-        }
-        _ => Some(value_registers(cond)? + 1),
-    }
-}
-
-/// For a small expression that cannot trap, call or branch (worth
-/// computing even when its value is then thrown away, see the lowering's
-/// `can_select`): how many registers computing it takes besides its
-/// result's. `None` for anything else.
-pub fn select_operand_registers(expr: &Expr) -> Option<usize> {
-    /// Larger branches cost more to compute both than a mispredicted jump.
-    const MAX_NODES: usize = 7;
-    fn walk(expr: &Expr, nodes: &mut usize) -> Option<usize> {
-        *nodes += 1;
-        if *nodes > MAX_NODES {
-            return None;
-        }
-        match expr {
-            Expr::Int(_) | Expr::Local(_) => Some(0),
-            // `!x` is a comparison with 0: its 0 or 1 takes a register of
-            // its own while `x` is held.
-            Expr::Unary {
-                op: UnOp::Not,
-                operand,
-            } => Some(walk(operand, nodes)? + 1),
-            Expr::Unary { operand, .. } => walk(operand, nodes),
-            // Division by a power of two is shifts; by anything else it
-            // may trap or ties up `rax` and `rdx`.
-            Expr::Binary {
-                op: BinOp::Div | BinOp::Rem,
-                lhs,
-                rhs,
-                ..
-            } if simple_constant_divisor(rhs) => walk(lhs, nodes),
-            Expr::Binary {
-                op: BinOp::Div | BinOp::Rem | BinOp::And | BinOp::Or,
-                ..
-            } => None,
-            // A shift by a variable needs `rcx`, and moving a value out of
-            // it takes registers the count above does not see.
-            Expr::Binary {
-                op: BinOp::Shl | BinOp::Shr,
-                rhs,
-                ..
-            } if folded_constant(rhs).is_none() => None,
-            // A comparison's 0 or 1 goes to a register of its own, taken
-            // while both operands are held.
-            Expr::Binary { op, lhs, rhs, .. } if op.is_comparison() => {
-                Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1) + 1)
-            }
-            Expr::Binary { lhs, rhs, .. } => Some(walk(lhs, nodes)?.max(walk(rhs, nodes)? + 1)),
-            Expr::Call { .. } | Expr::If { .. } | Expr::Let { .. } => None,
-        }
-    }
-    walk(expr, &mut 0)
-}
-
-/// The registers evaluating `expr` as a value needs (a constant or a
-/// variable none: they are read in place), if it has no calls, branches or
-/// bindings; `None` otherwise.
-pub fn value_registers(expr: &Expr) -> Option<usize> {
-    match expr {
-        Expr::Int(_) | Expr::Local(_) => Some(0),
-        Expr::Unary { operand, .. } => Some(value_registers(operand)? + 1),
-        Expr::Binary {
-            op: BinOp::And | BinOp::Or,
-            ..
-        } => None,
-        Expr::Binary {
-            op: BinOp::Div | BinOp::Rem,
-            lhs,
-            rhs,
-            ..
-        } if simple_constant_divisor(rhs) => Some(value_registers(lhs)? + 1),
-        Expr::Binary { lhs, rhs, .. } => Some(
-            value_registers(lhs)?
-                .max(value_registers(rhs)? + 1)
-                .max(FIXED_OP_REGISTERS)
-                + 1,
-        ),
-        Expr::Call { .. } | Expr::If { .. } | Expr::Let { .. } => None,
     }
 }

@@ -22,7 +22,7 @@
 
 use std::cell::RefCell;
 
-use crate::ir::{self, Expr, FuncId};
+use crate::ir::{self, FuncId, Kind};
 
 /// The largest body, in IR nodes after expanding what it inlines itself,
 /// that is inlined: about the size of a two-line helper (`max`, a hash
@@ -108,14 +108,16 @@ impl<'p> InlinePlan<'p> {
     fn size(&self, func: FuncId, chain: usize) -> Option<(usize, bool)> {
         let mut size = 0usize;
         let mut leaf = true;
-        let mut work = vec![&self.program.funcs[func].body];
-        while let Some(expr) = work.pop() {
+        let root = self.program.funcs[func].root();
+        let mut work = vec![root.id()];
+        while let Some(id) = work.pop() {
+            let expr = root.sibling(id);
             size += 1;
-            if let Expr::Call { func: callee, .. } = expr {
-                if *callee == func {
+            if let Kind::Call { func: callee, .. } = expr.kind() {
+                if callee == func {
                     return None;
                 }
-                match self.decide(*callee, chain + 1) {
+                match self.decide(callee, chain + 1) {
                     // The call node is replaced by the callee's body.
                     Some((expanded, callee_leaf)) => {
                         size += expanded - 1;

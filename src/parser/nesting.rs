@@ -1,20 +1,22 @@
 //! The nesting limit: counted on each item's tokens as they pass
-//! ([`NestingCount`], which bounds the parser's stack), and checked on the
-//! tree of each item as soon as it has parsed ([`too_deep`]: while its
-//! nodes are still in the cache, and on the part's own thread).
+//! ([`NestingCount`], which bounds the parser's stack), and on the tree as
+//! the parser makes each node (`Tree::height`); only an item past the
+//! limit is walked ([`too_deep`]), to find the node the error points at.
 
 use crate::ast::{Item, Program, Span};
 use crate::diag::{Diagnostic, ErrorCode};
 use crate::lexer::Token;
 
-/// Deepest expression nesting accepted. The later stages recurse once per
-/// level on a stack sized for this (`pipeline::COMPILER_STACK_SIZE`);
-/// deeper input gets a clear error instead of a crash.
+/// Deepest expression nesting accepted. The later stages recurse at most
+/// once per level (a left-leaning operator chain not at all) on a stack
+/// sized for this (`pipeline::COMPILER_STACK_SIZE`); deeper input gets a
+/// clear error instead of a crash.
 pub const MAX_NESTING: usize = 1_000_000;
 
 /// The error for `item` if its expression nests deeper than
-/// [`MAX_NESTING`]: at the first node past the limit in a walk with an
-/// explicit stack (which cannot overflow itself), last child first.
+/// [`MAX_NESTING`] (the parser asks only for an item whose height says
+/// so): at the first node past the limit in a walk with an explicit stack
+/// (which cannot overflow itself), last child first.
 pub(super) fn too_deep(program: &Program, item: Item) -> Option<Diagnostic> {
     let root = match item {
         Item::Func(def) => def.body,

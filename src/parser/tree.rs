@@ -28,6 +28,12 @@ pub(crate) struct Tree {
     operators: Vec<(BinOp, u32)>,
     /// The arguments of the calls being read.
     args: Vec<NodeId>,
+    /// The height of each node of the item being read (a leaf's is 1),
+    /// from its first node: the nesting limit is counted as nodes are
+    /// made, with no walk of the item afterwards.
+    heights: Vec<u32>,
+    /// The first node of the item being read.
+    item_start: usize,
 }
 
 /// How much of [`Tree::program`] an item had built, to undo a failed one.
@@ -45,7 +51,9 @@ fn offset(position: usize) -> u32 {
 }
 
 impl Tree {
-    pub(crate) fn mark(&self) -> Mark {
+    pub(crate) fn mark(&mut self) -> Mark {
+        self.heights.clear();
+        self.item_start = self.program.nodes.len();
         Mark {
             items: self.program.items.len(),
             nodes: self.program.nodes.len(),
@@ -68,8 +76,27 @@ impl Tree {
 
     pub(crate) fn node(&mut self, kind: ExprKind, span: Span) -> NodeId {
         let id = u32::try_from(self.program.nodes.len()).expect("fewer than 2^32 nodes");
+        let height = 1 + match kind {
+            ExprKind::Int(_) | ExprKind::IntMinMagnitude | ExprKind::Var(_) => 0,
+            ExprKind::Call { args, .. } => self.program.args(args).iter().map(|&arg| self.height(arg)).max().unwrap_or(0),
+            ExprKind::Unary { operand, .. } => self.height(operand),
+            ExprKind::Binary { lhs, rhs, .. } => self.height(lhs).max(self.height(rhs)),
+            ExprKind::If {
+                cond,
+                then_branch,
+                else_branch,
+            } => self.height(cond).max(self.height(then_branch)).max(self.height(else_branch)),
+            ExprKind::Let { value, body, .. } => self.height(value).max(self.height(body)),
+        };
+        self.heights.push(height);
         self.program.nodes.push(Node::new(kind, span));
         id
+    }
+
+    /// The height of node `id` of the item being read: the most nodes on
+    /// a path from it down to a leaf.
+    pub(crate) fn height(&self, id: NodeId) -> u32 {
+        self.heights[id as usize - self.item_start]
     }
 
     fn span(&self, id: NodeId) -> Span {

@@ -3,11 +3,11 @@
 //! zero test ([`crate::codegen::divide`]) and by variables with one,
 //! unless the divisor's expression cannot be zero ([`never_zero`]).
 
-use super::FuncLowering;
+use super::{FuncLowering, cond};
 use crate::abi::Reg;
 use crate::artifact::TrapKind;
 use crate::ast::{BinOp, Span, UnOp};
-use crate::codegen::analysis;
+use crate::codegen::analysis::{self, left_operand};
 use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
 use crate::codegen::regs::{POOL, RegSet, SCRATCH, Src, Val};
 use crate::codegen::x64::{Assembler, Cond, Mem};
@@ -30,12 +30,65 @@ impl FuncLowering<'_> {
         self.values.push(Val::Reg(reg));
     }
 
+    /// The arithmetic operation `top` (not a masked shift): left operand,
+    /// right operand, operation. `a + a + ... + a` is a left-leaning chain
+    /// as deep as it is long: past [`MAX_NESTED_OPERATIONS`] operations
+    /// whose left operands are being lowered, the ones down the left
+    /// operands are lowered in a loop ([`Self::left_spine`]) instead of a
+    /// recursion per term (only right operands recurse). Below that, the
+    /// recursion is cheaper. (`(op, op_span, lhs, rhs)` are `top`'s parts.)
+    #[inline(always)]
+    pub(super) fn arithmetic_chain<'e>(
+        &mut self,
+        top: ir::Expr<'e>,
+        (op, op_span, lhs, rhs): (BinOp, Span, ir::Expr<'e>, ir::Expr<'e>),
+    ) {
+        if self.nested_operations < MAX_NESTED_OPERATIONS {
+            self.nested_operations += 1;
+            self.expr(lhs);
+            self.nested_operations -= 1;
+        } else if is_arithmetic(lhs) {
+            self.left_spine(top, lhs);
+        } else {
+            self.expr(lhs);
+        }
+        self.expr(rhs);
+        self.arithmetic(op, op_span, rhs);
+    }
+
+    /// The left operand `lhs` of `top`, itself an arithmetic operation,
+    /// and those down its left operands: the loop of
+    /// [`Self::arithmetic_chain`]. The order of the work, spans included,
+    /// is the recursion's.
+    fn left_spine(&mut self, top: ir::Expr<'_>, lhs: ir::Expr<'_>) {
+        let outer = self.spine.len();
+        let mut bottom = lhs;
+        while is_arithmetic(bottom) {
+            let entered = self.debug.on && self.enter_span(bottom);
+            self.spine.push((bottom.id(), entered));
+            bottom = left_operand(bottom);
+        }
+        self.expr(bottom);
+        while self.spine.len() > outer {
+            let (id, entered) = self.spine.pop().expect("above outer");
+            let ir::Kind::Binary {
+                op, op_span, rhs, ..
+            } = top.sibling(id).kind()
+            else {
+                unreachable!("an arithmetic operation")
+            };
+            self.expr(rhs);
+            self.arithmetic(op, op_span, rhs);
+            self.leave_span(entered);
+        }
+    }
+
     /// `(x >> k) & mask` as a logical shift when the mask clears the bits
     /// the arithmetic shift fills with the sign (see
     /// [`analysis::masked_shift`]), then the `and` only if the mask keeps
     /// fewer bits than the shift leaves. Returns false (emitting nothing)
     /// for any other expression.
-    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: &ir::Expr, rhs: &ir::Expr) -> bool {
+    pub(super) fn masked_shift(&mut self, op: BinOp, lhs: ir::Expr<'_>, rhs: ir::Expr<'_>) -> bool {
         let Some((x, count, mask)) = analysis::masked_shift(op, lhs, rhs) else {
             return false;
         };
@@ -54,7 +107,7 @@ impl FuncLowering<'_> {
     /// Consumes the top two values and pushes `lhs OP rhs`; `rhs` is the
     /// right operand's expression (a divisor that cannot be zero needs no
     /// test).
-    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: &ir::Expr) {
+    pub(super) fn arithmetic(&mut self, op: BinOp, op_span: Span, rhs: ir::Expr<'_>) {
         if let (Val::Const(a), Val::Const(b)) = (self.values.peek(1), self.values.peek(0))
             && let Some(value) = op.apply(a, b)
         {
@@ -474,16 +527,30 @@ impl FuncLowering<'_> {
     }
 }
 
+/// How many operations' left operands the lowering recurses into before
+/// it lowers the rest of a chain in a loop: enough for the expressions
+/// people write, few enough that their frames stay small.
+pub(super) const MAX_NESTED_OPERATIONS: u32 = 64;
+
+/// True if `expr` is an operation that the visitor lowers as its left
+/// operand, its right operand, then [`FuncLowering::arithmetic`]: not a
+/// comparison, `&&` or `||`, nor a masked shift.
+#[inline]
+fn is_arithmetic(expr: ir::Expr<'_>) -> bool {
+    matches!(expr.kind(), ir::Kind::Binary { op, lhs, rhs, .. }
+        if !cond::is_boolean(op) && analysis::masked_shift(op, lhs, rhs).is_none())
+}
+
 /// True if `expr` is never zero, whatever its variables hold: a nonzero
 /// constant, or an `|` with a nonzero side (`b | 1`, the usual guard of a
 /// divisor). A division by such an expression cannot trap, so it needs no
 /// zero test; a function whose divisions are all of this kind and that
 /// makes no calls has no trap site at all (see `crate::abi`, "Direct
 /// calls").
-fn never_zero(expr: &ir::Expr) -> bool {
-    match expr {
-        ir::Expr::Int(value) => *value != 0,
-        ir::Expr::Binary {
+fn never_zero(expr: ir::Expr<'_>) -> bool {
+    match expr.kind() {
+        ir::Kind::Int(value) => value != 0,
+        ir::Kind::Binary {
             op: BinOp::BitOr,
             lhs,
             rhs,

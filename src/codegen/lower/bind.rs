@@ -29,7 +29,7 @@ impl FuncLowering<'_> {
     }
 
     /// Evaluates `value` and binds it to variable `local`.
-    pub(super) fn bind_local(&mut self, local: LocalId, value: &ir::Expr) {
+    pub(super) fn bind_local(&mut self, local: LocalId, value: ir::Expr<'_>) {
         self.expr(value);
         let val = self.values.pop();
         let home = match (val, self.func.facts.bindings[local]) {
@@ -128,9 +128,9 @@ impl FuncLowering<'_> {
     /// its own tail calls stay tail calls.
     pub(super) fn inline_call(
         &mut self,
-        call: &ir::Expr,
+        call: ir::Expr<'_>,
         func: FuncId,
-        args: &[ir::Expr],
+        args: ir::Args<'_>,
         tail: bool,
     ) {
         let callee = &self.links.program.funcs[func];
@@ -143,9 +143,9 @@ impl FuncLowering<'_> {
         (self.site.local_base, self.site.source_func) = (base, func);
         self.site.expanding.push(func);
         if tail {
-            self.tail_expr(&callee.body);
+            self.tail_expr(callee.root());
         } else {
-            self.expr(&callee.body);
+            self.expr(callee.root());
         }
         self.site.expanding.pop();
         (self.site.local_base, self.site.source_func) = outer;

@@ -112,13 +112,13 @@ impl FuncLowering<'_> {
 
     /// Starts computing `expr`, if it has a span of its own; returns
     /// whether it had (for [`Self::leave_span`]).
-    pub(super) fn enter_span(&mut self, expr: &ir::Expr) -> bool {
+    pub(super) fn enter_span(&mut self, expr: ir::Expr<'_>) -> bool {
         if !self.debug.on {
             return false;
         }
-        let span = match expr {
-            ir::Expr::Call { span, .. } | ir::Expr::If { span, .. } => *span,
-            ir::Expr::Binary { op_span, .. } => *op_span,
+        let span = match expr.kind() {
+            ir::Kind::Call { span, .. } | ir::Kind::If { span, .. } => span,
+            ir::Kind::Binary { op_span, .. } => op_span,
             _ => return false,
         };
         self.debug.spans.push((self.site.source_func, span));

@@ -47,7 +47,7 @@ pub(super) enum Copy {
 
 impl FuncLowering<'_> {
     /// Emits a loop's body (see the module docs), after the entry label.
-    pub(super) fn emit_loop(&mut self, body: &ir::Expr) {
+    pub(super) fn emit_loop(&mut self, body: ir::Expr<'_>) {
         self.place_params();
         // The accumulator's register holds nothing else anywhere: the
         // entry copy sets it on its way into the loop copy.
@@ -100,7 +100,7 @@ impl FuncLowering<'_> {
     }
 
     /// Lowers the body of the loop copy, measuring its register use.
-    fn measured_loop_body(&mut self, body: &ir::Expr) {
+    fn measured_loop_body(&mut self, body: ir::Expr<'_>) {
         self.retry.loop_peak = Some(self.values.used.len());
         self.tail_expr(body);
     }
@@ -135,7 +135,7 @@ impl FuncLowering<'_> {
     }
 
     /// The only copy of a loop: its head, check and body.
-    fn loop_body(&mut self, body: &ir::Expr) {
+    fn loop_body(&mut self, body: ir::Expr<'_>) {
         let head = self.asm.new_label();
         self.asm.bind(head);
         self.site.looping = Copy::Loop { head };
@@ -193,7 +193,7 @@ impl FuncLowering<'_> {
     /// A call of this function in tail position: the arguments are
     /// computed, then moved at once into the homes the target head expects,
     /// which is then jumped to. The frame stays as it is.
-    pub(super) fn self_tail_call(&mut self, args: &[ir::Expr]) {
+    pub(super) fn self_tail_call(&mut self, args: ir::Args<'_>) {
         self.loop_step(args, false);
     }
 
@@ -205,8 +205,8 @@ impl FuncLowering<'_> {
     /// have gone, so that deep recursion still ends in a stack overflow at
     /// the loop head's check. Returns add the accumulator; the epilogue
     /// restores `rsp` from `rbp`.
-    pub(super) fn accumulate(&mut self, e: &ir::Expr, call: &ir::Expr) {
-        let ir::Expr::Call { args, .. } = call else {
+    pub(super) fn accumulate(&mut self, e: ir::Expr<'_>, call: ir::Expr<'_>) {
+        let ir::Kind::Call { args, .. } = call.kind() else {
             unreachable!("an additive self call")
         };
         self.expr(e);
@@ -266,7 +266,7 @@ impl FuncLowering<'_> {
     /// A self tail call's common part: arguments, the parallel move into
     /// the target head's homes, and the jump; `accumulating`: the step of
     /// an accumulating loop, which also takes a virtual frame.
-    fn loop_step(&mut self, args: &[ir::Expr], accumulating: bool) {
+    fn loop_step(&mut self, args: ir::Args<'_>, accumulating: bool) {
         let base = self.values.len();
         for arg in args {
             self.expr(arg);

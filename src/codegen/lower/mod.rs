@@ -4,7 +4,7 @@
 //!
 //! Three layers, as in Winch: the encoder ([`crate::codegen::x64`]), the
 //! virtual operand stack with its register allocator ([`stack`]) and the
-//! frame ([`frame`]), and this visitor, which walks the tree once and
+//! frame ([`frame`]), and this visitor, which walks the IR once and
 //! chooses instructions as values are consumed. The visitor only calls
 //! helpers, grouped by what they lower: [`arith`] (ALU operations, shifts,
 //! division), [`cond`] (comparisons, branches, `cmov`) and [`call`] (calls
@@ -281,6 +281,15 @@ struct FuncLowering<'a> {
     retry: RetrySignals,
     /// Line and call-frame rows, when debug info is on.
     debug: debug::FuncDebug<'a>,
+    /// The operations of the left spines of the operator chains being
+    /// lowered, innermost last, each with whether its span was entered
+    /// (see [`FuncLowering::arithmetic_chain`]).
+    /// Inline for the short chains of most functions: a heap buffer per
+    /// attempt cost more than the chain.
+    spine: SmallVec<[(ir::NodeId, bool); 8]>,
+    /// The operations whose left operands are being lowered by recursion
+    /// (see [`FuncLowering::arithmetic_chain`]).
+    nested_operations: u32,
 }
 
 /// What is fixed about the function being lowered.
@@ -363,6 +372,8 @@ impl<'a> FuncLowering<'a> {
             },
             retry: RetrySignals::default(),
             debug: debug::FuncDebug::new(debug),
+            spine: SmallVec::new(),
+            nested_operations: 0,
         }
     }
 
@@ -379,7 +390,7 @@ impl<'a> FuncLowering<'a> {
         self.asm.bind(self.links.funcs[self.func.id]);
         self.debug_entry(func.name_span);
         if self.shape.self_loop {
-            self.emit_loop(&func.body);
+            self.emit_loop(func.root());
         } else {
             // Every recursion and every loop passes a function entry that
             // makes a call: checking there stops both at the limit (and on
@@ -389,7 +400,7 @@ impl<'a> FuncLowering<'a> {
                 self.stack_check(false);
             }
             self.place_params();
-            self.tail_expr(&func.body);
+            self.tail_expr(func.root());
         }
         if !self.patch_frame_size() {
             return Attempt::FrameTooLarge;
@@ -490,7 +501,7 @@ impl<'a> FuncLowering<'a> {
     /// Evaluates `expr` in tail position: returns its value or jumps to the
     /// callee (to the loop head, for a call of this function itself).
     #[inline(always)]
-    fn tail_expr(&mut self, expr: &ir::Expr) {
+    fn tail_expr(&mut self, expr: ir::Expr<'_>) {
         if self.debug.on {
             self.tail_expr_spanned(expr);
         } else {
@@ -500,15 +511,15 @@ impl<'a> FuncLowering<'a> {
 
     /// [`Self::tail_expr`] with line rows (debug info on).
     #[inline(never)]
-    fn tail_expr_spanned(&mut self, expr: &ir::Expr) {
+    fn tail_expr_spanned(&mut self, expr: ir::Expr<'_>) {
         let spanned = self.enter_span(expr);
         self.tail_expr_kind(expr);
         self.leave_span(spanned);
     }
 
-    fn tail_expr_kind(&mut self, expr: &ir::Expr) {
-        match expr {
-            ir::Expr::If {
+    fn tail_expr_kind(&mut self, expr: ir::Expr<'_>) {
+        match expr.kind() {
+            ir::Kind::If {
                 cond,
                 then_branch,
                 else_branch,
@@ -523,7 +534,7 @@ impl<'a> FuncLowering<'a> {
                 self.restore(&snapshot);
                 self.tail_expr(else_branch);
             }
-            ir::Expr::Let { local, value, body } => {
+            ir::Kind::Let { local, value, body } => {
                 let local = self.site.local_base + local;
                 self.bind_local(local, value);
                 self.tail_expr(body);
@@ -531,17 +542,17 @@ impl<'a> FuncLowering<'a> {
             }
             // (Also from inlined code in tail position: its tail calls are
             // this function's.)
-            ir::Expr::Call { func, args, .. } if *func == self.func.id => self.self_tail_call(args),
-            ir::Expr::Binary { .. }
+            ir::Kind::Call { func, args, .. } if func == self.func.id => self.self_tail_call(args),
+            ir::Kind::Binary { .. }
                 if self.func.facts.accumulates && additive_self_call(expr, self.func.id).is_some() =>
             {
                 let (e, call) = additive_self_call(expr, self.func.id).expect("matched");
                 self.accumulate(e, call);
             }
-            ir::Expr::Call { func, args, .. } if self.expands(*func, true) => {
-                self.inline_call(expr, *func, args, true)
+            ir::Kind::Call { func, args, .. } if self.expands(func, true) => {
+                self.inline_call(expr, func, args, true)
             }
-            ir::Expr::Call { func, args, span } => self.tail_call(*func, args, *span),
+            ir::Kind::Call { func, args, span } => self.tail_call(func, args, span),
             _ => {
                 self.expr(expr);
                 let val = self.values.pop();
@@ -556,7 +567,7 @@ impl<'a> FuncLowering<'a> {
 
     /// Evaluates `expr` onto the operand stack.
     #[inline(always)]
-    fn expr(&mut self, expr: &ir::Expr) {
+    fn expr(&mut self, expr: ir::Expr<'_>) {
         if self.debug.on {
             self.expr_spanned(expr);
         } else {
@@ -566,42 +577,40 @@ impl<'a> FuncLowering<'a> {
 
     /// [`Self::expr`] with line rows (debug info on).
     #[inline(never)]
-    fn expr_spanned(&mut self, expr: &ir::Expr) {
+    fn expr_spanned(&mut self, expr: ir::Expr<'_>) {
         let spanned = self.enter_span(expr);
         self.expr_kind(expr);
         self.leave_span(spanned);
     }
 
-    fn expr_kind(&mut self, expr: &ir::Expr) {
-        match expr {
-            ir::Expr::Int(value) => self.values.push(Val::Const(*value)),
-            ir::Expr::Local(local) => {
+    fn expr_kind(&mut self, expr: ir::Expr<'_>) {
+        match expr.kind() {
+            ir::Kind::Int(value) => self.values.push(Val::Const(value)),
+            ir::Kind::Local(local) => {
                 let val = self.read_local(self.site.local_base + local);
                 self.values.push(val);
             }
-            ir::Expr::Unary {
+            ir::Kind::Unary {
                 op: op @ (UnOp::Neg | UnOp::BitNot),
                 operand,
             } => {
                 self.expr(operand);
-                self.unary(*op);
+                self.unary(op);
             }
-            ir::Expr::Unary { op: UnOp::Not, .. } => self.bool_value(expr),
-            ir::Expr::Binary { op, .. } if cond::is_boolean(*op) => self.bool_value(expr),
-            ir::Expr::Binary {
+            ir::Kind::Unary { op: UnOp::Not, .. } => self.bool_value(expr),
+            ir::Kind::Binary { op, .. } if cond::is_boolean(op) => self.bool_value(expr),
+            ir::Kind::Binary {
                 op,
                 op_span,
                 lhs,
                 rhs,
             } => {
-                if self.masked_shift(*op, lhs, rhs) {
+                if self.masked_shift(op, lhs, rhs) {
                     return;
                 }
-                self.expr(lhs);
-                self.expr(rhs);
-                self.arithmetic(*op, *op_span, rhs);
+                self.arithmetic_chain(expr, (op, op_span, lhs, rhs));
             }
-            ir::Expr::If {
+            ir::Kind::If {
                 cond,
                 then_branch,
                 else_branch,
@@ -609,28 +618,32 @@ impl<'a> FuncLowering<'a> {
             } if self.can_select(cond, then_branch, else_branch) => {
                 self.select(cond, then_branch, else_branch);
             }
-            ir::Expr::If {
+            ir::Kind::If {
                 cond,
                 then_branch,
                 else_branch,
                 ..
             } => self.if_value(cond, then_branch, else_branch),
-            ir::Expr::Let { local, value, body } => {
+            ir::Kind::Let { local, value, body } => {
                 let local = self.site.local_base + local;
                 self.bind_local(local, value);
                 self.expr(body);
                 self.unbind_under_value(local);
             }
-            ir::Expr::Call { func, args, .. } if self.expands(*func, false) => {
-                self.inline_call(expr, *func, args, false)
+            ir::Kind::Call { func, args, .. } if self.expands(func, false) => {
+                self.inline_call(expr, func, args, false)
             }
-            ir::Expr::Call { func, args, span } => self.call(*func, args, *span),
+            ir::Kind::Call { func, args, span } => self.call(func, args, span),
         }
     }
 
     /// `if` as a value, with a branch: both sides leave their value in the
     /// same register.
-    fn if_value(&mut self, cond: &ir::Expr, then_branch: &ir::Expr, else_branch: &ir::Expr) {
+    // Out of line: inlined, its state (branch snapshots, argument
+    // lists) would sit in the frame of every level of the visitor's
+    // recursion (`expr_kind`: 312 bytes with it, 152 without).
+    #[inline(never)]
+    fn if_value(&mut self, cond: ir::Expr<'_>, then_branch: ir::Expr<'_>, else_branch: ir::Expr<'_>) {
         let join = self.before_join();
         let else_label = self.asm.new_label();
         let end = self.asm.new_label();
