@@ -145,6 +145,10 @@ enum Emit {
     Asm,
 }
 
+/// The longest `-e` source compiled on the main thread (see [`main`]):
+/// at most 2,048 levels of nesting, about 1 MiB of stack at worst.
+const SHORT_SOURCE: usize = 2048;
+
 /// Exit status for compile and runtime errors.
 const EXIT_ERROR: u8 = 1;
 /// Exit status for usage errors (bad flags, unreadable input).
@@ -154,6 +158,16 @@ const EXIT_USAGE: u8 = 2;
 /// `main` is only this.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A program this short nests at most this deep, a few hundred bytes of
+    // the compiler's stack a level: the main thread's stack is enough, and
+    // a one-liner is spared the thread and its stack's reservation.
+    if cli
+        .expr
+        .as_ref()
+        .is_some_and(|source| source.len() <= SHORT_SOURCE)
+    {
+        return run(&cli);
+    }
     // The compiler recurses once per nesting level of the program; give it a
     // stack sized for the deepest nesting it accepts.
     let worker = std::thread::Builder::new()
