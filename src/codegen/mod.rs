@@ -16,6 +16,8 @@ mod lower;
 pub mod regs;
 mod trampoline;
 
+// Only a REPL session redirects code.
+#[cfg(feature = "cli")]
 pub use trampoline::redirect;
 pub mod x64;
 
