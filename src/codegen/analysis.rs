@@ -8,7 +8,7 @@
 //! how many stack arguments its calls pass; the large constants it uses
 //! (hoisted out of a loop when a register is free); and bounds on how many
 //! registers it needs at once (to decide whether it can run without a
-//! frame). [`shapes`] has the same register-need estimates for one
+//! frame). `shapes` has the same register-need estimates for one
 //! expression, which the lowering asks at a branch or a candidate `cmov`
 //! ([`cond_registers`], [`value_registers`], [`select_operand_registers`]),
 //! and the shapes of expressions the lowering rewrites.

@@ -131,7 +131,7 @@ pub fn emit_undefined(asm: &mut Assembler, trap_exit: Label, debug: &mut Recorde
 /// function-table slot at `slot` (a REPL session writes them over the old
 /// code, which its own entry's callers reach directly):
 /// `mov rax, slot; jmp [rax]`. `rax` holds no argument at an entry. They
-/// fit in any function: entries are [`REDIRECT_ROOM`] bytes apart at
+/// fit in any function: entries are `REDIRECT_ROOM` bytes apart at
 /// least.
 pub fn redirect(slot: u64) -> Vec<u8> {
     let mut asm = Assembler::new();
