@@ -7,9 +7,13 @@
 //! code to a function of another goes through the session's function table
 //! ([`jit::table`]), a data page holding the current entry address of each
 //! function ([`GlobalId`]); calls within an entry stay direct. Redefining
-//! a function writes its new address into its slot, so every earlier
-//! caller runs the new body, as if everything had been compiled again. The
-//! interpreter follows the same table semantics through its linker.
+//! a function writes its new address into its slot, and its old entry is
+//! overwritten with a jump to the slot (for the direct callers in its own
+//! entry), so every earlier caller runs the new body, as if everything had
+//! been compiled again. An entry inlines its own small functions; the
+//! functions holding inlined copies of one that a later entry replaces are
+//! compiled again from their source first (`link.rs`). The interpreter
+//! follows the same table semantics through its linker.
 //!
 //! A definition may call a function no entry has defined yet (a forward
 //! reference): its slot points at code that turns the call into the
