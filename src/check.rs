@@ -281,22 +281,26 @@ impl<'a> Checker<'a> {
         self.shadowed.iter().map(|&(name, _)| self.name(name))
     }
 
-    /// `name(p1, p2)`, as the function was declared.
-    fn signature_text(&self, signature: &Signature) -> String {
+    /// `name(p1, p2)`, as function `symbol` was declared (`name(_, _)` for
+    /// one only called so far).
+    fn signature_text(&self, symbol: Symbol) -> String {
+        let Some(signature) = self.signatures[symbol as usize] else {
+            return String::new();
+        };
         match signature.defined {
             Defined::Here(def) => self.declared(&def),
-            Defined::Earlier | Defined::Called => {
-                let name = self.program.names.iter().zip(&self.earlier).find_map(
-                    |(name, known)| known.as_ref().filter(|k| k.id == signature.id).map(|k| (name, k)),
-                );
-                match name {
-                    Some((_, Known { signature: Some(text), .. })) => text.clone(),
-                    Some((name, known)) => {
-                        format!("{name}({})", vec!["_"; known.arity].join(", "))
-                    }
-                    None => String::new(),
-                }
-            }
+            // Only called so far: the parameters have no names yet.
+            Defined::Earlier | Defined::Called => match &self.earlier[symbol as usize] {
+                Some(Known {
+                    signature: Some(text),
+                    ..
+                }) => text.clone(),
+                _ => format!(
+                    "{}({})",
+                    self.name(symbol),
+                    vec!["_"; signature.arity].join(", ")
+                ),
+            },
         }
     }
 
@@ -380,7 +384,7 @@ impl<'a> Checker<'a> {
         signature.local = Some(local);
         let (id, arity) = (signature.id, signature.arity);
         let name = self.name(symbol);
-        let text = self.signature_text(&self.signatures[symbol as usize].expect("set above"));
+        let text = self.signature_text(symbol);
         self.out.funcs.push(ir::Func {
             name: name.to_owned(),
             name_span: Span::default(),
@@ -661,10 +665,10 @@ impl<'a> Checker<'a> {
             span,
         )
         .with_label("not a parameter or let binding in scope");
-        if let Some(signature) = self.signatures[symbol as usize] {
+        if self.signatures[symbol as usize].is_some() {
             error = error.with_help(format!(
                 "'{name}' is a function; call it as {}",
-                self.signature_text(&signature)
+                self.signature_text(symbol)
             ));
         } else {
             let mut budget = self.suggestion_budget;
@@ -720,7 +724,7 @@ impl<'a> Checker<'a> {
         let Some(signature) = self.signatures[callee as usize] else {
             return;
         };
-        let text = self.signature_text(&signature);
+        let text = self.signature_text(callee);
         let mut error = Diagnostic::new(
             ErrorCode::WrongArity,
             format!(
