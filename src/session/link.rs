@@ -3,7 +3,7 @@
 //! redirecting replaced definitions' entries, compiling again what has
 //! inlined copies of a replaced function, and finding where a trap fired.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use foldhash::fast::FixedState;
@@ -27,7 +27,7 @@ impl Session {
         &mut self,
         program: &ir::CheckedProgram,
     ) -> Result<(), Failure> {
-        let replaced: Vec<GlobalId> = program
+        let replaced: HashSet<GlobalId, FixedState> = program
             .funcs
             .iter()
             .filter_map(|func| match func.link {
