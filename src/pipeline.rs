@@ -39,9 +39,9 @@ pub struct Timings {
 /// prefix operators took 60 and 80: the parser's stack and the tree), and
 /// [`MAX_ITEMS`] bounds what the shortest items cost (`1` or `a` on every
 /// line, a function each: 220 and 265). Measured at this limit
-/// (`tests/hostile_input.rs`), every hostile input stays under 3.4 GiB but
-/// one: bodies of a million nodes filling the source, 4.6 GiB, most of it
-/// the checked tree (about 100 bytes a node).
+/// (`tests/hostile_input.rs`, full run, 2026-12-01), every hostile input
+/// stays under 3.6 GiB: the most is `--emit asm` of bodies of a million
+/// nodes filling the source (3.5 GiB; 2.7 GiB to compile and run them).
 pub const MAX_SOURCE_LEN: usize = 96 << 20;
 
 /// Reads the program file at `path`. The error is the one message, shared
