@@ -135,8 +135,18 @@ impl Mapping {
     }
 
     fn protect(&self, prot: libc::c_int) -> io::Result<()> {
-        // SAFETY: `ptr..ptr+len` is exactly the mapping this value owns.
-        let rc = unsafe { libc::mprotect(self.ptr.as_ptr().cast(), self.len, prot) };
+        self.protect_pages(0, self.len, prot)
+    }
+
+    /// Sets the protection of the whole pages that bytes `start..end` of
+    /// the mapping lie in.
+    fn protect_pages(&self, start: usize, end: usize, prot: libc::c_int) -> io::Result<()> {
+        let first = start / PAGE_SIZE * PAGE_SIZE;
+        let last = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        assert!(first < last && last <= self.len, "pages outside the mapping");
+        // SAFETY: `first..last` are whole pages of the mapping this value
+        // owns (checked above).
+        let rc = unsafe { libc::mprotect(self.ptr.as_ptr().add(first).cast(), last - first, prot) };
         if rc == 0 {
             Ok(())
         } else {
@@ -237,7 +247,10 @@ impl ExecutableCode {
     /// If the bytes do not lie within the code.
     pub fn patch(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
         assert!(offset + bytes.len() <= self.len, "patch past the code's end");
-        self.map.protect(libc::PROT_READ | libc::PROT_WRITE)?;
+        // Only the pages the bytes are on change protection, so patching
+        // one function of a large module costs the same as of a small one.
+        let (start, end) = (offset, offset + bytes.len());
+        self.map.protect_pages(start, end, libc::PROT_READ | libc::PROT_WRITE)?;
         // SAFETY: the range lies inside the mapping (checked above), which
         // is now writable and not executable, and cannot overlap `bytes`
         // (Rust memory); nothing executes it while `self` is borrowed
@@ -249,7 +262,7 @@ impl ExecutableCode {
                 bytes.len(),
             );
         }
-        self.map.protect(libc::PROT_READ | libc::PROT_EXEC)
+        self.map.protect_pages(start, end, libc::PROT_READ | libc::PROT_EXEC)
     }
 
     /// The code bytes (readable: the pages are read+exec).
