@@ -369,6 +369,20 @@ mod tests {
     }
 
     #[test]
+    fn a_patch_writes_its_bytes_and_leaves_every_page_executable_only() {
+        let mut code = ExecutableCode::new(&[0x90; 3 * PAGE_SIZE]).unwrap();
+        let base = code.base() as usize;
+        // Across the boundary of the second and third pages.
+        let at = 2 * PAGE_SIZE - 2;
+        code.patch(at, &[0xCC; 4]).unwrap();
+        assert_eq!(&code.bytes()[at - 1..at + 5], &[0x90, 0xCC, 0xCC, 0xCC, 0xCC, 0x90]);
+        for page in 0..3 {
+            assert!(mapping_perms(base + page * PAGE_SIZE).starts_with("r-x"));
+        }
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+    }
+
+    #[test]
     fn push_beyond_capacity_fails() {
         let mut buffer = WritableCode::with_capacity(PAGE_SIZE).unwrap();
         buffer.push(&[0x90; PAGE_SIZE]).unwrap();
