@@ -284,13 +284,7 @@ fn branchless_selects_pick_the_right_side() {
 #[test]
 fn long_left_leaning_chains_agree_with_the_interpreter() {
     let operators: Vec<&str> = binary_operators().collect();
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |bound: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % bound as u64) as usize
-    };
+    let mut next = exprjit_testgen::xorshift(0x2545_F491_4F6C_DD1D);
     let operands = [
         "x",
         "y",

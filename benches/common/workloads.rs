@@ -19,13 +19,7 @@ pub fn compile_and_load(
 /// call; a counted tail-recursive loop with `%`), calling earlier functions
 /// chosen by a fixed pseudo-random sequence. No top-level expression.
 pub fn generated_program(n: usize) -> String {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move |bound: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % bound as u64) as usize
-    };
+    let mut next = exprjit_testgen::xorshift(0x2545_F491_4F6C_DD1D);
     let mut out = String::with_capacity(n * 72);
     for i in 0..n {
         let k = 1 + next(99);

@@ -87,6 +87,19 @@ pub use render::{
     MAX_TOP_LEVEL, MAX_WIDE_PARAMS, RECURSION_BOUND, render,
 };
 
+/// A fixed pseudo-random sequence (xorshift64 from `state`, which must
+/// not be zero): each call gives the next number below `bound`. For
+/// generated workloads that must be the same on every run and every
+/// machine.
+pub fn xorshift(mut state: u64) -> impl FnMut(usize) -> usize {
+    move |bound| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    }
+}
+
 /// The infix operators' symbols, in exprjit's order (`BinOp::ALL`): what a
 /// [`RawExpr::Binary`] operator index selects from.
 pub fn binary_operators() -> impl Iterator<Item = &'static str> {
