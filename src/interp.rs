@@ -454,7 +454,7 @@ impl<'p> Machine<'p> {
         span: Span,
     ) -> Result<(&'p ir::CheckedProgram, FuncId), Fault> {
         let program = self.program;
-        let (ir::Link::External(id) | ir::Link::Defined(id)) = program.funcs[func].link else {
+        let Some(id) = program.funcs[func].link.id() else {
             return Ok((program, func));
         };
         let Some(link) = self.link else {

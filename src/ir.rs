@@ -90,6 +90,17 @@ pub enum Link {
     External(GlobalId),
 }
 
+impl Link {
+    /// The session's (or program's) number of the function, unless it is
+    /// a top-level expression, which has none.
+    pub fn id(self) -> Option<GlobalId> {
+        match self {
+            Link::Defined(id) | Link::External(id) => Some(id),
+            Link::TopLevel => None,
+        }
+    }
+}
+
 impl Func {
     /// The body's root expression.
     pub fn root(&self) -> Expr<'_> {

@@ -300,12 +300,9 @@ impl Session {
         let ids_after = program
             .funcs
             .iter()
-            .filter_map(|func| match func.link {
-                ir::Link::Defined(id) | ir::Link::External(id) => Some(id + 1),
-                ir::Link::TopLevel => None,
-            })
+            .filter_map(|func| func.link.id())
             .max()
-            .unwrap_or(0);
+            .map_or(0, |id| id + 1);
         if ids_after > table::CAPACITY {
             outcome.failure = Some(too_many_functions());
             return outcome;
@@ -322,7 +319,10 @@ impl Session {
             Backend::Jit => self.run_jit(&program, &file, (interrupt, watch), &mut outcome),
             Backend::Interp => {
                 drop(watch);
-                Ok(self.run_interp(&program, &file, interrupt, &mut outcome))
+                self.run_interp(&program, &file, interrupt, &mut outcome);
+                // The interpreter leaves no code: the JIT compiles the
+                // entry when it next runs.
+                Ok(None)
             }
         };
         outcome.run = start
@@ -408,7 +408,7 @@ impl Session {
         file: &Rc<SourceFile>,
         interrupt: Option<&LimitInterrupt>,
         outcome: &mut Outcome,
-    ) -> Option<jit::LoadedProgram> {
+    ) {
         let here: &ir::CheckedProgram = program;
         let mut defined_here: HashMap<GlobalId, FuncId, FixedState> = HashMap::default();
         for (local, func) in here.funcs.iter().enumerate() {
@@ -457,7 +457,6 @@ impl Session {
                 "cannot redirect replaced code: {error}"
             )));
         }
-        None
     }
 
     /// The failure for a fault in this entry's own code.
@@ -484,9 +483,11 @@ impl Session {
         let mut new: Vec<(GlobalId, &ir::Func)> = program
             .funcs
             .iter()
-            .filter_map(|func| match func.link {
-                ir::Link::Defined(id) | ir::Link::External(id) if id >= known => Some((id, func)),
-                _ => None,
+            .filter_map(|func| {
+                func.link
+                    .id()
+                    .filter(|&id| id >= known)
+                    .map(|id| (id, func))
             })
             .collect();
         new.sort_unstable_by_key(|&(id, _)| id);
@@ -713,10 +714,7 @@ fn callees(program: &ir::CheckedProgram, local: FuncId) -> Vec<GlobalId> {
     let mut out: Vec<GlobalId> = program.funcs[local]
         .body
         .callees()
-        .filter_map(|func| match program.funcs[func].link {
-            ir::Link::Defined(id) | ir::Link::External(id) => Some(id),
-            ir::Link::TopLevel => None,
-        })
+        .filter_map(|func| program.funcs[func].link.id())
         .collect();
     out.sort_unstable();
     out.dedup();
