@@ -211,6 +211,14 @@ impl Body {
         })
     }
 
+    /// Makes call node `node` call `func` (the checker resolves calls once
+    /// it has seen the whole program).
+    pub(crate) fn resolve_call(&mut self, node: NodeId, func: FuncId) {
+        if let Node::Call { func: target, .. } = &mut self.nodes[node as usize] {
+            *target = u32::try_from(func).expect("fewer than 2^32 functions");
+        }
+    }
+
     /// The number of nodes.
     pub fn len(&self) -> usize {
         self.nodes.len()

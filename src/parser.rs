@@ -80,18 +80,68 @@ pub fn parse(source: &str) -> Parsed {
     parallel::parse(source)
 }
 
+/// What each item is handed to as soon as it has parsed, in source order:
+/// the checker, so that a program is checked as it is read and its syntax
+/// tree never exists as a whole.
+pub(crate) trait ItemSink {
+    /// Whether the tree is kept ([`parse`]); otherwise each item is dropped
+    /// from it once the sink has seen it (only the interned names stay).
+    const KEEPS_TREE: bool;
+    /// Takes `item`, whose nodes are in `program`.
+    fn item(&mut self, program: &ast::Program, item: ast::Item);
+}
+
+/// The sink of a plain parse: the tree keeps every item.
+pub(crate) struct KeepTree;
+
+impl ItemSink for KeepTree {
+    const KEEPS_TREE: bool = true;
+    fn item(&mut self, _: &ast::Program, _: ast::Item) {}
+}
+
+/// Parses `source` as [`parse`] does, handing each item to a sink as it
+/// parses. The source may be parsed in parts on several threads, each
+/// with a sink of its own from `new_sink`: the result is the parse's
+/// outcome (its program holds no items) and, in source order, each part's
+/// sink with the names its items were interned in.
+pub(crate) fn parse_into<S: ItemSink + Send>(
+    source: &str,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> (Parsed, Vec<(S, ast::Names)>) {
+    parallel::parse_into(source, new_sink)
+}
+
+/// [`parse_into`] with the source cut into `parts` parts whatever its
+/// size, for tests that the cuts change nothing.
+#[cfg(test)]
+pub(crate) fn parse_into_parts<S: ItemSink + Send>(
+    source: &str,
+    parts: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> (Parsed, Vec<(S, ast::Names)>) {
+    parallel::parse_into_parts(source, parts, new_sink)
+}
+
 /// One part of a source, parsed.
-struct Part {
+struct Part<S> {
     parsed: Parsed,
     /// The part's last item ended before the part did (at a newline or a
     /// `;`), so the next part starts a new item.
     ends_between_items: bool,
+    /// What the part's items were handed to.
+    sink: S,
 }
 
 /// Parses the items of `source[start..end]` (`start` is where an item
 /// starts, `end` the end of the source or of a line), each taken from
-/// `budget`, shared with the source's other parts.
-fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Part {
+/// `budget`, shared with the source's other parts, and handed to `sink`.
+fn parse_part<S: ItemSink>(
+    source: &str,
+    start: usize,
+    end: usize,
+    budget: &ItemBudget,
+    mut sink: S,
+) -> Part<S> {
     let mut allowance = ItemAllowance::new(budget);
     let mut layout = Layout::new(&source[start..end], start);
     let parser = grammar::ItemParser::new();
@@ -127,6 +177,11 @@ fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Pa
                     }
                     tree.undo(mark);
                     syntax_errors.push(error);
+                } else {
+                    sink.item(&tree.program, parsed_item);
+                    if !S::KEEPS_TREE {
+                        tree.clear();
+                    }
                 }
             }
             Err(error) => {
@@ -155,6 +210,7 @@ fn parse_part(source: &str, start: usize, end: usize, budget: &ItemBudget) -> Pa
     Part {
         parsed,
         ends_between_items,
+        sink,
     }
 }
 

@@ -132,33 +132,38 @@ pub fn front_end_with(
     if source.len() > MAX_SOURCE_LEN {
         return Err(source_too_large(source.len()).into());
     }
+    // Each item is checked as soon as it has parsed, on the thread that
+    // parsed it; the join then resolves the calls between items.
     let start = Instant::now();
-    let mut parsed = parse(source);
-    // The arena grew by doubling; what it did not fill goes back before
-    // the IR is built beside it.
-    parsed.program.nodes.shrink_to_fit();
-    let mut errors = parsed.errors;
+    let (parsed, parts) = parser::parse_into(source, &check::ItemChecker::default);
     timings.parse = start.elapsed();
+    let errors = parsed.errors;
     if parsed.too_many_items {
         // Only some items were read: checking them would report calls to
         // the functions never read.
-        return Err(errors);
-    }
-    if !errors.is_empty() {
-        // Still check what did parse, so that every error is reported at
-        // once.
-        if let Err(more) = check::check_with(&parsed.program, env, &parsed.broken_definitions) {
-            errors.append(more);
-        }
         return Err(errors);
     }
     if cancelled() {
         return Err(interrupted().into());
     }
     let start = Instant::now();
-    let checked = check::check_with(&parsed.program, env, &[]);
+    let parts = parts
+        .into_iter()
+        .map(|(checker, names)| (checker.finish(), names))
+        .collect();
+    let checked = check::join_parts(parts, env, &parsed.broken_definitions);
     timings.check = start.elapsed();
-    checked
+    match checked {
+        // Every error is reported at once: the syntax errors and those of
+        // checking what did parse.
+        Err(more) => {
+            let mut errors = errors;
+            errors.append(more);
+            Err(errors)
+        }
+        Ok(_) if !errors.is_empty() => Err(errors),
+        ok => ok,
+    }
 }
 
 /// The error of a compile that an interrupt stopped.

@@ -50,6 +50,13 @@ impl Diagnostics {
         self.kept.insert(at, diagnostic);
     }
 
+    /// Whether an error starting at `start` pushed now would be kept
+    /// (until enough errors before it are pushed): worth working out help
+    /// for.
+    pub fn may_keep(&self, start: usize) -> bool {
+        self.kept.partition_point(|kept| kept.span.start <= start) < MAX_SHOWN_DIAGNOSTICS
+    }
+
     /// Adds the errors of `other`, as if each had been pushed here. (Those
     /// it only counted start after the ones it kept, so they would not be
     /// kept here either.)

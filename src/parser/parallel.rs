@@ -14,7 +14,8 @@
 use std::thread;
 
 use super::items::{ItemBudget, too_many_items};
-use super::{Parsed, Part, parse_part};
+use super::{ItemSink, KeepTree, Parsed, Part, parse_part};
+use crate::ast::Names;
 
 /// Sources smaller than this per thread are parsed on one thread: the
 /// threads would cost more than they save.
@@ -25,53 +26,89 @@ const MAX_PARTS: usize = 8;
 
 /// See the module documentation.
 pub(super) fn parse(source: &str) -> Parsed {
-    let wanted = (source.len() / MIN_PART_LEN).min(MAX_PARTS);
-    let threads = thread::available_parallelism().map_or(1, |n| n.get());
-    let mut parsed = if wanted < 2 {
-        parse_alone(source)
-    } else {
-        parse_in_parts(source, wanted.min(threads)).0
-    };
-    if parsed.too_many_items {
-        parsed.errors.push(too_many_items());
-    }
+    let (mut parsed, _) = join(parse_parts(source, wanted_parts(source), &|| KeepTree));
+    mark_too_many_items(&mut parsed);
     parsed
 }
 
-/// Parses `source` on this thread.
-fn parse_alone(source: &str) -> Parsed {
-    parse_part(source, 0, source.len(), &ItemBudget::new()).parsed
+/// Like [`parse`], with each part's items handed to a sink of its own
+/// (see [`super::parse_into`]).
+pub(super) fn parse_into<S: ItemSink + Send>(
+    source: &str,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> (Parsed, Vec<(S, Names)>) {
+    let (mut parsed, sinks) = join(parse_parts(source, wanted_parts(source), new_sink));
+    mark_too_many_items(&mut parsed);
+    (parsed, sinks)
 }
 
-/// Parses `source` in up to `parts` parts, one thread each; true if the
-/// parts' results were joined (false: parsed again on one thread).
-fn parse_in_parts(source: &str, parts: usize) -> (Parsed, bool) {
-    let starts = cuts(source, parts);
+/// [`parse_into`] in `parts` parts.
+#[cfg(test)]
+pub(super) fn parse_into_parts<S: ItemSink + Send>(
+    source: &str,
+    parts: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> (Parsed, Vec<(S, Names)>) {
+    let (mut parsed, sinks) = join(parse_parts(source, parts, new_sink));
+    mark_too_many_items(&mut parsed);
+    (parsed, sinks)
+}
+
+/// How many parts `source` is worth cutting into on this machine.
+fn wanted_parts(source: &str) -> usize {
+    let wanted = (source.len() / MIN_PART_LEN).min(MAX_PARTS);
+    let threads = thread::available_parallelism().map_or(1, |n| n.get());
+    wanted.min(threads)
+}
+
+fn mark_too_many_items(parsed: &mut Parsed) {
+    if parsed.too_many_items {
+        parsed.errors.push(too_many_items());
+    }
+}
+
+/// Parses `source` on this thread.
+fn parse_alone<S: ItemSink>(source: &str, sink: S) -> Part<S> {
+    parse_part(source, 0, source.len(), &ItemBudget::new(), sink)
+}
+
+/// Parses `source` in up to `parts` parts, one thread each (one part if
+/// `parts` is below 2, or if the cuts turn out wrong: then the whole
+/// source is parsed again on one thread).
+fn parse_parts<S: ItemSink + Send>(
+    source: &str,
+    parts: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+) -> Vec<Part<S>> {
+    let starts = if parts < 2 { vec![0] } else { cuts(source, parts) };
     if starts.len() < 2 {
-        return (parse_alone(source), false);
+        return vec![parse_alone(source, new_sink())];
     }
     let budget = ItemBudget::new();
     let budget = &budget;
     let ends = starts[1..].iter().copied().chain([source.len()]);
     let bounds: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
-    let parts: Vec<Part> = thread::scope(|scope| {
+    let parts: Vec<Part<S>> = thread::scope(|scope| {
         let others: Vec<_> = bounds[1..]
             .iter()
             .map(|&(start, end)| {
                 let spawned = thread::Builder::new()
                     .name("exprjit-parse".to_owned())
-                    .spawn_scoped(scope, move || parse_part(source, start, end, budget));
+                    .spawn_scoped(scope, move || {
+                        parse_part(source, start, end, budget, new_sink())
+                    });
                 // No thread to be had: that part waits for this one.
                 spawned.map_err(|_| (start, end))
             })
             .collect();
-        let mut parts = vec![parse_part(source, bounds[0].0, bounds[0].1, budget)];
+        let (start, end) = bounds[0];
+        let mut parts = vec![parse_part(source, start, end, budget, new_sink())];
         for other in others {
             parts.push(match other {
                 Ok(handle) => handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err((start, end)) => parse_part(source, start, end, budget),
+                Err((start, end)) => parse_part(source, start, end, budget, new_sink()),
             });
         }
         parts
@@ -83,9 +120,9 @@ fn parse_in_parts(source: &str, parts: usize) -> (Parsed, bool) {
             .iter()
             .any(|part| !part.ends_between_items)
     {
-        return (parse_alone(source), false);
+        return vec![parse_alone(source, new_sink())];
     }
-    (join(parts), true)
+    parts
 }
 
 /// Where the parts start: 0, then up to `parts - 1` starts of lines that
@@ -106,20 +143,31 @@ fn cuts(source: &str, parts: usize) -> Vec<usize> {
     starts
 }
 
-/// The parts' results as one, in source order.
-fn join(parts: Vec<Part>) -> Parsed {
-    let mut parts = parts.into_iter().map(|part| part.parsed);
-    let mut joined = parts.next().unwrap_or_default();
-    for part in parts {
+/// The parts' results as one, in source order: their trees joined (a
+/// sink that keeps none leaves only names to join, which stay with each
+/// part's sink).
+fn join<S: ItemSink>(parts: Vec<Part<S>>) -> (Parsed, Vec<(S, Names)>) {
+    let mut joined = Parsed::default();
+    let mut sinks = Vec::with_capacity(parts.len());
+    for (index, part) in parts.into_iter().enumerate() {
+        let mut parsed = part.parsed;
         // Every error of a later part starts after those of the earlier
         // ones: they are kept only while fewer than a hundred are.
-        joined.errors.append(part.errors);
-        joined.broken_definitions.extend(part.broken_definitions);
-        joined.incomplete |= part.incomplete;
-        joined.too_many_items |= part.too_many_items;
-        joined.program.append(part.program);
+        joined.errors.append(parsed.errors);
+        joined.broken_definitions.extend(parsed.broken_definitions);
+        joined.incomplete |= parsed.incomplete;
+        joined.too_many_items |= parsed.too_many_items;
+        if S::KEEPS_TREE {
+            if index == 0 {
+                joined.program = parsed.program;
+            } else {
+                joined.program.append(parsed.program);
+            }
+        } else {
+            sinks.push((part.sink, std::mem::take(&mut parsed.program.names)));
+        }
     }
-    joined
+    (joined, sinks)
 }
 
 #[cfg(test)]
@@ -141,11 +189,13 @@ mod tests {
 
     /// Whether the source was parsed in parts with each number of parts.
     fn agrees_with_one_thread(source: &str) -> Vec<bool> {
-        let alone = parse_alone(source);
+        let alone = join(vec![parse_alone(source, KeepTree)]).0;
         [2, 3, 7]
             .into_iter()
             .map(|parts| {
-                let (parsed, joined) = parse_in_parts(source, parts);
+                let parts_parsed = parse_parts(source, parts, &|| KeepTree);
+                let joined = parts_parsed.len() > 1;
+                let parsed = join(parts_parsed).0;
                 assert!(outcome(&parsed) == outcome(&alone), "{parts} parts differ");
                 joined
             })

@@ -74,6 +74,15 @@ impl Tree {
         self.args.clear();
     }
 
+    /// Drops every item read so far, which the sink has seen: what is
+    /// left is the interned names, which later items share.
+    pub(crate) fn clear(&mut self) {
+        self.program.items.clear();
+        self.program.nodes.clear();
+        self.program.args.clear();
+        self.program.params.clear();
+    }
+
     pub(crate) fn node(&mut self, kind: ExprKind, span: Span) -> NodeId {
         let id = u32::try_from(self.program.nodes.len()).expect("fewer than 2^32 nodes");
         let height = 1 + match kind {
