@@ -6,7 +6,6 @@
 //! node. `check` resolves the names and produces the flat [`crate::ir`]
 //! that code generation consumes.
 
-use std::collections::HashMap;
 use std::fmt;
 
 /// A half-open byte range `start..end` into the source text.
@@ -55,42 +54,81 @@ pub struct Program {
     pub names: Names,
 }
 
-/// The interned names of a program.
-#[derive(Clone, Debug, Default)]
+/// The interned names of a program: their text in one buffer and a hash
+/// table of symbols, so that interning allocates nothing per name and
+/// dropping the names frees a few buffers. Each name's hash is kept, for
+/// the table to grow without hashing again and for lookups of the same
+/// text in other tables ([`Names::hash_of`]).
+#[derive(Clone, Default)]
 pub struct Names {
-    text: Vec<Box<str>>,
-    ids: HashMap<Box<str>, Symbol, foldhash::fast::FixedState>,
+    /// Every name's text, one after another.
+    text: String,
+    /// Where each name ends in `text`: symbol `s` is
+    /// `ends[s - 1]..ends[s]` (from 0 for the first).
+    ends: Vec<u32>,
+    hashes: Vec<u64>,
+    table: hashbrown::HashTable<Symbol>,
+}
+
+impl fmt::Debug for Names {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl Names {
+    /// The hash of a name's text, the same in every table.
+    pub fn hash(name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        foldhash::fast::FixedState::default().hash_one(name)
+    }
+
     /// The symbol of `name`, interning it if it is new.
     pub fn intern(&mut self, name: &str) -> Symbol {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+        let hash = Names::hash(name);
+        if let Some(symbol) = self.get_hashed(name, hash) {
+            return symbol;
         }
-        let id = u32::try_from(self.text.len()).expect("fewer than 2^32 names");
-        self.text.push(name.into());
-        self.ids.insert(name.into(), id);
-        id
+        let symbol = u32::try_from(self.ends.len()).expect("fewer than 2^32 names");
+        self.text.push_str(name);
+        // The source limit keeps the text within 32 bits.
+        self.ends.push(self.text.len() as u32);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table
+            .insert_unique(hash, symbol, |&symbol| hashes[symbol as usize]);
+        symbol
     }
 
     /// The symbol of `name`, if the program writes it.
     pub fn get(&self, name: &str) -> Option<Symbol> {
-        self.ids.get(name).copied()
+        self.get_hashed(name, Names::hash(name))
+    }
+
+    /// The symbol of `name`, whose [`Names::hash`] is `hash`.
+    pub fn get_hashed(&self, name: &str, hash: u64) -> Option<Symbol> {
+        self.table
+            .find(hash, |&symbol| &self[symbol] == name)
+            .copied()
+    }
+
+    /// The [`Names::hash`] of `symbol`'s text.
+    pub fn hash_of(&self, symbol: Symbol) -> u64 {
+        self.hashes[symbol as usize]
     }
 
     /// How many distinct names there are: symbols are `0..len()`.
     pub fn len(&self) -> usize {
-        self.text.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
+        self.ends.is_empty()
     }
 
     /// Every name, in symbol order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.text.iter().map(|name| &**name)
+        (0..self.len()).map(|symbol| &self[symbol as Symbol])
     }
 }
 
@@ -98,7 +136,12 @@ impl std::ops::Index<Symbol> for Names {
     type Output = str;
 
     fn index(&self, symbol: Symbol) -> &str {
-        &self.text[symbol as usize]
+        let index = symbol as usize;
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1] as usize,
+        };
+        &self.text[start..self.ends[index] as usize]
     }
 }
 

@@ -9,8 +9,6 @@ use std::borrow::Borrow;
 
 use super::item::{CheckedPart, Event, PartItem};
 use super::{Environment, Known};
-use std::collections::HashMap;
-
 use crate::ast::{Names, Span, Symbol};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::ir::{self, FuncId, GlobalId};
@@ -50,8 +48,10 @@ enum Defined {
 struct Join<'a> {
     env: &'a dyn Environment,
     broken_names: &'a [String],
-    symbols: HashMap<&'a str, Symbol, foldhash::fast::FixedState>,
+    symbols: hashbrown::HashTable<Symbol>,
     names: Vec<&'a str>,
+    /// Indexed by symbol: its name's [`Names::hash`].
+    hashes: Vec<u64>,
     /// For each part, its symbols' symbols here ([`NO_SYMBOL`] if not
     /// looked at yet).
     part_symbols: Vec<Vec<Symbol>>,
@@ -88,8 +88,9 @@ pub(super) fn join<N: Borrow<Names>>(
     let mut join = Join {
         env,
         broken_names: broken,
-        symbols: HashMap::default(),
+        symbols: hashbrown::HashTable::new(),
         names: Vec::new(),
+        hashes: Vec::new(),
         part_symbols: part_names
             .iter()
             .map(|names| vec![NO_SYMBOL; names.len()])
@@ -104,8 +105,17 @@ pub(super) fn join<N: Borrow<Names>>(
         errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
-    let defs: usize = parts.iter().map(|part| part.defs.len()).sum();
-    join.out.funcs.reserve(defs);
+    // Room for the definitions and the top-level expressions (a REPL
+    // entry's declarations of earlier functions come on top).
+    let funcs: usize = parts
+        .iter()
+        .map(|part| part.defs.len() + part.exprs.len())
+        .sum();
+    join.out.funcs.reserve_exact(funcs);
+    // Room for every name at once: growing the table rehashes it, each
+    // step a walk of scattered strings.
+    let names: usize = part_names.iter().map(|names| names.len()).sum();
+    join.reserve(names + broken.len());
     for name in broken {
         let symbol = join.intern(name);
         join.broken[symbol as usize] = true;
@@ -212,28 +222,61 @@ impl<'a> Join<'a> {
         self.names[symbol as usize]
     }
 
+    /// Makes room for `names` more names.
+    fn reserve(&mut self, names: usize) {
+        let hashes = &self.hashes;
+        self.symbols
+            .reserve(names, |&symbol| hashes[symbol as usize]);
+        self.names.reserve(names);
+        self.hashes.reserve(names);
+        self.signatures.reserve(names);
+        self.earlier.reserve(names);
+        self.broken.reserve(names);
+        self.defined_here.reserve(names);
+    }
+
     /// The symbol of `name` here, looking up in the environment what it
     /// has of that name when the name is new.
     fn intern(&mut self, name: &'a str) -> Symbol {
-        let next = self.names.len() as Symbol;
-        let symbol = *self.symbols.entry(name).or_insert(next);
-        if symbol == next {
-            self.names.push(name);
-            let known = self.env.lookup(name);
-            self.signatures.push(known.as_ref().map(|known| Signature {
-                id: known.id,
-                local: None,
-                arity: known.arity,
-                defined: match known.signature {
-                    Some(_) => Defined::Earlier,
-                    None => Defined::Called,
-                },
-            }));
-            self.earlier.push(known);
-            self.broken.push(false);
-            self.defined_here.push(false);
+        self.intern_hashed(name, Names::hash(name))
+    }
+
+    /// [`Join::intern`] of `name`, whose [`Names::hash`] is `hash`.
+    fn intern_hashed(&mut self, name: &'a str, hash: u64) -> Symbol {
+        let names = &self.names;
+        if let Some(&symbol) = self
+            .symbols
+            .find(hash, |&symbol| names[symbol as usize] == name)
+        {
+            return symbol;
         }
+        let symbol = self.names.len() as Symbol;
+        self.names.push(name);
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.symbols
+            .insert_unique(hash, symbol, |&symbol| hashes[symbol as usize]);
+        let known = self.env.lookup(name);
+        self.signatures.push(known.as_ref().map(|known| Signature {
+            id: known.id,
+            local: None,
+            arity: known.arity,
+            defined: match known.signature {
+                Some(_) => Defined::Earlier,
+                None => Defined::Called,
+            },
+        }));
+        self.earlier.push(known);
+        self.broken.push(false);
+        self.defined_here.push(false);
         symbol
+    }
+
+    /// The symbol here of `name`, if it has one.
+    fn get(&self, name: &str) -> Option<Symbol> {
+        self.symbols
+            .find(Names::hash(name), |&symbol| self.names[symbol as usize] == name)
+            .copied()
     }
 
     /// The symbol here of symbol `symbol` of part `part`.
@@ -242,7 +285,7 @@ impl<'a> Join<'a> {
         if mapped != NO_SYMBOL {
             return mapped;
         }
-        let mapped = self.intern(&names[symbol]);
+        let mapped = self.intern_hashed(&names[symbol], names.hash_of(symbol));
         self.part_symbols[part][symbol as usize] = mapped;
         mapped
     }
@@ -408,9 +451,8 @@ impl<'a> Join<'a> {
         }
         let old_arity = old.arity;
         let redefined = |name: &str| {
-            self.symbols
-                .get(name)
-                .is_some_and(|&symbol| self.defined_here[symbol as usize])
+            self.get(name)
+                .is_some_and(|symbol| self.defined_here[symbol as usize])
         };
         let callers: Vec<String> = self
             .env
@@ -477,7 +519,7 @@ impl<'a> Join<'a> {
             .names()
             .into_iter()
             .chain(self.broken_names.iter().cloned())
-            .filter(|name| !self.symbols.contains_key(name.as_str()));
+            .filter(|name| self.get(name).is_none());
         here.chain(elsewhere).collect()
     }
 
