@@ -115,6 +115,9 @@ struct Mapping {
 impl Mapping {
     fn new(len: usize, prot: libc::c_int) -> io::Result<Mapping> {
         let len = page_round(len);
+        // Every page is written at once (the code is copied in): the kernel
+        // maps them all in one call (`MAP_POPULATE`) rather than on a fault
+        // each, which was most of the time of loading a large program.
         // SAFETY: a fresh anonymous mapping at an address of the kernel's
         // choosing cannot alias any existing Rust object.
         let ptr = unsafe {
@@ -122,7 +125,7 @@ impl Mapping {
                 std::ptr::null_mut(),
                 len,
                 prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
                 -1,
                 0,
             )
