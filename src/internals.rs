@@ -4,5 +4,5 @@
 //! itself); it may change in any release.
 
 pub use crate::artifact::{Artifact, CodeMap, FuncCode, Symbol, TrapKind, TrapSite};
-pub use crate::codegen::compile;
+pub use crate::codegen::{compile, compile_in_parts};
 pub use crate::disasm::{disassemble, listing};

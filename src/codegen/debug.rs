@@ -45,6 +45,23 @@ impl Recorder {
         self.tables.as_mut()
     }
 
+    /// Adds `other`'s rows (of code that starts at `base`) after these, as
+    /// if they had been recorded here: code emitted in parts is joined.
+    pub(crate) fn append(&mut self, other: Recorder, base: usize) {
+        if let (Some(tables), Some(other)) = (&mut self.tables, other.tables) {
+            let lines = other.lines.into_iter().map(|row| LineRow {
+                offset: row.offset + base,
+                ..row
+            });
+            tables.lines.extend(lines);
+            let frames = other.frames.into_iter().map(|row| FrameRow {
+                offset: row.offset + base,
+                ..row
+            });
+            tables.frames.extend(frames);
+        }
+    }
+
     /// The tables, sorted, one row per offset (of rows recorded at one
     /// offset, the last: the code in front of it turned out empty, e.g.
     /// a relaxed-away jump or a dropped `add rsp, 0`).

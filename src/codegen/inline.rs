@@ -19,10 +19,18 @@
 //! only the first [`MAX_INLINE_NODES`] + 1 nodes of each function that is
 //! called, right before its body is expanded (while it is in the cache
 //! for the expansion), and never the bodies of functions too large.
+//!
+//! The decisions depend on the order they are asked for (where a chain is
+//! cut, which of two mutually recursive helpers is sized inside the
+//! other). Code generated in parallel must not depend on which thread asks
+//! first, so before the threads start [`InlinePlan::decide_in_order`]
+//! asks every question in the order one thread would, and
+//! [`InlinePlan::freeze`] makes the plan read-only (and shareable).
 
-use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::ir::{self, FuncId, Kind};
+use crate::codegen::analysis::additive_self_call;
+use crate::ir::{self, FuncId, Kind, NodeId};
 
 /// The largest body, in IR nodes after expanding what it inlines itself,
 /// that is inlined: about the size of a two-line helper (`max`, a hash
@@ -39,7 +47,13 @@ const MAX_CHAIN: usize = 16;
 #[derive(Debug)]
 pub struct InlinePlan<'p> {
     program: &'p ir::CheckedProgram,
-    decided: RefCell<Vec<Decision>>,
+    /// Each function's [`Decision`], encoded (see [`Decision::encode`]).
+    /// Atomics (always accessed `Relaxed`, as plain loads and stores)
+    /// only so that a frozen plan can be shared by the code generation
+    /// threads: an unfrozen one is used by one thread.
+    decided: Vec<AtomicU8>,
+    /// No decision is made any more: what is not decided is not inlined.
+    frozen: bool,
 }
 
 /// What is known about inlining one function.
@@ -54,21 +68,190 @@ enum Decision {
     Never,
 }
 
+impl Decision {
+    /// The decision in a byte: sizes are at most [`MAX_INLINE_NODES`].
+    fn encode(self) -> u8 {
+        match self {
+            Decision::Unknown => 0,
+            Decision::Sizing => 1,
+            Decision::Never => 2,
+            Decision::Inline { size, leaf } => {
+                debug_assert!(size <= MAX_INLINE_NODES);
+                3 + ((size as u8) << 1 | u8::from(leaf))
+            }
+        }
+    }
+
+    /// The decision [`Decision::encode`] encoded as `byte`.
+    fn decode(byte: u8) -> Decision {
+        match byte {
+            0 => Decision::Unknown,
+            1 => Decision::Sizing,
+            2 => Decision::Never,
+            n => Decision::Inline {
+                size: usize::from((n - 3) >> 1),
+                leaf: (n - 3) & 1 == 1,
+            },
+        }
+    }
+}
+
+const _: () = assert!(3 + (MAX_INLINE_NODES << 1 | 1) <= u8::MAX as usize);
+
 impl<'p> InlinePlan<'p> {
     /// The plan for `program`; nothing is decided yet.
     pub fn of(program: &'p ir::CheckedProgram) -> InlinePlan<'p> {
-        InlinePlan {
-            program,
-            decided: RefCell::new(vec![Decision::Unknown; program.funcs.len()]),
-        }
+        Self::all(program, Decision::Unknown)
     }
 
     /// A plan that inlines nothing.
     pub fn none(program: &'p ir::CheckedProgram) -> InlinePlan<'p> {
+        Self::all(program, Decision::Never)
+    }
+
+    fn all(program: &'p ir::CheckedProgram, decision: Decision) -> InlinePlan<'p> {
         InlinePlan {
             program,
-            decided: RefCell::new(vec![Decision::Never; program.funcs.len()]),
+            decided: (0..program.funcs.len())
+                .map(|_| AtomicU8::new(decision.encode()))
+                .collect(),
+            frozen: false,
         }
+    }
+
+    fn get(&self, func: FuncId) -> Option<Decision> {
+        let byte = self.decided.get(func)?.load(Ordering::Relaxed);
+        Some(Decision::decode(byte))
+    }
+
+    fn set(&self, func: FuncId, decision: Decision) {
+        self.decided[func].store(decision.encode(), Ordering::Relaxed);
+    }
+
+    /// Makes every decision the code generator will ask for, in the order
+    /// one thread emitting the functions in order asks for them: the
+    /// analysis of each function ([`crate::codegen::analysis::Facts`])
+    /// asks first, at every call it reaches, in its walk's order, before
+    /// it expands the call (the lowering then asks the same questions
+    /// again). Walks with an explicit stack, so any nesting depth is fine.
+    pub(crate) fn decide_in_order(&self) {
+        /// A step of the walk: a node of a function's body (and whether it
+        /// is in tail position), or the start or end of an expansion.
+        enum Step {
+            Node { func: FuncId, node: NodeId, tail: bool },
+            Expand { func: FuncId, tail: bool },
+            Done,
+        }
+        let mut work = Vec::new();
+        let mut expanding = Vec::new();
+        for (id, func) in self.program.funcs.iter().enumerate() {
+            if func.is_external() || self.decides_alone(id, func) {
+                continue;
+            }
+            expanding.clear();
+            expanding.push(id);
+            work.push(Step::Node {
+                func: id,
+                node: func.root().id(),
+                tail: true,
+            });
+            while let Some(step) = work.pop() {
+                let (func, node, tail) = match step {
+                    Step::Node { func, node, tail } => (func, node, tail),
+                    Step::Expand { func, tail } => {
+                        expanding.push(func);
+                        work.push(Step::Done);
+                        work.push(Step::Node {
+                            func,
+                            node: self.program.funcs[func].root().id(),
+                            tail,
+                        });
+                        continue;
+                    }
+                    Step::Done => {
+                        expanding.pop();
+                        continue;
+                    }
+                };
+                let expr = self.program.funcs[func].root().sibling(node);
+                let at = |node: ir::Expr<'_>, tail| Step::Node {
+                    func,
+                    node: node.id(),
+                    tail,
+                };
+                // Pushed last first: the walk's order is the analysis's.
+                match expr.kind() {
+                    Kind::Int(_) | Kind::Local(_) => {}
+                    Kind::Unary { operand, .. } => work.push(at(operand, false)),
+                    // The analysis walks the other operand of `e + f(args)`
+                    // returned first (the call is to the function itself,
+                    // never expanded, so only its arguments follow).
+                    Kind::Binary { .. } if tail && additive_self_call(expr, id).is_some() => {
+                        let (e, call) = additive_self_call(expr, id).expect("matched");
+                        work.push(at(call, true));
+                        work.push(at(e, false));
+                    }
+                    Kind::Binary { lhs, rhs, .. } => {
+                        work.push(at(rhs, false));
+                        work.push(at(lhs, false));
+                    }
+                    Kind::If {
+                        cond,
+                        then_branch,
+                        else_branch,
+                        ..
+                    } => {
+                        work.push(at(else_branch, tail));
+                        work.push(at(then_branch, tail));
+                        work.push(at(cond, false));
+                    }
+                    Kind::Let { value, body, .. } => {
+                        work.push(at(body, tail));
+                        work.push(at(value, false));
+                    }
+                    Kind::Call { func: callee, args, .. } => {
+                        if !expanding.contains(&callee) && self.inlines(callee, tail) {
+                            work.push(Step::Expand { func: callee, tail });
+                        }
+                        for arg in args.iter().rev() {
+                            work.push(at(arg, false));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// For [`Self::decide_in_order`], without walking function `id`'s body
+    /// when the order of its calls cannot matter: when they reach at most
+    /// one function that is not decided against already (nor external,
+    /// nor `id` itself, never asked about), and that one is undecided, to
+    /// be decided against. Then asks about it and returns true; else
+    /// (with the question asked, if there was one) false: the body must
+    /// be walked.
+    fn decides_alone(&self, id: FuncId, func: &ir::Func) -> bool {
+        let mut open = None;
+        for callee in func.body.callees() {
+            let settled = callee == id
+                || self.program.funcs[callee].is_external()
+                || self.get(callee) == Some(Decision::Never);
+            match open {
+                _ if settled => {}
+                None => open = Some(callee),
+                Some(other) if other == callee => {}
+                Some(_) => return false,
+            }
+        }
+        match open {
+            None => true,
+            Some(callee) => self.get(callee) == Some(Decision::Unknown) && self.decide(callee, 0).is_none(),
+        }
+    }
+
+    /// Makes no decision from now on (what is undecided is not inlined),
+    /// so that threads can share the plan and see the same decisions.
+    pub(crate) fn freeze(&mut self) {
+        self.frozen = true;
     }
 
     /// Whether calls to `func` are expanded in place (where they do not
@@ -83,9 +266,20 @@ impl<'p> InlinePlan<'p> {
     /// `func`'s size with its inlined calls expanded and whether that
     /// makes no call, if it is inlined.
     fn decide(&self, func: FuncId, chain: usize) -> Option<(usize, bool)> {
-        match self.decided.borrow().get(func).copied()? {
+        match self.get(func)? {
             Decision::Inline { size, leaf } => return Some((size, leaf)),
             Decision::Never | Decision::Sizing => return None,
+            Decision::Unknown if self.frozen => {
+                // Every function the code generator asks about was decided
+                // before the plan was frozen (an external one is never
+                // inlined, and stays undecided); not inlining would still
+                // be correct code, but not one thread's.
+                debug_assert!(
+                    self.program.funcs[func].is_external(),
+                    "function {func} undecided in a frozen plan"
+                );
+                return None;
+            }
             Decision::Unknown => {}
         }
         // A function of another entry has no body here, and the table
@@ -93,12 +287,15 @@ impl<'p> InlinePlan<'p> {
         if chain > MAX_CHAIN || self.program.funcs[func].is_external() {
             return None;
         }
-        self.decided.borrow_mut()[func] = Decision::Sizing;
+        self.set(func, Decision::Sizing);
         let decision = self.size(func, chain);
-        self.decided.borrow_mut()[func] = match decision {
-            Some((size, leaf)) => Decision::Inline { size, leaf },
-            None => Decision::Never,
-        };
+        self.set(
+            func,
+            match decision {
+                Some((size, leaf)) => Decision::Inline { size, leaf },
+                None => Decision::Never,
+            },
+        );
         decision
     }
 
@@ -215,7 +412,7 @@ mod tests {
         assert!(plan.inlines(id(&program, "f19999"), false));
         assert!(plan.inlines(id(&program, "f0"), false));
         let sized = (0..20_000)
-            .filter(|&f| plan.decided.borrow()[f] != Decision::Unknown)
+            .filter(|&f| plan.get(f) != Some(Decision::Unknown))
             .count();
         assert!(sized <= MAX_CHAIN + 2, "{sized} functions sized");
     }

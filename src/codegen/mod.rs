@@ -5,8 +5,10 @@
 //! are expanded at their call sites; [`analysis`] looks at each function
 //! before it is lowered; `lower` walks it once and emits its code, with
 //! [`regs`] and
-//! [`divide`] as helpers. The output is plain data (see
-//! [`crate::artifact`]): nothing downstream knows how it was made.
+//! [`divide`] as helpers. A large program's functions are emitted on
+//! several threads, in parts that `shards` joins into the code one thread
+//! would emit. The output is plain data (see [`crate::artifact`]): nothing
+//! downstream knows how it was made.
 
 pub mod analysis;
 mod debug;
@@ -14,6 +16,7 @@ pub mod divide;
 pub mod inline;
 mod lower;
 pub mod regs;
+mod shards;
 mod trampoline;
 
 // Only a REPL session redirects code.
@@ -21,10 +24,13 @@ mod trampoline;
 pub use trampoline::redirect;
 pub mod x64;
 
+use std::ops::Range;
+
 use crate::abi::REGISTER_ARGS;
-use crate::artifact::{Artifact, BatchEntry, CodeMap, FrameRule, FuncCode, TrapKind, TrapSite};
+use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, TrapKind};
 use crate::ir;
-use lower::Links;
+use lower::{Emitted, Links};
+use x64::{Assembler, Label};
 
 /// Function entries start at a multiple of this many bytes.
 const FUNCTION_ALIGNMENT: usize = 16;
@@ -58,21 +64,90 @@ pub fn compile(program: &ir::CheckedProgram) -> Artifact {
 /// `batch_entries`, also an argument loader before each function of at
 /// most six parameters, for the library.
 pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact {
-    let mut asm = x64::Assembler::new();
-    let mut debug = debug::Recorder::new(options.debug_info);
+    compile_in_parts(program, options, shards::count(program))
+}
+
+/// Like [`compile_with`], with the functions emitted in `parts` parts on
+/// as many threads (one: on this thread), rather than as many as the
+/// machine and the program's size call for: for tests, which check that
+/// the parts join into what one thread emits. (Not in the library's API:
+/// this module is public only with the `internals` feature.)
+pub fn compile_in_parts(program: &ir::CheckedProgram, options: Options, parts: usize) -> Artifact {
+    shards::compile(program, options, parts)
+}
+
+/// What precedes the functions, emitted with the first part only.
+#[derive(Debug)]
+struct Head {
+    enter: usize,
+    trap_exit: usize,
+    undefined: Option<usize>,
+    batch: Vec<BatchEntry>,
+}
+
+/// A contiguous run of the program's functions, emitted into an assembler
+/// of its own, its offsets counted from its own start.
+#[derive(Debug)]
+struct Part {
+    /// The code, with the jumps and calls to its own labels resolved.
+    code: Vec<u8>,
+    /// The rel32 fields (offset, label) of the jumps and calls to labels
+    /// bound in another part: functions, and the trap exit.
+    unresolved: Vec<(usize, Label)>,
+    /// Its functions, in order.
+    funcs: Vec<FuncCode>,
+    emitted: Emitted,
+    debug: debug::Recorder,
+    /// In the first part only.
+    head: Option<Head>,
+}
+
+/// A new assembler with the labels every part shares: the trap exit, then
+/// each function's entry. Made first and in the same order in every
+/// part's assembler, they have the same numbers in all.
+fn assembler(program: &ir::CheckedProgram) -> (Assembler, Label, Vec<Label>) {
+    let mut asm = Assembler::new();
     let trap_exit = asm.new_label();
-    let enter = trampoline::emit(&mut asm, trap_exit, &mut debug);
+    let funcs = program.funcs.iter().map(|_| asm.new_label()).collect();
+    (asm, trap_exit, funcs)
+}
+
+/// The links of the parts' lowering (see [`assembler`] for the labels).
+fn links<'p>(
+    program: &'p ir::CheckedProgram,
+    options: Options,
+    trap_exit: Label,
+    funcs: Vec<Label>,
+) -> Links<'p> {
+    Links {
+        program,
+        function_table: options.function_table,
+        inline: if options.no_inlining {
+            inline::InlinePlan::none(program)
+        } else {
+            inline::InlinePlan::of(program)
+        },
+        funcs,
+        trap_exit,
+    }
+}
+
+/// Emits the entry trampoline, the trap exit, the undefined-function stub
+/// (with a function table) and the batch entries.
+fn emit_head(asm: &mut Assembler, links: &Links, options: Options, debug: &mut debug::Recorder) -> Head {
+    let trap_exit = links.trap_exit;
+    let enter = trampoline::emit(asm, trap_exit, debug);
     let trap_exit_offset = asm.label_offset(trap_exit).expect("trap exit is bound");
     let undefined = options
         .function_table
-        .map(|_| trampoline::emit_undefined(&mut asm, trap_exit, &mut debug));
+        .map(|_| trampoline::emit_undefined(asm, trap_exit, debug));
     let mut batch = Vec::new();
     if options.batch_entries {
-        let mut arities: Vec<usize> = program.funcs.iter().map(|f| f.arity).collect();
+        let mut arities: Vec<usize> = links.program.funcs.iter().map(|f| f.arity).collect();
         arities.sort_unstable();
         arities.dedup();
         for arity in arities {
-            let code = trampoline::emit_batch(&mut asm, arity, trap_exit, &mut debug);
+            let code = trampoline::emit_batch(asm, arity, trap_exit, debug);
             batch.push(BatchEntry {
                 arity,
                 offset: code.offset,
@@ -81,22 +156,25 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
             });
         }
     }
-    let links = Links {
-        program,
-        function_table: options.function_table,
-        expanded: std::cell::RefCell::new(Vec::new()),
-        inline: if options.no_inlining {
-            inline::InlinePlan::none(program)
-        } else {
-            inline::InlinePlan::of(program)
-        },
-        funcs: program.funcs.iter().map(|_| asm.new_label()).collect(),
-        trap_exit,
-    };
-    let mut traps = Vec::new();
+    Head {
+        enter,
+        trap_exit: trap_exit_offset,
+        undefined,
+        batch,
+    }
+}
+
+/// Emits the functions `ids` into `asm` (made by [`assembler`]), after the
+/// [`Head`] if `head`.
+fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usize>, head: bool) -> Part {
+    let program = links.program;
+    let mut debug = debug::Recorder::new(options.debug_info);
+    let head = head.then(|| emit_head(&mut asm, links, options, &mut debug));
+    let mut emitted = Emitted::default();
     let mut facts = analysis::Facts::default();
-    let mut funcs = Vec::with_capacity(program.funcs.len());
-    for (id, func) in program.funcs.iter().enumerate() {
+    let mut funcs = Vec::with_capacity(ids.len());
+    for id in ids {
+        let func = &program.funcs[id];
         if func.is_external() {
             assert!(
                 options.function_table.is_some(),
@@ -131,9 +209,9 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
             loader
         });
         let offset = asm.offset();
-        let traps_before = traps.len();
-        let frameless = lower::function(&mut asm, &links, &mut traps, &mut debug, &mut facts, id);
-        let sites = &traps[traps_before..];
+        let traps_before = emitted.traps.len();
+        let frameless = lower::function(&mut asm, links, &mut emitted, &mut debug, &mut facts, id);
+        let sites = &emitted.traps[traps_before..];
         funcs.push(FuncCode {
             name: func.name.clone(),
             name_span: func.name_span,
@@ -151,29 +229,13 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
             inlined: Vec::new(),
         });
     }
-    let mut expanded = links.expanded.take();
-    expanded.sort_unstable();
-    expanded.dedup();
-    for (func, callee) in expanded {
-        funcs[func].inlined.push(callee);
-    }
-    if options.function_table.is_some() {
-        // Room for a redirect at the last function's entry too.
-        asm.align_with_int3(trampoline::REDIRECT_ROOM);
-    }
-    traps.sort_by_key(|t: &TrapSite| t.offset);
-    let code = asm.finish();
-    Artifact {
-        map: CodeMap {
-            enter,
-            trap_exit: trap_exit_offset,
-            undefined,
-            funcs,
-            traps,
-            batch,
-            code_len: code.len(),
-            debug: debug.finish(),
-        },
+    let (code, unresolved) = asm.finish_bound();
+    Part {
         code,
+        unresolved,
+        funcs,
+        emitted,
+        debug,
+        head,
     }
 }

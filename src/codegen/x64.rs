@@ -133,6 +133,19 @@ impl Cond {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Label(u32);
 
+impl Label {
+    /// Its number: labels are numbered in the order they are made.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Fills in the rel32 field at `at` of `code` to reach `target`.
+pub fn write_rel32(code: &mut [u8], at: usize, target: usize) {
+    let rel = i32::try_from(target as i64 - (at as i64 + 4)).expect("jump farther than 2 GiB");
+    code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+}
+
 /// Where a 32-bit immediate was emitted, so that it can be patched once its
 /// value is known (e.g. a frame size), and where its instruction starts and
 /// ends (so that it can be dropped if the value makes it a no-op).
@@ -326,14 +339,25 @@ impl Assembler {
     ///
     /// # Panics
     /// If a label that is jumped to was never bound (a code generator bug).
-    pub fn finish(mut self) -> Vec<u8> {
+    pub fn finish(self) -> Vec<u8> {
+        let (code, unresolved) = self.finish_bound();
+        assert!(unresolved.is_empty(), "jump to a label never bound");
+        code
+    }
+
+    /// Resolves the jumps and calls to bound labels; returns the code and
+    /// the rel32 fields (offset, label) of the others, for the caller to
+    /// fill in with [`write_rel32`] once it knows where their targets are
+    /// (code generated in parts, see `codegen::shards`).
+    pub fn finish_bound(mut self) -> (Vec<u8>, Vec<(usize, Label)>) {
+        let mut unresolved = Vec::new();
         for &(at, label) in &self.fixups {
-            let target = self.labels[label.0 as usize].expect("jump to a label never bound");
-            let rel = target as i64 - (at as i64 + 4);
-            let rel = i32::try_from(rel).expect("jump farther than 2 GiB");
-            self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+            match self.labels[label.0 as usize] {
+                Some(target) => write_rel32(&mut self.code, at, target),
+                None => unresolved.push((at, label)),
+            }
         }
-        self.code
+        (self.code, unresolved)
     }
 
     /// The index of the first fixup at `offset` or after it.

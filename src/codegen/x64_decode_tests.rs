@@ -927,13 +927,47 @@ fn branches_to_labels_at_every_distance() {
     }
 }
 
+/// Code emitted in parts: the jumps to labels bound elsewhere come back
+/// unresolved, and filled in once their targets are placed, they are the
+/// bytes one assembler gives.
+#[test]
+fn finishing_with_labels_bound_elsewhere() {
+    let mut whole = Assembler::new();
+    let (early, late) = (whole.new_label(), whole.new_label());
+    whole.bind(early);
+    whole.ret();
+    whole.align_with_int3(16);
+    whole.call(late);
+    whole.jmp(early);
+    whole.bind(late);
+    whole.ret();
+    let whole = whole.finish();
+
+    let mut part = Assembler::new();
+    let (early_in_part, late_in_part) = (part.new_label(), part.new_label());
+    part.call(late_in_part);
+    part.jmp(early_in_part);
+    part.bind(late_in_part);
+    part.ret();
+    let (mut code, unresolved) = part.finish_bound();
+    assert_eq!(unresolved.len(), 1);
+    let (at, label) = unresolved[0];
+    assert_eq!(label, early_in_part);
+    let mut joined = vec![0xC3];
+    joined.resize(16, 0xCC);
+    joined.append(&mut code);
+    crate::codegen::x64::write_rel32(&mut joined, 16 + at, 0);
+    assert_eq!(joined, whole);
+}
+
 /// Every public method of [`Assembler`] that emits code must be exercised
 /// above: a new instruction form fails here until it is cross-checked.
 #[test]
 fn every_emitting_method_is_cross_checked() {
     /// The methods that manage labels and the buffer rather than emit.
-    const NOT_EMITTING: [&str; 10] = [
+    const NOT_EMITTING: [&str; 11] = [
         "new",
+        "finish_bound",
         "truncate",
         "relax",
         "drop_instruction",

@@ -134,7 +134,7 @@ impl FuncLowering<'_> {
         tail: bool,
     ) {
         let callee = &self.links.program.funcs[func];
-        self.links.expanded.borrow_mut().push((self.func.id, func));
+        self.expanded.push((self.func.id, func));
         let base = self.func.facts.inline_base(self.site.local_base, call);
         for (param, arg) in args.iter().enumerate() {
             self.bind_local(base + param, arg);

@@ -89,22 +89,31 @@ type Slots = SmallVec<[bool; 16]>;
 
 /// What every function's lowering shares: the program, which calls are
 /// expanded in place, and where code can jump (every function's entry, and
-/// the shared trap exit).
+/// the shared trap exit). Read-only, so that threads emitting different
+/// functions can share it (each into its own [`Assembler`], whose labels
+/// are numbered alike: see `codegen::shards`).
 pub(crate) struct Links<'p> {
     pub(crate) program: &'p ir::CheckedProgram,
     /// The function table's address, for calls to external functions
     /// ([`crate::codegen::Options::function_table`]).
     pub(crate) function_table: Option<u64>,
-    /// Every (function, callee) pair where a call was expanded in place
-    /// (in any attempt), for [`crate::artifact::FuncCode::inlined`].
-    pub(crate) expanded: std::cell::RefCell<Vec<(FuncId, FuncId)>>,
     pub(crate) inline: InlinePlan<'p>,
     pub(crate) funcs: Vec<Label>,
     pub(crate) trap_exit: Label,
 }
 
+/// What lowering functions adds to, besides the code: one per assembler.
+#[derive(Debug, Default)]
+pub(crate) struct Emitted {
+    /// The trap sites, in the order they were emitted.
+    pub(crate) traps: Vec<TrapSite>,
+    /// Every (function, callee) pair where a call was expanded in place
+    /// (in any attempt), for [`crate::artifact::FuncCode::inlined`].
+    pub(crate) expanded: Vec<(FuncId, FuncId)>,
+}
+
 /// Emits function `id` of the program at the assembler's current offset,
-/// appending its trap sites to `traps`. Tries without a frame first when the
+/// appending its trap sites and expanded calls to `emitted`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
 /// `facts` is scratch space, reused from function to function; `debug`
@@ -114,11 +123,12 @@ pub(crate) struct Links<'p> {
 pub(crate) fn function(
     asm: &mut Assembler,
     links: &Links,
-    traps: &mut Vec<TrapSite>,
+    emitted: &mut Emitted,
     debug: &mut Recorder,
     facts: &mut Facts,
     id: FuncId,
 ) -> bool {
+    let Emitted { traps, expanded } = emitted;
     let func = &links.program.funcs[id];
     let offset = asm.offset();
     facts.refill(func, id, links.program, &links.inline);
@@ -136,8 +146,9 @@ pub(crate) fn function(
             no_selects,
             ..Shape::new(facts, pool_homes, loop_budget)
         };
-        let attempt = FuncLowering::new(asm, links, traps, debug, id, func, facts, shape, frame)
-            .emit(func);
+        let outputs = (&mut *traps, &mut *expanded, &mut *debug);
+        let attempt =
+            FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame).emit(func);
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
@@ -277,6 +288,8 @@ struct FuncLowering<'a> {
     /// Where the parameters live in each state of the function.
     layout: Layout,
     traps: Traps<'a>,
+    /// Where calls expanded in place are noted.
+    expanded: &'a mut Vec<(FuncId, FuncId)>,
     site: Site,
     retry: RetrySignals,
     /// Line and call-frame rows, when debug info is on.
@@ -291,6 +304,14 @@ struct FuncLowering<'a> {
     /// (see [`FuncLowering::arithmetic_chain`]).
     nested_operations: u32,
 }
+
+/// Where an attempt puts what it emits besides code: trap sites, expanded
+/// calls, debug rows.
+type Outputs<'a> = (
+    &'a mut Vec<TrapSite>,
+    &'a mut Vec<(FuncId, FuncId)>,
+    &'a mut Recorder,
+);
 
 /// What is fixed about the function being lowered.
 struct FuncInfo<'a> {
@@ -340,8 +361,7 @@ impl<'a> FuncLowering<'a> {
     fn new(
         asm: &'a mut Assembler,
         links: &'a Links<'a>,
-        traps: &'a mut Vec<TrapSite>,
-        debug: &'a mut Recorder,
+        (traps, expanded, debug): Outputs<'a>,
         id: FuncId,
         func: &ir::Func,
         facts: &'a Facts,
@@ -364,6 +384,7 @@ impl<'a> FuncLowering<'a> {
                 sites: traps,
                 stubs: SmallVec::new(),
             },
+            expanded,
             site: Site {
                 looping: loops::Copy::default(),
                 local_base: 0,
