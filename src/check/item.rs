@@ -54,13 +54,11 @@ pub(super) enum Event {
     },
 }
 
-/// A definition, checked as far as it can be on its own.
+/// A definition, checked as far as it can be on its own: its function is
+/// the same index of [`CheckedPart::funcs`].
 #[derive(Debug)]
 pub(super) struct Definition {
     pub(super) name: ast::Ident,
-    /// Everything but its [`ir::Func::link`], and with its calls
-    /// unresolved.
-    pub(super) func: ir::Func,
     /// Its events in [`CheckedPart::events`].
     pub(super) events: Range<usize>,
 }
@@ -86,6 +84,11 @@ pub(super) enum PartItem {
 #[derive(Debug, Default)]
 pub(crate) struct CheckedPart {
     pub(super) defs: Vec<Definition>,
+    /// The definitions' functions: everything but their
+    /// [`ir::Func::link`], with their calls unresolved. (Apart from
+    /// `defs`, so that the join can take them as they are into the
+    /// program, the first part's without a copy.)
+    pub(super) funcs: Vec<ir::Func>,
     pub(super) exprs: Vec<Expression>,
     pub(super) items: Vec<PartItem>,
     pub(super) events: Vec<Event>,
@@ -143,9 +146,9 @@ impl ItemChecker {
                 self.part.items.push(PartItem::Def);
                 self.part.defs.push(Definition {
                     name: def.name,
-                    func,
                     events,
                 });
+                self.part.funcs.push(func);
             }
             ast::Item::Expr(root) => {
                 let mut locals = 0;

@@ -9,6 +9,8 @@ use std::borrow::Borrow;
 
 use super::item::{CheckedPart, Event, PartItem};
 use super::{Environment, Known};
+use std::collections::HashMap;
+
 use crate::ast::{Names, Span, Symbol};
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::ir::{self, FuncId, GlobalId};
@@ -56,7 +58,8 @@ struct Join<'a> {
     /// looked at yet).
     part_symbols: Vec<Vec<Symbol>>,
     /// Indexed by symbol: what the environment has of that name.
-    earlier: Vec<Option<Known>>,
+    /// (Only the names it has: none for a file.)
+    earlier: HashMap<Symbol, Known>,
     /// Indexed by symbol: the function of that name, if any.
     signatures: Vec<Option<Signature>>,
     /// Indexed by symbol: functions defined by items that failed to parse.
@@ -95,7 +98,7 @@ pub(super) fn join<N: Borrow<Names>>(
             .iter()
             .map(|names| vec![NO_SYMBOL; names.len()])
             .collect(),
-        earlier: Vec::new(),
+        earlier: HashMap::new(),
         signatures: Vec::new(),
         broken: Vec::new(),
         defined_here: Vec::new(),
@@ -105,13 +108,6 @@ pub(super) fn join<N: Borrow<Names>>(
         errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
-    // Room for the definitions and the top-level expressions (a REPL
-    // entry's declarations of earlier functions come on top).
-    let funcs: usize = parts
-        .iter()
-        .map(|part| part.defs.len() + part.exprs.len())
-        .sum();
-    join.out.funcs.reserve_exact(funcs);
     // Room for every name at once: growing the table rehashes it, each
     // step a walk of scattered strings.
     let names: usize = part_names.iter().map(|names| names.len()).sum();
@@ -126,15 +122,47 @@ pub(super) fn join<N: Borrow<Names>>(
 
     // Every definition is declared before any call is resolved.
     let mut locals: Vec<Vec<Option<FuncId>>> = Vec::with_capacity(parts.len());
-    for (index, part) in parts.iter_mut().enumerate() {
+    let mut ids: Vec<GlobalId> = Vec::new();
+    let mut name_spans: Vec<Span> = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
         let names = part_names[index];
         let mut part_locals = Vec::with_capacity(part.defs.len());
-        for def in &mut part.defs {
+        for (def, func) in part.defs.iter().zip(&part.funcs) {
             let symbol = join.symbol(index, names, def.name.name);
-            let func = std::mem::replace(&mut def.func, placeholder());
-            part_locals.push(join.declare(symbol, func));
+            let local = join.declare(symbol, def.name.span, func.arity, &name_spans);
+            if let Some((_, id)) = local {
+                ids.push(id);
+                name_spans.push(def.name.span);
+            }
+            part_locals.push(local.map(|(local, _)| local));
         }
         locals.push(part_locals);
+    }
+    drop(name_spans);
+    // The functions go into the program in order, linked, the duplicates'
+    // left out; the first part's buffer becomes the program's.
+    let total: usize = parts
+        .iter()
+        .map(|part| part.funcs.len() + part.exprs.len())
+        .sum();
+    for (index, part) in parts.iter_mut().enumerate() {
+        let mut funcs = std::mem::take(&mut part.funcs);
+        let part_locals = &locals[index];
+        for (func, local) in funcs.iter_mut().zip(part_locals) {
+            if let Some(local) = *local {
+                func.link = ir::Link::Defined(ids[local]);
+            }
+        }
+        if part_locals.iter().any(Option::is_none) {
+            let mut keep = part_locals.iter().map(Option::is_some);
+            funcs.retain(|_| keep.next().unwrap_or(false));
+        }
+        if index == 0 {
+            join.out.funcs = funcs;
+            join.out.funcs.reserve_exact(total - join.out.funcs.len());
+        } else {
+            join.out.funcs.append(&mut funcs);
+        }
     }
     for (index, part) in parts.iter().enumerate() {
         let names = part_names[index];
@@ -203,20 +231,6 @@ pub(super) fn join<N: Borrow<Names>>(
     }
 }
 
-/// What a definition's slot in its part holds once the join has taken it.
-fn placeholder() -> ir::Func {
-    ir::Func {
-        name: String::new(),
-        name_span: Span::default(),
-        signature: String::new(),
-        arity: 0,
-        locals: 0,
-        body: ir::Body::default(),
-        link: ir::Link::TopLevel,
-        def_span: Span::default(),
-    }
-}
-
 impl<'a> Join<'a> {
     fn name(&self, symbol: Symbol) -> &'a str {
         self.names[symbol as usize]
@@ -230,7 +244,6 @@ impl<'a> Join<'a> {
         self.names.reserve(names);
         self.hashes.reserve(names);
         self.signatures.reserve(names);
-        self.earlier.reserve(names);
         self.broken.reserve(names);
         self.defined_here.reserve(names);
     }
@@ -266,7 +279,9 @@ impl<'a> Join<'a> {
                 None => Defined::Called,
             },
         }));
-        self.earlier.push(known);
+        if let Some(known) = known {
+            self.earlier.insert(symbol, known);
+        }
         self.broken.push(false);
         self.defined_here.push(false);
         symbol
@@ -353,7 +368,7 @@ impl<'a> Join<'a> {
         match signature.defined {
             Defined::Here(local) => self.out.funcs[local].signature.clone(),
             // Only called so far: the parameters have no names yet.
-            Defined::Earlier | Defined::Called => match &self.earlier[symbol as usize] {
+            Defined::Earlier | Defined::Called => match self.earlier.get(&symbol) {
                 Some(Known {
                     signature: Some(text),
                     ..
@@ -367,15 +382,23 @@ impl<'a> Join<'a> {
         }
     }
 
-    /// Declares `func`, the definition of `symbol`; returns its index, or
-    /// `None` for a duplicate definition.
-    fn declare(&mut self, symbol: Symbol, mut func: ir::Func) -> Option<FuncId> {
+    /// Declares the definition of `symbol` (its name at `name_span`, of
+    /// `arity` parameters) as the next function of the program, whose
+    /// earlier ones' names are at `name_spans`; returns its index and
+    /// number, or `None` for a duplicate definition.
+    fn declare(
+        &mut self,
+        symbol: Symbol,
+        name_span: Span,
+        arity: usize,
+        name_spans: &[Span],
+    ) -> Option<(FuncId, GlobalId)> {
         let index = symbol as usize;
         if std::mem::replace(&mut self.defined_here[index], true) {
             let mut error = Diagnostic::new(
                 ErrorCode::DuplicateFunction,
-                format!("function '{}' is defined twice", func.name),
-                func.name_span,
+                format!("function '{}' is defined twice", self.name(symbol)),
+                name_span,
             )
             .with_label("defined again here");
             if let Some(Signature {
@@ -383,7 +406,7 @@ impl<'a> Join<'a> {
                 ..
             }) = self.signatures[index]
             {
-                error = error.with_related(self.out.funcs[first].name_span, "first defined here");
+                error = error.with_related(name_spans[first], "first defined here");
             }
             self.errors.push(error);
             return None;
@@ -392,16 +415,14 @@ impl<'a> Join<'a> {
             Some(earlier) => earlier.id,
             None => self.new_id(),
         };
-        let local = self.out.funcs.len();
-        func.link = ir::Link::Defined(id);
+        let local = name_spans.len();
         self.signatures[index] = Some(Signature {
             id,
             local: Some(local),
-            arity: func.arity,
+            arity,
             defined: Defined::Here(local),
         });
-        self.out.funcs.push(func);
-        Some(local)
+        Some((local, id))
     }
 
     fn new_id(&mut self) -> GlobalId {
@@ -442,7 +463,7 @@ impl<'a> Join<'a> {
     fn check_arity_change(&mut self, symbol: Symbol, name_span: Span) {
         let index = symbol as usize;
         let (Some(Signature { id, arity, .. }), Some(old)) =
-            (self.signatures[index], &self.earlier[index])
+            (self.signatures[index], self.earlier.get(&symbol))
         else {
             return;
         };
