@@ -157,6 +157,7 @@ const EXIT_USAGE: u8 = 2;
 /// Runs the `exprjit` command with the process's arguments; the binary's
 /// `main` is only this.
 pub fn main() -> ExitCode {
+    crate::jit::mem::return_large_blocks();
     let cli = Cli::parse();
     // A program this short nests at most this deep, a few hundred bytes of
     // the compiler's stack a level: the main thread's stack is enough, and
