@@ -19,7 +19,7 @@ mod join;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use item::{CheckedPart, ItemChecker};
+pub(crate) use item::{BodySize, CheckedPart, ItemChecker};
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
@@ -108,9 +108,9 @@ pub fn check_with(
             ast::Item::Func(def) => def.body,
             ast::Item::Expr(expr) => expr,
         };
-        let size = (root + 1).saturating_sub(next) as usize;
+        let nodes = (root + 1).saturating_sub(next) as usize;
         next = next.max(root + 1);
-        checker.check(program, item, size);
+        checker.check(program, item, BodySize { nodes, args: 0 });
     }
     join_parts(vec![(checker.finish(), &program.names)], env, broken)
 }

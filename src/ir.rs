@@ -261,11 +261,11 @@ impl Body {
             .any(|node| matches!(*node, Node::Call { func: callee, .. } if callee as FuncId == func))
     }
 
-    /// An empty body with room for `nodes` nodes.
-    pub fn with_capacity(nodes: usize) -> Body {
+    /// An empty body with room for `nodes` nodes and `args` call arguments.
+    pub fn with_capacity(nodes: usize, args: usize) -> Body {
         Body {
             nodes: Vec::with_capacity(nodes),
-            args: Vec::new(),
+            args: Vec::with_capacity(args),
         }
     }
 

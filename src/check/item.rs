@@ -126,15 +126,27 @@ impl ItemSink for ItemChecker {
     const KEEPS_TREE: bool = false;
 
     fn item(&mut self, program: &ast::Program, item: ast::Item) {
-        // The tree holds this item only.
-        self.check(program, item, program.nodes.len());
+        // The tree holds this item only: its IR has at most as many nodes
+        // and exactly as many call arguments.
+        let size = BodySize {
+            nodes: program.nodes.len(),
+            args: program.args.len(),
+        };
+        self.check(program, item, size);
     }
 }
 
+/// How large an item's body is expected to be (a capacity hint: a body
+/// that outgrows it grows, one that falls short gives the rest back).
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct BodySize {
+    pub(crate) nodes: usize,
+    pub(crate) args: usize,
+}
+
 impl ItemChecker {
-    /// Checks `item` of `program`, of at most `size` nodes (a capacity
-    /// hint).
-    pub(crate) fn check(&mut self, program: &ast::Program, item: ast::Item, size: usize) {
+    /// Checks `item` of `program`, of about `size`.
+    pub(crate) fn check(&mut self, program: &ast::Program, item: ast::Item, size: BodySize) {
         if self.bindings.len() < program.names.len() {
             self.bindings.resize(program.names.len(), NO_BINDING);
         }
@@ -187,7 +199,7 @@ impl ItemChecker {
         }
     }
 
-    fn function(&mut self, program: &ast::Program, def: &ast::FuncDef, size: usize) -> ir::Func {
+    fn function(&mut self, program: &ast::Program, def: &ast::FuncDef, size: BodySize) -> ir::Func {
         let mut locals = 0;
         let params = program.params(def);
         let outer = self.shadowed.len();
@@ -222,16 +234,16 @@ impl ItemChecker {
         }
     }
 
-    /// Checks the expression `root`, of at most `size` nodes, into a body
-    /// of its own.
+    /// Checks the expression `root`, of about `size`, into a body of its
+    /// own.
     fn body(
         &mut self,
         program: &ast::Program,
         root: NodeId,
         locals: &mut usize,
-        size: usize,
+        size: BodySize,
     ) -> ir::Body {
-        self.body = ir::Body::with_capacity(size);
+        self.body = ir::Body::with_capacity(size.nodes, size.args);
         self.expr(program, root, locals);
         let mut body = std::mem::take(&mut self.body);
         body.shrink_to_fit();
@@ -418,8 +430,17 @@ impl ItemChecker {
 
 /// `name(p1, p2)` of a definition in the program.
 fn declared(program: &ast::Program, def: &ast::FuncDef) -> String {
-    let mut text = format!("{}(", &program.names[def.name.name]);
-    for (index, param) in program.params(def).iter().enumerate() {
+    let params = program.params(def);
+    let len = program.names[def.name.name].len()
+        + params
+            .iter()
+            .map(|param| program.names[param.name].len() + 2)
+            .sum::<usize>()
+        + 2;
+    let mut text = String::with_capacity(len);
+    text.push_str(&program.names[def.name.name]);
+    text.push('(');
+    for (index, param) in params.iter().enumerate() {
         if index > 0 {
             text.push_str(", ");
         }

@@ -29,7 +29,9 @@ pub(crate) struct ChainCheck {
 }
 
 impl ChainCheck {
-    /// Looks at the next token of the item.
+    /// Looks at the next token of the item. (Inlined: it runs for every
+    /// token.)
+    #[inline]
     pub(crate) fn next(
         &mut self,
         token: Token<'_>,
