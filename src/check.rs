@@ -89,9 +89,9 @@ impl Environment for NoEnvironment {
 /// are not reported as calls to unknown functions (so that the checker's
 /// errors can be reported together with the syntax errors).
 ///
-/// The result holds the program's definitions (with [`FuncId`]s in
+/// The result holds the program's definitions (with [`ir::FuncId`]s in
 /// definition order, so that without an environment a function's
-/// [`GlobalId`] is its [`FuncId`]), one function per top-level expression,
+/// [`GlobalId`] is its [`ir::FuncId`]), one function per top-level expression,
 /// and a declaration ([`ir::Link::External`]) for each function of the
 /// environment that the program calls.
 pub fn check_with(

@@ -23,9 +23,9 @@
 //! The decisions depend on the order they are asked for (where a chain is
 //! cut, which of two mutually recursive helpers is sized inside the
 //! other). Code generated in parallel must not depend on which thread asks
-//! first, so before the threads start [`InlinePlan::decide_in_order`]
+//! first, so before the threads start `InlinePlan::decide_in_order`
 //! asks every question in the order one thread would, and
-//! [`InlinePlan::freeze`] makes the plan read-only (and shareable).
+//! `InlinePlan::freeze` makes the plan read-only (and shareable).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
