@@ -481,7 +481,7 @@ fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut report = format!(
-        "lex+parse{:9.3} ms\ncheck    {:9.3} ms\n",
+        "parse    {:9.3} ms\nresolve  {:9.3} ms\n",
         ms(timings.parse),
         ms(timings.check)
     );

@@ -23,9 +23,12 @@ pub const COMPILER_STACK_SIZE: usize = 4 << 30;
 /// Wall time spent in each stage.
 #[derive(Clone, Debug, Default)]
 pub struct Timings {
-    /// Lexing and parsing, which run together (tokens stream into the
-    /// parser).
+    /// Lexing, parsing and checking each item, which run together (tokens
+    /// stream into the parser, each parsed item into the checker), on the
+    /// parsing threads.
     pub parse: Duration,
+    /// Joining the checked items: declaring the definitions, resolving
+    /// every call.
     pub check: Duration,
     pub codegen: Duration,
     pub load: Duration,

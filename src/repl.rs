@@ -309,7 +309,7 @@ impl Repl {
             let compile = total.saturating_sub(outcome.run);
             writeln!(
                 self.out,
-                "compile {:.3} ms (lex+parse {:.3}, check {:.3}, codegen {:.3}, load {:.3}), run {:.3} ms",
+                "compile {:.3} ms (parse {:.3}, resolve {:.3}, codegen {:.3}, load {:.3}), run {:.3} ms",
                 ms(compile),
                 ms(outcome.timings.parse),
                 ms(outcome.timings.check),
