@@ -126,6 +126,8 @@ struct Scratch {
     reads: Vec<u32>,
     branchy: Vec<bool>,
     spine: Vec<(ir::NodeId, RegSet)>,
+    expanding: Vec<FuncId>,
+    deferred: Vec<LocalId>,
 }
 
 impl Facts {
@@ -146,32 +148,55 @@ impl Facts {
         }
     }
 
-    /// Empties the facts for a function of `locals` variables.
+    /// Empties the facts for a function of `locals` variables, in place
+    /// (every field named, so that a new one cannot be forgotten), keeping
+    /// the buffers.
     fn reset(&mut self, locals: usize) {
-        let mut old = std::mem::take(self);
-        for list in [&mut old.scratch.bound_at, &mut old.scratch.bound_depth, &mut old.scratch.reads] {
+        let Facts {
+            non_tail_calls,
+            tail_calls,
+            self_tail_calls,
+            accumulates,
+            fixed_regs,
+            call_stack_args,
+            tail_stack_args,
+            pending_at_call,
+            registers,
+            stable,
+            lets,
+            locals: count,
+            across_call,
+            bindings,
+            release_after,
+            constants,
+            inline_bases,
+            foreign_tail_calls,
+            scratch,
+        } = self;
+        for flag in [non_tail_calls, tail_calls, self_tail_calls, accumulates, foreign_tail_calls] {
+            *flag = false;
+        }
+        *fixed_regs = RegSet::default();
+        for number in [call_stack_args, tail_stack_args, pending_at_call, registers, stable, lets] {
+            *number = 0;
+        }
+        *count = locals;
+        for list in [&mut scratch.bound_at, &mut scratch.bound_depth, &mut scratch.reads] {
             list.clear();
             list.resize(locals, 0);
         }
-        old.scratch.branchy.clear();
-        old.scratch.branchy.resize(locals, false);
-        old.across_call.clear();
-        old.across_call.resize(locals, false);
-        old.bindings.clear();
-        old.bindings.resize(locals, Binding::Own);
-        old.release_after.clear();
-        old.constants.clear();
-        old.inline_bases.clear();
-        *self = Facts {
-            locals,
-            across_call: old.across_call,
-            bindings: old.bindings,
-            release_after: old.release_after,
-            constants: old.constants,
-            inline_bases: old.inline_bases,
-            scratch: old.scratch,
-            ..Facts::default()
-        };
+        scratch.branchy.clear();
+        scratch.branchy.resize(locals, false);
+        scratch.spine.clear();
+        scratch.expanding.clear();
+        scratch.deferred.clear();
+        across_call.clear();
+        across_call.resize(locals, false);
+        bindings.clear();
+        bindings.resize(locals, Binding::Own);
+        release_after.clear();
+        constants.clear();
+        inline_bases.clear();
     }
 
     fn walk(
@@ -183,14 +208,16 @@ impl Facts {
         accumulate: bool,
     ) {
         self.reset(func.locals);
-        let scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.expanding.push(id);
         let mut walk = Walk {
             program,
             plan,
             id,
             accumulate,
             facts: self,
-            expanding: vec![id],
+            expanding: scratch.expanding,
+            deferred: scratch.deferred,
             calls: 0,
             bound_at: scratch.bound_at,
             depth: 0,
@@ -223,6 +250,8 @@ impl Facts {
             reads: walk.reads,
             branchy: walk.branchy,
             spine: walk.spine,
+            expanding: walk.expanding,
+            deferred: walk.deferred,
         };
     }
 
@@ -286,6 +315,10 @@ struct Walk<'a> {
     /// The functions being expanded, the one analysed first: a call to
     /// one of them is not expanded again.
     expanding: Vec<FuncId>,
+    /// The variables passed as arguments of the calls being walked, read
+    /// once each call's arguments are all walked: the innermost call's
+    /// on top.
+    deferred: Vec<LocalId>,
     id: FuncId,
     /// Additive self calls in return positions are accumulations.
     accumulate: bool,
@@ -349,6 +382,7 @@ impl Walked {
 
 impl Walk<'_> {
     /// A read of `local` now: live across every call since its binding.
+    #[inline(always)]
     fn read(&mut self, local: Option<LocalId>) {
         let Some(local) = local else {
             return;
@@ -532,18 +566,19 @@ impl Walk<'_> {
                 }
                 let mut need = 0;
                 let mut held = 0;
-                let mut deferred = Vec::new();
+                let first = self.deferred.len();
                 for arg in args {
                     let walked = self.walk(arg, base, false, pending + held, lets);
                     need = need.max(held + walked.need);
                     held += usize::from(walked.held);
-                    deferred.extend(walked.deferred);
+                    self.deferred.extend(walked.deferred);
                 }
                 // Variables passed as arguments are read when the arguments
                 // are moved into place, after every argument is computed.
-                for local in deferred {
-                    self.read(Some(local));
+                for index in first..self.deferred.len() {
+                    self.read(Some(self.deferred[index]));
                 }
+                self.deferred.truncate(first);
                 if !tail {
                     self.calls += 1;
                 }

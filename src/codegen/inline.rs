@@ -68,6 +68,22 @@ enum Decision {
     Never,
 }
 
+/// What [`InlinePlan::decide_in_order`] keeps between functions: the
+/// state of [`InlinePlan::asks_nothing_new`] and room for the sizing.
+#[derive(Default)]
+struct Settled {
+    /// Per function: inlined, and every call in its body (and in those of
+    /// the inlined functions it calls, followed down) is to a decided or
+    /// an external function: expanding it asks nothing new.
+    known: Vec<bool>,
+    /// The inlined functions reached by the current question.
+    seen: Vec<FuncId>,
+    /// The bodies still to scan.
+    stack: Vec<FuncId>,
+    /// Room for the sizing's walks (see [`InlinePlan::decide`]).
+    sizing: Vec<NodeId>,
+}
+
 impl Decision {
     /// The decision in a byte: sizes are at most [`MAX_INLINE_NODES`].
     fn encode(self) -> u8 {
@@ -144,8 +160,12 @@ impl<'p> InlinePlan<'p> {
         }
         let mut work = Vec::new();
         let mut expanding = Vec::new();
+        let mut settled = Settled::default();
         for (id, func) in self.program.funcs.iter().enumerate() {
-            if func.is_external() || self.decides_alone(id, func) {
+            if func.is_external()
+                || self.decides_alone(id, func, &mut settled.sizing)
+                || self.asks_nothing_new(id, &mut settled)
+            {
                 continue;
             }
             expanding.clear();
@@ -210,7 +230,7 @@ impl<'p> InlinePlan<'p> {
                         work.push(at(value, false));
                     }
                     Kind::Call { func: callee, args, .. } => {
-                        if !expanding.contains(&callee) && self.inlines(callee, tail) {
+                        if !expanding.contains(&callee) && self.inlines_with(callee, tail, &mut settled.sizing) {
                             work.push(Step::Expand { func: callee, tail });
                         }
                         for arg in args.iter().rev() {
@@ -229,7 +249,7 @@ impl<'p> InlinePlan<'p> {
     /// be decided against. Then asks about it and returns true; else
     /// (with the question asked, if there was one) false: the body must
     /// be walked.
-    fn decides_alone(&self, id: FuncId, func: &ir::Func) -> bool {
+    fn decides_alone(&self, id: FuncId, func: &ir::Func, sizing: &mut Vec<NodeId>) -> bool {
         let mut open = None;
         for callee in func.body.callees() {
             let settled = callee == id
@@ -244,8 +264,53 @@ impl<'p> InlinePlan<'p> {
         }
         match open {
             None => true,
-            Some(callee) => self.get(callee) == Some(Decision::Unknown) && self.decide(callee, 0).is_none(),
+            Some(callee) => self.get(callee) == Some(Decision::Unknown) && self.decide(callee, 0, sizing).is_none(),
         }
+    }
+
+    /// For [`Self::decide_in_order`], without walking function `id`'s body
+    /// when the walk would ask only questions already answered: when every
+    /// call in the body, and in the bodies of the inlined functions it
+    /// calls (followed down), is to a decided or an external function, or
+    /// back to `id` (never asked about in its own walk). Such a walk
+    /// changes nothing, in whatever order it asks.
+    fn asks_nothing_new(&self, id: FuncId, settled: &mut Settled) -> bool {
+        let Settled { known, seen, stack, .. } = settled;
+        known.resize(self.program.funcs.len(), false);
+        seen.clear();
+        stack.clear();
+        stack.push(id);
+        // Whether some body reached calls `id` while `id` is undecided:
+        // then what was reached is not settled for the walks of others.
+        let mut calls_undecided_root = false;
+        while let Some(func) = stack.pop() {
+            for callee in self.program.funcs[func].body.callees() {
+                if callee == id {
+                    calls_undecided_root |= self.get(id) == Some(Decision::Unknown);
+                    continue;
+                }
+                if known[callee] || self.program.funcs[callee].is_external() {
+                    continue;
+                }
+                match self.get(callee) {
+                    Some(Decision::Never) => {}
+                    Some(Decision::Inline { .. }) => {
+                        if !seen.contains(&callee) {
+                            seen.push(callee);
+                            stack.push(callee);
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        if !calls_undecided_root {
+            // Decisions are never taken back: these stay settled.
+            for &func in seen.iter() {
+                known[func] = true;
+            }
+        }
+        true
     }
 
     /// Makes no decision from now on (what is undecided is not inlined),
@@ -259,13 +324,20 @@ impl<'p> InlinePlan<'p> {
     /// expansion makes no call is: a tail call is already a jump, so
     /// expanding one that calls on saves little and costs compile time.
     pub fn inlines(&self, func: FuncId, tail: bool) -> bool {
-        self.decide(func, 0)
+        self.inlines_with(func, tail, &mut Vec::new())
+    }
+
+    /// [`Self::inlines`], sizing in `work` (see [`Self::decide`]).
+    fn inlines_with(&self, func: FuncId, tail: bool, work: &mut Vec<NodeId>) -> bool {
+        self.decide(func, 0, work)
             .is_some_and(|(_, leaf)| leaf || !tail)
     }
 
     /// `func`'s size with its inlined calls expanded and whether that
-    /// makes no call, if it is inlined.
-    fn decide(&self, func: FuncId, chain: usize) -> Option<(usize, bool)> {
+    /// makes no call, if it is inlined; `work` is room for the walks of
+    /// the sizing, shared by the chain of functions sized (each walks on
+    /// top of the one that reached it), so that sizing allocates once.
+    fn decide(&self, func: FuncId, chain: usize, work: &mut Vec<NodeId>) -> Option<(usize, bool)> {
         match self.get(func)? {
             Decision::Inline { size, leaf } => return Some((size, leaf)),
             Decision::Never | Decision::Sizing => return None,
@@ -288,7 +360,7 @@ impl<'p> InlinePlan<'p> {
             return None;
         }
         self.set(func, Decision::Sizing);
-        let decision = self.size(func, chain);
+        let decision = self.size(func, chain, work);
         self.set(
             func,
             match decision {
@@ -302,19 +374,24 @@ impl<'p> InlinePlan<'p> {
     /// Walks at most [`MAX_INLINE_NODES`] + 1 nodes of `func`'s body (an
     /// inlined callee counting as its expanded size), or stops at a call
     /// of `func` itself.
-    fn size(&self, func: FuncId, chain: usize) -> Option<(usize, bool)> {
+    /// The walk uses `work` above its current length, and leaves it as it
+    /// found it.
+    fn size(&self, func: FuncId, chain: usize, work: &mut Vec<NodeId>) -> Option<(usize, bool)> {
         let mut size = 0usize;
         let mut leaf = true;
         let root = self.program.funcs[func].root();
-        let mut work = vec![root.id()];
-        while let Some(id) = work.pop() {
+        let base = work.len();
+        work.push(root.id());
+        while work.len() > base {
+            let id = work.pop().expect("above base");
             let expr = root.sibling(id);
             size += 1;
             if let Kind::Call { func: callee, .. } = expr.kind() {
                 if callee == func {
+                    work.truncate(base);
                     return None;
                 }
-                match self.decide(callee, chain + 1) {
+                match self.decide(callee, chain + 1, work) {
                     // The call node is replaced by the callee's body.
                     Some((expanded, callee_leaf)) => {
                         size += expanded - 1;
@@ -324,9 +401,10 @@ impl<'p> InlinePlan<'p> {
                 }
             }
             if size > MAX_INLINE_NODES {
+                work.truncate(base);
                 return None;
             }
-            expr.push_children(&mut work);
+            expr.push_children(work);
         }
         Some((size, leaf))
     }

@@ -21,6 +21,11 @@
 
 pub use crate::abi::Reg;
 
+mod relax;
+
+use relax::Edit;
+pub use relax::Relocation;
+
 impl Reg {
     /// Every register, in hardware order.
     #[cfg(test)]
@@ -186,64 +191,6 @@ pub struct Assembler {
     moved: Relocation,
 }
 
-/// How [`Assembler::relax`] moved code: maps offsets from before to after.
-#[derive(Clone, Debug, Default)]
-pub struct Relocation {
-    /// (old offset of an edit, bytes removed by it and all edits before).
-    shrinks: Vec<(usize, usize)>,
-}
-
-impl Relocation {
-    /// The shrinks of `edits` (in code order) as they stand.
-    fn recompute(&mut self, edits: &[Edit]) {
-        self.shrinks.clear();
-        let mut removed = 0;
-        for edit in edits {
-            removed += edit.old - edit.new;
-            self.shrinks.push((edit.start, removed));
-        }
-    }
-
-    /// Where the byte at `offset` before relaxation is now (an offset at an
-    /// edited instruction maps to that instruction's new start).
-    pub fn map(&self, offset: usize) -> usize {
-        let before = self.shrinks.partition_point(|&(at, _)| at < offset);
-        match before {
-            0 => offset,
-            n => offset - self.shrinks[n - 1].1,
-        }
-    }
-}
-
-/// A jump the relaxation may shorten: whether it is a `jmp` (else a `jcc`,
-/// whose condition is in its second byte) and where it goes.
-#[derive(Copy, Clone, Debug)]
-struct Shortenable {
-    jmp: bool,
-    target: usize,
-}
-
-/// One change [`Assembler::relax`] makes: the instruction at `start`, of
-/// `old` bytes, becomes `new` bytes (a shortened jump, or nothing).
-#[derive(Copy, Clone, Debug)]
-struct Edit {
-    start: usize,
-    old: usize,
-    new: usize,
-    jump: Option<Shortenable>,
-}
-
-impl Edit {
-    fn dead(start: usize, len: usize) -> Edit {
-        Edit {
-            start,
-            old: len,
-            new: 0,
-            jump: None,
-        }
-    }
-}
-
 /// The `/n` opcode extensions of the group-1 ALU instructions (`81 /n`,
 /// `83 /n`) and their register-to-register opcodes (`op r/m64, r64`).
 #[derive(Copy, Clone)]
@@ -404,146 +351,6 @@ impl Assembler {
     pub fn drop_instruction(&mut self, slot: ImmSlot) {
         self.dead
             .push((slot.instruction, slot.imm + 4 - slot.instruction));
-    }
-
-    /// Shortens the code from `from` on (one function, all its labels
-    /// bound): every `jmp`/`jcc` emitted there to a label bound there takes
-    /// the rel8 form if the distance allows, a `jmp` to the next
-    /// instruction and every dead instruction go, and the code after each
-    /// moves up. Shortening one jump only brings others closer, so the
-    /// lengths are settled by repeating until nothing changes. Labels and
-    /// jumps to other code are moved along; returns how offsets moved.
-    pub fn relax(&mut self, from: usize) -> &Relocation {
-        self.moved.shrinks.clear();
-        if self.branches.is_empty() && self.dead.is_empty() {
-            self.recent.clear();
-            return &self.moved;
-        }
-        let end = self.code.len();
-        // Only the fixups from `from` on concern this code.
-        let first_fixup = self.first_fixup_at(from);
-        // The edits in code order: jumps (recorded in code order) to labels
-        // in this code, and dead instructions (also in code order).
-        let mut edits = std::mem::take(&mut self.edits);
-        edits.clear();
-        // (Code before `from`, emitted since the last relaxation, such as
-        // the trampoline, is not relaxed.)
-        let mut dead = self.dead.iter().copied().filter(|&(at, _)| at >= from).peekable();
-        for &start in self.branches.iter().filter(|&&at| at >= from) {
-            while let Some((at, len)) = dead.next_if(|&(at, _)| at < start) {
-                edits.push(Edit::dead(at, len));
-            }
-            let jmp = self.code[start] == 0xE9;
-            let len = if jmp { 5 } else { 6 };
-            let fixups = &self.fixups[first_fixup..];
-            let index = fixups
-                .binary_search_by_key(&(start + len - 4), |&(at, _)| at)
-                .expect("a recorded jump has its fixup");
-            let target = self.labels[fixups[index].1.0 as usize];
-            if let Some(target) = target.filter(|&at| (from..=end).contains(&at)) {
-                edits.push(Edit {
-                    start,
-                    old: len,
-                    new: len,
-                    jump: Some(Shortenable { jmp, target }),
-                });
-            }
-        }
-        edits.extend(dead.map(|(at, len)| Edit::dead(at, len)));
-        let mut moved = std::mem::take(&mut self.moved);
-        loop {
-            moved.recompute(&edits);
-            let mut changed = false;
-            for edit in &mut edits {
-                let Some(jump) = edit.jump else { continue };
-                let start = moved.map(edit.start);
-                let target = moved.map(jump.target);
-                // The rel8 displacement the jump would have: forward, the
-                // bytes between its end and the target (the same whatever
-                // its own length); backward, from the end of a 2-byte jump.
-                let forward = jump.target > edit.start;
-                let displacement = if forward {
-                    target as i64 - (start + edit.new) as i64
-                } else {
-                    target as i64 - (start as i64 + 2)
-                };
-                let new = if jump.jmp && forward && displacement == 0 {
-                    0
-                } else if i8::try_from(displacement).is_ok() {
-                    2
-                } else {
-                    edit.new
-                };
-                if new < edit.new {
-                    edit.new = new;
-                    changed = true;
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        // Compact the code in place: every edit shrinks, so what is written
-        // never overtakes what is still to be read.
-        let mut write = from;
-        let mut read = from;
-        for edit in &edits {
-            self.code.copy_within(read..edit.start, write);
-            write += edit.start - read;
-            read = edit.start + edit.old;
-            match (edit.jump, edit.new) {
-                (None, _) | (Some(_), 0) => {}
-                (Some(jump), 2) => {
-                    let opcode = if jump.jmp {
-                        0xEB
-                    } else {
-                        0x70 | (self.code[edit.start + 1] & 0x0F)
-                    };
-                    let target = moved.map(jump.target);
-                    self.code[write] = opcode;
-                    self.code[write + 1] = (target as i64 - (write as i64 + 2)) as i8 as u8;
-                    write += 2;
-                }
-                (Some(_), _) => {
-                    self.code.copy_within(edit.start..read, write);
-                    write += edit.old;
-                }
-            }
-        }
-        self.code.copy_within(read..end, write);
-        self.code.truncate(write + (end - read));
-        // Shortened jumps need no fixup; the others' fields moved. (Both
-        // lists are in code order.)
-        let mut shortened = edits
-            .iter()
-            .filter(|e| e.jump.is_some() && e.new < e.old)
-            .map(|e| e.start + e.old - 4)
-            .peekable();
-        let mut kept = first_fixup;
-        for index in first_fixup..self.fixups.len() {
-            let (field, label) = self.fixups[index];
-            while shortened.next_if(|&f| f < field).is_some() {}
-            if shortened.next_if_eq(&field).is_some() {
-                continue;
-            }
-            self.fixups[kept] = (moved.map(field), label);
-            kept += 1;
-        }
-        self.fixups.truncate(kept);
-        self.fixups_relaxed = kept;
-        self.branches.clear();
-        self.dead.clear();
-        for &label in &self.recent {
-            if let Some(bound) = &mut self.labels[label as usize]
-                && *bound >= from
-            {
-                *bound = moved.map(*bound);
-            }
-        }
-        self.recent.clear();
-        self.edits = edits;
-        self.moved = moved;
-        &self.moved
     }
 
     // ---- moves ----------------------------------------------------------

@@ -160,16 +160,20 @@ pub(crate) fn function(
             }
             Attempt::Done { .. } => {
                 // Short jumps where they reach; the trap sites move along.
+                // (Each list is mostly in code order: mapped by a walk.)
                 let moved = asm.relax(offset);
+                let mut sites = moved.ascending();
                 for site in &mut traps[traps_before..] {
-                    site.offset = moved.map(site.offset);
+                    site.offset = sites.map(site.offset);
                 }
                 if let (Some(tables), Some((lines, frames))) = (debug.tables_mut(), debug_before) {
+                    let mut rows = moved.ascending();
                     for row in &mut tables.lines[lines..] {
-                        row.offset = moved.map(row.offset);
+                        row.offset = rows.map(row.offset);
                     }
+                    let mut rows = moved.ascending();
                     for row in &mut tables.frames[frames..] {
-                        row.offset = moved.map(row.offset);
+                        row.offset = rows.map(row.offset);
                     }
                 }
                 return !framed;
