@@ -172,7 +172,7 @@ fn time_reports_every_phase() {
     let output = exprjit().args(["--time", "-e", "1 + 1"]).output().unwrap();
     assert_eq!(stdout(&output), "2\n");
     let report = stderr(&output);
-    for phase in ["lex", "parse", "check", "codegen", "run"] {
+    for phase in ["parse", "resolve", "codegen", "load", "run"] {
         assert!(report.contains(phase), "no {phase} in {report}");
     }
 }
