@@ -57,6 +57,11 @@ pub(super) fn parse_into_parts<S: ItemSink + Send>(
 /// How many parts `source` is worth cutting into on this machine.
 fn wanted_parts(source: &str) -> usize {
     let wanted = (source.len() / MIN_PART_LEN).min(MAX_PARTS);
+    if wanted < 2 {
+        // Asking for the cores reads files (cgroup limits): a one-liner is
+        // spared it.
+        return 1;
+    }
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     wanted.min(threads)
 }
