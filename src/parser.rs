@@ -178,6 +178,7 @@ fn parse_part<S: ItemSink>(
                     tree.undo(mark);
                     syntax_errors.push(error);
                 } else {
+                    tree.heights_done();
                     sink.item(&tree.program, parsed_item);
                     if !S::KEEPS_TREE {
                         tree.clear();

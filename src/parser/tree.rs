@@ -74,6 +74,19 @@ impl Tree {
         self.args.clear();
     }
 
+    /// The item has parsed and its height is known: the heights of its
+    /// nodes are no longer needed. A huge item's go back at once (a
+    /// million-node item's are 4 MB, which would otherwise stay beside its
+    /// tree and IR while it is checked); a small item's room is kept for
+    /// the next.
+    pub(crate) fn heights_done(&mut self) {
+        if self.heights.capacity() > 1 << 16 {
+            self.heights = Vec::new();
+        } else {
+            self.heights.clear();
+        }
+    }
+
     /// Drops every item read so far, which the sink has seen: what is
     /// left is the interned names, which later items share.
     pub(crate) fn clear(&mut self) {
