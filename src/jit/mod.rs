@@ -38,23 +38,25 @@ impl LoadedProgram {
     /// lists the functions that stand for the program's top-level
     /// expressions, in order.
     pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
-        let entries = artifact
-            .map
-            .funcs
-            .iter()
-            .map(|func| FuncEntry {
-                offset: func.offset,
-                arity: func.arity,
-                batch: artifact.map.batch_entry(func.arity).map(|b| b.offset),
-                direct: func.trap_free,
-                traps_return: func.traps_return,
-                loader: func.loader,
-            })
-            .collect();
+        let Artifact { code, map } = artifact;
+        let entries = || {
+            map.funcs
+                .iter()
+                .map(|func| FuncEntry {
+                    offset: func.offset,
+                    arity: func.arity,
+                    batch: map.batch_entry(func.arity).map(|b| b.offset),
+                    direct: func.trap_free,
+                    traps_return: func.traps_return,
+                    loader: func.loader,
+                })
+                .collect()
+        };
+        let module = Module::load(code, map.enter, entries)?;
         Ok(LoadedProgram {
             debug_image: None,
-            module: Module::load(&artifact.code, artifact.map.enter, entries)?,
-            map: artifact.map,
+            module,
+            map,
             top_level,
         })
     }

@@ -399,13 +399,25 @@ pub struct Module {
 }
 
 impl Module {
-    /// Loads `code` into executable memory. See the type's docs for what the
-    /// code must guarantee.
-    pub(crate) fn load(code: &[u8], enter: usize, funcs: Vec<FuncEntry>) -> io::Result<Module> {
-        assert!(enter < code.len());
-        assert!(funcs.iter().all(|f| f.offset < code.len()));
+    /// Loads `code` into executable memory, with the function table `funcs`
+    /// makes. See the type's docs for what the code must guarantee.
+    ///
+    /// The code's buffer is freed before the table is made, which then
+    /// takes its room: a large program's peak memory is the code twice
+    /// (the buffer and the pages), not that and the table too.
+    pub(crate) fn load(
+        code: Vec<u8>,
+        enter: usize,
+        funcs: impl FnOnce() -> Vec<FuncEntry>,
+    ) -> io::Result<Module> {
+        let len = code.len();
+        assert!(enter < len);
+        let executable = ExecutableCode::new(&code)?;
+        drop(code);
+        let funcs = funcs();
+        assert!(funcs.iter().all(|f| f.offset < len));
         Ok(Module {
-            code: ExecutableCode::new(code)?,
+            code: executable,
             enter,
             funcs,
             limit_offset: limit_offset(STACK_SIZE),
