@@ -19,7 +19,7 @@ mod join;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use item::{BodySize, CheckedPart, ItemChecker};
+pub(crate) use item::{BodySize, ItemChecker};
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
@@ -112,16 +112,20 @@ pub fn check_with(
         next = next.max(root + 1);
         checker.check(program, item, BodySize { nodes, args: 0 });
     }
-    join_parts(vec![(checker.finish(), &program.names)], env, broken)
+    join_parts(vec![(checker, &program.names)], env, broken)
 }
 
-/// Joins the checked parts of a source (each with the names its symbols
-/// are of), in source order, into the checked program; `env` and `broken`
-/// as for [`check_with`].
+/// Joins the checkers of a source's parts (each with the names its
+/// symbols are of), in source order, into the checked program; `env` and
+/// `broken` as for [`check_with`].
 pub(crate) fn join_parts<N: Borrow<ast::Names>>(
-    parts: Vec<(CheckedPart, N)>,
+    parts: Vec<(ItemChecker, N)>,
     env: &dyn Environment,
     broken: &[String],
 ) -> Result<ir::CheckedProgram, Diagnostics> {
+    let parts = parts
+        .into_iter()
+        .map(|(checker, names)| (checker.finish(), names))
+        .collect();
     join::join(parts, env, broken)
 }

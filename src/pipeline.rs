@@ -151,10 +151,6 @@ pub fn front_end_with(
         return Err(interrupted().into());
     }
     let start = Instant::now();
-    let parts = parts
-        .into_iter()
-        .map(|(checker, names)| (checker.finish(), names))
-        .collect();
     let checked = check::join_parts(parts, env, &parsed.broken_definitions);
     timings.check = start.elapsed();
     match checked {

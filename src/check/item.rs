@@ -82,7 +82,7 @@ pub(super) enum PartItem {
 
 /// What checking the items of one part of a source leaves for the join.
 #[derive(Debug, Default)]
-pub(crate) struct CheckedPart {
+pub(super) struct CheckedPart {
     pub(super) defs: Vec<Definition>,
     /// The definitions' functions: everything but their
     /// [`ir::Func::link`], with their calls unresolved. (Apart from
@@ -178,7 +178,7 @@ impl ItemChecker {
     }
 
     /// What the items checked so far leave for the join.
-    pub(crate) fn finish(self) -> CheckedPart {
+    pub(super) fn finish(self) -> CheckedPart {
         self.part
     }
 

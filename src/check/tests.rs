@@ -8,10 +8,6 @@ use crate::parser;
 /// source cut into `parts` parts, errors included.
 fn checked_in_parts(source: &str, parts: usize) -> String {
     let (parsed, sinks) = parser::parse_into_parts(source, parts, &ItemChecker::default);
-    let sinks: Vec<_> = sinks
-        .into_iter()
-        .map(|(checker, names)| (checker.finish(), names))
-        .collect();
     let checked = join_parts(sinks, &NoEnvironment, &parsed.broken_definitions);
     format!("{checked:?}\n{:?}", parsed.errors)
 }

@@ -26,9 +26,7 @@ const MAX_PARTS: usize = 8;
 
 /// See the module documentation.
 pub(super) fn parse(source: &str) -> Parsed {
-    let (mut parsed, _) = join(parse_parts(source, wanted_parts(source), &|| KeepTree));
-    mark_too_many_items(&mut parsed);
-    parsed
+    parse_into(source, &|| KeepTree).0
 }
 
 /// Like [`parse`], with each part's items handed to a sink of its own
@@ -37,20 +35,19 @@ pub(super) fn parse_into<S: ItemSink + Send>(
     source: &str,
     new_sink: &(dyn Fn() -> S + Sync),
 ) -> (Parsed, Vec<(S, Names)>) {
-    let (mut parsed, sinks) = join(parse_parts(source, wanted_parts(source), new_sink));
-    mark_too_many_items(&mut parsed);
-    (parsed, sinks)
+    parse_into_parts(source, wanted_parts(source), new_sink)
 }
 
-/// [`parse_into`] in `parts` parts.
-#[cfg(test)]
+/// [`parse_into`] in up to `parts` parts.
 pub(super) fn parse_into_parts<S: ItemSink + Send>(
     source: &str,
     parts: usize,
     new_sink: &(dyn Fn() -> S + Sync),
 ) -> (Parsed, Vec<(S, Names)>) {
     let (mut parsed, sinks) = join(parse_parts(source, parts, new_sink));
-    mark_too_many_items(&mut parsed);
+    if parsed.too_many_items {
+        parsed.errors.push(too_many_items());
+    }
     (parsed, sinks)
 }
 
@@ -64,12 +61,6 @@ fn wanted_parts(source: &str) -> usize {
     }
     let threads = thread::available_parallelism().map_or(1, |n| n.get());
     wanted.min(threads)
-}
-
-fn mark_too_many_items(parsed: &mut Parsed) {
-    if parsed.too_many_items {
-        parsed.errors.push(too_many_items());
-    }
 }
 
 /// Parses `source` on this thread.
