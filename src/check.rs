@@ -19,7 +19,7 @@ mod join;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use item::{BodySize, ItemChecker};
+pub(crate) use item::ItemChecker;
 
 /// Resolves names and checks arities. On failure returns every error found,
 /// in source order. (The pipeline calls [`check_with`].)
@@ -100,17 +100,8 @@ pub fn check_with(
     broken: &[String],
 ) -> Result<ir::CheckedProgram, Diagnostics> {
     let mut checker = ItemChecker::default();
-    let mut next = 0;
     for &item in &program.items {
-        // The nodes the parser pushed for the item (after the previous
-        // item's root, up to its own) bound the IR's: a capacity hint.
-        let root = match item {
-            ast::Item::Func(def) => def.body,
-            ast::Item::Expr(expr) => expr,
-        };
-        let nodes = (root + 1).saturating_sub(next) as usize;
-        next = next.max(root + 1);
-        checker.check(program, item, BodySize { nodes, args: 0 });
+        checker.check(program, item);
     }
     join_parts(vec![(checker, &program.names)], env, broken)
 }

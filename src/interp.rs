@@ -306,27 +306,29 @@ impl<'p> Machine<'p> {
                 self.steps.push(Step::ShortCircuit(op, rhs));
                 Some(self.body.at(lhs))
             }
-            ir::Node::Binary {
-                op,
-                op_span,
-                lhs,
-                rhs,
-            } => {
-                self.steps.push(Step::Binary(op, op_span));
+            ir::Node::Binary { op, lhs, rhs, .. } => {
+                let Kind::Binary { op_span, .. } = expr.kind() else {
+                    unreachable!("a binary operation")
+                };
+                self.steps.push(Step::Binary(op, op_span.into()));
                 self.steps.push(Step::Eval(rhs));
                 Some(self.body.at(lhs))
             }
-            ir::Node::If {
-                cond,
-                then_branch,
-                else_branch,
-                ..
-            } => {
-                self.steps.push(Step::Branch {
+            ir::Node::If { .. } => {
+                let Kind::If {
+                    cond,
                     then_branch,
                     else_branch,
+                    ..
+                } = expr.kind()
+                else {
+                    unreachable!("an if")
+                };
+                self.steps.push(Step::Branch {
+                    then_branch: then_branch.id(),
+                    else_branch: else_branch.id(),
                 });
-                Some(self.body.at(cond))
+                Some(cond)
             }
             ir::Node::Let { local, value, body } => {
                 self.steps.push(Step::Bind { local, body });

@@ -5,16 +5,22 @@
 //! function by index.
 //!
 //! The IR is flat. Each function owns its nodes in one arena ([`Body`]):
-//! children are `u32` indices, a node's children come before it, call
-//! arguments are a range of the body's argument list, and spans are `u32`
-//! offsets. A body is thus a few contiguous allocations however large it
+//! children are `u32` indices, a node's children come before it, every
+//! node takes 16 bytes (what does not fit, such as call arguments, is a
+//! range of the body's list of extra words), and spans are `u32` offsets. A body is thus a few contiguous allocations however large it
 //! is (walking it touches memory in order instead of chasing one `Box` per
 //! node), and a function stays self-contained: it can be moved, cloned or
 //! kept by a REPL session on its own. Readers go through [`Expr`], a
 //! copyable view of one node, and match on [`Expr::kind`], which hands out
 //! the children as views again.
 
-use crate::ast::{BinOp, Span, UnOp};
+use crate::ast::{BinOp, ExprKind, Span, UnOp};
+
+/// The span of a binary operator that starts at `op_start`.
+#[inline]
+fn binary_op_span(op: BinOp, op_start: u32) -> Span {
+    ExprKind::binary_op_span(op, op_start)
+}
 
 /// Index of a function in [`CheckedProgram::funcs`].
 pub type FuncId = usize;
@@ -138,23 +144,25 @@ impl From<CompactSpan> for Span {
     }
 }
 
-/// A node as stored: children are [`NodeId`]s of the same body. Spans are
-/// kept where a runtime error can point, and on calls and `if`s for the
-/// line table of debug info (`-g`).
+/// A node as stored, in 16 bytes: children are [`NodeId`]s of the same
+/// body. What does not fit goes in the body's list of extra words (see
+/// [`Body`]): a call's span and arguments, an `if`'s else branch and span.
+/// Spans are kept where a runtime error can point, and on calls and `if`s
+/// for the line table of debug info (`-g`). Build nodes with [`Body::push`],
+/// [`Body::push_call`] and [`Body::push_if`]; read them through
+/// [`Expr::kind`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Node {
     Int(i64),
     Local(u32),
     Call {
-        /// The [`FuncId`] called, in 32 bits: with it every node takes 24
-        /// bytes (a 64-bit one would make them all 32).
+        /// The [`FuncId`], in 32 bits.
         func: u32,
-        /// The arguments: `count` node ids from `first` in [`Body`]'s
-        /// argument list.
-        first: u32,
+        /// Where the call's words start in the body's extra list: the
+        /// span (name to closing parenthesis) as two words, then `count`
+        /// argument node ids.
+        extra: u32,
         count: u32,
-        /// The whole call, name to closing parenthesis.
-        span: CompactSpan,
     },
     Unary {
         op: UnOp,
@@ -162,17 +170,19 @@ pub enum Node {
     },
     Binary {
         op: BinOp,
-        /// The operator, where a division by zero is reported.
-        op_span: CompactSpan,
+        /// Where the operator starts (its span, where a division by zero
+        /// is reported, follows from the operator: [`binary_op_span`]).
+        op_start: u32,
         lhs: NodeId,
         rhs: NodeId,
     },
     If {
         cond: NodeId,
         then_branch: NodeId,
-        else_branch: NodeId,
-        /// The whole `if ... then ... else ...`.
-        span: CompactSpan,
+        /// Where the `if`'s words start in the body's extra list: the else
+        /// branch's node id, then the span of the whole
+        /// `if ... then ... else ...` as two words.
+        extra: u32,
     },
     Let {
         local: u32,
@@ -181,33 +191,57 @@ pub enum Node {
     },
 }
 
+// Nodes are most of the memory a large program takes while it compiles.
+const _: () = assert!(std::mem::size_of::<Node>() == 16);
+
 /// The nodes of one function body, children before parents; the last node
 /// pushed is the root.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Body {
     nodes: Vec<Node>,
-    /// The arguments of every call, each call's contiguous.
-    args: Vec<NodeId>,
+    /// What the nodes do not hold themselves, each node's words
+    /// contiguous: a call's span and arguments, an `if`'s else branch and
+    /// span.
+    extra: Vec<u32>,
 }
 
 impl Body {
     /// Appends `node` (whose children must be in the body already) and
-    /// returns its id.
+    /// returns its id. Calls and `if`s go through [`Body::push_call`] and
+    /// [`Body::push_if`], which write their extra words.
     pub fn push(&mut self, node: Node) -> NodeId {
         let id = u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes");
         self.nodes.push(node);
         id
     }
 
+    /// Appends the extra words `words`; returns where they start.
+    fn push_extra(&mut self, words: &[u32]) -> u32 {
+        let at = u32::try_from(self.extra.len()).expect("fewer than 2^32 extra words");
+        self.extra.extend_from_slice(words);
+        at
+    }
+
     /// Appends a call of `func` with `args` (nodes of this body).
     pub fn push_call(&mut self, func: FuncId, args: &[NodeId], span: Span) -> NodeId {
-        let first = u32::try_from(self.args.len()).expect("fewer than 2^32 arguments");
-        self.args.extend_from_slice(args);
+        let span = CompactSpan::from(span);
+        let extra = self.push_extra(&[span.start, span.end]);
+        self.extra.extend_from_slice(args);
         self.push(Node::Call {
             func: u32::try_from(func).expect("fewer than 2^32 functions"),
-            first,
+            extra,
             count: args.len() as u32,
-            span: span.into(),
+        })
+    }
+
+    /// Appends `if cond then then_branch else else_branch`, spanning `span`.
+    pub fn push_if(&mut self, cond: NodeId, then_branch: NodeId, else_branch: NodeId, span: Span) -> NodeId {
+        let span = CompactSpan::from(span);
+        let extra = self.push_extra(&[else_branch, span.start, span.end]);
+        self.push(Node::If {
+            cond,
+            then_branch,
+            extra,
         })
     }
 
@@ -217,6 +251,22 @@ impl Body {
         if let Node::Call { func: target, .. } = &mut self.nodes[node as usize] {
             *target = u32::try_from(func).expect("fewer than 2^32 functions");
         }
+    }
+
+    /// The span stored in the extra words at `at`.
+    #[inline(always)]
+    fn extra_span(&self, at: u32) -> Span {
+        match self.extra[at as usize..] {
+            [start, end, ..] => Span::new(start as usize, end as usize),
+            _ => unreachable!("a span is two extra words"),
+        }
+    }
+
+    /// The argument ids of a call whose words start at `extra`.
+    #[inline(always)]
+    fn call_args(&self, extra: u32, count: u32) -> &[NodeId] {
+        let first = extra as usize + 2;
+        &self.extra[first..first + count as usize]
     }
 
     /// The number of nodes.
@@ -261,18 +311,24 @@ impl Body {
             .any(|node| matches!(*node, Node::Call { func: callee, .. } if callee as FuncId == func))
     }
 
-    /// An empty body with room for `nodes` nodes and `args` call arguments.
-    pub fn with_capacity(nodes: usize, args: usize) -> Body {
-        Body {
-            nodes: Vec::with_capacity(nodes),
-            args: Vec::with_capacity(args),
-        }
+    /// Empties the body, keeping its room (a scratch body for building
+    /// one function after another).
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+        self.extra.clear();
     }
 
-    /// Frees the room left unused (a body is built once and kept).
+    /// A copy in exactly the room it needs (a body is built once, in a
+    /// scratch body, and kept).
+    pub(crate) fn to_exact(&self) -> Body {
+        // `Vec::clone` allocates exactly the length.
+        self.clone()
+    }
+
+    /// Frees the room left unused.
     pub fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
-        self.args.shrink_to_fit();
+        self.extra.shrink_to_fit();
     }
 }
 
@@ -350,25 +406,21 @@ impl<'f> Expr<'f> {
         std::ptr::from_ref(self.body) as usize
     }
 
-    /// What the expression is, children included.
-    #[inline]
+    /// What the expression is, children included. (Always inlined: the
+    /// lowering matches on it at every node, and most callers use a part.)
+    #[inline(always)]
     pub fn kind(self) -> Kind<'f> {
         let at = |id: NodeId| self.body.at(id);
         match *self.node() {
             Node::Int(value) => Kind::Int(value),
             Node::Local(local) => Kind::Local(local as LocalId),
-            Node::Call {
-                func,
-                first,
-                count,
-                span,
-            } => Kind::Call {
+            Node::Call { func, extra, count } => Kind::Call {
                 func: func as FuncId,
                 args: Args {
                     body: self.body,
-                    ids: &self.body.args[first as usize..(first + count) as usize],
+                    ids: self.body.call_args(extra, count),
                 },
-                span: span.into(),
+                span: self.body.extra_span(extra),
             },
             Node::Unary { op, operand } => Kind::Unary {
                 op,
@@ -376,25 +428,24 @@ impl<'f> Expr<'f> {
             },
             Node::Binary {
                 op,
-                op_span,
+                op_start,
                 lhs,
                 rhs,
             } => Kind::Binary {
                 op,
-                op_span: op_span.into(),
+                op_span: binary_op_span(op, op_start),
                 lhs: at(lhs),
                 rhs: at(rhs),
             },
             Node::If {
                 cond,
                 then_branch,
-                else_branch,
-                span,
+                extra,
             } => Kind::If {
                 cond: at(cond),
                 then_branch: at(then_branch),
-                else_branch: at(else_branch),
-                span: span.into(),
+                else_branch: at(self.body.extra[extra as usize]),
+                span: self.body.extra_span(extra + 1),
             },
             Node::Let { local, value, body } => Kind::Let {
                 local: local as LocalId,
@@ -431,17 +482,16 @@ impl<'f> Expr<'f> {
     pub fn push_children(self, work: &mut Vec<NodeId>) {
         match *self.node() {
             Node::Int(_) | Node::Local(_) => {}
-            Node::Call { first, count, .. } => {
-                work.extend_from_slice(&self.body.args[first as usize..(first + count) as usize]);
+            Node::Call { extra, count, .. } => {
+                work.extend_from_slice(self.body.call_args(extra, count));
             }
             Node::Unary { operand, .. } => work.push(operand),
             Node::Binary { lhs, rhs, .. } => work.extend([lhs, rhs]),
             Node::If {
                 cond,
                 then_branch,
-                else_branch,
-                ..
-            } => work.extend([cond, then_branch, else_branch]),
+                extra,
+            } => work.extend([cond, then_branch, self.body.extra[extra as usize]]),
             Node::Let { value, body, .. } => work.extend([value, body]),
         }
     }

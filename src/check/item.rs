@@ -126,34 +126,24 @@ impl ItemSink for ItemChecker {
     const KEEPS_TREE: bool = false;
 
     fn item(&mut self, program: &ast::Program, item: ast::Item) {
-        // The tree holds this item only: its IR has at most as many nodes
-        // and exactly as many call arguments.
-        let size = BodySize {
-            nodes: program.nodes.len(),
-            args: program.args.len(),
-        };
-        self.check(program, item, size);
+        self.check(program, item);
     }
 }
 
-/// How large an item's body is expected to be (a capacity hint: a body
-/// that outgrows it grows, one that falls short gives the rest back).
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct BodySize {
-    pub(crate) nodes: usize,
-    pub(crate) args: usize,
-}
+/// A body of more nodes than this is built in a scratch of its own, which
+/// it keeps, rather than in the scratch kept for the next item.
+const HUGE_BODY_NODES: usize = 1 << 16;
 
 impl ItemChecker {
-    /// Checks `item` of `program`, of about `size`.
-    pub(crate) fn check(&mut self, program: &ast::Program, item: ast::Item, size: BodySize) {
+    /// Checks `item` of `program`.
+    pub(crate) fn check(&mut self, program: &ast::Program, item: ast::Item) {
         if self.bindings.len() < program.names.len() {
             self.bindings.resize(program.names.len(), NO_BINDING);
         }
         let first_event = self.part.events.len();
         match item {
             ast::Item::Func(def) => {
-                let func = self.function(program, &def, size);
+                let func = self.function(program, &def);
                 let events = first_event..self.part.events.len();
                 self.part.items.push(PartItem::Def);
                 self.part.defs.push(Definition {
@@ -164,7 +154,7 @@ impl ItemChecker {
             }
             ast::Item::Expr(root) => {
                 let mut locals = 0;
-                let body = self.body(program, root, &mut locals, size);
+                let body = self.body(program, root, &mut locals);
                 let events = first_event..self.part.events.len();
                 self.part.items.push(PartItem::Expr(self.part.exprs.len()));
                 self.part.exprs.push(Expression {
@@ -199,7 +189,7 @@ impl ItemChecker {
         }
     }
 
-    fn function(&mut self, program: &ast::Program, def: &ast::FuncDef, size: BodySize) -> ir::Func {
+    fn function(&mut self, program: &ast::Program, def: &ast::FuncDef) -> ir::Func {
         let mut locals = 0;
         let params = program.params(def);
         let outer = self.shadowed.len();
@@ -217,7 +207,7 @@ impl ItemChecker {
             // right; the last one is in scope.
             self.bind(param.name, &mut locals);
         }
-        let body = self.body(program, def.body, &mut locals, size);
+        let body = self.body(program, def.body, &mut locals);
         while self.shadowed.len() > outer {
             self.unbind();
         }
@@ -234,20 +224,21 @@ impl ItemChecker {
         }
     }
 
-    /// Checks the expression `root`, of about `size`, into a body of its
-    /// own.
-    fn body(
-        &mut self,
-        program: &ast::Program,
-        root: NodeId,
-        locals: &mut usize,
-        size: BodySize,
-    ) -> ir::Body {
-        self.body = ir::Body::with_capacity(size.nodes, size.args);
+    /// Checks the expression `root` into a body of its own: built in the
+    /// scratch [`ItemChecker::body`], which has room for it from earlier
+    /// items, then copied out at its exact size.
+    fn body(&mut self, program: &ast::Program, root: NodeId, locals: &mut usize) -> ir::Body {
+        self.body.clear();
         self.expr(program, root, locals);
-        let mut body = std::mem::take(&mut self.body);
-        body.shrink_to_fit();
-        body
+        if self.body.len() > HUGE_BODY_NODES {
+            // A huge item's scratch goes with it, rather than staying as
+            // large as the largest item for the rest of the part.
+            let mut body = std::mem::take(&mut self.body);
+            body.shrink_to_fit();
+            body
+        } else {
+            self.body.to_exact()
+        }
     }
 
     /// Checks `id` into [`ItemChecker::body`]; returns its node, the last
@@ -301,12 +292,12 @@ impl ItemChecker {
                 cond,
                 then_branch,
                 else_branch,
-            } => ir::Node::If {
-                cond: self.expr(program, cond, locals),
-                then_branch: self.expr(program, then_branch, locals),
-                else_branch: self.expr(program, else_branch, locals),
-                span: node.span().into(),
-            },
+            } => {
+                let cond = self.expr(program, cond, locals);
+                let then_branch = self.expr(program, then_branch, locals);
+                let else_branch = self.expr(program, else_branch, locals);
+                return self.body.push_if(cond, then_branch, else_branch, node.span());
+            }
             ExprKind::Let {
                 name, value, body, ..
             } => {
@@ -348,7 +339,7 @@ impl ItemChecker {
             let rhs = self.expr(program, rhs, locals);
             left = self.body.push(ir::Node::Binary {
                 op,
-                op_span: ExprKind::binary_op_span(op, op_start).into(),
+                op_start,
                 lhs: left,
                 rhs,
             });
