@@ -171,7 +171,7 @@ pub enum Node {
     Binary {
         op: BinOp,
         /// Where the operator starts (its span, where a division by zero
-        /// is reported, follows from the operator: [`binary_op_span`]).
+        /// is reported, follows from the operator's length).
         op_start: u32,
         lhs: NodeId,
         rhs: NodeId,

@@ -1,6 +1,7 @@
 //! Executable memory with W^X enforced by the types.
 //!
-//! Machine code is copied into a [`WritableCode`] mapping (read+write), which
+//! Machine code is copied (or moved, [`ExecutableCode::from_vec`]) into a
+//! [`WritableCode`] mapping (read+write), which
 //! [`WritableCode::make_exec`] consumes and flips to read+exec, returning an
 //! [`ExecutableCode`]. No value of either type ever refers to a page that is
 //! writable and executable at the same time, and the mapping is unmapped when
@@ -136,10 +137,20 @@ struct Mapping {
 
 impl Mapping {
     fn new(len: usize, prot: libc::c_int) -> io::Result<Mapping> {
-        let len = page_round(len);
         // Every page is written at once (the code is copied in): the kernel
         // maps them all in one call (`MAP_POPULATE`) rather than on a fault
         // each, which was most of the time of loading a large program.
+        Self::map(len, prot, libc::MAP_POPULATE)
+    }
+
+    /// A mapping whose pages are given memory only as they are touched
+    /// (or populated with [`Mapping::populate`]).
+    fn lazy(len: usize, prot: libc::c_int) -> io::Result<Mapping> {
+        Self::map(len, prot, 0)
+    }
+
+    fn map(len: usize, prot: libc::c_int, flags: libc::c_int) -> io::Result<Mapping> {
+        let len = page_round(len);
         // SAFETY: a fresh anonymous mapping at an address of the kernel's
         // choosing cannot alias any existing Rust object.
         let ptr = unsafe {
@@ -147,7 +158,7 @@ impl Mapping {
                 std::ptr::null_mut(),
                 len,
                 prot,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
                 -1,
                 0,
             )
@@ -157,6 +168,21 @@ impl Mapping {
         }
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(io::Error::last_os_error)?;
         Ok(Mapping { ptr, len })
+    }
+
+    /// Gives the whole pages that bytes `start..end` lie in their memory
+    /// at once (`MADV_POPULATE_WRITE`), as `MAP_POPULATE` does for a whole
+    /// mapping. Only a speed-up: a kernel without it (before 5.14) faults
+    /// the pages in as they are written.
+    fn populate(&self, start: usize, end: usize) {
+        let first = start / PAGE_SIZE * PAGE_SIZE;
+        let last = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        assert!(first < last && last <= self.len, "pages outside the mapping");
+        // SAFETY: `first..last` are whole pages of the mapping this value
+        // owns (checked above); populating them changes no contents.
+        unsafe {
+            libc::madvise(self.ptr.as_ptr().add(first).cast(), last - first, libc::MADV_POPULATE_WRITE);
+        }
     }
 
     fn protect(&self, prot: libc::c_int) -> io::Result<()> {
@@ -249,11 +275,57 @@ unsafe impl Send for ExecutableCode {}
 // SAFETY: as above; `&ExecutableCode` only allows reading.
 unsafe impl Sync for ExecutableCode {}
 
+/// Code larger than this is moved into its pages a piece of this size at a
+/// time (see [`ExecutableCode::from_vec`]).
+const MOVE_PIECE: usize = 1 << 20;
+
 impl ExecutableCode {
     /// Copies `code` into fresh pages and makes them executable.
     pub fn new(code: &[u8]) -> io::Result<ExecutableCode> {
         let mut buffer = WritableCode::with_capacity(code.len())?;
         buffer.push(code)?;
+        buffer.make_exec()
+    }
+
+    /// Moves `code` into fresh pages and makes them executable. A large
+    /// buffer is moved a piece at a time, each piece's pages given back to
+    /// the system as soon as they are copied, so that the code is in
+    /// memory once, not twice (for a large program that was the peak of
+    /// the whole compile).
+    pub fn from_vec(mut code: Vec<u8>) -> io::Result<ExecutableCode> {
+        if code.len() <= MOVE_PIECE {
+            return Self::new(&code);
+        }
+        let map = Mapping::lazy(code.len(), libc::PROT_READ | libc::PROT_WRITE)?;
+        let source = code.as_mut_ptr();
+        // The whole pages of the buffer: the partial pages at either end
+        // may hold the allocator's data and are left alone.
+        let pages_start = (source as usize).next_multiple_of(PAGE_SIZE) - source as usize;
+        let mut discarded = pages_start;
+        for start in (0..code.len()).step_by(MOVE_PIECE) {
+            let end = (start + MOVE_PIECE).min(code.len());
+            map.populate(start, end);
+            // SAFETY: `start..end` lies inside both the read+write mapping
+            // (as long as the code) and the buffer, which is Rust memory
+            // and cannot overlap a fresh mapping.
+            unsafe {
+                std::ptr::copy_nonoverlapping(source.add(start), map.ptr.as_ptr().add(start), end - start);
+            }
+            let pages_end = (source as usize + end) / PAGE_SIZE * PAGE_SIZE - source as usize;
+            if pages_end > discarded {
+                // SAFETY: whole pages inside the buffer, which `code` owns
+                // (a private anonymous mapping or heap: what the allocator
+                // hands out), already copied: nothing reads them again
+                // before the buffer is freed.
+                unsafe { discard_pages(source.add(discarded), pages_end - discarded)? };
+                discarded = pages_end;
+            }
+        }
+        let buffer = WritableCode {
+            used: code.len(),
+            map,
+        };
+        drop(code);
         buffer.make_exec()
     }
 
@@ -403,6 +475,21 @@ mod tests {
         assert_eq!(&code.bytes()[at - 1..at + 5], &[0x90, 0xCC, 0xCC, 0xCC, 0xCC, 0x90]);
         for page in 0..3 {
             assert!(mapping_perms(base + page * PAGE_SIZE).starts_with("r-x"));
+        }
+        assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn large_code_is_moved_in_pieces_byte_for_byte() {
+        // Not a multiple of the piece or of a page, from an unaligned
+        // start: every partial page at the ends is copied, not discarded.
+        for len in [MOVE_PIECE - 3, MOVE_PIECE + 1, 3 * MOVE_PIECE + PAGE_SIZE / 2 + 7] {
+            let code: Vec<u8> = (0..len).map(|i| (i * 7 + i / 4099) as u8).collect();
+            let expected = code.clone();
+            let loaded = ExecutableCode::from_vec(code).unwrap();
+            assert!(loaded.bytes() == expected.as_slice(), "{len} bytes differ");
+            let perms = mapping_perms(loaded.base() as usize);
+            assert_eq!(&perms[..3], "r-x", "{len} bytes: {perms}");
         }
         assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
     }

@@ -402,9 +402,10 @@ impl Module {
     /// Loads `code` into executable memory, with the function table `funcs`
     /// makes. See the type's docs for what the code must guarantee.
     ///
-    /// The code's buffer is freed before the table is made, which then
-    /// takes its room: a large program's peak memory is the code twice
-    /// (the buffer and the pages), not that and the table too.
+    /// The code's buffer goes back as it is moved into its pages (see
+    /// [`ExecutableCode::from_vec`]), and is freed before the table is
+    /// made, which then takes its room: a large program's code is in
+    /// memory once, not twice, and never beside the table.
     pub(crate) fn load(
         code: Vec<u8>,
         enter: usize,
@@ -412,8 +413,7 @@ impl Module {
     ) -> io::Result<Module> {
         let len = code.len();
         assert!(enter < len);
-        let executable = ExecutableCode::new(&code)?;
-        drop(code);
+        let executable = ExecutableCode::from_vec(code)?;
         let funcs = funcs();
         assert!(funcs.iter().all(|f| f.offset < len));
         Ok(Module {
