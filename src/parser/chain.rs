@@ -29,6 +29,16 @@ pub(crate) struct ChainCheck {
 }
 
 impl ChainCheck {
+    /// The check at the start of an item, with the list's room kept.
+    pub(crate) fn reset(&mut self) {
+        let mut outer = std::mem::take(&mut self.outer);
+        outer.clear();
+        *self = ChainCheck {
+            outer,
+            ..ChainCheck::default()
+        };
+    }
+
     /// Looks at the next token of the item. (Inlined: it runs for every
     /// token.)
     #[inline]

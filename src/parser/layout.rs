@@ -59,7 +59,7 @@ impl<'src> Layout<'src> {
         &'a mut self,
         item: &'a mut ItemState<'src>,
     ) -> Option<(Spanned<'src>, ItemTokens<'a, 'src>)> {
-        *item = ItemState::default();
+        item.reset();
         let mut tokens = ItemTokens {
             layout: self,
             item,
@@ -112,6 +112,24 @@ impl ItemState<'_> {
 }
 
 impl<'src> ItemState<'src> {
+    /// Makes this the state of a new item. The lists keep their room from
+    /// item to item: growing them again for every item cost more than
+    /// the rest of the state.
+    fn reset(&mut self) {
+        let mut open_parens = std::mem::take(&mut self.open_parens);
+        open_parens.clear();
+        let mut chain_check = std::mem::take(&mut self.chain_check);
+        chain_check.reset();
+        let mut nesting = std::mem::take(&mut self.nesting);
+        nesting.reset();
+        *self = ItemState {
+            open_parens,
+            chain_check,
+            nesting,
+            ..ItemState::default()
+        };
+    }
+
     /// Notes `token` as the item's next.
     fn record(&mut self, token: Spanned<'src>) -> Result<(), RefusedToken> {
         self.len += 1;

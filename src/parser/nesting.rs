@@ -91,6 +91,16 @@ pub(super) struct NestingCount {
 pub(crate) struct TooDeep(pub(crate) Span);
 
 impl NestingCount {
+    /// The count at the start of an item, with the list's room kept.
+    pub(super) fn reset(&mut self) {
+        let mut open = std::mem::take(&mut self.open);
+        open.clear();
+        *self = NestingCount {
+            open,
+            ..NestingCount::default()
+        };
+    }
+
     /// Counts the item's next token, `token` at `span`. (Inlined: it runs
     /// for every token, and its call cost more than its work.)
     #[inline]
