@@ -93,7 +93,7 @@ struct Part {
     code: Vec<u8>,
     /// The rel32 fields (offset, label) of the jumps and calls to labels
     /// bound in another part: functions, and the trap exit.
-    unresolved: Vec<(usize, Label)>,
+    unresolved: Vec<(u32, Label)>,
     /// Its functions, in order.
     funcs: Vec<FuncCode>,
     emitted: Emitted,
@@ -104,11 +104,13 @@ struct Part {
 
 /// A new assembler with the labels every part shares: the trap exit, then
 /// each function's entry. Made first and in the same order in every
-/// part's assembler, they have the same numbers in all.
+/// part's assembler, they have the same numbers in all; the others are
+/// each function's own, and recycled once it is done.
 fn assembler(program: &ir::CheckedProgram) -> (Assembler, Label, Vec<Label>) {
     let mut asm = Assembler::new();
     let trap_exit = asm.new_label();
     let funcs = program.funcs.iter().map(|_| asm.new_label()).collect();
+    asm.share_labels();
     (asm, trap_exit, funcs)
 }
 
@@ -211,6 +213,9 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
         let offset = asm.offset();
         let traps_before = emitted.traps.len();
         let frameless = lower::function(&mut asm, links, &mut emitted, &mut debug, &mut facts, id);
+        // Its jumps inside it, its calls to functions before it and to the
+        // trap exit are filled in now: only the others are kept.
+        asm.seal();
         let sites = &emitted.traps[traps_before..];
         funcs.push(FuncCode {
             name: func.name.clone(),

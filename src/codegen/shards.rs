@@ -205,7 +205,7 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
                     .expect("jump to a label never bound");
                 func.offset
             };
-            x64::write_rel32(&mut code, base + at, target);
+            x64::write_rel32(&mut code, base + at as usize, target);
         }
     }
     expanded.sort_unstable();

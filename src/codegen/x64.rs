@@ -13,7 +13,9 @@
 //! Once a function is complete, [`Assembler::relax`] shortens its jumps to
 //! labels inside it to rel8 where the distance allows (and drops jumps to
 //! the next instruction and instructions marked dead), moving the code
-//! after them up.
+//! after them up, and [`Assembler::seal`] fills in the fields whose
+//! targets are bound and recycles the function's own labels, so that
+//! neither the labels nor the fixups pile up over a large program.
 //!
 //! The byte-level corners of the encoding (REX prefixes, ModRM/SIB and the
 //! special cases of `rsp`/`r12` and `rbp`/`r13` as a base) live in a few
@@ -145,6 +147,9 @@ impl Label {
     }
 }
 
+/// Where an unbound label's slot in [`Assembler`]'s table points.
+const UNBOUND: u32 = u32::MAX;
+
 /// Fills in the rel32 field at `at` of `code` to reach `target`.
 pub fn write_rel32(code: &mut [u8], at: usize, target: usize) {
     let rel = i32::try_from(target as i64 - (at as i64 + 4)).expect("jump farther than 2 GiB");
@@ -164,11 +169,22 @@ pub struct ImmSlot {
 #[derive(Debug, Default)]
 pub struct Assembler {
     code: Vec<u8>,
-    /// The bound offset of each label, by label number.
-    labels: Vec<Option<usize>>,
+    /// The bound offset of each label, by label number, or [`UNBOUND`].
+    /// (Offsets are `u32`, as in the fixups: a part's code is far below
+    /// 4 GiB, and the halved tables were a large share of the peak
+    /// memory of compiling a large program.)
+    labels: Vec<u32>,
+    /// How many of `labels` (the first ones) outlive a function: those
+    /// made before [`Assembler::share_labels`]. [`Assembler::seal`]
+    /// recycles the others.
+    shared: u32,
     /// rel32 fields to fill in: (offset of the field, target), in code
     /// order (so the fields of the code from an offset on are a suffix).
-    fixups: Vec<(usize, Label)>,
+    /// Those of sealed code are only the ones to labels not bound then.
+    fixups: Vec<(u32, Label)>,
+    /// How many of `fixups` are of sealed code: [`Assembler::seal`]
+    /// looks at the others only.
+    fixups_sealed: usize,
     /// How many of `fixups` belong to code [`Assembler::relax`] already
     /// covered: searches for the fixups of newer code start here, because
     /// a binary search over every fixup of a large program costs a cache
@@ -262,8 +278,17 @@ impl Assembler {
 
     pub fn new_label(&mut self) -> Label {
         let label = Label(u32::try_from(self.labels.len()).expect("too many labels"));
-        self.labels.push(None);
+        self.labels.push(UNBOUND);
         label
+    }
+
+    /// Makes the labels made so far shared: code anywhere may use them
+    /// (a program's functions, the trap exit). Labels made from now on
+    /// belong to the function (or other code) being emitted: once it is
+    /// sealed ([`Self::seal`]) they are made again for the next one, and a
+    /// [`Label`] kept from before names another label.
+    pub fn share_labels(&mut self) {
+        self.shared = u32::try_from(self.labels.len()).expect("too many labels");
     }
 
     /// Binds `label` to the current offset.
@@ -271,15 +296,74 @@ impl Assembler {
     /// # Panics
     /// If the label is already bound.
     pub fn bind(&mut self, label: Label) {
+        let at = self.offset32();
         let slot = &mut self.labels[label.0 as usize];
-        assert!(slot.is_none(), "label bound twice");
-        *slot = Some(self.code.len());
+        assert!(*slot == UNBOUND, "label bound twice");
+        *slot = at;
         self.recent.push(label.0);
     }
 
     /// The offset `label` is bound to, if it is bound yet.
     pub fn label_offset(&self, label: Label) -> Option<usize> {
-        self.labels[label.0 as usize]
+        self.bound(label.0)
+    }
+
+    /// Where label number `label` is bound, if it is.
+    fn bound(&self, label: u32) -> Option<usize> {
+        match self.labels[label as usize] {
+            UNBOUND => None,
+            at => Some(at as usize),
+        }
+    }
+
+    /// [`Self::offset`] as the tables keep it.
+    fn offset32(&self) -> u32 {
+        u32::try_from(self.code.len())
+            .ok()
+            .filter(|&at| at != UNBOUND)
+            .expect("code of 4 GiB or more")
+    }
+
+    /// Finishes the code emitted so far (a function, after its
+    /// [`Self::relax`]; and whatever came before it): fills in the rel32
+    /// fields that target bound labels, and forgets them; the others
+    /// (calls to functions not emitted yet, or emitted by another part)
+    /// stay for [`Self::finish_bound`]. The labels not shared (see
+    /// [`Self::share_labels`]) are recycled, so that the tables stay the
+    /// size of the shared labels and the largest function's, not of the
+    /// program. Nothing before the current offset may change afterwards:
+    /// neither [`Self::relax`] nor [`Self::truncate`] reaches back that
+    /// far.
+    ///
+    /// # Panics
+    /// If code jumps to a label not shared that is not bound (a code
+    /// generator bug: nothing could bind it any more).
+    pub fn seal(&mut self) {
+        // Its jumps are relaxed: their fields are final.
+        debug_assert!(self.branches.is_empty() && self.dead.is_empty(), "sealed before relaxing");
+        let mut kept = self.fixups_sealed;
+        let mut relaxed = kept;
+        for index in self.fixups_sealed..self.fixups.len() {
+            let (at, label) = self.fixups[index];
+            match self.bound(label.0) {
+                Some(target) => write_rel32(&mut self.code, at as usize, target),
+                None => {
+                    assert!(label.0 < self.shared, "jump to a label never bound");
+                    self.fixups[kept] = (at, label);
+                    kept += 1;
+                    relaxed += usize::from(index < self.fixups_relaxed);
+                }
+            }
+        }
+        self.fixups.truncate(kept);
+        self.fixups_sealed = kept;
+        // The kept fixups that were among the relaxed ones: all those
+        // before `relaxed` counted from, if the relaxed code reached past
+        // the sealed (as it does after `relax`), else as before.
+        self.fixups_relaxed = relaxed.min(self.fixups_relaxed);
+        self.labels.truncate(self.shared as usize);
+        let shared = self.shared;
+        self.recent.retain(|&label| label < shared);
     }
 
     /// Resolves every jump and call and returns the code.
@@ -296,11 +380,11 @@ impl Assembler {
     /// the rel32 fields (offset, label) of the others, for the caller to
     /// fill in with [`write_rel32`] once it knows where their targets are
     /// (code generated in parts, see `codegen::shards`).
-    pub fn finish_bound(mut self) -> (Vec<u8>, Vec<(usize, Label)>) {
+    pub fn finish_bound(mut self) -> (Vec<u8>, Vec<(u32, Label)>) {
         let mut unresolved = Vec::new();
         for &(at, label) in &self.fixups {
-            match self.labels[label.0 as usize] {
-                Some(target) => write_rel32(&mut self.code, at, target),
+            match self.bound(label.0) {
+                Some(target) => write_rel32(&mut self.code, at as usize, target),
                 None => unresolved.push((at, label)),
             }
         }
@@ -310,11 +394,11 @@ impl Assembler {
     /// The index of the first fixup at `offset` or after it.
     fn first_fixup_at(&self, offset: usize) -> usize {
         let relaxed = self.fixups_relaxed.min(self.fixups.len());
-        if relaxed > 0 && self.fixups[relaxed - 1].0 >= offset {
+        if relaxed > 0 && self.fixups[relaxed - 1].0 as usize >= offset {
             // Behind the relaxed code: search everything.
-            return self.fixups.partition_point(|&(at, _)| at < offset);
+            return self.fixups.partition_point(|&(at, _)| (at as usize) < offset);
         }
-        relaxed + self.fixups[relaxed..].partition_point(|&(at, _)| at < offset)
+        relaxed + self.fixups[relaxed..].partition_point(|&(at, _)| (at as usize) < offset)
     }
 
     /// Discards everything emitted from `offset` on: the code, the jumps
@@ -323,6 +407,7 @@ impl Assembler {
     pub fn truncate(&mut self, offset: usize) {
         self.code.truncate(offset);
         let keep = self.first_fixup_at(offset);
+        debug_assert!(keep >= self.fixups_sealed, "truncated sealed code");
         self.fixups.truncate(keep);
         self.fixups_relaxed = self.fixups_relaxed.min(keep);
         self.branches.retain(|&at| at < offset);
@@ -332,8 +417,8 @@ impl Assembler {
         let labels = &mut self.labels;
         self.recent.retain(|&label| {
             let bound = &mut labels[label as usize];
-            if bound.is_some_and(|at| at >= offset) {
-                *bound = None;
+            if *bound != UNBOUND && *bound as usize >= offset {
+                *bound = UNBOUND;
                 false
             } else {
                 true
@@ -804,7 +889,8 @@ impl Assembler {
     }
 
     fn rel32(&mut self, target: Label) {
-        self.fixups.push((self.offset(), target));
+        let at = self.offset32();
+        self.fixups.push((at, target));
         self.bytes(&[0; 4]);
     }
 

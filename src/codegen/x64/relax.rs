@@ -210,11 +210,13 @@ impl Assembler {
         let mut kept = first_fixup;
         for index in first_fixup..self.fixups.len() {
             let (field, label) = self.fixups[index];
+            let field = field as usize;
             while shortened.next_if(|&f| f < field).is_some() {}
             if shortened.next_if_eq(&field).is_some() {
                 continue;
             }
-            self.fixups[kept] = (fields.map(field), label);
+            // Moved up, so it still fits.
+            self.fixups[kept] = (fields.map(field) as u32, label);
             kept += 1;
         }
         self.fixups.truncate(kept);
@@ -225,10 +227,10 @@ impl Assembler {
         // ones first), so this walks the edits once.
         let mut bounds = moved.ascending();
         for &label in &self.recent {
-            if let Some(bound) = &mut self.labels[label as usize]
-                && *bound >= from
-            {
-                *bound = bounds.map(*bound);
+            let bound = &mut self.labels[label as usize];
+            if *bound != super::UNBOUND && *bound as usize >= from {
+                // Moved up, so it still fits.
+                *bound = bounds.map(*bound as usize) as u32;
             }
         }
         self.recent.clear();
@@ -258,15 +260,15 @@ impl Assembler {
             let jmp = self.code[start] == 0xE9;
             let len = if jmp { 5 } else { 6 };
             let field = start + len - 4;
-            while self.fixups.get(fixup).is_some_and(|&(at, _)| at < field) {
+            while self.fixups.get(fixup).is_some_and(|&(at, _)| (at as usize) < field) {
                 fixup += 1;
             }
             let &(_, label) = self
                 .fixups
                 .get(fixup)
-                .filter(|&&(at, _)| at == field)
+                .filter(|&&(at, _)| at as usize == field)
                 .expect("a recorded jump has its fixup");
-            let target = self.labels[label.0 as usize];
+            let target = self.label_offset(label);
             if let Some(target) = target.filter(|&at| (from..=end).contains(&at)) {
                 edits.push(Edit {
                     start,
