@@ -8,6 +8,7 @@
 
 use crate::abi::Reg;
 use crate::ast::Span;
+use crate::ir::CompactSpan;
 
 /// The output of code generation for a whole program.
 #[derive(Clone, Debug)]
@@ -159,16 +160,28 @@ impl FrameRule {
     }
 }
 
+/// A count or an offset into the code, as the code map keeps it: `u32`,
+/// since the code of a program is far below 4 GiB.
+///
+/// # Panics
+/// If it is 4 Gi or more.
+pub fn compact(n: usize) -> u32 {
+    u32::try_from(n).expect("code under 4 GiB")
+}
+
 /// One function: its name and signature, and where its bytes (body and
 /// trap stubs) are.
+///
+/// A large program has 100,000 of them, kept as long as its code: the
+/// numbers are `u32` and the span compact, for a third of the size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncCode {
-    pub name: String,
+    pub name: Box<str>,
     /// The span of the name in its definition (stack overflows point here).
-    pub name_span: Span,
-    pub arity: usize,
-    pub offset: usize,
-    pub size: usize,
+    pub name_span: CompactSpan,
+    pub arity: u32,
+    pub offset: u32,
+    pub size: u32,
     /// Whether the function has no trap site: it makes no call (so it has
     /// no stack check and no loop, see [`crate::abi`]) and nothing in it
     /// can fail. Such a function reads no context and returns through its
@@ -185,7 +198,7 @@ pub struct FuncCode {
     /// (`crate::abi`, "Direct calls"), so that a call whose number of
     /// arguments is known only at run time needs no choice among lengths.
     /// Equal to `offset` for a function without parameters.
-    pub loader: Option<usize>,
+    pub loader: Option<u32>,
     /// Whether the function is only declared here (a REPL session's
     /// function of another entry, called through the function table): it
     /// has no code, and `offset` and `size` mean nothing.
@@ -208,21 +221,39 @@ pub struct BatchEntry {
 }
 
 /// A place where generated code can trap.
+///
+/// A large program has one or more a function, kept as long as its code:
+/// the numbers are `u32` (code, sources and function counts are far
+/// below 4 Gi), which halves the list.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TrapSite {
     /// The return address of the stub's call to the trap exit, as an offset
     /// into the code: the key the trap exit records.
-    pub offset: usize,
+    pub offset: u32,
     /// The function the trap site belongs to.
-    pub func: usize,
+    pub func: u32,
     pub kind: TrapKind,
+}
+
+impl TrapSite {
+    /// The site of function `func` whose key is `offset`.
+    ///
+    /// # Panics
+    /// If either is 4 Gi or more.
+    pub fn new(offset: usize, func: usize, kind: TrapKind) -> TrapSite {
+        TrapSite {
+            offset: compact(offset),
+            func: compact(func),
+            kind,
+        }
+    }
 }
 
 /// Why a trap fires.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TrapKind {
     /// `/` or `%` with a zero divisor; the span is the operator.
-    DivisionByZero { op_span: Span },
+    DivisionByZero { op_span: CompactSpan },
     /// The stack limit (or an interrupt, which raises it) was hit on entry
     /// to the trap site's function.
     StackOverflow,
@@ -230,7 +261,7 @@ pub enum TrapKind {
     /// defined yet: `callee` (an external function of this program), called
     /// at `span`. The site is the call's return address (or, for a tail
     /// call, the end of its jump; see [`CodeMap::undefined`]).
-    UndefinedFunction { callee: usize, span: Span },
+    UndefinedFunction { callee: u32, span: CompactSpan },
 }
 
 /// A named range of the generated code.
@@ -249,7 +280,7 @@ impl CodeMap {
             .batch
             .first()
             .map(|b| b.offset)
-            .or(self.funcs.first().map(|f| f.offset))
+            .or(self.funcs.first().map(|f| f.offset as usize))
             .unwrap_or(self.code_len);
         let mut symbols = vec![
             Symbol {
@@ -272,8 +303,8 @@ impl CodeMap {
             if let Some(loader) = func.loader.filter(|&loader| loader < func.offset) {
                 symbols.push(Symbol {
                     name: format!("<argument loader of {}>", func.name),
-                    offset: loader,
-                    size: func.offset - loader,
+                    offset: loader as usize,
+                    size: (func.offset - loader) as usize,
                 });
             }
             symbols.push(func.symbol());
@@ -296,6 +327,7 @@ impl CodeMap {
 
     /// The trap site whose stub call returns to `offset`.
     pub fn trap_at(&self, offset: usize) -> Option<&TrapSite> {
+        let offset = u32::try_from(offset).ok()?;
         let index = self
             .traps
             .binary_search_by_key(&offset, |site| site.offset)
@@ -307,9 +339,9 @@ impl CodeMap {
 impl FuncCode {
     fn symbol(&self) -> Symbol {
         Symbol {
-            name: self.name.clone(),
-            offset: self.offset,
-            size: self.size,
+            name: self.name.to_string(),
+            offset: self.offset as usize,
+            size: self.size as usize,
         }
     }
 }

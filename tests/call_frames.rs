@@ -331,8 +331,9 @@ impl Image<'_> {
                         return (state, vec![]);
                     }
                     // The callee pops its stack arguments.
-                    let callee = map.funcs.iter().find(|f| f.offset == target);
-                    let popped = 8 * stack_arg_count(callee.expect("calls a function").arity);
+                    let callee = map.funcs.iter().find(|f| f.offset as usize == target);
+                    let popped =
+                        8 * stack_arg_count(callee.expect("calls a function").arity as usize);
                     state.rsp = state.rsp.map(|d| d - popped as i32);
                 }
                 for reg in CALLER_SAVED {

@@ -51,11 +51,10 @@ impl<'a> CodeImage<'a> {
         let regions = symbols
             .into_iter()
             .map(|symbol| {
-                let is_function = compiled
-                    .map
-                    .funcs
-                    .iter()
-                    .any(|f| f.offset == symbol.offset && f.size == symbol.size);
+                let is_function =
+                    compiled.map.funcs.iter().any(|f| {
+                        f.offset as usize == symbol.offset && f.size as usize == symbol.size
+                    });
                 Region {
                     symbol,
                     is_function,
@@ -66,7 +65,12 @@ impl<'a> CodeImage<'a> {
             code: &compiled.code,
             regions,
             trap_exit: compiled.map.trap_exit,
-            trap_sites: compiled.map.traps.iter().map(|t| t.offset).collect(),
+            trap_sites: compiled
+                .map
+                .traps
+                .iter()
+                .map(|t| t.offset as usize)
+                .collect(),
         }
     }
 }

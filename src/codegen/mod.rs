@@ -27,7 +27,7 @@ pub mod x64;
 use std::ops::Range;
 
 use crate::abi::REGISTER_ARGS;
-use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, TrapKind};
+use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, TrapKind, compact};
 use crate::ir;
 use lower::{Emitted, Links};
 use x64::{Assembler, Label};
@@ -184,9 +184,9 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
                 func.name
             );
             funcs.push(FuncCode {
-                name: func.name.clone(),
-                name_span: func.name_span,
-                arity: func.arity,
+                name: func.name.as_str().into(),
+                name_span: func.name_span.into(),
+                arity: compact(func.arity),
                 offset: 0,
                 size: 0,
                 trap_free: false,
@@ -218,18 +218,18 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
         asm.seal();
         let sites = &emitted.traps[traps_before..];
         funcs.push(FuncCode {
-            name: func.name.clone(),
-            name_span: func.name_span,
-            arity: func.arity,
-            offset,
-            size: asm.offset() - offset,
+            name: func.name.as_str().into(),
+            name_span: func.name_span.into(),
+            arity: compact(func.arity),
+            offset: compact(offset),
+            size: compact(asm.offset() - offset),
             trap_free: sites.is_empty(),
             traps_return: frameless
                 && !sites.is_empty()
                 && sites
                     .iter()
                     .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
-            loader,
+            loader: loader.map(compact),
             external: false,
             inlined: Vec::new(),
         });

@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 
 use super::{FUNCTION_ALIGNMENT, Options, Part, assembler, emit_part, links, trampoline, x64};
 use super::x64::Assembler;
-use crate::artifact::{Artifact, CodeMap, TrapSite};
+use crate::artifact::{Artifact, CodeMap, TrapSite, compact};
 use crate::codegen::lower::Links;
 use crate::ir;
 
@@ -201,14 +201,15 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
         debug.append(std::mem::take(&mut part.debug), base);
         funcs.extend(std::mem::take(&mut part.funcs).into_iter().map(|mut func| {
             if !func.external {
-                func.offset += base;
-                func.loader = func.loader.map(|loader| loader + base);
+                let moved = |offset: u32| compact(offset as usize + base);
+                func.offset = moved(func.offset);
+                func.loader = func.loader.map(moved);
             }
             func
         }));
         let sites = std::mem::take(&mut part.emitted.traps).into_iter();
         traps.extend(sites.map(|site| TrapSite {
-            offset: site.offset + base,
+            offset: compact(site.offset as usize + base),
             ..site
         }));
         expanded.append(&mut part.emitted.expanded);
@@ -228,7 +229,7 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
                     .and_then(|id| funcs.get(id))
                     .filter(|func: &&crate::artifact::FuncCode| !func.external)
                     .expect("jump to a label never bound");
-                func.offset
+                func.offset as usize
             };
             x64::write_rel32(&mut code, base + at as usize, target);
         }

@@ -73,7 +73,7 @@ pub(crate) fn sections(map: &CodeMap, base: u64, sources: &Sources) -> Vec<Secti
     let tables = map.debug.as_ref();
     let rows = tables.map_or(&[][..], |t| &t.lines[..]);
     for func in &map.funcs {
-        let (start, end) = (func.offset, func.offset + func.size);
+        let (start, end) = (func.offset as usize, (func.offset + func.size) as usize);
         let first = rows.partition_point(|row| row.offset < start);
         let last = rows.partition_point(|row| row.offset < end);
         if first == last || files.is_empty() {
@@ -90,7 +90,7 @@ pub(crate) fn sections(map: &CodeMap, base: u64, sources: &Sources) -> Vec<Secti
             current.column = column;
             program.generate_row();
         }
-        program.end_sequence(func.size as u64);
+        program.end_sequence(u64::from(func.size));
     }
     dwarf.unit.line_program = program;
 
@@ -117,12 +117,12 @@ pub(crate) fn sections(map: &CodeMap, base: u64, sources: &Sources) -> Vec<Secti
         // symbol made 100,000 functions take seconds.)
         let source = map
             .funcs
-            .binary_search_by_key(&symbol.offset, |f| f.offset)
+            .binary_search_by_key(&symbol.offset, |f| f.offset as usize)
             .ok()
-            .filter(|&func| map.funcs[func].size == symbol.size);
+            .filter(|&func| map.funcs[func].size as usize == symbol.size);
         if let (Some(func), false) = (source, files.is_empty()) {
             let file = sources.file_of(func);
-            let (line, _) = lines.line_col(file, map.funcs[func].name_span);
+            let (line, _) = lines.line_col(file, map.funcs[func].name_span.into());
             entry.set(gimli::DW_AT_decl_file, AttributeValue::FileIndex(Some(files[file])));
             entry.set(gimli::DW_AT_decl_line, AttributeValue::Udata(line));
         }

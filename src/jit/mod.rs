@@ -15,7 +15,7 @@ pub mod table;
 
 use std::io;
 
-use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind};
+use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind, compact};
 pub use crate::fault::Fault;
 use crate::ir;
 pub use runtime::LimitInterrupt;
@@ -45,7 +45,9 @@ impl LoadedProgram {
                 .map(|func| FuncEntry {
                     offset: func.offset,
                     arity: func.arity,
-                    batch: map.batch_entry(func.arity).map(|b| b.offset),
+                    batch: map
+                        .batch_entry(func.arity as usize)
+                        .map(|b| compact(b.offset)),
                     direct: func.trap_free,
                     traps_return: func.traps_return,
                     loader: func.loader,
@@ -115,7 +117,7 @@ impl LoadedProgram {
     /// redirects a replaced function's entry to its table slot this way,
     /// so that calls from within its own entry reach the new definition.
     pub fn patch_entry(&mut self, func: ir::FuncId, bytes: &[u8]) -> io::Result<Vec<u8>> {
-        let offset = self.map.funcs[func].offset;
+        let offset = self.map.funcs[func].offset as usize;
         let old = self.code()[offset..offset + bytes.len()].to_vec();
         self.module.patch(offset, bytes)?;
         Ok(old)
@@ -193,22 +195,23 @@ impl LoadedProgram {
             .map
             .trap_at(offset)
             .unwrap_or_else(|| panic!("trap at unknown code offset {offset:#x}"));
+        let site_func = site.func as usize;
         match site.kind {
             TrapKind::DivisionByZero { op_span } => Fault::DivisionByZero {
-                func: site.func,
-                span: op_span,
+                func: site_func,
+                span: op_span.into(),
             },
             TrapKind::UndefinedFunction { callee, span } => Fault::UndefinedFunction {
-                func: site.func,
-                name: self.map.funcs[callee].name.clone(),
-                span,
+                func: site_func,
+                name: self.map.funcs[callee as usize].name.to_string(),
+                span: span.into(),
             },
             TrapKind::StackOverflow => {
-                let func = &self.map.funcs[site.func];
+                let func = &self.map.funcs[site_func];
                 Fault::StackOverflow {
-                    func: site.func,
-                    name: func.name.clone(),
-                    span: func.name_span,
+                    func: site_func,
+                    name: func.name.to_string(),
+                    span: func.name_span.into(),
                 }
             }
         }

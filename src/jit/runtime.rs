@@ -362,18 +362,22 @@ pub fn install_sigint_handler(interrupt: &'static LimitInterrupt) -> io::Result<
 }
 
 /// Where a function starts in a [`Module`] and how many arguments it takes.
+///
+/// Offsets into the code and the arity are `u32` (the code is far below
+/// 4 GiB): a module keeps one a function, 100,000 of them for a large
+/// program, at half the size.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FuncEntry {
-    pub offset: usize,
-    pub arity: usize,
+    pub offset: u32,
+    pub arity: u32,
     /// The batch entry for this arity, if the code has one.
-    pub batch: Option<usize>,
+    pub batch: Option<u32>,
     /// Whether the function may be called directly, on the caller's stack
     /// (`crate::abi`, "Direct calls"): it has no trap site and at most
     /// `REGISTER_ARGS` parameters.
     pub direct: bool,
     /// The function's argument loader, if the code has one.
-    pub loader: Option<usize>,
+    pub loader: Option<u32>,
     /// Whether a trap in the function can return to a direct caller
     /// (`crate::abi`, "Direct calls"), so that it is called directly too.
     pub traps_return: bool,
@@ -415,7 +419,7 @@ impl Module {
         assert!(enter < len);
         let executable = ExecutableCode::from_vec(code)?;
         let funcs = funcs();
-        assert!(funcs.iter().all(|f| f.offset < len));
+        assert!(funcs.iter().all(|f| (f.offset as usize) < len));
         Ok(Module {
             code: executable,
             enter,
@@ -448,15 +452,15 @@ impl Module {
         Some(ModuleFunc {
             module: self,
             enter: base as usize + self.enter,
-            entry: base as usize + func.offset,
-            batch: func.batch.map(|offset| base as usize + offset),
-            arity: func.arity,
-            direct: func.direct && func.arity <= REGISTER_ARGS,
-            direct_trapping: func.traps_return && func.arity <= REGISTER_ARGS,
+            entry: base as usize + func.offset as usize,
+            batch: func.batch.map(|offset| base as usize + offset as usize),
+            arity: func.arity as usize,
+            direct: func.direct && func.arity as usize <= REGISTER_ARGS,
+            direct_trapping: func.traps_return && func.arity as usize <= REGISTER_ARGS,
             code_base: base as usize,
-            loader: func.loader.map(|offset| base as usize + offset),
+            loader: func.loader.map(|offset| base as usize + offset as usize),
             direct_loaded_arity: if func.direct && func.loader.is_some() {
-                func.arity
+                func.arity as usize
             } else {
                 usize::MAX
             },

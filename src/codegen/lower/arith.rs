@@ -314,7 +314,7 @@ impl FuncLowering<'_> {
         let rem = op == BinOp::Rem;
         match divisor_kind(divisor) {
             DivisorKind::Zero => {
-                let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
+                let trap = self.stub(TrapKind::DivisionByZero { op_span: op_span.into() }, false);
                 self.asm.jmp(trap);
                 let lhs = self.values.pop();
                 self.free(lhs);
@@ -484,7 +484,7 @@ impl FuncLowering<'_> {
         self.values.used.insert(Reg::Rax);
         self.values.used.insert(Reg::Rdx);
         if !nonzero {
-            let trap = self.stub(TrapKind::DivisionByZero { op_span }, false);
+            let trap = self.stub(TrapKind::DivisionByZero { op_span: op_span.into() }, false);
             self.asm.test_rr(d, d);
             self.asm.jcc(Cond::E, trap);
         }

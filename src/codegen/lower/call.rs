@@ -32,11 +32,13 @@ impl FuncLowering<'_> {
     /// Records the site of a call through the table that just ended: a
     /// trap there if the slot's function is not defined yet.
     fn undefined_site(&mut self, callee: FuncId, span: Span) {
-        self.traps.sites.push(TrapSite {
-            offset: self.asm.offset(),
-            func: self.site.source_func,
-            kind: TrapKind::UndefinedFunction { callee, span },
-        });
+        let callee = u32::try_from(callee).expect("under 4 Gi functions");
+        let kind = TrapKind::UndefinedFunction {
+            callee,
+            span: span.into(),
+        };
+        let site = TrapSite::new(self.asm.offset(), self.site.source_func, kind);
+        self.traps.sites.push(site);
     }
 
     /// The jump that ends a tail call of `func`, at `span`.

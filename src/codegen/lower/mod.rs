@@ -164,7 +164,8 @@ pub(crate) fn function(
                 let moved = asm.relax(offset);
                 let mut sites = moved.ascending();
                 for site in &mut traps[traps_before..] {
-                    site.offset = sites.map(site.offset);
+                    // Moved up, so it still fits.
+                    site.offset = sites.map(site.offset as usize) as u32;
                 }
                 if let (Some(tables), Some((lines, frames))) = (debug.tables_mut(), debug_before) {
                     let mut rows = moved.ascending();
@@ -453,11 +454,8 @@ impl<'a> FuncLowering<'a> {
                 self.asm.mov_rr(Reg::Rsp, Reg::Rbp);
             }
             self.asm.call(self.links.trap_exit);
-            self.traps.sites.push(TrapSite {
-                offset: self.asm.offset(),
-                func: stub.func,
-                kind: stub.kind,
-            });
+            let site = TrapSite::new(self.asm.offset(), stub.func, stub.kind);
+            self.traps.sites.push(site);
         }
     }
 
