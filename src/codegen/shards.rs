@@ -201,9 +201,8 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
         debug.append(std::mem::take(&mut part.debug), base);
         funcs.extend(std::mem::take(&mut part.funcs).into_iter().map(|mut func| {
             if !func.external {
-                let moved = |offset: u32| compact(offset as usize + base);
-                func.offset = moved(func.offset);
-                func.loader = func.loader.map(moved);
+                func.offset = compact(func.offset as usize + base);
+                func.loader = func.loader.map(|loader| compact(loader as usize + base));
             }
             func
         }));
