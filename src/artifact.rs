@@ -37,6 +37,12 @@ pub struct CodeMap {
     pub funcs: Vec<FuncCode>,
     /// Every trap site, sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// Each (function, callee) where the function's code has the callee's
+    /// body expanded in it (inlined), directly or inside another
+    /// expansion, sorted, each once: a REPL session compiles the function
+    /// again when the callee is replaced. (One list, not one a function:
+    /// most functions have none.)
+    pub inlined: Vec<(u32, u32)>,
     /// The batch entries (for the library's `call_many`), by arity, between
     /// the trap exit and the first function; empty unless asked for.
     pub batch: Vec<BatchEntry>,
@@ -203,10 +209,6 @@ pub struct FuncCode {
     /// function of another entry, called through the function table): it
     /// has no code, and `offset` and `size` mean nothing.
     pub external: bool,
-    /// The functions whose bodies were expanded in its code (inlined),
-    /// directly or inside another expansion: a REPL session compiles it
-    /// again when one of them is replaced.
-    pub inlined: Vec<usize>,
 }
 
 /// The loop that calls a function of `arity` parameters once per row.

@@ -193,7 +193,6 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
                 traps_return: false,
                 loader: None,
                 external: true,
-                inlined: Vec::new(),
             });
             continue;
         }
@@ -231,7 +230,6 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
                     .all(|site| matches!(site.kind, TrapKind::DivisionByZero { .. })),
             loader: loader.map(compact),
             external: false,
-            inlined: Vec::new(),
         });
     }
     let (code, unresolved) = asm.finish_bound();

@@ -235,9 +235,10 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
     }
     expanded.sort_unstable();
     expanded.dedup();
-    for (func, callee) in expanded {
-        funcs[func].inlined.push(callee);
-    }
+    let inlined = expanded
+        .into_iter()
+        .map(|(func, callee)| (compact(func), compact(callee)))
+        .collect();
     traps.sort_by_key(|t: &TrapSite| t.offset);
     Artifact {
         map: CodeMap {
@@ -246,6 +247,7 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
             undefined: head.undefined,
             funcs,
             traps,
+            inlined,
             batch: head.batch,
             code_len: code.len(),
             debug: debug.finish(),

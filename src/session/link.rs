@@ -256,17 +256,15 @@ impl Session {
         program: &ir::CheckedProgram,
         map: &CodeMap,
     ) {
-        for (local, code) in map.funcs.iter().enumerate() {
-            let ir::Link::Defined(id) = program.funcs[local].link else {
+        for &(local, callee) in &map.inlined {
+            let ir::Link::Defined(id) = program.funcs[local as usize].link else {
                 continue;
             };
-            for &callee in &code.inlined {
-                if let ir::Link::Defined(callee) = program.funcs[callee].link {
-                    self.inlined_into
-                        .entry(callee)
-                        .or_default()
-                        .push((id, unit));
-                }
+            if let ir::Link::Defined(callee) = program.funcs[callee as usize].link {
+                self.inlined_into
+                    .entry(callee)
+                    .or_default()
+                    .push((id, unit));
             }
         }
     }
