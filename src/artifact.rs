@@ -35,6 +35,8 @@ pub struct CodeMap {
     pub undefined: Option<usize>,
     /// Every function of the program, indexed by its `ir::FuncId`.
     pub funcs: Vec<FuncCode>,
+    /// The functions' names, one after another (see [`FuncCode::name`]).
+    pub names: String,
     /// Every trap site, sorted by offset.
     pub traps: Vec<TrapSite>,
     /// Each (function, callee) where the function's code has the callee's
@@ -182,7 +184,10 @@ pub fn compact(n: usize) -> u32 {
 /// numbers are `u32` and the span compact, for a third of the size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncCode {
-    pub name: Box<str>,
+    /// Where its name is in [`CodeMap::names`] ([`CodeMap::name`]): one
+    /// string holds them all, as a name of its own was an allocation a
+    /// function.
+    pub name: std::ops::Range<u32>,
     /// The span of the name in its definition (stack overflows point here).
     pub name_span: CompactSpan,
     pub arity: u32,
@@ -304,12 +309,12 @@ impl CodeMap {
         for func in self.funcs.iter().filter(|func| !func.external) {
             if let Some(loader) = func.loader.filter(|&loader| loader < func.offset) {
                 symbols.push(Symbol {
-                    name: format!("<argument loader of {}>", func.name),
+                    name: format!("<argument loader of {}>", self.name(func)),
                     offset: loader as usize,
                     size: (func.offset - loader) as usize,
                 });
             }
-            symbols.push(func.symbol());
+            symbols.push(self.symbol(func));
         }
         symbols
     }
@@ -319,7 +324,20 @@ impl CodeMap {
         self.funcs
             .get(func)
             .filter(|func| !func.external)
-            .map(FuncCode::symbol)
+            .map(|func| self.symbol(func))
+    }
+
+    /// The name of `func`, one of [`Self::funcs`].
+    pub fn name(&self, func: &FuncCode) -> &str {
+        &self.names[func.name.start as usize..func.name.end as usize]
+    }
+
+    fn symbol(&self, func: &FuncCode) -> Symbol {
+        Symbol {
+            name: self.name(func).to_owned(),
+            offset: func.offset as usize,
+            size: func.size as usize,
+        }
     }
 
     /// The batch entry for functions of `arity` parameters, if emitted.
@@ -338,12 +356,3 @@ impl CodeMap {
     }
 }
 
-impl FuncCode {
-    fn symbol(&self) -> Symbol {
-        Symbol {
-            name: self.name.to_string(),
-            offset: self.offset as usize,
-            size: self.size as usize,
-        }
-    }
-}

@@ -88,7 +88,7 @@ fn the_image_reads_back_with_symbols_lines_and_call_frames() {
                 (base + f.offset as u64..base + (f.offset + f.size) as u64).contains(&address)
             })
             .unwrap_or_else(|| panic!("line row at {address:#x} outside every function"));
-        seen.push((func.name.to_string(), line));
+        seen.push((map.name(func).to_owned(), line));
     }
     let lines_of = |name: &str| -> Vec<u64> {
         seen.iter()

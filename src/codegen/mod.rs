@@ -96,6 +96,8 @@ struct Part {
     unresolved: Vec<(u32, Label)>,
     /// Its functions, in order.
     funcs: Vec<FuncCode>,
+    /// Their names (see [`crate::artifact::CodeMap::names`]).
+    names: String,
     emitted: Emitted,
     debug: debug::Recorder,
     /// In the first part only.
@@ -175,6 +177,12 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
     let mut emitted = Emitted::default();
     let mut facts = analysis::Facts::default();
     let mut funcs = Vec::with_capacity(ids.len());
+    let mut names = String::new();
+    let mut name_of = |func: &ir::Func| {
+        let start = compact(names.len());
+        names.push_str(&func.name);
+        start..compact(names.len())
+    };
     for id in ids {
         let func = &program.funcs[id];
         if func.is_external() {
@@ -184,7 +192,7 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
                 func.name
             );
             funcs.push(FuncCode {
-                name: func.name.as_str().into(),
+                name: name_of(func),
                 name_span: func.name_span.into(),
                 arity: compact(func.arity),
                 offset: 0,
@@ -217,7 +225,7 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
         asm.seal();
         let sites = &emitted.traps[traps_before..];
         funcs.push(FuncCode {
-            name: func.name.as_str().into(),
+            name: name_of(func),
             name_span: func.name_span.into(),
             arity: compact(func.arity),
             offset: compact(offset),
@@ -237,6 +245,7 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
         code,
         unresolved,
         funcs,
+        names,
         emitted,
         debug,
         head,

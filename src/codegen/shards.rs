@@ -191,6 +191,8 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
     code.reserve_exact(end - code.len());
     let mut funcs = std::mem::take(&mut parts[0].funcs);
     funcs.reserve_exact(links.program.funcs.len() - funcs.len());
+    let mut names = std::mem::take(&mut parts[0].names);
+    names.reserve_exact(parts.iter().map(|p| p.names.len()).sum());
     let mut traps = std::mem::take(&mut parts[0].emitted.traps);
     traps.reserve_exact(parts.iter().map(|p| p.emitted.traps.len()).sum());
     let mut expanded = std::mem::take(&mut parts[0].emitted.expanded);
@@ -199,7 +201,10 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
         code.resize(base, 0xCC);
         code.extend_from_slice(&std::mem::take(&mut part.code));
         debug.append(std::mem::take(&mut part.debug), base);
+        let shift = compact(names.len());
+        names.push_str(&std::mem::take(&mut part.names));
         funcs.extend(std::mem::take(&mut part.funcs).into_iter().map(|mut func| {
+            func.name = func.name.start + shift..func.name.end + shift;
             if !func.external {
                 func.offset = compact(func.offset as usize + base);
                 func.loader = func.loader.map(|loader| compact(loader as usize + base));
@@ -246,6 +251,7 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
             trap_exit: head.trap_exit,
             undefined: head.undefined,
             funcs,
+            names,
             traps,
             inlined,
             batch: head.batch,

@@ -203,14 +203,14 @@ impl LoadedProgram {
             },
             TrapKind::UndefinedFunction { callee, span } => Fault::UndefinedFunction {
                 func: site_func,
-                name: self.map.funcs[callee as usize].name.to_string(),
+                name: self.map.name(&self.map.funcs[callee as usize]).to_owned(),
                 span: span.into(),
             },
             TrapKind::StackOverflow => {
                 let func = &self.map.funcs[site_func];
                 Fault::StackOverflow {
                     func: site_func,
-                    name: func.name.to_string(),
+                    name: self.map.name(func).to_owned(),
                     span: func.name_span.into(),
                 }
             }
