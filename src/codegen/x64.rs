@@ -357,9 +357,10 @@ impl Assembler {
         }
         self.fixups.truncate(kept);
         self.fixups_sealed = kept;
-        // The kept fixups that were among the relaxed ones: all those
-        // before `relaxed` counted from, if the relaxed code reached past
-        // the sealed (as it does after `relax`), else as before.
+        // Of the fixups kept, those of relaxed code: the sealed ones
+        // before and the kept ones below the old count (after `relax`,
+        // which covers all), or the old count if it did not reach past
+        // the sealed ones.
         self.fixups_relaxed = relaxed.min(self.fixups_relaxed);
         self.labels.truncate(self.shared as usize);
         let shared = self.shared;
@@ -1079,6 +1080,46 @@ mod tests {
             hex(&code),
             "E9 0B 00 00 00 0F 85 F5 FF FF FF E8 F0 FF FF FF C3"
         );
+    }
+
+    #[test]
+    fn sealing_fills_in_what_is_bound_and_recycles_local_labels() {
+        // Two functions calling each other and the shared exit, each with
+        // a loop of its own; the same bytes whether sealed or not.
+        let emit = |seal: bool| {
+            let mut a = Assembler::new();
+            let exit = a.new_label();
+            let (f, g) = (a.new_label(), a.new_label());
+            a.share_labels();
+            a.bind(exit);
+            a.ret();
+            let mut tables = Vec::new();
+            for (this, other) in [(f, g), (g, f)] {
+                let from = a.offset();
+                a.bind(this);
+                let (top, end) = (a.new_label(), a.new_label());
+                a.bind(top);
+                a.jcc(Cond::Ne, end);
+                a.call(other);
+                a.call(exit);
+                a.jmp(top);
+                a.bind(end);
+                a.ret();
+                a.relax(from);
+                if seal {
+                    a.seal();
+                }
+                tables.push((a.labels.len(), a.fixups.len()));
+            }
+            (hex(&a.finish()), tables)
+        };
+        let (sealed, sealed_tables) = emit(true);
+        let (plain, plain_tables) = emit(false);
+        assert_eq!(sealed, plain);
+        // Only the shared labels stay, and the call to `g` before it was
+        // bound.
+        assert_eq!(sealed_tables, [(3, 1), (3, 1)]);
+        assert_eq!(plain_tables, [(5, 2), (7, 4)]);
     }
 
     #[test]
