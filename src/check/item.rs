@@ -59,6 +59,10 @@ pub(super) enum Event {
 #[derive(Debug)]
 pub(super) struct Definition {
     pub(super) name: ast::Ident,
+    /// Its number of parameters (also its function's: kept here so that
+    /// the join declares the definitions without reading the functions,
+    /// a cache miss each).
+    pub(super) arity: usize,
     /// Its events in [`CheckedPart::events`].
     pub(super) events: Range<usize>,
 }
@@ -148,6 +152,7 @@ impl ItemChecker {
                 self.part.items.push(PartItem::Def);
                 self.part.defs.push(Definition {
                     name: def.name,
+                    arity: func.arity,
                     events,
                 });
                 self.part.funcs.push(func);

@@ -16,6 +16,10 @@ use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 use crate::ir::{self, FuncId, GlobalId};
 use crate::suggest;
 
+mod apart;
+#[cfg(test)]
+pub(super) use apart::REPLAY_ALWAYS;
+
 /// What suggestions for unknown functions may spend in one check, all
 /// together: some tens of milliseconds.
 const SUGGESTION_BUDGET: u64 = 20_000_000;
@@ -127,9 +131,9 @@ pub(super) fn join<N: Borrow<Names>>(
     for (index, part) in parts.iter().enumerate() {
         let names = part_names[index];
         let mut part_locals = Vec::with_capacity(part.defs.len());
-        for (def, func) in part.defs.iter().zip(&part.funcs) {
+        for def in &part.defs {
             let symbol = join.symbol(index, names, def.name.name);
-            let local = join.declare(symbol, def.name.span, func.arity, &name_spans);
+            let local = join.declare(symbol, def.name.span, def.arity, &name_spans);
             if let Some((_, id)) = local {
                 ids.push(id);
                 name_spans.push(def.name.span);
@@ -139,8 +143,11 @@ pub(super) fn join<N: Borrow<Names>>(
         locals.push(part_locals);
     }
     drop(name_spans);
-    // The functions go into the program in order, linked, the duplicates'
-    // left out; the first part's buffer becomes the program's.
+    // Most calls resolve on the parts' threads (see `apart`); the replay
+    // below is needed only if one does not.
+    let resolved_apart = apart::link_and_resolve(&join, &mut parts, &part_names, &locals, &ids);
+    // The functions go into the program in order (linked above), the
+    // duplicates' left out; the first part's buffer becomes the program's.
     let total: usize = parts
         .iter()
         .map(|part| part.funcs.len() + part.exprs.len())
@@ -148,11 +155,6 @@ pub(super) fn join<N: Borrow<Names>>(
     for (index, part) in parts.iter_mut().enumerate() {
         let mut funcs = std::mem::take(&mut part.funcs);
         let part_locals = &locals[index];
-        for (func, local) in funcs.iter_mut().zip(part_locals) {
-            if let Some(local) = *local {
-                func.link = ir::Link::Defined(ids[local]);
-            }
-        }
         if part_locals.iter().any(Option::is_none) {
             let mut keep = part_locals.iter().map(Option::is_some);
             funcs.retain(|_| keep.next().unwrap_or(false));
@@ -173,13 +175,15 @@ pub(super) fn join<N: Borrow<Names>>(
     }
 
     join.in_definition = true;
-    for (index, part) in parts.iter().enumerate() {
-        let names = part_names[index];
-        for (def, &local) in part.defs.iter().zip(&locals[index]) {
-            for event in &part.events[def.events.clone()] {
-                let resolved = join.event(index, names, event);
-                if let (Some(local), Some((node, callee))) = (local, resolved) {
-                    join.out.funcs[local].body.resolve_call(node, callee);
+    if !resolved_apart {
+        for (index, part) in parts.iter().enumerate() {
+            let names = part_names[index];
+            for (def, &local) in part.defs.iter().zip(&locals[index]) {
+                for event in &part.events[def.events.clone()] {
+                    let resolved = join.event(index, names, event);
+                    if let (Some(local), Some((node, callee))) = (local, resolved) {
+                        join.out.funcs[local].body.resolve_call(node, callee);
+                    }
                 }
             }
         }

@@ -22,10 +22,14 @@ fn checked_whole(source: &str) -> String {
 fn assert_parts_agree(source: &str) {
     let whole = checked_whole(source);
     for parts in [1, 2, 3, 7] {
-        assert!(
-            checked_in_parts(source, parts) == whole,
-            "{parts} parts differ from the whole program"
-        );
+        let apart = checked_in_parts(source, parts);
+        assert!(apart == whole, "{parts} parts differ from the whole program");
+        // The same with every call resolved by the join's replay, not on
+        // the parts' threads (`join::apart`).
+        join::REPLAY_ALWAYS.set(true);
+        let replayed = checked_in_parts(source, parts);
+        join::REPLAY_ALWAYS.set(false);
+        assert!(replayed == apart, "{parts} parts: the replay differs from resolving apart");
     }
 }
 
@@ -71,4 +75,11 @@ fn parts_report_the_errors_the_whole_program_does() {
     assert_parts_agree(&source);
     assert_parts_agree("");
     assert_parts_agree("fn f(x) = g(x)\nfn g(y) = y\nf(1)\nfn f(z) = z");
+    // A duplicate definition whose calls all resolve: the only error is
+    // the duplicate's.
+    let mut duplicates = String::new();
+    for i in 0..900 {
+        duplicates.push_str(&format!("fn f{i}(a) = f{}(a) + 1\nfn f{}(b) = f0(b)\n", (i + 1) % 900, i / 2));
+    }
+    assert_parts_agree(&duplicates);
 }
