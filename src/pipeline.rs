@@ -35,7 +35,7 @@ pub struct Timings {
 }
 
 /// Largest source accepted, in bytes: room for a program of a million
-/// functions (about 80 MB, 1.5 GiB and 4.5 s to compile and run). What
+/// functions (about 80 MB, 1.0 GiB and 4 s to compile and run). What
 /// bounds memory per
 /// source byte on hostile input: errors beyond the first hundred are only
 /// counted (a flood of one-token errors took 160 bytes per byte), nesting
@@ -44,8 +44,8 @@ pub struct Timings {
 /// [`MAX_ITEMS`] bounds what the shortest items cost (`1` or `a` on every
 /// line, a function each: 220 and 265). Measured at this limit
 /// (`tests/hostile_input.rs`, full run, 2026-12-01), every hostile input
-/// stays under 3.6 GiB: the most is `--emit asm` of bodies of a million
-/// nodes filling the source (3.5 GiB; 1.4 GiB to compile and run them).
+/// stays under 3.2 GiB: the most is `--emit asm` of bodies of a million
+/// nodes filling the source (3.1 GiB; 0.9 GiB to compile and run them).
 pub const MAX_SOURCE_LEN: usize = 96 << 20;
 
 /// Reads the program file at `path`. The error is the one message, shared
