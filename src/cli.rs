@@ -483,7 +483,7 @@ fn report_timings(cli: &Cli, timings: &Timings, run: Option<Duration>) {
     let mut report = format!(
         "parse    {:9.3} ms\nresolve  {:9.3} ms\n",
         ms(timings.parse),
-        ms(timings.check)
+        ms(timings.resolve)
     );
     if let Some(run) = run {
         report.push_str(&format!(

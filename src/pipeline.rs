@@ -29,7 +29,7 @@ pub struct Timings {
     pub parse: Duration,
     /// Joining the checked items: declaring the definitions, resolving
     /// every call.
-    pub check: Duration,
+    pub resolve: Duration,
     pub codegen: Duration,
     pub load: Duration,
 }
@@ -152,7 +152,7 @@ pub fn front_end_with(
     }
     let start = Instant::now();
     let checked = check::join_parts(parts, env, &parsed.broken_definitions);
-    timings.check = start.elapsed();
+    timings.resolve = start.elapsed();
     match checked {
         // Every error is reported at once: the syntax errors and those of
         // checking what did parse.

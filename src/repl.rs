@@ -312,7 +312,7 @@ impl Repl {
                 "compile {:.3} ms (parse {:.3}, resolve {:.3}, codegen {:.3}, load {:.3}), run {:.3} ms",
                 ms(compile),
                 ms(outcome.timings.parse),
-                ms(outcome.timings.check),
+                ms(outcome.timings.resolve),
                 ms(outcome.timings.codegen),
                 ms(outcome.timings.load),
                 ms(outcome.run)
