@@ -19,6 +19,61 @@ pub struct Artifact {
     pub map: CodeMap,
 }
 
+/// An [`Artifact`] whose code is still in the pieces the code generator's
+/// parts emitted it in: loading moves each piece into executable memory,
+/// so a large program's code is never assembled in one buffer first (a
+/// copy and a page fault per 4 KiB of it, on one thread).
+#[derive(Clone, Debug)]
+pub struct PiecedArtifact {
+    /// The pieces, at increasing offsets; the bytes between and after
+    /// them, up to `len`, are `int3` padding.
+    pub pieces: Vec<CodePiece>,
+    /// The length of the code.
+    pub len: usize,
+    pub map: CodeMap,
+}
+
+/// Bytes of code at an offset of the whole.
+#[derive(Clone, Debug)]
+pub struct CodePiece {
+    pub offset: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// The byte that pads between functions: `int3`.
+pub const PADDING: u8 = 0xCC;
+
+impl PiecedArtifact {
+    /// The code in one buffer: the [`Artifact`] of the same program.
+    pub fn into_artifact(self) -> Artifact {
+        let mut pieces = self.pieces.into_iter();
+        let mut code = pieces.next().map_or_else(Vec::new, |first| {
+            debug_assert_eq!(first.offset, 0);
+            first.bytes
+        });
+        code.reserve_exact(self.len - code.len());
+        for piece in pieces {
+            code.resize(piece.offset, PADDING);
+            code.extend_from_slice(&piece.bytes);
+        }
+        code.resize(self.len, PADDING);
+        Artifact { code, map: self.map }
+    }
+}
+
+impl From<Artifact> for PiecedArtifact {
+    fn from(artifact: Artifact) -> PiecedArtifact {
+        PiecedArtifact {
+            len: artifact.code.len(),
+            pieces: vec![CodePiece {
+                offset: 0,
+                bytes: artifact.code,
+            }],
+            map: artifact.map,
+        }
+    }
+}
+
 /// The layout of an [`Artifact`]'s code; loaded programs keep it after the
 /// bytes are copied into executable memory.
 #[derive(Clone, Debug)]

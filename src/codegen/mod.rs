@@ -27,7 +27,7 @@ pub mod x64;
 use std::ops::Range;
 
 use crate::abi::REGISTER_ARGS;
-use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, TrapKind, compact};
+use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, PiecedArtifact, TrapKind, compact};
 use crate::ir;
 use lower::{Emitted, Links};
 use x64::{Assembler, Label};
@@ -64,7 +64,13 @@ pub fn compile(program: &ir::CheckedProgram) -> Artifact {
 /// `batch_entries`, also an argument loader before each function of at
 /// most six parameters, for the library.
 pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact {
-    compile_in_parts(program, options, shards::count(program))
+    compile_pieced(program, options).into_artifact()
+}
+
+/// Like [`compile_with`], with the code left in the pieces the parts
+/// emitted, for loading (see [`PiecedArtifact`]).
+pub fn compile_pieced(program: &ir::CheckedProgram, options: Options) -> PiecedArtifact {
+    shards::compile(program, options, shards::count(program))
 }
 
 /// Like [`compile_with`], with the functions emitted in `parts` parts on
@@ -73,7 +79,7 @@ pub fn compile_with(program: &ir::CheckedProgram, options: Options) -> Artifact 
 /// the parts join into what one thread emits. (Not in the library's API:
 /// this module is public only with the `internals` feature.)
 pub fn compile_in_parts(program: &ir::CheckedProgram, options: Options, parts: usize) -> Artifact {
-    shards::compile(program, options, parts)
+    shards::compile(program, options, parts).into_artifact()
 }
 
 /// What precedes the functions, emitted with the first part only.

@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 
 use super::{FUNCTION_ALIGNMENT, Options, Part, assembler, emit_part, links, trampoline, x64};
 use super::x64::Assembler;
-use crate::artifact::{Artifact, CodeMap, TrapSite, compact};
+use crate::artifact::{CodeMap, CodePiece, PiecedArtifact, TrapSite, compact};
 use crate::codegen::lower::Links;
 use crate::ir;
 
@@ -103,7 +103,7 @@ fn split(program: &ir::CheckedProgram, range: Range<usize>, parts: usize) -> Vec
 /// Generates the code of `program` in `parts` parts (one: on this thread,
 /// as it always was), each but the first on a thread of its own, and each
 /// in [`PIECES_PER_PART`] pieces.
-pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usize) -> Artifact {
+pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usize) -> PiecedArtifact {
     let (asm, trap_exit, funcs) = assembler(program);
     let mut links = links(program, options, trap_exit, funcs);
     let all = 0..program.funcs.len();
@@ -164,9 +164,9 @@ pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usi
 }
 
 /// Joins the parts (the first with the head) into one artifact: each
-/// part's code at the next function boundary after the previous part's,
-/// its offsets moved along, the calls between parts filled in.
-fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
+/// part's code a piece at the next function boundary after the previous
+/// part's, its offsets moved along, the calls between parts filled in.
+fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> PiecedArtifact {
     // Where each part starts; a part without code (only external
     // functions) adds no padding either.
     let mut bases = Vec::with_capacity(parts.len());
@@ -186,9 +186,8 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
     // The first part's lists grow to their exact size (a large buffer in
     // place: `realloc` remaps its pages) and take the other parts' in;
     // each other part's is freed once copied, so nothing is held twice
-    // over for long.
-    let mut code = std::mem::take(&mut parts[0].code);
-    code.reserve_exact(end - code.len());
+    // over for long. The code stays in the parts' pieces.
+    let mut pieces = Vec::with_capacity(parts.len());
     let mut funcs = std::mem::take(&mut parts[0].funcs);
     funcs.reserve_exact(links.program.funcs.len() - funcs.len());
     let mut names = std::mem::take(&mut parts[0].names);
@@ -197,9 +196,14 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
     traps.reserve_exact(parts.iter().map(|p| p.emitted.traps.len()).sum());
     let mut expanded = std::mem::take(&mut parts[0].emitted.expanded);
     let mut debug = std::mem::take(&mut parts[0].debug);
-    for (part, &base) in parts.iter_mut().zip(&bases).skip(1) {
-        code.resize(base, 0xCC);
-        code.extend_from_slice(&std::mem::take(&mut part.code));
+    for (index, (part, &base)) in parts.iter_mut().zip(&bases).enumerate() {
+        pieces.push(CodePiece {
+            offset: base,
+            bytes: std::mem::take(&mut part.code),
+        });
+        if index == 0 {
+            continue;
+        }
         debug.append(std::mem::take(&mut part.debug), base);
         let shift = compact(names.len());
         names.push_str(&std::mem::take(&mut part.names));
@@ -218,11 +222,10 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
         }));
         expanded.append(&mut part.emitted.expanded);
     }
-    code.resize(end, 0xCC);
     let head = parts[0].head.take().expect("the first part has the head");
     // The calls and jumps between parts, now that everything is placed.
     let first_func = links.funcs.first().map_or(0, |label| label.index());
-    for (part, &base) in parts.iter().zip(&bases) {
+    for (part, piece) in parts.iter().zip(&mut pieces) {
         for &(at, label) in &part.unresolved {
             let target = if label == links.trap_exit {
                 head.trap_exit
@@ -235,7 +238,7 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
                     .expect("jump to a label never bound");
                 func.offset as usize
             };
-            x64::write_rel32(&mut code, base + at as usize, target);
+            x64::write_rel32_in(&mut piece.bytes, piece.offset, at as usize, target);
         }
     }
     expanded.sort_unstable();
@@ -245,7 +248,9 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
         .map(|(func, callee)| (compact(func), compact(callee)))
         .collect();
     traps.sort_by_key(|t: &TrapSite| t.offset);
-    Artifact {
+    PiecedArtifact {
+        pieces,
+        len: end,
         map: CodeMap {
             enter: head.enter,
             trap_exit: head.trap_exit,
@@ -255,10 +260,9 @@ fn join(mut parts: Vec<Part>, links: &Links, options: Options) -> Artifact {
             traps,
             inlined,
             batch: head.batch,
-            code_len: code.len(),
+            code_len: end,
             debug: debug.finish(),
         },
-        code,
     }
 }
 
@@ -287,15 +291,16 @@ mod tests {
 
     /// The artifact as one comparable text: the code's bytes and every
     /// field of the map.
-    fn dump(artifact: &Artifact) -> String {
+    fn dump(artifact: PiecedArtifact) -> String {
+        let artifact = artifact.into_artifact();
         format!("{:02x?}\n{:#?}", artifact.code, artifact.map)
     }
 
     /// Compiling `program` in 2, 3 and 7 parts gives what one thread gives.
     fn assert_parts_agree(program: &ir::CheckedProgram, options: Options) {
-        let one = dump(&compile(program, options, 1));
+        let one = dump(compile(program, options, 1));
         for parts in [2, 3, 7] {
-            let many = dump(&compile(program, options, parts));
+            let many = dump(compile(program, options, parts));
             assert!(
                 one == many,
                 "{parts} parts differ from one with {options:?}:\n{}",
@@ -412,8 +417,8 @@ h(5) + k()
             assert!((share - 1.0 / 3.0).abs() < 0.01, "{ranges:?}");
         }
         // Through the entry point, on however many cores there are.
-        let auto = dump(&crate::codegen::compile(&program));
-        assert!(auto == dump(&compile(&program, Options::default(), 1)));
+        let auto = dump(crate::codegen::compile(&program).into());
+        assert!(auto == dump(compile(&program, Options::default(), 1)));
     }
 
     #[test]
@@ -426,10 +431,10 @@ h(5) + k()
                 let deep = format!("fn deep(x) = {}x{}\n", "x + (".repeat(depth), ")".repeat(depth));
                 let source = format!("fn first(x) = x * 2\n{deep}first(1) + deep(1)\n");
                 let program = program(&source);
-                let one = dump(&compile(&program, Options::default(), 1));
+                let one = dump(compile(&program, Options::default(), 1));
                 let two = compile(&program, Options::default(), 2);
                 assert!(two.map.funcs[1].offset > two.map.funcs[0].offset);
-                assert!(one == dump(&two));
+                assert!(one == dump(two));
             })
             .unwrap()
             .join()

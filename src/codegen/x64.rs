@@ -152,8 +152,16 @@ const UNBOUND: u32 = u32::MAX;
 
 /// Fills in the rel32 field at `at` of `code` to reach `target`.
 pub fn write_rel32(code: &mut [u8], at: usize, target: usize) {
-    let rel = i32::try_from(target as i64 - (at as i64 + 4)).expect("jump farther than 2 GiB");
-    code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+    write_rel32_in(code, 0, at, target);
+}
+
+/// [`write_rel32`] into `piece`, code that starts at offset `base` of the
+/// whole: the field is at `at` in the piece, `target` an offset of the
+/// whole.
+pub fn write_rel32_in(piece: &mut [u8], base: usize, at: usize, target: usize) {
+    let field_end = (base + at) as i64 + 4;
+    let rel = i32::try_from(target as i64 - field_end).expect("jump farther than 2 GiB");
+    piece[at..at + 4].copy_from_slice(&rel.to_le_bytes());
 }
 
 /// Where a 32-bit immediate was emitted, so that it can be patched once its

@@ -10,6 +10,8 @@
 use std::io;
 use std::ptr::NonNull;
 
+use crate::artifact::{CodePiece, PADDING};
+
 /// The size of a page on x86-64 Linux.
 pub const PAGE_SIZE: usize = 4096;
 
@@ -170,6 +172,17 @@ impl Mapping {
         Ok(Mapping { ptr, len })
     }
 
+    /// Sets bytes `start..end` of the (writable) mapping to `byte`.
+    fn fill(&self, start: usize, end: usize, byte: u8) {
+        if start >= end {
+            return;
+        }
+        assert!(end <= self.len, "bytes outside the mapping");
+        // SAFETY: `start..end` lies inside the mapping this value owns
+        // (checked above), which its caller made read+write.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr().add(start), byte, end - start) };
+    }
+
     /// Gives the whole pages that bytes `start..end` lie in their memory
     /// at once (`MADV_POPULATE_WRITE`), as `MAP_POPULATE` does for a whole
     /// mapping. Only a speed-up: a kernel without it (before 5.14) faults
@@ -275,9 +288,43 @@ unsafe impl Send for ExecutableCode {}
 // SAFETY: as above; `&ExecutableCode` only allows reading.
 unsafe impl Sync for ExecutableCode {}
 
-/// Code larger than this is moved into its pages a piece of this size at a
-/// time (see [`ExecutableCode::from_vec`]).
+/// Code larger than this is moved into its pages a stretch of this size
+/// at a time (see [`ExecutableCode::from_pieces`]).
 const MOVE_PIECE: usize = 1 << 20;
+
+/// Moves `code` into `map` at `at`, [`MOVE_PIECE`] bytes at a time,
+/// giving each stretch's whole pages of the buffer back once copied.
+fn move_piece(map: &Mapping, at: usize, mut code: Vec<u8>) -> io::Result<()> {
+    let source = code.as_mut_ptr();
+    // The whole pages of the buffer, by address: the partial pages at
+    // either end may hold the allocator's data and are left alone.
+    let mut discarded = (source as usize).next_multiple_of(PAGE_SIZE);
+    for start in (0..code.len()).step_by(MOVE_PIECE) {
+        let end = (start + MOVE_PIECE).min(code.len());
+        map.populate(at + start, at + end);
+        // SAFETY: `at + start..at + end` lies inside the read+write
+        // mapping (the caller checked the piece fits) and `start..end`
+        // inside the buffer, which is Rust memory and cannot overlap a
+        // fresh mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(source.add(start), map.ptr.as_ptr().add(at + start), end - start);
+        }
+        let copied_pages_end = (source as usize + end) / PAGE_SIZE * PAGE_SIZE;
+        if copied_pages_end > discarded {
+            // SAFETY: whole pages inside the buffer (from a page boundary
+            // at or after its start to one at or before the end of what
+            // is copied), which `code` owns (a private anonymous mapping
+            // or heap: what the allocator hands out), already copied:
+            // nothing reads them again before the buffer is freed.
+            unsafe {
+                let first = source.add(discarded - source as usize);
+                discard_pages(first, copied_pages_end - discarded)?;
+            }
+            discarded = copied_pages_end;
+        }
+    }
+    Ok(())
+}
 
 impl ExecutableCode {
     /// Copies `code` into fresh pages and makes them executable.
@@ -287,45 +334,38 @@ impl ExecutableCode {
         buffer.make_exec()
     }
 
-    /// Moves `code` into fresh pages and makes them executable. A large
-    /// buffer is moved a piece at a time, each piece's pages given back to
+    /// Moves `code` into fresh pages and makes them executable (see
+    /// [`ExecutableCode::from_pieces`]).
+    pub fn from_vec(code: Vec<u8>) -> io::Result<ExecutableCode> {
+        let len = code.len();
+        Self::from_pieces(vec![CodePiece { offset: 0, bytes: code }], len)
+    }
+
+    /// Moves `pieces` into fresh pages of `len` bytes, the bytes no piece
+    /// covers `int3`, and makes them executable. A large piece is moved a
+    /// stretch at a time, each stretch's pages of its buffer given back to
     /// the system as soon as they are copied, so that the code is in
     /// memory once, not twice (for a large program that was the peak of
     /// the whole compile).
-    pub fn from_vec(mut code: Vec<u8>) -> io::Result<ExecutableCode> {
-        if code.len() <= MOVE_PIECE {
-            return Self::new(&code);
+    pub fn from_pieces(pieces: Vec<CodePiece>, len: usize) -> io::Result<ExecutableCode> {
+        if let [piece] = pieces.as_slice()
+            && piece.offset == 0
+            && piece.bytes.len() == len
+            && len <= MOVE_PIECE
+        {
+            return Self::new(&piece.bytes);
         }
-        let map = Mapping::lazy(code.len(), libc::PROT_READ | libc::PROT_WRITE)?;
-        let source = code.as_mut_ptr();
-        // The whole pages of the buffer: the partial pages at either end
-        // may hold the allocator's data and are left alone.
-        let pages_start = (source as usize).next_multiple_of(PAGE_SIZE) - source as usize;
-        let mut discarded = pages_start;
-        for start in (0..code.len()).step_by(MOVE_PIECE) {
-            let end = (start + MOVE_PIECE).min(code.len());
-            map.populate(start, end);
-            // SAFETY: `start..end` lies inside both the read+write mapping
-            // (as long as the code) and the buffer, which is Rust memory
-            // and cannot overlap a fresh mapping.
-            unsafe {
-                std::ptr::copy_nonoverlapping(source.add(start), map.ptr.as_ptr().add(start), end - start);
-            }
-            let pages_end = (source as usize + end) / PAGE_SIZE * PAGE_SIZE - source as usize;
-            if pages_end > discarded {
-                // SAFETY: whole pages inside the buffer, which `code` owns
-                // (a private anonymous mapping or heap: what the allocator
-                // hands out), already copied: nothing reads them again
-                // before the buffer is freed.
-                unsafe { discard_pages(source.add(discarded), pages_end - discarded)? };
-                discarded = pages_end;
-            }
+        let map = Mapping::lazy(len, libc::PROT_READ | libc::PROT_WRITE)?;
+        let mut filled = 0;
+        for piece in pieces {
+            let (offset, end) = (piece.offset, piece.offset + piece.bytes.len());
+            assert!(filled <= offset && end <= len, "pieces out of order or past the end");
+            map.fill(filled, offset, PADDING);
+            move_piece(&map, offset, piece.bytes)?;
+            filled = end;
         }
-        let buffer = WritableCode {
-            used: code.len(),
-            map,
-        };
-        drop(code);
+        map.fill(filled, len, PADDING);
+        let buffer = WritableCode { used: len, map };
         buffer.make_exec()
     }
 
@@ -492,6 +532,26 @@ mod tests {
             assert_eq!(&perms[..3], "r-x", "{len} bytes: {perms}");
         }
         assert_eq!(writable_and_executable_mappings(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn pieces_land_at_their_offsets_with_int3_between_and_after() {
+        let piece = |offset: usize, len: usize, byte: u8| CodePiece {
+            offset,
+            bytes: vec![byte; len],
+        };
+        for (pieces, len) in [
+            (vec![piece(0, 100, 0x90)], 112),
+            (vec![piece(0, 100, 0x90), piece(112, 40, 0xC3), piece(160, 0, 0)], 176),
+            (vec![piece(0, 3 * MOVE_PIECE / 2, 0x90), piece(2 * MOVE_PIECE, 10, 0xC3)], 2 * MOVE_PIECE + 16),
+        ] {
+            let mut expected = vec![PADDING; len];
+            for piece in &pieces {
+                expected[piece.offset..piece.offset + piece.bytes.len()].copy_from_slice(&piece.bytes);
+            }
+            let loaded = ExecutableCode::from_pieces(pieces, len).unwrap();
+            assert!(loaded.bytes() == expected.as_slice(), "{len} bytes differ");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub mod table;
 
 use std::io;
 
-use crate::artifact::{Artifact, CodeMap, Symbol, TrapKind, compact};
+use crate::artifact::{Artifact, CodeMap, PiecedArtifact, Symbol, TrapKind, compact};
 pub use crate::fault::Fault;
 use crate::ir;
 pub use runtime::LimitInterrupt;
@@ -38,7 +38,13 @@ impl LoadedProgram {
     /// lists the functions that stand for the program's top-level
     /// expressions, in order.
     pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
-        let Artifact { code, map } = artifact;
+        Self::load_pieced(artifact.into(), top_level)
+    }
+
+    /// Like [`LoadedProgram::load`], for code in pieces, which are moved
+    /// into executable memory one after another.
+    pub fn load_pieced(artifact: PiecedArtifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
+        let PiecedArtifact { pieces, len, map } = artifact;
         let entries = || {
             map.funcs
                 .iter()
@@ -54,7 +60,7 @@ impl LoadedProgram {
                 })
                 .collect()
         };
-        let module = Module::load(code, map.enter, entries)?;
+        let module = Module::load(pieces, len, map.enter, entries)?;
         Ok(LoadedProgram {
             debug_image: None,
             module,

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::mem::{self, ExecutableCode, PAGE_SIZE};
 use crate::abi::{REGISTER_ARGS, STACK_RESERVE, STACK_SIZE, StackContext};
+use crate::artifact::CodePiece;
 
 /// A stack of [`STACK_SIZE`] bytes aligned to its size. Layout from the base:
 /// one page holding the [`StackContext`], one inaccessible guard page, then the
@@ -403,21 +404,22 @@ pub struct Module {
 }
 
 impl Module {
-    /// Loads `code` into executable memory, with the function table `funcs`
+    /// Loads code into executable memory, `len` bytes of which `pieces`
+    /// hold (the rest `int3` padding), with the function table `funcs`
     /// makes. See the type's docs for what the code must guarantee.
     ///
-    /// The code's buffer goes back as it is moved into its pages (see
-    /// [`ExecutableCode::from_vec`]), and is freed before the table is
-    /// made, which then takes its room: a large program's code is in
-    /// memory once, not twice, and never beside the table.
+    /// The pieces' buffers go back as they are moved into the pages (see
+    /// [`ExecutableCode::from_pieces`]), before the table is made, which
+    /// then takes their room: a large program's code is in memory once,
+    /// not twice, and never beside the table.
     pub(crate) fn load(
-        code: Vec<u8>,
+        pieces: Vec<CodePiece>,
+        len: usize,
         enter: usize,
         funcs: impl FnOnce() -> Vec<FuncEntry>,
     ) -> io::Result<Module> {
-        let len = code.len();
         assert!(enter < len);
-        let executable = ExecutableCode::from_vec(code)?;
+        let executable = ExecutableCode::from_pieces(pieces, len)?;
         let funcs = funcs();
         assert!(funcs.iter().all(|f| (f.offset as usize) < len));
         Ok(Module {
