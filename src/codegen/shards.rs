@@ -2,8 +2,9 @@
 //! cut into contiguous parts ("shards") of about equal IR size, each
 //! emitted on a thread of its own, in a few pieces one after another
 //! ([`PIECES_PER_PART`]), each into an assembler of its own, and the
-//! pieces are joined into exactly the code and [`CodeMap`] one thread
-//! emitting every function in order gives (the golden listings, the debug
+//! pieces are placed (each stays a buffer of its own, see
+//! [`PiecedArtifact`]) and joined into exactly the code and [`CodeMap`]
+//! one thread emitting every function in order gives (the golden listings, the debug
 //! tables and the REPL's redirects rely on one layout, and a compiler
 //! whose output depends on the machine's core count is hard to debug).
 //!
@@ -73,10 +74,10 @@ pub(super) fn count(program: &ir::CheckedProgram) -> usize {
 }
 
 /// How many pieces each part is emitted in, one after another on its
-/// thread, each into an assembler of its own: the join copies each
-/// piece's code into the whole and frees it, so that only a piece's code
-/// is held twice over, not a part's (half the code, with two parts:
-/// 13 MiB of the peak for 100,000 functions).
+/// thread, each into an assembler of its own. (When the parts' code was
+/// copied into one buffer, this kept only a piece's code held twice over;
+/// the code now stays in the pieces, which loading moves into executable
+/// memory one by one, and the pieces cost a few assemblers' setup.)
 const PIECES_PER_PART: usize = 4;
 
 /// Cuts the functions `range` into at most `parts` contiguous, non-empty
