@@ -231,7 +231,7 @@ fn load_with(
     let artifact = codegen::compile_pieced(program, options);
     timings.codegen += start.elapsed();
     let start = Instant::now();
-    let mut loaded = jit::LoadedProgram::load_pieced(artifact, program.top_level.clone())?;
+    let mut loaded = jit::LoadedProgram::load(artifact, program.top_level.clone())?;
     if let Some(sources) = debug {
         let image = debuginfo::image(loaded.map(), loaded.base_address(), sources);
         loaded.register_debug_image(image);

@@ -1,6 +1,6 @@
 //! Executable memory with W^X enforced by the types.
 //!
-//! Machine code is copied (or moved, [`ExecutableCode::from_vec`]) into a
+//! Machine code is copied (or moved, [`ExecutableCode::from_pieces`]) into a
 //! [`WritableCode`] mapping (read+write), which
 //! [`WritableCode::make_exec`] consumes and flips to read+exec, returning an
 //! [`ExecutableCode`]. No value of either type ever refers to a page that is
@@ -334,13 +334,6 @@ impl ExecutableCode {
         buffer.make_exec()
     }
 
-    /// Moves `code` into fresh pages and makes them executable (see
-    /// [`ExecutableCode::from_pieces`]).
-    pub fn from_vec(code: Vec<u8>) -> io::Result<ExecutableCode> {
-        let len = code.len();
-        Self::from_pieces(vec![CodePiece { offset: 0, bytes: code }], len)
-    }
-
     /// Moves `pieces` into fresh pages of `len` bytes, the bytes no piece
     /// covers `int3`, and makes them executable. A large piece is moved a
     /// stretch at a time, each stretch's pages of its buffer given back to
@@ -526,7 +519,7 @@ mod tests {
         for len in [MOVE_PIECE - 3, MOVE_PIECE + 1, 3 * MOVE_PIECE + PAGE_SIZE / 2 + 7] {
             let code: Vec<u8> = (0..len).map(|i| (i * 7 + i / 4099) as u8).collect();
             let expected = code.clone();
-            let loaded = ExecutableCode::from_vec(code).unwrap();
+            let loaded = ExecutableCode::from_pieces(vec![CodePiece { offset: 0, bytes: code }], len).unwrap();
             assert!(loaded.bytes() == expected.as_slice(), "{len} bytes differ");
             let perms = mapping_perms(loaded.base() as usize);
             assert_eq!(&perms[..3], "r-x", "{len} bytes: {perms}");

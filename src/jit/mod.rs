@@ -1,7 +1,7 @@
 //! Loading generated code into executable memory and running it.
 //!
 //! [`mem`] owns the W^X code pages, [`runtime`] the JIT stack and the calls
-//! through the entry trampoline; this module loads an [`Artifact`] and ties
+//! through the entry trampoline; this module loads a [`PiecedArtifact`] and ties
 //! its code to its [`CodeMap`] so that a trap becomes a located
 //! [`Fault`]. Nothing here knows how the code was generated: the
 //! artifact is plain data, and the contract the code follows is
@@ -15,7 +15,7 @@ pub mod table;
 
 use std::io;
 
-use crate::artifact::{Artifact, CodeMap, PiecedArtifact, Symbol, TrapKind, compact};
+use crate::artifact::{CodeMap, PiecedArtifact, Symbol, TrapKind, compact};
 pub use crate::fault::Fault;
 use crate::ir;
 pub use runtime::LimitInterrupt;
@@ -34,16 +34,10 @@ pub struct LoadedProgram {
 }
 
 impl LoadedProgram {
-    /// Copies the code of `artifact` into executable memory; `top_level`
-    /// lists the functions that stand for the program's top-level
-    /// expressions, in order.
-    pub fn load(artifact: Artifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
-        Self::load_pieced(artifact.into(), top_level)
-    }
-
-    /// Like [`LoadedProgram::load`], for code in pieces, which are moved
-    /// into executable memory one after another.
-    pub fn load_pieced(artifact: PiecedArtifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
+    /// Moves the code of `artifact` into executable memory, piece by
+    /// piece; `top_level` lists the functions that stand for the
+    /// program's top-level expressions, in order.
+    pub fn load(artifact: PiecedArtifact, top_level: Vec<ir::FuncId>) -> io::Result<LoadedProgram> {
         let PiecedArtifact { pieces, len, map } = artifact;
         let entries = || {
             map.funcs
