@@ -80,6 +80,14 @@ struct Join<'a> {
     suggestion_budget: u64,
 }
 
+/// The symbol in `symbols` (a table of symbols of `names`) of `name`,
+/// whose [`Names::hash`] is `hash`.
+fn find(symbols: &hashbrown::HashTable<Symbol>, names: &[&str], name: &str, hash: u64) -> Option<Symbol> {
+    symbols
+        .find(hash, |&symbol| names[symbol as usize] == name)
+        .copied()
+}
+
 /// A part's symbol not mapped yet.
 const NO_SYMBOL: Symbol = Symbol::MAX;
 
@@ -260,11 +268,7 @@ impl<'a> Join<'a> {
 
     /// [`Join::intern`] of `name`, whose [`Names::hash`] is `hash`.
     fn intern_hashed(&mut self, name: &'a str, hash: u64) -> Symbol {
-        let names = &self.names;
-        if let Some(&symbol) = self
-            .symbols
-            .find(hash, |&symbol| names[symbol as usize] == name)
-        {
+        if let Some(symbol) = find(&self.symbols, &self.names, name, hash) {
             return symbol;
         }
         let symbol = self.names.len() as Symbol;
@@ -293,9 +297,7 @@ impl<'a> Join<'a> {
 
     /// The symbol here of `name`, if it has one.
     fn get(&self, name: &str) -> Option<Symbol> {
-        self.symbols
-            .find(Names::hash(name), |&symbol| self.names[symbol as usize] == name)
-            .copied()
+        find(&self.symbols, &self.names, name, Names::hash(name))
     }
 
     /// The symbol here of symbol `symbol` of part `part`.

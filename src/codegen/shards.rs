@@ -1,15 +1,14 @@
 //! Code generation on the machine's cores: a large program's functions are
 //! cut into contiguous parts ("shards") of about equal IR size, each
-//! emitted on a thread of its own, in a few pieces one after another
-//! ([`PIECES_PER_PART`]), each into an assembler of its own, and the
-//! pieces are placed (each stays a buffer of its own, see
-//! [`PiecedArtifact`]) and joined into exactly the code and [`CodeMap`]
-//! one thread emitting every function in order gives (the golden listings, the debug
+//! emitted on a thread of its own into an assembler of its own, and the
+//! parts are placed (each part's code stays a buffer of its own, a piece
+//! of the [`PiecedArtifact`], which loading moves into executable memory
+//! one by one) and joined into exactly the code and [`CodeMap`] one
+//! thread emitting every function in order gives (the golden listings, the debug
 //! tables and the REPL's redirects rely on one layout, and a compiler
 //! whose output depends on the machine's core count is hard to debug).
 //!
-//! Why the join can be exact (a part here being what one assembler emits,
-//! a piece):
+//! Why the join can be exact:
 //! * Every function starts at a multiple of [`FUNCTION_ALIGNMENT`] and its
 //!   code does not depend on where that is: a part whose code starts at
 //!   the next such multiple after the previous part's end is where one
@@ -33,7 +32,6 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use super::{FUNCTION_ALIGNMENT, Options, Part, assembler, emit_part, links, trampoline, x64};
-use super::x64::Assembler;
 use crate::artifact::{CodeMap, CodePiece, PiecedArtifact, TrapSite, compact};
 use crate::codegen::lower::Links;
 use crate::ir;
@@ -73,42 +71,34 @@ pub(super) fn count(program: &ir::CheckedProgram) -> usize {
     cores.min(MAX_PARTS).min(nodes / MIN_NODES_PER_PART).max(1)
 }
 
-/// How many pieces each part is emitted in, one after another on its
-/// thread, each into an assembler of its own. (When the parts' code was
-/// copied into one buffer, this kept only a piece's code held twice over;
-/// the code now stays in the pieces, which loading moves into executable
-/// memory one by one, and the pieces cost a few assemblers' setup.)
-const PIECES_PER_PART: usize = 4;
-
-/// Cuts the functions `range` into at most `parts` contiguous, non-empty
-/// runs of about equal weight.
-fn split(program: &ir::CheckedProgram, range: Range<usize>, parts: usize) -> Vec<Range<usize>> {
-    let funcs = &program.funcs[range.clone()];
-    let total: usize = funcs.iter().map(weight).sum();
+/// Cuts the functions into at most `parts` contiguous, non-empty runs of
+/// about equal weight.
+fn split(program: &ir::CheckedProgram, parts: usize) -> Vec<Range<usize>> {
+    let total: usize = program.funcs.iter().map(weight).sum();
     let mut ranges = Vec::with_capacity(parts);
-    let mut start = range.start;
+    let mut start = 0;
     let mut sum = 0;
-    for (id, func) in (range.start..).zip(funcs) {
+    let end = program.funcs.len();
+    for (id, func) in program.funcs.iter().enumerate() {
         sum += weight(func);
         // The run ends once it reaches its share of the whole.
         let share = total * (ranges.len() + 1) / parts;
-        if sum >= share && ranges.len() + 1 < parts && id + 1 < range.end {
+        if sum >= share && ranges.len() + 1 < parts && id + 1 < end {
             ranges.push(start..id + 1);
             start = id + 1;
         }
     }
-    ranges.push(start..range.end);
+    ranges.push(start..end);
     ranges
 }
 
 /// Generates the code of `program` in `parts` parts (one: on this thread,
-/// as it always was), each but the first on a thread of its own, and each
-/// in [`PIECES_PER_PART`] pieces.
+/// as it always was), each but the first on a thread of its own.
 pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usize) -> PiecedArtifact {
     let (asm, trap_exit, funcs) = assembler(program);
     let mut links = links(program, options, trap_exit, funcs);
     let all = 0..program.funcs.len();
-    let ranges = split(program, all.clone(), parts.max(1));
+    let ranges = split(program, parts.max(1));
     if ranges.len() == 1 {
         let part = emit_part(asm, &links, options, all, true);
         return join(vec![part], &links, options);
@@ -116,25 +106,11 @@ pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usi
     links.inline.decide_in_order();
     links.inline.freeze();
     let links = &links;
-    // The pieces of a part, in order; the first part's first piece goes
-    // into `head` (this thread's assembler), after the head.
-    let emit_pieces = |mut head: Option<Assembler>, range: Range<usize>| -> Vec<Part> {
-        let pieces = split(program, range, PIECES_PER_PART).into_iter();
-        pieces
-            .map(|piece| {
-                let (asm, first) = match head.take() {
-                    Some(asm) => (asm, true),
-                    None => {
-                        let (asm, trap_exit, funcs) = assembler(program);
-                        debug_assert!(trap_exit == links.trap_exit && funcs == links.funcs);
-                        (asm, false)
-                    }
-                };
-                emit_part(asm, links, options, piece, first)
-            })
-            .collect()
+    let emit_other = |range: Range<usize>| {
+        let (asm, trap_exit, funcs) = assembler(program);
+        debug_assert!(trap_exit == links.trap_exit && funcs == links.funcs);
+        emit_part(asm, links, options, range, false)
     };
-    let emit_other = |range: Range<usize>| emit_pieces(None, range);
     let parts = std::thread::scope(|scope| {
         let threads: Vec<_> = ranges[1..]
             .iter()
@@ -149,9 +125,10 @@ pub(super) fn compile(program: &ir::CheckedProgram, options: Options, parts: usi
                     .ok()
             })
             .collect();
-        let mut parts = emit_pieces(Some(asm), ranges[0].clone());
+        let mut parts = Vec::with_capacity(ranges.len());
+        parts.push(emit_part(asm, links, options, ranges[0].clone(), true));
         for (thread, range) in threads.into_iter().zip(&ranges[1..]) {
-            parts.extend(match thread {
+            parts.push(match thread {
                 Some(thread) => thread
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
@@ -406,7 +383,7 @@ h(5) + k()
             source.push_str(&format!("fn f{i}(x, y) = x * {i} + y / (x + 1)\n"));
         }
         let program = program(&source);
-        let ranges = split(&program, 0..program.funcs.len(), 3);
+        let ranges = split(&program, 3);
         assert_eq!(ranges.len(), 3);
         assert_eq!(ranges[0].start, 0);
         assert_eq!(ranges[2].end, program.funcs.len());

@@ -172,6 +172,15 @@ impl Mapping {
         Ok(Mapping { ptr, len })
     }
 
+    /// Copies `bytes` into the (writable) mapping at `at`.
+    fn write(&self, at: usize, bytes: &[u8]) {
+        assert!(at + bytes.len() <= self.len, "bytes outside the mapping");
+        // SAFETY: the destination lies inside the mapping this value owns
+        // (checked above), which its caller made read+write, and cannot
+        // overlap `bytes`, which is Rust memory.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.as_ptr().add(at), bytes.len()) };
+    }
+
     /// Sets bytes `start..end` of the (writable) mapping to `byte`.
     fn fill(&self, start: usize, end: usize, byte: u8) {
         if start >= end {
@@ -252,15 +261,7 @@ impl WritableCode {
                 "code does not fit in its buffer",
             ));
         }
-        // SAFETY: the destination range lies inside the read+write mapping
-        // (checked just above) and cannot overlap `bytes`, which is Rust memory.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.map.ptr.as_ptr().add(self.used),
-                bytes.len(),
-            );
-        }
+        self.map.write(self.used, bytes);
         self.used += bytes.len();
         Ok(())
     }
@@ -293,7 +294,8 @@ unsafe impl Sync for ExecutableCode {}
 const MOVE_PIECE: usize = 1 << 20;
 
 /// Moves `code` into `map` at `at`, [`MOVE_PIECE`] bytes at a time,
-/// giving each stretch's whole pages of the buffer back once copied.
+/// populating each stretch's pages of the mapping before the copy and
+/// giving the buffer's whole pages back once copied.
 fn move_piece(map: &Mapping, at: usize, mut code: Vec<u8>) -> io::Result<()> {
     let source = code.as_mut_ptr();
     // The whole pages of the buffer, by address: the partial pages at
@@ -302,13 +304,7 @@ fn move_piece(map: &Mapping, at: usize, mut code: Vec<u8>) -> io::Result<()> {
     for start in (0..code.len()).step_by(MOVE_PIECE) {
         let end = (start + MOVE_PIECE).min(code.len());
         map.populate(at + start, at + end);
-        // SAFETY: `at + start..at + end` lies inside the read+write
-        // mapping (the caller checked the piece fits) and `start..end`
-        // inside the buffer, which is Rust memory and cannot overlap a
-        // fresh mapping.
-        unsafe {
-            std::ptr::copy_nonoverlapping(source.add(start), map.ptr.as_ptr().add(at + start), end - start);
-        }
+        map.write(at + start, &code[start..end]);
         let copied_pages_end = (source as usize + end) / PAGE_SIZE * PAGE_SIZE;
         if copied_pages_end > discarded {
             // SAFETY: whole pages inside the buffer (from a page boundary
@@ -341,20 +337,24 @@ impl ExecutableCode {
     /// memory once, not twice (for a large program that was the peak of
     /// the whole compile).
     pub fn from_pieces(pieces: Vec<CodePiece>, len: usize) -> io::Result<ExecutableCode> {
-        if let [piece] = pieces.as_slice()
-            && piece.offset == 0
-            && piece.bytes.len() == len
-            && len <= MOVE_PIECE
-        {
-            return Self::new(&piece.bytes);
-        }
-        let map = Mapping::lazy(len, libc::PROT_READ | libc::PROT_WRITE)?;
+        // Small code (every REPL entry) is copied into pages mapped all at
+        // once; a large program's pieces are moved a stretch at a time.
+        let small = len <= MOVE_PIECE;
+        let map = if small {
+            Mapping::new(len, libc::PROT_READ | libc::PROT_WRITE)?
+        } else {
+            Mapping::lazy(len, libc::PROT_READ | libc::PROT_WRITE)?
+        };
         let mut filled = 0;
         for piece in pieces {
             let (offset, end) = (piece.offset, piece.offset + piece.bytes.len());
             assert!(filled <= offset && end <= len, "pieces out of order or past the end");
             map.fill(filled, offset, PADDING);
-            move_piece(&map, offset, piece.bytes)?;
+            if small {
+                map.write(offset, &piece.bytes);
+            } else {
+                move_piece(&map, offset, piece.bytes)?;
+            }
             filled = end;
         }
         map.fill(filled, len, PADDING);

@@ -16,7 +16,7 @@
 //! it runs as before, in order, and patches every call again, so errors
 //! and the functions a REPL declares stay exactly one thread's.
 
-use super::{Defined, Join, NO_SYMBOL, Signature};
+use super::{Defined, Join, NO_SYMBOL, Signature, find};
 use crate::ast::{Names, Symbol};
 use crate::check::item::{CheckedPart, Event};
 use crate::ir::{self, FuncId, GlobalId};
@@ -134,12 +134,7 @@ fn resolve_part(
 /// has `given` parameters.
 fn defined_here(join: &Lookup<'_, '_>, names: &Names, symbols: &[Symbol], callee: Symbol, given: usize) -> Option<FuncId> {
     let symbol = match symbols[callee as usize] {
-        NO_SYMBOL => {
-            let name = &names[callee];
-            *join
-                .symbols
-                .find(names.hash_of(callee), |&symbol| join.names[symbol as usize] == name)?
-        }
+        NO_SYMBOL => find(join.symbols, join.names, &names[callee], names.hash_of(callee))?,
         symbol => symbol,
     };
     match join.signatures[symbol as usize]? {
