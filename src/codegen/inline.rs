@@ -23,11 +23,12 @@
 //! The decisions depend on the order they are asked for (where a chain is
 //! cut, which of two mutually recursive helpers is sized inside the
 //! other). Code generated in parallel must not depend on which thread asks
-//! first, so before the threads start `InlinePlan::decide_in_order`
-//! asks every question in the order one thread would, and
-//! `InlinePlan::freeze` makes the plan read-only (and shareable).
+//! first, so each thread has a plan of its own, and one that emits
+//! functions from the middle of the program first asks, with
+//! `InlinePlan::decide_in_order`, every question the functions before
+//! them ask, in the order one thread would.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::cell::Cell;
 
 use crate::codegen::analysis::additive_self_call;
 use crate::ir::{self, FuncId, Kind, NodeId};
@@ -48,12 +49,8 @@ const MAX_CHAIN: usize = 16;
 pub struct InlinePlan<'p> {
     program: &'p ir::CheckedProgram,
     /// Each function's [`Decision`], encoded (see [`Decision::encode`]).
-    /// Atomics (always accessed `Relaxed`, as plain loads and stores)
-    /// only so that a frozen plan can be shared by the code generation
-    /// threads: an unfrozen one is used by one thread.
-    decided: Vec<AtomicU8>,
-    /// No decision is made any more: what is not decided is not inlined.
-    frozen: bool,
+    /// A plan is one thread's: each code generation thread has its own.
+    decided: Vec<Cell<u8>>,
 }
 
 /// What is known about inlining one function.
@@ -128,29 +125,27 @@ impl<'p> InlinePlan<'p> {
     fn all(program: &'p ir::CheckedProgram, decision: Decision) -> InlinePlan<'p> {
         InlinePlan {
             program,
-            decided: (0..program.funcs.len())
-                .map(|_| AtomicU8::new(decision.encode()))
-                .collect(),
-            frozen: false,
+            decided: vec![Cell::new(decision.encode()); program.funcs.len()],
         }
     }
 
     fn get(&self, func: FuncId) -> Option<Decision> {
-        let byte = self.decided.get(func)?.load(Ordering::Relaxed);
+        let byte = self.decided.get(func)?.get();
         Some(Decision::decode(byte))
     }
 
     fn set(&self, func: FuncId, decision: Decision) {
-        self.decided[func].store(decision.encode(), Ordering::Relaxed);
+        self.decided[func].set(decision.encode());
     }
 
-    /// Makes every decision the code generator will ask for, in the order
-    /// one thread emitting the functions in order asks for them: the
+    /// Makes every decision the code generator asks for when it emits the
+    /// functions `funcs`, in the order one thread emitting them in order
+    /// asks for them: the
     /// analysis of each function ([`crate::codegen::analysis::Facts`])
     /// asks first, at every call it reaches, in its walk's order, before
     /// it expands the call (the lowering then asks the same questions
     /// again). Walks with an explicit stack, so any nesting depth is fine.
-    pub(crate) fn decide_in_order(&self) {
+    pub(crate) fn decide_in_order(&self, funcs: std::ops::Range<FuncId>) {
         /// A step of the walk: a node of a function's body (and whether it
         /// is in tail position), or the start or end of an expansion.
         enum Step {
@@ -161,7 +156,8 @@ impl<'p> InlinePlan<'p> {
         let mut work = Vec::new();
         let mut expanding = Vec::new();
         let mut settled = Settled::default();
-        for (id, func) in self.program.funcs.iter().enumerate() {
+        for (id, func) in self.program.funcs[funcs.clone()].iter().enumerate() {
+            let id = id + funcs.start;
             if func.is_external()
                 || self.decides_alone(id, func, &mut settled.sizing)
                 || self.asks_nothing_new(id, &mut settled)
@@ -313,12 +309,6 @@ impl<'p> InlinePlan<'p> {
         true
     }
 
-    /// Makes no decision from now on (what is undecided is not inlined),
-    /// so that threads can share the plan and see the same decisions.
-    pub(crate) fn freeze(&mut self) {
-        self.frozen = true;
-    }
-
     /// Whether calls to `func` are expanded in place (where they do not
     /// re-enter an expansion of it). In tail position only a `func` whose
     /// expansion makes no call is: a tail call is already a jump, so
@@ -341,17 +331,6 @@ impl<'p> InlinePlan<'p> {
         match self.get(func)? {
             Decision::Inline { size, leaf } => return Some((size, leaf)),
             Decision::Never | Decision::Sizing => return None,
-            Decision::Unknown if self.frozen => {
-                // Every function the code generator asks about was decided
-                // before the plan was frozen (an external one is never
-                // inlined, and stays undecided); not inlining would still
-                // be correct code, but not one thread's.
-                debug_assert!(
-                    self.program.funcs[func].is_external(),
-                    "function {func} undecided in a frozen plan"
-                );
-                return None;
-            }
             Decision::Unknown => {}
         }
         // A function of another entry has no body here, and the table
