@@ -322,6 +322,68 @@ fn move_piece(map: &Mapping, at: usize, mut code: Vec<u8>) -> io::Result<()> {
     Ok(())
 }
 
+/// Below this much code, moving it is left to one thread: starting a
+/// second costs about what copying and populating a megabyte does.
+const PARALLEL_MOVE: usize = 4 * MOVE_PIECE;
+
+/// `map`, shared by the threads of [`move_pieces`].
+struct MovingInto<'a>(&'a Mapping);
+
+// SAFETY: each thread of `move_pieces` writes (and populates, and gives
+// back the buffer pages of) only the bytes of its own pieces, which do
+// not overlap (`from_pieces` checked they are in order); populating a
+// page another thread also writes to changes no contents.
+unsafe impl Sync for MovingInto<'_> {}
+
+/// Moves each piece into `map` at its offset ([`move_piece`]): a large
+/// program's pieces (one per part of the code generator) on two threads,
+/// each about half of the bytes, since this is time the whole compile
+/// waits for.
+fn move_pieces(map: &Mapping, mut pieces: Vec<CodePiece>) -> io::Result<()> {
+    let total: usize = pieces.iter().map(|piece| piece.bytes.len()).sum();
+    let mut first_half = 0;
+    let mut bytes = 0;
+    while first_half < pieces.len() && bytes + pieces[first_half].bytes.len() / 2 <= total / 2 {
+        bytes += pieces[first_half].bytes.len();
+        first_half += 1;
+    }
+    let others = pieces.split_off(first_half.max(1).min(pieces.len()));
+    let map = MovingInto(map);
+    let move_all = |pieces: Vec<CodePiece>| {
+        let map = &map;
+        pieces
+            .into_iter()
+            .try_for_each(|piece| move_piece(map.0, piece.offset, piece.bytes))
+    };
+    if total < PARALLEL_MOVE || others.is_empty() {
+        move_all(pieces)?;
+        return move_all(others);
+    }
+    // Behind a lock only so that this thread can take them back if no
+    // thread can be started.
+    let others = std::sync::Mutex::new(Some(others));
+    let take_others = || {
+        others
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default()
+    };
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("exprjit-load".to_owned())
+            .spawn_scoped(scope, || move_all(take_others()));
+        let mine = move_all(pieces);
+        let theirs = match helper {
+            Ok(helper) => helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => move_all(take_others()),
+        };
+        mine.and(theirs)
+    })
+}
+
 impl ExecutableCode {
     /// Copies `code` into fresh pages and makes them executable.
     pub fn new(code: &[u8]) -> io::Result<ExecutableCode> {
@@ -335,7 +397,8 @@ impl ExecutableCode {
     /// stretch at a time, each stretch's pages of its buffer given back to
     /// the system as soon as they are copied, so that the code is in
     /// memory once, not twice (for a large program that was the peak of
-    /// the whole compile).
+    /// the whole compile), and the pieces of a large program are moved on
+    /// two threads ([`move_pieces`]).
     pub fn from_pieces(pieces: Vec<CodePiece>, len: usize) -> io::Result<ExecutableCode> {
         // Small code (every REPL entry) is copied into pages mapped all at
         // once; a large program's pieces are moved a stretch at a time.
@@ -346,18 +409,20 @@ impl ExecutableCode {
             Mapping::lazy(len, libc::PROT_READ | libc::PROT_WRITE)?
         };
         let mut filled = 0;
-        for piece in pieces {
+        for piece in &pieces {
             let (offset, end) = (piece.offset, piece.offset + piece.bytes.len());
             assert!(filled <= offset && end <= len, "pieces out of order or past the end");
             map.fill(filled, offset, PADDING);
-            if small {
-                map.write(offset, &piece.bytes);
-            } else {
-                move_piece(&map, offset, piece.bytes)?;
-            }
             filled = end;
         }
         map.fill(filled, len, PADDING);
+        if small {
+            for piece in &pieces {
+                map.write(piece.offset, &piece.bytes);
+            }
+        } else {
+            move_pieces(&map, pieces)?;
+        }
         let buffer = WritableCode { used: len, map };
         buffer.make_exec()
     }
@@ -537,6 +602,16 @@ mod tests {
             (vec![piece(0, 100, 0x90)], 112),
             (vec![piece(0, 100, 0x90), piece(112, 40, 0xC3), piece(160, 0, 0)], 176),
             (vec![piece(0, 3 * MOVE_PIECE / 2, 0x90), piece(2 * MOVE_PIECE, 10, 0xC3)], 2 * MOVE_PIECE + 16),
+            // Large enough to be moved on two threads: three pieces (the
+            // first alone, the other two together), sharing pages.
+            (
+                vec![
+                    piece(0, PARALLEL_MOVE / 2 + 5, 0x90),
+                    piece(PARALLEL_MOVE / 2 + 16, PARALLEL_MOVE / 4, 0xC3),
+                    piece(3 * PARALLEL_MOVE / 4 + 32, PARALLEL_MOVE / 4 + 3, 0x55),
+                ],
+                PARALLEL_MOVE + 64,
+            ),
         ] {
             let mut expected = vec![PADDING; len];
             for piece in &pieces {
