@@ -428,7 +428,7 @@ fn emit_tokens(file: &SourceFile) -> ExitCode {
     // Tokens come in source order: advance a cursor rather than count from
     // the start of the file for each one (quadratic on a long line).
     let (mut line, mut col, mut at) = (1, 1, 0);
-    for (start, token, _) in tokens.by_ref() {
+    for (start, token, end) in tokens.by_ref() {
         for ch in file.text[at..start].chars() {
             if ch == '\n' {
                 line += 1;
@@ -438,6 +438,7 @@ fn emit_tokens(file: &SourceFile) -> ExitCode {
             }
         }
         at = start;
+        let token = token.shown(&file.text[start..end]);
         if let Err(error) = writeln!(out, "{line}:{col} {token}") {
             return output_failed(&error);
         }

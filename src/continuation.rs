@@ -65,7 +65,7 @@ impl Entry {
     }
 
     /// The layout rule of [`crate::parser`], one token at a time.
-    fn push_token(&mut self, token: Token<'_>) {
+    fn push_token(&mut self, token: Token) {
         if token == Token::Newline {
             self.newline_pending = true;
             return;
@@ -202,7 +202,7 @@ impl Recognizer {
         self.position = Position::ExprStart;
     }
 
-    fn push(&mut self, token: Token<'_>) {
+    fn push(&mut self, token: Token) {
         use Position::*;
         self.position = match (self.position, token) {
             (Rejected, _) => Rejected,
@@ -211,9 +211,9 @@ impl Recognizer {
                 self.open(Open::Item, ExprStart);
                 return self.push(token);
             }
-            (FnName, Token::Ident(_)) => FnOpen,
+            (FnName, Token::Ident) => FnOpen,
             (FnOpen, Token::LParen) => FnParam,
-            (FnParam, Token::Ident(_)) => FnAfterParam,
+            (FnParam, Token::Ident) => FnAfterParam,
             (FnParam | FnAfterParam, Token::RParen) => FnAssign,
             (FnAfterParam, Token::Comma) => FnParam,
             (FnAssign, Token::Assign) => {
@@ -225,14 +225,14 @@ impl Recognizer {
                 return;
             }
             (ExprStart | Argument, Token::Let) => LetName,
-            (LetName, Token::Ident(_)) => LetAssign,
+            (LetName, Token::Ident) => LetAssign,
             (LetAssign, Token::Assign) => {
                 self.open(Open::LetValue, ExprStart);
                 return;
             }
             (Argument, Token::RParen) => self.close_call(),
-            (ExprStart | Operand | Argument, Token::Int(_)) => AfterOperand { name: false },
-            (ExprStart | Operand | Argument, Token::Ident(_)) => AfterOperand { name: true },
+            (ExprStart | Operand | Argument, Token::Int) => AfterOperand { name: false },
+            (ExprStart | Operand | Argument, Token::Ident) => AfterOperand { name: true },
             (ExprStart | Operand | Argument, Token::Minus | Token::Bang | Token::Tilde) => Operand,
             (ExprStart | Operand | Argument, Token::LParen) => {
                 self.open(Open::Paren, ExprStart);
@@ -258,7 +258,7 @@ impl Recognizer {
         }
     }
 
-    fn after_operand(&mut self, token: Token<'_>) -> Position {
+    fn after_operand(&mut self, token: Token) -> Position {
         use Position::*;
         match token {
             Token::AndAnd | Token::OrOr => {

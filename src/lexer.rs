@@ -2,8 +2,14 @@
 //!
 //! Newlines are tokens, because they can end items; [`crate::parser`]
 //! decides which ones do. Comments and blanks (space, tab, CR) are skipped.
-//! Integer literals are decoded here, so that every later stage sees an
-//! `i64` (or the one magnitude, 2^63, that only unary minus can use).
+//! Integer literals are checked here; [`int_value`] decodes one, so that
+//! every later stage sees an `i64` (or the one magnitude, 2^63, that only
+//! unary minus can use).
+//!
+//! A token is its kind alone, a byte: a name's or a literal's text is
+//! where its span says. Every stage moves tokens many times (the layout
+//! rule, the grammar's stack), and a token that borrowed its text took 24
+//! bytes.
 
 use std::fmt;
 
@@ -12,13 +18,19 @@ use logos::Logos;
 use crate::ast::Span;
 use crate::diag::{Diagnostic, Diagnostics, ErrorCode};
 
-/// A token of the language, borrowing names from the source.
+/// A token of the language: its text is the source at its span.
+///
+/// A word wide: in a `(usize, Token, usize)` a byte-sized token left
+/// seven bytes of padding, which the compiler copied with overlapping
+/// loads of what had just been stored bytewise (a store-forwarding stall
+/// per move, and the grammar's driver moves every token several times).
 #[derive(Logos, Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u64)]
 #[logos(error = LexError)]
 #[logos(skip r"[ \t\r]+")]
 // A comment runs to the end of its line: the greedy match is the point.
 #[logos(skip(r"#[^\n]*", allow_greedy = true))]
-pub enum Token<'src> {
+pub enum Token {
     #[token("\n")]
     Newline,
     #[token(";")]
@@ -89,13 +101,13 @@ pub enum Token<'src> {
     /// A name. Keywords win over this pattern (logos prefers the literal
     /// token on an exact match).
     #[regex("[A-Za-z_][A-Za-z0-9_]*")]
-    Ident(&'src str),
+    Ident,
 
     /// An integer literal. The pattern deliberately swallows trailing letters
     /// and digits (`12ab`, `0x`, `0b102`) so that a malformed literal is one
     /// error, not a literal followed by a confusing name.
-    #[regex("[0-9][0-9A-Za-z_]*", parse_int)]
-    Int(IntLit),
+    #[regex("[0-9][0-9A-Za-z_]*", check_int)]
+    Int,
 
     /// Input the lexer could not make sense of. The parser reports it.
     Error,
@@ -122,17 +134,17 @@ pub enum LexError {
 
 /// The tokens of a source text with their byte ranges, plus the errors
 /// found on the way. Every error also leaves a token behind (a
-/// [`Token::Error`], or an `Int(0)` for a bad literal) so that parsing can
-/// go on and report more.
+/// [`Token::Error`], or an `Int` for a bad literal, whose value is 0) so
+/// that parsing can go on and report more.
 #[derive(Clone, Debug, Default)]
-pub struct Lexed<'src> {
-    pub tokens: Vec<(usize, Token<'src>, usize)>,
+pub struct Lexed {
+    pub tokens: Vec<(usize, Token, usize)>,
     pub errors: Diagnostics,
 }
 
 /// Splits `source` into tokens, all at once (for `--emit tokens` and the
 /// REPL's highlighting; the parser reads [`Tokens`] as they come).
-pub fn tokenize(source: &str) -> Lexed<'_> {
+pub fn tokenize(source: &str) -> Lexed {
     let mut tokens = Tokens::new(source);
     let all = tokens.by_ref().collect();
     Lexed {
@@ -144,7 +156,7 @@ pub fn tokenize(source: &str) -> Lexed<'_> {
 /// The tokens of a source text, read one at a time with their byte ranges;
 /// the errors found so far collect in [`Tokens::errors`].
 pub struct Tokens<'src> {
-    lexer: logos::Lexer<'src, Token<'src>>,
+    lexer: logos::Lexer<'src, Token>,
     /// Where the text being lexed starts in the source: spans are offsets
     /// into the whole source.
     offset: usize,
@@ -170,7 +182,7 @@ impl<'src> Tokens<'src> {
 }
 
 impl<'src> Iterator for Tokens<'src> {
-    type Item = (usize, Token<'src>, usize);
+    type Item = (usize, Token, usize);
 
     fn next(&mut self) -> Option<Self::Item> {
         let result = self.lexer.next()?;
@@ -183,7 +195,7 @@ impl<'src> Iterator for Tokens<'src> {
             Err(error) => {
                 self.errors
                     .push(literal_error(error, Span::new(range.start, range.end)));
-                Token::Int(IntLit::Value(0))
+                Token::Int
             }
         };
         Some((range.start, token, range.end))
@@ -212,12 +224,27 @@ fn literal_error(error: LexError, span: Span) -> Diagnostic {
     }
 }
 
-fn parse_int<'src>(lexer: &mut logos::Lexer<'src, Token<'src>>) -> Result<IntLit, LexError> {
-    decode_int(lexer.slice())
+fn check_int(lexer: &mut logos::Lexer<'_, Token>) -> Result<(), LexError> {
+    decode_int(lexer.slice()).map(|_| ())
+}
+
+/// The value of the integer literal `text` (the text of a [`Token::Int`]);
+/// 0 for one the lexer reported as invalid.
+pub fn int_value(text: &str) -> IntLit {
+    decode_int(text).unwrap_or(IntLit::Value(0))
 }
 
 /// Decodes the text of an integer literal.
 fn decode_int(text: &str) -> Result<IntLit, LexError> {
+    // Most literals are short and decimal, and each is decoded twice (the
+    // lexer checks it, the tree takes its value): 18 digits cannot
+    // overflow.
+    if text.len() <= 18 && text.bytes().all(|byte| byte.is_ascii_digit()) {
+        let value = text
+            .bytes()
+            .fold(0, |value, digit| value * 10 + i64::from(digit - b'0'));
+        return Ok(IntLit::Value(value));
+    }
     let (radix, digits) = match text.get(..2) {
         Some("0x" | "0X") => (16, &text[2..]),
         Some("0b" | "0B") => (2, &text[2..]),
@@ -261,7 +288,7 @@ fn decode_int(text: &str) -> Result<IntLit, LexError> {
     }
 }
 
-impl Token<'_> {
+impl Token {
     /// True for the tokens that can only be an infix operator.
     /// (`-` is excluded: it is also prefix negation.)
     pub fn is_infix_only(&self) -> bool {
@@ -306,7 +333,7 @@ impl Token<'_> {
     pub fn can_end_expression(&self) -> bool {
         matches!(
             self,
-            Token::Ident(_) | Token::Int(_) | Token::RParen | Token::Error
+            Token::Ident | Token::Int | Token::RParen | Token::Error
         )
     }
 
@@ -346,7 +373,7 @@ impl Token<'_> {
             Percent => "%",
             Bang => "!",
             Tilde => "~",
-            Ident(_) | Int(_) | Error => return None,
+            Ident | Int | Error => return None,
         })
     }
 
@@ -356,15 +383,29 @@ impl Token<'_> {
     }
 }
 
-/// How a token is described to a user, e.g. in `--emit tokens` and in
-/// "found ..." parts of syntax errors.
-impl fmt::Display for Token<'_> {
+impl Token {
+    /// How this token, whose text is `text`, is described to a user, e.g.
+    /// in `--emit tokens` and in "found ..." parts of syntax errors.
+    pub fn shown(self, text: &str) -> Shown<'_> {
+        Shown { token: self, text }
+    }
+}
+
+/// A token described to a user ([`Token::shown`]).
+pub struct Shown<'a> {
+    token: Token,
+    text: &'a str,
+}
+
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        match self.token {
             Token::Newline => f.write_str("newline"),
-            Token::Ident(name) => write!(f, "name `{name}`"),
-            Token::Int(IntLit::Value(value)) => write!(f, "integer `{value}`"),
-            Token::Int(IntLit::MinMagnitude) => f.write_str("integer `9223372036854775808`"),
+            Token::Ident => write!(f, "name `{}`", self.text),
+            Token::Int => match int_value(self.text) {
+                IntLit::Value(value) => write!(f, "integer `{value}`"),
+                IntLit::MinMagnitude => f.write_str("integer `9223372036854775808`"),
+            },
             Token::Error => f.write_str("unknown character"),
             token if token.is_keyword() => write!(f, "keyword `{}`", token.symbol().unwrap_or("")),
             token => write!(f, "`{}`", token.symbol().unwrap_or("")),
@@ -376,41 +417,66 @@ impl fmt::Display for Token<'_> {
 mod tests {
     use super::*;
 
-    fn kinds(source: &str) -> Vec<Token<'_>> {
+    /// The tokens of `source`, a name or a literal as its text or value.
+    fn kinds(source: &str) -> Vec<Kind<'_>> {
         let lexed = tokenize(source);
         assert!(lexed.errors.is_empty(), "{:?}", lexed.errors);
-        lexed.tokens.into_iter().map(|(_, t, _)| t).collect()
+        lexed
+            .tokens
+            .into_iter()
+            .map(|(start, token, end)| match token {
+                Token::Ident => Kind::Name(&source[start..end]),
+                Token::Int => Kind::Literal(int_value(&source[start..end])),
+                token => Kind::Other(token),
+            })
+            .collect()
     }
 
-    fn int(value: i64) -> Token<'static> {
-        Token::Int(IntLit::Value(value))
+    #[derive(Debug, PartialEq)]
+    enum Kind<'a> {
+        Name(&'a str),
+        Literal(IntLit),
+        Other(Token),
+    }
+
+    fn int(value: i64) -> Kind<'static> {
+        Kind::Literal(IntLit::Value(value))
     }
 
     #[test]
     fn operators_take_the_longest_match() {
         use Token::*;
+        let expected = [
+            Shl, Assign, Le, Shl, Lt, Shr, Ge, EqEq, Assign, NotEq, Bang, OrOr, Pipe, AndAnd, Amp,
+        ];
         assert_eq!(
             kinds("<<= <= << < >> >= == = != ! || | && &"),
-            [
-                Shl, Assign, Le, Shl, Lt, Shr, Ge, EqEq, Assign, NotEq, Bang, OrOr, Pipe, AndAnd,
-                Amp
-            ]
+            expected.map(Kind::Other)
         );
     }
 
     #[test]
     fn keywords_and_names() {
-        use Token::*;
+        use Kind::*;
         assert_eq!(
             kinds("fn iff if in_ in _x9"),
-            [Fn, Ident("iff"), If, Ident("in_"), In, Ident("_x9")]
+            [
+                Other(Token::Fn),
+                Name("iff"),
+                Other(Token::If),
+                Name("in_"),
+                Other(Token::In),
+                Name("_x9")
+            ]
         );
     }
 
     #[test]
     fn comments_and_blanks_are_skipped_but_newlines_are_not() {
-        use Token::*;
-        assert_eq!(kinds("1 # one\r\n\t2"), [int(1), Newline, int(2)]);
+        assert_eq!(
+            kinds("1 # one\r\n\t2"),
+            [int(1), Kind::Other(Token::Newline), int(2)]
+        );
     }
 
     #[test]
@@ -423,7 +489,7 @@ mod tests {
         assert_eq!(kinds("9223372036854775807"), [int(i64::MAX)]);
         assert_eq!(
             kinds("9223372036854775808"),
-            [Token::Int(IntLit::MinMagnitude)]
+            [Kind::Literal(IntLit::MinMagnitude)]
         );
     }
 

@@ -147,7 +147,7 @@ fn parse_part<S: ItemSink>(
     let parser = grammar::ItemParser::new();
     let mut parsed = Parsed::default();
     let mut syntax_errors = Diagnostics::new();
-    let mut tree = Tree::default();
+    let mut tree = Tree::new(source);
     let mut item = ItemState::default();
     let mut ends_between_items = true;
     while let Some((first, mut tokens)) = layout.next_item(&mut item) {
@@ -198,7 +198,7 @@ fn parse_part<S: ItemSink>(
                 syntax_errors.push(context.diagnose(error));
                 tokens.drain();
                 if let Some(name) = tokens.state().defines {
-                    parsed.broken_definitions.push(name.to_owned());
+                    parsed.broken_definitions.push(source[name.start..name.end].to_owned());
                 }
             }
         }
@@ -216,15 +216,15 @@ fn parse_part<S: ItemSink>(
 }
 
 /// What is needed to turn a parse error of one item into a diagnostic.
-struct ErrorContext<'a, 'src> {
+struct ErrorContext<'a> {
     source: &'a str,
     /// What was recorded of the item up to the error: the token the grammar
     /// refused is the last one read.
-    item: &'a ItemState<'src>,
+    item: &'a ItemState,
 }
 
-impl ErrorContext<'_, '_> {
-    fn diagnose(&self, error: ParseError<usize, Token<'_>, RefusedToken>) -> Diagnostic {
+impl ErrorContext<'_> {
+    fn diagnose(&self, error: ParseError<usize, Token, RefusedToken>) -> Diagnostic {
         match error {
             ParseError::UnrecognizedEof { expected, .. } => self.unexpected_end(&expected),
             ParseError::UnrecognizedToken {
@@ -289,7 +289,7 @@ impl ErrorContext<'_, '_> {
     }
 
     /// The grammar could not use `token` at `span`.
-    fn unexpected_token(&self, span: Span, token: Token<'_>, expected: &[String]) -> Diagnostic {
+    fn unexpected_token(&self, span: Span, token: Token, expected: &[String]) -> Diagnostic {
         let has = |name: &str| expected.iter().any(|e| e.trim_matches('"') == name);
         if token == Token::Error {
             let text = &self.source[span.start..span.end];
@@ -305,14 +305,15 @@ impl ErrorContext<'_, '_> {
                 .with_label("there is no `(` for this to close");
         }
         let wanted = describe_expected(expected);
+        let shown = token.shown(&self.source[span.start..span.end]);
         let mut diagnostic = Diagnostic::new(
             ErrorCode::SyntaxError,
-            format!("expected {wanted}, found {token}"),
+            format!("expected {wanted}, found {shown}"),
             span,
         )
         .with_label(match token {
-            Token::Ident(_) | Token::Int(_) => "unexpected here".to_owned(),
-            _ => format!("unexpected {token}"),
+            Token::Ident | Token::Int => "unexpected here".to_owned(),
+            _ => format!("unexpected {shown}"),
         });
         if token.is_keyword() && has("name") && !has("integer") {
             let keyword = token.symbol().unwrap_or_default();

@@ -44,7 +44,7 @@ impl ChainCheck {
     #[inline]
     pub(crate) fn next(
         &mut self,
-        token: Token<'_>,
+        token: Token,
         span: Span,
     ) -> Result<(), ChainedComparison> {
         match token {
@@ -68,7 +68,7 @@ impl ChainCheck {
             | Token::In => self.compared = false,
             _ => {}
         }
-        self.after_operand = matches!(token, Token::Ident(_) | Token::Int(_) | Token::RParen);
+        self.after_operand = matches!(token, Token::Ident | Token::Int | Token::RParen);
         Ok(())
     }
 }

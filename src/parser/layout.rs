@@ -17,7 +17,7 @@ use crate::ast::Span;
 use crate::lexer::{Token, Tokens};
 
 /// A token with its byte range, as the grammar takes it.
-pub(crate) type Spanned<'src> = (usize, Token<'src>, usize);
+pub(crate) type Spanned = (usize, Token, usize);
 
 /// What ended an item.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -31,7 +31,7 @@ pub(crate) enum Terminator {
 /// The lexer's tokens, with the one token read past a run of newlines.
 pub(crate) struct Layout<'src> {
     tokens: Tokens<'src>,
-    peeked: Option<Spanned<'src>>,
+    peeked: Option<Spanned>,
 }
 
 impl<'src> Layout<'src> {
@@ -48,7 +48,7 @@ impl<'src> Layout<'src> {
         self.tokens.errors
     }
 
-    fn next_token(&mut self) -> Option<Spanned<'src>> {
+    fn next_token(&mut self) -> Option<Spanned> {
         self.peeked.take().or_else(|| self.tokens.next())
     }
 
@@ -57,8 +57,8 @@ impl<'src> Layout<'src> {
     /// caller then drains the rest) before the next one is asked for.
     pub(crate) fn next_item<'a>(
         &'a mut self,
-        item: &'a mut ItemState<'src>,
-    ) -> Option<(Spanned<'src>, ItemTokens<'a, 'src>)> {
+        item: &'a mut ItemState,
+    ) -> Option<(Spanned, ItemTokens<'a, 'src>)> {
         item.reset();
         let mut tokens = ItemTokens {
             layout: self,
@@ -76,13 +76,13 @@ impl<'src> Layout<'src> {
 
 /// What is known about the item being read, recorded as its tokens pass.
 #[derive(Debug, Default)]
-pub(crate) struct ItemState<'src> {
+pub(crate) struct ItemState {
     /// Tokens read so far.
     len: usize,
-    first: Option<Spanned<'src>>,
-    pub(crate) last: Option<Spanned<'src>>,
-    /// The name after a leading `fn`.
-    pub(crate) defines: Option<&'src str>,
+    first: Option<Spanned>,
+    pub(crate) last: Option<Spanned>,
+    /// Where the name after a leading `fn` is.
+    pub(crate) defines: Option<Span>,
     /// How many `(` are open.
     paren_depth: usize,
     /// Positions of the `(` still open (not kept once the item is being
@@ -100,7 +100,7 @@ pub(crate) struct ItemState<'src> {
     draining: bool,
 }
 
-impl ItemState<'_> {
+impl ItemState {
     /// From the item's first token to its last.
     pub(crate) fn span(&self) -> Span {
         match (self.first, self.last) {
@@ -111,7 +111,7 @@ impl ItemState<'_> {
 
 }
 
-impl<'src> ItemState<'src> {
+impl ItemState {
     /// Makes this the state of a new item. The lists keep their room from
     /// item to item: growing them again for every item cost more than
     /// the rest of the state.
@@ -131,15 +131,15 @@ impl<'src> ItemState<'src> {
     }
 
     /// Notes `token` as the item's next.
-    fn record(&mut self, token: Spanned<'src>) -> Result<(), RefusedToken> {
+    fn record(&mut self, token: Spanned) -> Result<(), RefusedToken> {
         self.len += 1;
         if self.len == 1 {
             self.first = Some(token);
         } else if self.len == 2
             && let Some((_, Token::Fn, _)) = self.first
-            && let Token::Ident(name) = token.1
+            && token.1 == Token::Ident
         {
-            self.defines = Some(name);
+            self.defines = Some(Span::new(token.0, token.2));
         }
         self.last = Some(token);
         match token.1 {
@@ -171,13 +171,13 @@ impl<'src> ItemState<'src> {
 /// comes as an error ([`ChainCheck`]).
 pub(crate) struct ItemTokens<'a, 'src> {
     layout: &'a mut Layout<'src>,
-    item: &'a mut ItemState<'src>,
+    item: &'a mut ItemState,
     ended: bool,
 }
 
 impl<'src> ItemTokens<'_, 'src> {
     /// What has been recorded of the item so far.
-    pub(crate) fn state(&self) -> &ItemState<'src> {
+    pub(crate) fn state(&self) -> &ItemState {
         self.item
     }
 
@@ -194,8 +194,8 @@ impl<'src> ItemTokens<'_, 'src> {
     }
 }
 
-impl<'src> Iterator for ItemTokens<'_, 'src> {
-    type Item = Result<Spanned<'src>, RefusedToken>;
+impl Iterator for ItemTokens<'_, '_> {
+    type Item = Result<Spanned, RefusedToken>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.ended {
@@ -215,7 +215,7 @@ impl<'src> Iterator for ItemTokens<'_, 'src> {
                         }
                     };
                     self.layout.peeked = next;
-                    let continues = |next: &Token<'_>| {
+                    let continues = |next: &Token| {
                         matches!(next, Token::Then | Token::Else | Token::In)
                             || next.continues_previous_line()
                     };

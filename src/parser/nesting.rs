@@ -104,7 +104,7 @@ impl NestingCount {
     /// Counts the item's next token, `token` at `span`. (Inlined: it runs
     /// for every token, and its call cost more than its work.)
     #[inline]
-    pub(super) fn next(&mut self, token: Token<'_>, span: Span) -> Result<(), TooDeep> {
+    pub(super) fn next(&mut self, token: Token, span: Span) -> Result<(), TooDeep> {
         if std::mem::take(&mut self.after_name) && token != Token::LParen {
             self.atom_ended();
         }
@@ -126,11 +126,11 @@ impl NestingCount {
             Token::Else => self.advance(Open::IfThen, Open::IfElse),
             Token::Let => self.open.push(Open::LetValue),
             Token::In => self.advance(Open::LetValue, Open::LetBody),
-            Token::Int(_) => self.atom_ended(),
-            Token::Ident(_) => self.after_name = true,
+            Token::Int => self.atom_ended(),
+            Token::Ident => self.after_name = true,
             _ => {}
         }
-        self.after_operand = matches!(token, Token::Ident(_) | Token::Int(_) | Token::RParen);
+        self.after_operand = matches!(token, Token::Ident | Token::Int | Token::RParen);
         if self.open.len() > MAX_NESTING {
             return Err(TooDeep(span));
         }

@@ -9,7 +9,7 @@
 //! nested calls share one stack the same way.
 
 use crate::ast::{BinOp, ExprKind, FuncDef, Ident, Item, List, Node, NodeId, Program, Span, UnOp};
-use crate::lexer::IntLit;
+use crate::lexer::{self, IntLit};
 
 /// Where a chain starts on [`Tree`]'s operator stack (the value the
 /// grammar's `Chain` nonterminal carries).
@@ -20,8 +20,11 @@ pub(crate) type ArgsStart = u32;
 
 /// The program being parsed, and the stacks of the chains and calls being
 /// read.
-#[derive(Debug, Default)]
-pub(crate) struct Tree {
+#[derive(Debug)]
+pub(crate) struct Tree<'src> {
+    /// The whole source: a name's or a literal's text is where its token's
+    /// span says.
+    source: &'src str,
     pub(crate) program: Program,
     operands: Vec<NodeId>,
     /// Each operator with where it starts.
@@ -50,7 +53,26 @@ fn offset(position: usize) -> u32 {
     position as u32
 }
 
-impl Tree {
+impl<'src> Tree<'src> {
+    /// An empty tree for the items of `source` (or of a part of it: spans
+    /// are offsets into the whole source).
+    pub(crate) fn new(source: &'src str) -> Self {
+        Tree {
+            source,
+            program: Program::default(),
+            operands: Vec::new(),
+            operators: Vec::new(),
+            args: Vec::new(),
+            heights: Vec::new(),
+            item_start: 0,
+        }
+    }
+
+    /// The text of the token at `start..end`.
+    fn text(&self, start: usize, end: usize) -> &'src str {
+        &self.source[start..end]
+    }
+
     pub(crate) fn mark(&mut self) -> Mark {
         self.heights.clear();
         self.item_start = self.program.nodes.len();
@@ -125,9 +147,10 @@ impl Tree {
         self.program.node(id).span()
     }
 
-    pub(crate) fn ident(&mut self, name: &str, start: usize, end: usize) -> Ident {
+    /// The name at `start..end`.
+    pub(crate) fn ident(&mut self, start: usize, end: usize) -> Ident {
         Ident {
-            name: self.program.names.intern(name),
+            name: self.program.names.intern(self.text(start, end)),
             span: Span::new(start, end),
         }
     }
@@ -173,16 +196,18 @@ impl Tree {
         }
     }
 
-    pub(crate) fn int(&mut self, literal: IntLit, start: usize, end: usize) -> NodeId {
-        let kind = match literal {
+    /// The integer literal at `start..end`.
+    pub(crate) fn int(&mut self, start: usize, end: usize) -> NodeId {
+        let kind = match lexer::int_value(self.text(start, end)) {
             IntLit::Value(value) => ExprKind::Int(value),
             IntLit::MinMagnitude => ExprKind::IntMinMagnitude,
         };
         self.node(kind, Span::new(start, end))
     }
 
-    pub(crate) fn var(&mut self, name: &str, start: usize, end: usize) -> NodeId {
-        let name = self.program.names.intern(name);
+    /// The variable named at `start..end`.
+    pub(crate) fn var(&mut self, start: usize, end: usize) -> NodeId {
+        let name = self.program.names.intern(self.text(start, end));
         self.node(ExprKind::Var(name), Span::new(start, end))
     }
 

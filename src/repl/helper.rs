@@ -123,8 +123,8 @@ impl Highlighter for ReplHelper {
         for (start, token, end) in lexer::tokenize(line).tokens {
             let colour = match token {
                 token if token.is_keyword() => "35",
-                Token::Int(_) => "36",
-                Token::Ident(_) | Token::Newline | Token::Error => continue,
+                Token::Int => "36",
+                Token::Ident | Token::Newline | Token::Error => continue,
                 Token::LParen | Token::RParen | Token::Comma | Token::Semicolon => continue,
                 _ => "33",
             };
