@@ -117,6 +117,17 @@ impl Names {
         self.hashes[symbol as usize]
     }
 
+    /// Every name's [`Names::hash`], in symbol order.
+    pub(crate) fn hashes(&self) -> &[u64] {
+        &self.hashes
+    }
+
+    /// The table of symbols, whose hashes are [`Names::hashes`]: another
+    /// table that numbers these names alike can start as a copy.
+    pub(crate) fn table(&self) -> &hashbrown::HashTable<Symbol> {
+        &self.table
+    }
+
     /// How many distinct names there are: symbols are `0..len()`.
     pub fn len(&self) -> usize {
         self.ends.len()

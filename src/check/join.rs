@@ -120,9 +120,15 @@ pub(super) fn join<N: Borrow<Names>>(
         errors: Diagnostics::new(),
         suggestion_budget: SUGGESTION_BUDGET,
     };
-    // Room for every name at once: growing the table rehashes it, each
-    // step a walk of scattered strings.
-    let names: usize = part_names.iter().map(|names| names.len()).sum();
+    // The first part's names keep their symbols: its table is copied, not
+    // built again a name at a time (half the join's interning, on two
+    // parts). Then room for every other name at once: growing the table
+    // rehashes it, each step a walk of scattered strings.
+    if let Some(&first) = part_names.first() {
+        join.seed(first);
+        join.part_symbols[0] = (0..first.len() as Symbol).collect();
+    }
+    let names: usize = part_names.iter().skip(1).map(|names| names.len()).sum();
     join.reserve(names + broken.len());
     for name in broken {
         let symbol = join.intern(name);
@@ -260,6 +266,20 @@ impl<'a> Join<'a> {
         self.defined_here.reserve(names);
     }
 
+    /// Makes the names of `first` (the join's first, before any other)
+    /// symbols here, numbered as there.
+    fn seed(&mut self, first: &'a Names) {
+        debug_assert!(self.names.is_empty());
+        self.reserve(first.len());
+        self.symbols = first.table().clone();
+        self.hashes.extend_from_slice(first.hashes());
+        for name in first.iter() {
+            let symbol = self.names.len() as Symbol;
+            self.names.push(name);
+            self.add_known(symbol, name);
+        }
+    }
+
     /// The symbol of `name` here, looking up in the environment what it
     /// has of that name when the name is new.
     fn intern(&mut self, name: &'a str) -> Symbol {
@@ -277,6 +297,12 @@ impl<'a> Join<'a> {
         let hashes = &self.hashes;
         self.symbols
             .insert_unique(hash, symbol, |&symbol| hashes[symbol as usize]);
+        self.add_known(symbol, name);
+        symbol
+    }
+
+    /// Records what the environment has of `name`, new symbol `symbol`.
+    fn add_known(&mut self, symbol: Symbol, name: &str) {
         let known = self.env.lookup(name);
         self.signatures.push(known.as_ref().map(|known| Signature {
             id: known.id,
@@ -292,7 +318,6 @@ impl<'a> Join<'a> {
         }
         self.broken.push(false);
         self.defined_here.push(false);
-        symbol
     }
 
     /// The symbol here of `name`, if it has one.
