@@ -140,8 +140,9 @@ pub(super) fn join<N: Borrow<Names>>(
 
     // Every definition is declared before any call is resolved.
     let mut locals: Vec<Vec<Option<FuncId>>> = Vec::with_capacity(parts.len());
-    let mut ids: Vec<GlobalId> = Vec::new();
-    let mut name_spans: Vec<Span> = Vec::new();
+    let definitions: usize = parts.iter().map(|part| part.defs.len()).sum();
+    let mut ids: Vec<GlobalId> = Vec::with_capacity(definitions);
+    let mut name_spans: Vec<Span> = Vec::with_capacity(definitions);
     for (index, part) in parts.iter().enumerate() {
         let names = part_names[index];
         let mut part_locals = Vec::with_capacity(part.defs.len());
@@ -180,11 +181,15 @@ pub(super) fn join<N: Borrow<Names>>(
             join.out.funcs.append(&mut funcs);
         }
     }
-    for (index, part) in parts.iter().enumerate() {
-        let names = part_names[index];
-        for def in &part.defs {
-            let symbol = join.symbol(index, names, def.name.name);
-            join.check_arity_change(symbol, def.name.span);
+    // Only a redefinition of a function of the environment can change an
+    // arity something else calls with (a file's join has no environment).
+    if !join.earlier.is_empty() {
+        for (index, part) in parts.iter().enumerate() {
+            let names = part_names[index];
+            for def in &part.defs {
+                let symbol = join.symbol(index, names, def.name.name);
+                join.check_arity_change(symbol, def.name.span);
+            }
         }
     }
 
