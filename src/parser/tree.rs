@@ -8,7 +8,7 @@
 //! around it goes on, so all chains can share the stacks; the arguments of
 //! nested calls share one stack the same way.
 
-use crate::ast::{BinOp, ExprKind, FuncDef, Ident, Item, List, Node, NodeId, Program, Span, UnOp};
+use crate::ast::{BinOp, ExprKind, FuncDef, Ident, Item, List, Node, NodeId, Program, Span, Symbol, UnOp};
 use crate::lexer::{self, IntLit};
 
 /// Where a chain starts on [`Tree`]'s operator stack (the value the
@@ -20,7 +20,6 @@ pub(crate) type ArgsStart = u32;
 
 /// The program being parsed, and the stacks of the chains and calls being
 /// read.
-#[derive(Debug)]
 pub(crate) struct Tree<'src> {
     /// The whole source: a name's or a literal's text is where its token's
     /// span says.
@@ -37,6 +36,25 @@ pub(crate) struct Tree<'src> {
     heights: Vec<u32>,
     /// The first node of the item being read.
     item_start: usize,
+    /// Each slot: a short name's key ([`short_key`]) and its symbol.
+    short_names: Box<[(u64, Symbol); SHORT_NAME_SLOTS]>,
+}
+
+/// How many short names [`Tree`] remembers (a direct-mapped cache: a
+/// name seen again since takes the slot).
+const SHORT_NAME_SLOTS: usize = 256;
+
+/// A name of at most 8 bytes as a number: its bytes, zero-padded. Names
+/// never contain a zero byte (the lexer's pattern), so two names have one
+/// key only if they are the same; and a key is never 0.
+fn short_key(name: &str) -> Option<u64> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() > 8 {
+        return None;
+    }
+    let mut word = [0; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    Some(u64::from_le_bytes(word))
 }
 
 /// How much of [`Tree::program`] an item had built, to undo a failed one.
@@ -65,7 +83,27 @@ impl<'src> Tree<'src> {
             args: Vec::new(),
             heights: Vec::new(),
             item_start: 0,
+            short_names: Box::new([(0, 0); SHORT_NAME_SLOTS]),
         }
+    }
+
+    /// The symbol of the name at `start..end`. Most names are short and
+    /// used again and again (parameters, variables): a short one seen
+    /// lately is found by its bytes, without hashing and comparing its
+    /// text in the table of names.
+    fn intern(&mut self, start: usize, end: usize) -> Symbol {
+        let text = self.text(start, end);
+        let Some(key) = short_key(text) else {
+            return self.program.names.intern(text);
+        };
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % SHORT_NAME_SLOTS;
+        let (cached, symbol) = self.short_names[slot];
+        if cached == key {
+            return symbol;
+        }
+        let symbol = self.program.names.intern(text);
+        self.short_names[slot] = (key, symbol);
+        symbol
     }
 
     /// The text of the token at `start..end`.
@@ -150,7 +188,7 @@ impl<'src> Tree<'src> {
     /// The name at `start..end`.
     pub(crate) fn ident(&mut self, start: usize, end: usize) -> Ident {
         Ident {
-            name: self.program.names.intern(self.text(start, end)),
+            name: self.intern(start, end),
             span: Span::new(start, end),
         }
     }
@@ -207,7 +245,7 @@ impl<'src> Tree<'src> {
 
     /// The variable named at `start..end`.
     pub(crate) fn var(&mut self, start: usize, end: usize) -> NodeId {
-        let name = self.program.names.intern(self.text(start, end));
+        let name = self.intern(start, end);
         self.node(ExprKind::Var(name), Span::new(start, end))
     }
 
