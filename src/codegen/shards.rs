@@ -18,7 +18,8 @@
 //!   the function being relaxed. The parts leave those of their fields
 //!   whose target is in another part unresolved, and the join fills them.
 //! * Every part makes its assembler's labels the same way first (the trap
-//!   exit, then one per function), so one [`Links`] serves all of them.
+//!   exit, then one per function), so every part's [`Links`] has the same
+//!   labels, and the first part's serves the join.
 //! * Which calls are inlined depends on the order the questions are
 //!   asked (see [`super::inline`]): each part's thread has a plan of its
 //!   own, which first asks what the functions before the part ask, in

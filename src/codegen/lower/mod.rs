@@ -89,9 +89,9 @@ type Slots = SmallVec<[bool; 16]>;
 
 /// What every function's lowering shares: the program, which calls are
 /// expanded in place, and where code can jump (every function's entry, and
-/// the shared trap exit). Read-only, so that threads emitting different
-/// functions can share it (each into its own [`Assembler`], whose labels
-/// are numbered alike: see `codegen::shards`).
+/// the shared trap exit). One per thread emitting functions (each into its
+/// own [`Assembler`], whose labels are numbered alike, and with its own
+/// inlining plan: see `codegen::shards`).
 pub(crate) struct Links<'p> {
     pub(crate) program: &'p ir::CheckedProgram,
     /// The function table's address, for calls to external functions
