@@ -494,6 +494,19 @@ mod tests {
     }
 
     #[test]
+    fn a_literal_s_value_is_read_from_its_text() {
+        assert_eq!(int_value("999999999999999999"), IntLit::Value(999_999_999_999_999_999));
+        assert_eq!(int_value("1000000000000000000"), IntLit::Value(1_000_000_000_000_000_000));
+        assert_eq!(int_value("9223372036854775807"), IntLit::Value(i64::MAX));
+        assert_eq!(int_value("9223372036854775808"), IntLit::MinMagnitude);
+        assert_eq!(int_value("0x1F"), IntLit::Value(31));
+        assert_eq!(int_value("1_000"), IntLit::Value(1000));
+        // One the lexer reported: its value is 0, so the parse goes on.
+        assert_eq!(int_value("12ab"), IntLit::Value(0));
+        assert_eq!(int_value("99999999999999999999"), IntLit::Value(0));
+    }
+
+    #[test]
     fn bad_literals_are_errors() {
         for source in [
             "9223372036854775809",

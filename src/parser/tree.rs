@@ -377,3 +377,39 @@ fn precedence(op: BinOp) -> u8 {
         BinOp::Mul | BinOp::Div | BinOp::Rem => 9,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_get_the_symbols_of_the_table() {
+        // Names of every length around the cache's 8 bytes, more of them
+        // than it has slots, each used again in a different order.
+        let names: Vec<String> = (0..600)
+            .map(|i| match i % 4 {
+                0 => format!("v{i}"),
+                1 => format!("ab{i:06}"),
+                2 => format!("long_name_{i}"),
+                _ => "_".repeat(1 + i % 9),
+            })
+            .collect();
+        let source = names.join(" ");
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for name in &names {
+            spans.push((at, at + name.len()));
+            at += name.len() + 1;
+        }
+        let mut tree = Tree::new(&source);
+        let mut table = crate::ast::Names::default();
+        for round in 0..3 {
+            for index in 0..names.len() {
+                let index = if round == 1 { names.len() - 1 - index } else { index * 7 % names.len() };
+                let (start, end) = spans[index];
+                assert_eq!(tree.intern(start, end), table.intern(&names[index]), "{}", names[index]);
+            }
+        }
+        assert_eq!(tree.program.names.len(), table.len());
+    }
+}
