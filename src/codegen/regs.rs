@@ -6,6 +6,8 @@
 //! register or memory). Instructions are chosen when values are consumed, so
 //! constants become immediates and variables are read in place.
 
+use smallvec::SmallVec;
+
 use crate::abi::Reg;
 use crate::codegen::x64::Mem;
 use crate::ir::LocalId;
@@ -175,10 +177,10 @@ impl Loc {
 /// each place read by exactly one move: a cycle is broken with `xchg` of
 /// two registers, or of a register and memory, or, all in memory, rotated
 /// through the scratch register. Needs no free register.
-pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
-    let mut steps = Vec::with_capacity(pending.len());
+pub fn sequence_moves(mut pending: Moves) -> Steps {
+    let mut steps = Steps::new();
     loop {
-        pending.retain(|&(dst, src)| !dst.is_read_by(src));
+        pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
         if pending.is_empty() {
             return steps;
         }
@@ -248,6 +250,14 @@ pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
     }
 }
 
+/// The moves of a parallel move (`dst <- src`, see [`sequence_moves`]).
+/// Inline for the few of a call's arguments or a loop's parameters: a
+/// heap list per call cost more than sequencing it.
+pub type Moves = SmallVec<[(Loc, Src); 8]>;
+
+/// The steps [`sequence_moves`] orders the moves into.
+pub type Steps = SmallVec<[Step; 8]>;
+
 /// One instruction (or, for [`Step::RotateMem`], a few) of a sequenced
 /// parallel move.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -281,7 +291,7 @@ mod tests {
             Src::Mem(m) => memory[&m.disp],
             Src::Imm(v) => v,
         };
-        for step in sequence_moves(moves.clone()) {
+        for step in sequence_moves(moves.iter().copied().collect()) {
             match step {
                 Step::Move(Loc::Reg(dst), src) => {
                     regs[dst.number() as usize] = read(&regs, &memory, src)

@@ -13,7 +13,7 @@ use smallvec::{SmallVec, smallvec};
 use super::{FuncLowering, Homes};
 use crate::abi::Reg;
 use crate::codegen::regs::{
-    Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+    Home, Moves, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves, Loc,
 };
 use crate::codegen::x64::Mem;
 use crate::ir::LocalId;
@@ -161,9 +161,10 @@ impl ValueStack {
         self.vals[index]
     }
 
-    /// Removes and returns the values from `base` up.
-    pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
-        let vals: Vec<Val> = self.vals.drain(base..).collect();
+    /// Removes and returns the values from `base` up (a call's arguments,
+    /// a loop step's: a few, kept inline).
+    pub(super) fn drain_from(&mut self, base: usize) -> SmallVec<[Val; 8]> {
+        let vals: SmallVec<[Val; 8]> = self.vals.drain(base..).collect();
         for &val in &vals {
             self.forget(val);
         }
@@ -380,7 +381,7 @@ impl FuncLowering<'_> {
     }
 
     /// Emits a parallel move (see [`sequence_moves`]).
-    pub(super) fn emit_moves(&mut self, moves: Vec<(Loc, Src)>) {
+    pub(super) fn emit_moves(&mut self, moves: Moves) {
         for step in sequence_moves(moves) {
             match step {
                 Step::Move(Loc::Reg(dst), src) => self.load(dst, src),
