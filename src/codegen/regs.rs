@@ -176,20 +176,20 @@ impl Loc {
 /// destination is still to be read), the moves left form disjoint cycles,
 /// each place read by exactly one move: a cycle is broken with `xchg` of
 /// two registers, or of a register and memory, or, all in memory, rotated
-/// through the scratch register. Needs no free register.
-pub fn sequence_moves(mut pending: Moves) -> Steps {
-    let mut steps = Steps::new();
+/// through the scratch register. Needs no free register. Hands each step
+/// to `emit` as it is found (emptying `pending`): nothing is listed.
+pub fn sequence_moves(pending: &mut Moves, mut emit: impl FnMut(Step)) {
     loop {
         pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
         if pending.is_empty() {
-            return steps;
+            return;
         }
         let free = pending
             .iter()
             .position(|&(dst, _)| !pending.iter().any(|&(_, src)| dst.is_read_by(src)));
         if let Some(index) = free {
             let (dst, src) = pending.remove(index);
-            steps.push(Step::Move(dst, src));
+            emit(Step::Move(dst, src));
             continue;
         }
         // Swap a destination with its source: the move is done, and the
@@ -210,16 +210,16 @@ pub fn sequence_moves(mut pending: Moves) -> Steps {
             let (dst, src) = pending.remove(index);
             let (old, now_at) = match (dst, src) {
                 (Loc::Reg(a), Src::Reg(b)) => {
-                    steps.push(Step::Swap(a, b));
+                    emit(Step::Swap(a, b));
                     (dst.as_src(), src)
                 }
                 (Loc::Reg(reg), Src::Mem(mem)) | (Loc::Mem(mem), Src::Reg(reg)) => {
-                    steps.push(Step::SwapMem(reg, mem));
+                    emit(Step::SwapMem(reg, mem));
                     (dst.as_src(), src)
                 }
                 _ => unreachable!("chosen for a register on one side"),
             };
-            for (_, src) in &mut pending {
+            for (_, src) in pending.iter_mut() {
                 if *src == old {
                     *src = now_at;
                 }
@@ -246,7 +246,7 @@ pub fn sequence_moves(mut pending: Moves) -> Steps {
             }
             cycle.push(next);
         }
-        steps.push(Step::RotateMem(cycle));
+        emit(Step::RotateMem(cycle));
     }
 }
 
@@ -254,9 +254,6 @@ pub fn sequence_moves(mut pending: Moves) -> Steps {
 /// Inline for the few of a call's arguments or a loop's parameters: a
 /// heap list per call cost more than sequencing it.
 pub type Moves = SmallVec<[(Loc, Src); 8]>;
-
-/// The steps [`sequence_moves`] orders the moves into.
-pub type Steps = SmallVec<[Step; 8]>;
 
 /// One instruction (or, for [`Step::RotateMem`], a few) of a sequenced
 /// parallel move.
@@ -291,7 +288,9 @@ mod tests {
             Src::Mem(m) => memory[&m.disp],
             Src::Imm(v) => v,
         };
-        for step in sequence_moves(moves.iter().copied().collect()) {
+        let mut steps = Vec::new();
+        sequence_moves(&mut moves.iter().copied().collect(), |step| steps.push(step));
+        for step in steps {
             match step {
                 Step::Move(Loc::Reg(dst), src) => {
                     regs[dst.number() as usize] = read(&regs, &memory, src)

@@ -147,8 +147,10 @@ pub(crate) fn function(
             ..Shape::new(facts, pool_homes, loop_budget)
         };
         let outputs = (&mut *traps, &mut *expanded, &mut *debug);
-        let attempt =
-            FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame).emit(func);
+        // (Lowered in place: `emit` taking the state by value copied it.)
+        let mut lowering = FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame);
+        let attempt = lowering.emit(func);
+        drop(lowering);
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
@@ -407,7 +409,7 @@ impl<'a> FuncLowering<'a> {
     /// size patched in and the trap stubs. A loop (a function that calls
     /// itself in tail position) runs its prologue once and then a loop
     /// head that only checks the stack limit (see [`loops`]).
-    fn emit(mut self, func: &ir::Func) -> Attempt {
+    fn emit(&mut self, func: &ir::Func) -> Attempt {
         let Some(layout) = self.plan_layout() else {
             return Attempt::OutOfRegisters;
         };

@@ -164,7 +164,8 @@ impl ValueStack {
     /// Removes and returns the values from `base` up (a call's arguments,
     /// a loop step's: a few, kept inline).
     pub(super) fn drain_from(&mut self, base: usize) -> SmallVec<[Val; 8]> {
-        let vals: SmallVec<[Val; 8]> = self.vals.drain(base..).collect();
+        let vals = SmallVec::from_slice(&self.vals[base..]);
+        self.vals.truncate(base);
         for &val in &vals {
             self.forget(val);
         }
@@ -381,9 +382,8 @@ impl FuncLowering<'_> {
     }
 
     /// Emits a parallel move (see [`sequence_moves`]).
-    pub(super) fn emit_moves(&mut self, moves: Moves) {
-        for step in sequence_moves(moves) {
-            match step {
+    pub(super) fn emit_moves(&mut self, moves: &mut Moves) {
+        sequence_moves(moves, |step| match step {
                 Step::Move(Loc::Reg(dst), src) => self.load(dst, src),
                 Step::Move(Loc::Mem(dst), src) => self.store_mem(dst, src),
                 Step::Swap(a, b) => self.asm.xchg_rr(a, b),
@@ -395,8 +395,7 @@ impl FuncLowering<'_> {
                     }
                     self.asm.mov_mr(cycle[0], SCRATCH);
                 }
-            }
-        }
+        });
     }
 
     /// `dst = src` (flags untouched).
