@@ -421,6 +421,46 @@ impl Walk<'_> {
         }
     }
 
+    /// [`Walk::walk`] of a child: a literal or a variable read (most
+    /// operands are one) is walked here, without the call.
+    #[inline(always)]
+    fn walk_child(
+        &mut self,
+        expr: Expr<'_>,
+        base: usize,
+        tail: bool,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        match *expr.node() {
+            ir::Node::Int(value) => {
+                self.constant(value);
+                Walked::LEAF
+            }
+            ir::Node::Local(local) => self.local(base + local as LocalId),
+            _ => self.walk(expr, base, tail, pending, lets),
+        }
+    }
+
+    /// A read of variable `local` (numbered in the whole function).
+    #[inline(always)]
+    fn local(&mut self, local: LocalId) -> Walked {
+        match self.facts.bindings[local] {
+            Binding::Own => Walked {
+                deferred: Some(local),
+                ..Walked::LEAF
+            },
+            Binding::Alias(root) => Walked {
+                deferred: Some(root),
+                ..Walked::LEAF
+            },
+            Binding::Const(value) => {
+                self.constant(value);
+                Walked::LEAF
+            }
+        }
+    }
+
     /// Walks `expr`, whose variables are numbered from `base`; `pending`
     /// values wait below it on the operand stack and `lets` bindings are
     /// live.
@@ -437,22 +477,9 @@ impl Walk<'_> {
                 self.constant(value);
                 Walked::LEAF
             }
-            Kind::Local(local) => match self.facts.bindings[base + local] {
-                Binding::Own => Walked {
-                    deferred: Some(base + local),
-                    ..Walked::LEAF
-                },
-                Binding::Alias(root) => Walked {
-                    deferred: Some(root),
-                    ..Walked::LEAF
-                },
-                Binding::Const(value) => {
-                    self.constant(value);
-                    Walked::LEAF
-                }
-            },
+            Kind::Local(local) => self.local(base + local),
             Kind::Unary { op, operand } => {
-                let inner = self.walk(operand, base, false, pending, lets);
+                let inner = self.walk_child(operand, base, false, pending, lets);
                 self.read(inner.deferred);
                 if op == UnOp::Not {
                     self.facts.stable = self.facts.stable.max(pending + lets);
@@ -466,9 +493,9 @@ impl Walk<'_> {
             {
                 let (e, call) = additive_self_call(expr, self.id).expect("matched");
                 self.facts.accumulates = true;
-                let value = self.walk(e, base, false, pending, lets);
+                let value = self.walk_child(e, base, false, pending, lets);
                 self.read(value.deferred);
-                let jump = self.walk(call, base, true, pending, lets);
+                let jump = self.walk_child(call, base, true, pending, lets);
                 Walked::value(value.need.max(jump.need))
             }
             Kind::Binary { op, lhs, rhs, .. } if masked_shift(op, lhs, rhs).is_some() => {
@@ -476,7 +503,7 @@ impl Walk<'_> {
                 if let Some(mask) = mask {
                     self.constant(mask);
                 }
-                let inner = self.walk(x, base, false, pending, lets);
+                let inner = self.walk_child(x, base, false, pending, lets);
                 self.read(inner.deferred);
                 Walked::value(inner.need)
             }
@@ -488,7 +515,7 @@ impl Walk<'_> {
                 rhs,
                 ..
             } if rhs.int() == Some(0xFFFF_FFFF) => {
-                let inner = self.walk(lhs, base, false, pending, lets);
+                let inner = self.walk_child(lhs, base, false, pending, lets);
                 self.read(inner.deferred);
                 Walked::value(inner.need.max(1))
             }
@@ -500,10 +527,10 @@ impl Walk<'_> {
             } => {
                 // Conditions: each side is consumed by its own jump.
                 self.facts.stable = self.facts.stable.max(pending + lets);
-                let left = self.walk(lhs, base, false, pending, lets);
+                let left = self.walk_child(lhs, base, false, pending, lets);
                 self.read(left.deferred);
                 self.depth += 1;
-                let right = self.walk(rhs, base, false, pending, lets);
+                let right = self.walk_child(rhs, base, false, pending, lets);
                 self.read(right.deferred);
                 self.depth -= 1;
                 Walked::value(left.need.max(right.need))
@@ -518,17 +545,17 @@ impl Walk<'_> {
                 ..
             } => {
                 self.facts.stable = self.facts.stable.max(pending + lets);
-                let c = self.walk(cond, base, false, pending, lets);
+                let c = self.walk_child(cond, base, false, pending, lets);
                 self.read(c.deferred);
                 // The branches are separate paths: a call on one does not
                 // make the other's reads live across it; after the join,
                 // either may have been taken.
                 let before = self.calls;
                 self.depth += 1;
-                let t = self.walk(then_branch, base, tail, pending, lets);
+                let t = self.walk_child(then_branch, base, tail, pending, lets);
                 self.read(t.deferred);
                 let after_then = std::mem::replace(&mut self.calls, before);
-                let e = self.walk(else_branch, base, tail, pending, lets);
+                let e = self.walk_child(else_branch, base, tail, pending, lets);
                 self.read(e.deferred);
                 self.depth -= 1;
                 self.calls = self.calls.max(after_then);
@@ -538,10 +565,10 @@ impl Walk<'_> {
             Kind::Let { local, value, body } => {
                 self.facts.lets += 1;
                 self.facts.stable = self.facts.stable.max(pending + lets + 1);
-                let v = self.walk(value, base, false, pending, lets);
+                let v = self.walk_child(value, base, false, pending, lets);
                 self.bind(base + local, value, v);
                 let home = usize::from(self.facts.bindings[base + local] == Binding::Own);
-                let b = self.walk(body, base, tail, pending, lets + 1);
+                let b = self.walk_child(body, base, tail, pending, lets + 1);
                 self.let_result(base + local, v.need.max(home + b.need), b)
             }
             Kind::Call { func, args, .. }
@@ -568,7 +595,7 @@ impl Walk<'_> {
                 let mut held = 0;
                 let first = self.deferred.len();
                 for arg in args {
-                    let walked = self.walk(arg, base, false, pending + held, lets);
+                    let walked = self.walk_child(arg, base, false, pending + held, lets);
                     need = need.max(held + walked.need);
                     held += usize::from(walked.held);
                     self.deferred.extend(walked.deferred);
@@ -607,13 +634,13 @@ impl Walk<'_> {
         let top_fixed = self.note_fixed_registers(op, rhs);
         let left = if self.nested_operations < MAX_NESTED_OPERATIONS {
             self.nested_operations += 1;
-            let left = self.walk(lhs, base, false, pending, lets);
+            let left = self.walk_child(lhs, base, false, pending, lets);
             self.nested_operations -= 1;
             left
         } else if in_operator_chain(lhs) {
             self.left_spine(top, lhs, base, pending, lets)
         } else {
-            self.walk(lhs, base, false, pending, lets)
+            self.walk_child(lhs, base, false, pending, lets)
         };
         self.finish_operation((op, rhs), top_fixed, left, base, pending, lets)
     }
@@ -634,7 +661,7 @@ impl Walk<'_> {
             self.spine.push((bottom.id(), fixed));
             bottom = lhs;
         }
-        let mut left = self.walk(bottom, base, false, pending, lets);
+        let mut left = self.walk_child(bottom, base, false, pending, lets);
         while self.spine.len() > outer {
             let (id, fixed) = self.spine.pop().expect("above outer");
             let Kind::Binary { op, rhs, .. } = top.sibling(id).kind() else {
@@ -668,7 +695,7 @@ impl Walk<'_> {
         lets: usize,
     ) -> Walked {
         let held_left = usize::from(left.held);
-        let right = self.walk(rhs, base, false, pending + held_left, lets);
+        let right = self.walk_child(rhs, base, false, pending + held_left, lets);
         // Both operands are read when the operation runs.
         self.read(left.deferred);
         self.read(right.deferred);
@@ -751,13 +778,13 @@ impl Walk<'_> {
         let mut homes = 0;
         for (param, arg) in args.iter().enumerate() {
             self.facts.stable = self.facts.stable.max(pending + lets + homes + 1);
-            let walked = self.walk(arg, base, false, pending, lets + homes);
+            let walked = self.walk_child(arg, base, false, pending, lets + homes);
             need = need.max(homes + walked.need);
             self.bind(callee_base + param, arg, walked);
             homes += usize::from(self.facts.bindings[callee_base + param] == Binding::Own);
         }
         self.expanding.push(func);
-        let body = self.walk(callee.root(), callee_base, tail, pending, lets + homes);
+        let body = self.walk_child(callee.root(), callee_base, tail, pending, lets + homes);
         self.expanding.pop();
         need = need.max(homes + body.need);
         match body.deferred {

@@ -147,10 +147,12 @@ pub(crate) fn function(
             ..Shape::new(facts, pool_homes, loop_budget)
         };
         let outputs = (&mut *traps, &mut *expanded, &mut *debug);
-        // (Lowered in place: `emit` taking the state by value copied it.)
-        let mut lowering = FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame);
-        let attempt = lowering.emit(func);
-        drop(lowering);
+        // (Lowered and dropped in place: `emit` taking the state by value,
+        // or `drop`, copied it.)
+        let attempt = {
+            let mut lowering = FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame);
+            lowering.emit(func)
+        };
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
@@ -595,8 +597,17 @@ impl<'a> FuncLowering<'a> {
     fn expr(&mut self, expr: ir::Expr<'_>) {
         if self.debug.on {
             self.expr_spanned(expr);
-        } else {
-            self.expr_kind(expr);
+            return;
+        }
+        // A literal or a variable read (most operands are one) is lowered
+        // here, without the call: as `expr_kind` does.
+        match *expr.node() {
+            ir::Node::Int(value) => self.values.push(Val::Const(value)),
+            ir::Node::Local(local) => {
+                let val = self.read_local(self.site.local_base + local as LocalId);
+                self.values.push(val);
+            }
+            _ => self.expr_kind(expr),
         }
     }
 
