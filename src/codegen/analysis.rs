@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::abi::{Reg, stack_arg_count};
 use crate::ast::{BinOp, UnOp};
-use crate::codegen::divide::{DivisorKind, divisor_kind};
+use crate::codegen::divide::{DivisorCache, DivisorKind};
 use crate::codegen::inline::InlinePlan;
 use crate::codegen::regs::RegSet;
 use crate::ir::{self, Args, Expr, FuncId, Kind, LocalId};
@@ -116,15 +116,15 @@ pub struct Facts {
     /// The walk's own per-variable state, kept between functions so that
     /// analysing one allocates nothing once the buffers are large enough.
     scratch: Scratch,
+    /// The magic numbers of the divisors met so far, in this function or
+    /// the ones before (kept by [`Facts::reset`]: it only saves work).
+    divisors: DivisorCache,
 }
 
-/// Per-variable state of the walk (see [`Walk`]).
+/// The walk's own state kept between functions (see [`Walk`]).
 #[derive(Clone, Debug, Default)]
 struct Scratch {
-    bound_at: Vec<u32>,
-    bound_depth: Vec<u32>,
-    reads: Vec<u32>,
-    branchy: Vec<bool>,
+    vars: Vec<Var>,
     spine: Vec<(ir::NodeId, RegSet)>,
     expanding: Vec<FuncId>,
     deferred: Vec<LocalId>,
@@ -172,6 +172,7 @@ impl Facts {
             inline_bases,
             foreign_tail_calls,
             scratch,
+            divisors: _,
         } = self;
         for flag in [non_tail_calls, tail_calls, self_tail_calls, accumulates, foreign_tail_calls] {
             *flag = false;
@@ -181,12 +182,8 @@ impl Facts {
             *number = 0;
         }
         *count = locals;
-        for list in [&mut scratch.bound_at, &mut scratch.bound_depth, &mut scratch.reads] {
-            list.clear();
-            list.resize(locals, 0);
-        }
-        scratch.branchy.clear();
-        scratch.branchy.resize(locals, false);
+        scratch.vars.clear();
+        scratch.vars.resize(locals, Var::default());
         scratch.spine.clear();
         scratch.expanding.clear();
         scratch.deferred.clear();
@@ -219,11 +216,8 @@ impl Facts {
             expanding: scratch.expanding,
             deferred: scratch.deferred,
             calls: 0,
-            bound_at: scratch.bound_at,
             depth: 0,
-            bound_depth: scratch.bound_depth,
-            reads: scratch.reads,
-            branchy: scratch.branchy,
+            vars: scratch.vars,
             spine: scratch.spine,
             nested_operations: 0,
         };
@@ -235,8 +229,9 @@ impl Facts {
         let locals = walk.facts.locals;
         let release_after = (0..locals).map(|local| {
             let own = walk.facts.bindings[local] == Binding::Own;
-            if local >= arity && own && !walk.branchy[local] {
-                walk.reads[local]
+            let var = walk.vars[local];
+            if local >= arity && own && !var.branchy {
+                var.reads
             } else {
                 0
             }
@@ -245,10 +240,7 @@ impl Facts {
         released.extend(release_after);
         walk.facts.release_after = released;
         walk.facts.scratch = Scratch {
-            bound_at: walk.bound_at,
-            bound_depth: walk.bound_depth,
-            reads: walk.reads,
-            branchy: walk.branchy,
+            vars: walk.vars,
             spine: walk.spine,
             expanding: walk.expanding,
             deferred: walk.deferred,
@@ -259,6 +251,13 @@ impl Facts {
     /// inside the body whose variables start at `base`.
     pub fn inline_base(&self, base: usize, call: Expr<'_>) -> usize {
         self.inline_bases[&inline_key(base, call)]
+    }
+
+    /// How to divide by the constant `divisor` (see
+    /// [`crate::codegen::divide::divisor_kind`]), without working out again
+    /// a magic number the analysis did.
+    pub fn divisor_kind(&self, divisor: i64) -> DivisorKind {
+        self.divisors.lookup(divisor)
     }
 
     /// How many variables bound to their own home are live across a call
@@ -325,17 +324,11 @@ struct Walk<'a> {
     facts: &'a mut Facts,
     /// Non-tail calls on the path walked so far.
     calls: u32,
-    /// Per variable: [`Walk::calls`] when it was bound.
-    bound_at: Vec<u32>,
     /// How many branches (sides of an `if`, right operands of `&&`/`||`)
     /// the walk is inside.
     depth: u32,
-    /// Per variable: [`Walk::depth`] when it was bound.
-    bound_depth: Vec<u32>,
-    /// Per variable: reads so far.
-    reads: Vec<u32>,
-    /// Per variable: read inside a branch its binding is outside of.
-    branchy: Vec<bool>,
+    /// Per variable: what the walk tracks of it.
+    vars: Vec<Var>,
     /// The operations of the left spines of the operator chains being
     /// walked, innermost last, with their fixed registers (see
     /// [`Walk::operator_chain`]).
@@ -343,6 +336,20 @@ struct Walk<'a> {
     /// The operations whose left operands are being walked by recursion
     /// (see [`Walk::operator_chain`]).
     nested_operations: u32,
+}
+
+/// What [`Walk`] tracks of one variable: in one list, so that a read
+/// looks up one entry and an inlined body's variables take one resize.
+#[derive(Copy, Clone, Debug, Default)]
+struct Var {
+    /// [`Walk::calls`] when it was bound.
+    bound_at: u32,
+    /// [`Walk::depth`] when it was bound.
+    bound_depth: u32,
+    /// Reads so far.
+    reads: u32,
+    /// Read inside a branch its binding is outside of.
+    branchy: bool,
 }
 
 /// How many operations' left operands the walk recurses into before it
@@ -387,12 +394,13 @@ impl Walk<'_> {
         let Some(local) = local else {
             return;
         };
-        if self.calls > self.bound_at[local] {
+        let var = &mut self.vars[local];
+        if self.calls > var.bound_at {
             self.facts.across_call[local] = true;
         }
-        self.reads[local] += 1;
-        if self.depth != self.bound_depth[local] {
-            self.branchy[local] = true;
+        var.reads += 1;
+        if self.depth != var.bound_depth {
+            var.branchy = true;
         }
     }
 
@@ -408,8 +416,9 @@ impl Walk<'_> {
             }
             _ => Binding::Own,
         };
-        self.bound_at[local] = self.calls;
-        self.bound_depth[local] = self.depth;
+        let var = &mut self.vars[local];
+        var.bound_at = self.calls;
+        var.bound_depth = self.depth;
     }
 
     fn constant(&mut self, value: i64) {
@@ -721,7 +730,7 @@ impl Walk<'_> {
         let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
         match op {
             BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
-                Some(d) => match divisor_kind(d) {
+                Some(d) => match self.facts.divisors.kind(d) {
                     DivisorKind::Magic(magic) => {
                         self.constant(magic.multiplier);
                         divides
@@ -767,10 +776,7 @@ impl Walk<'_> {
         self.facts.locals += callee.locals;
         self.facts.across_call.resize(self.facts.locals, false);
         self.facts.bindings.resize(self.facts.locals, Binding::Own);
-        self.bound_at.resize(self.facts.locals, 0);
-        self.bound_depth.resize(self.facts.locals, 0);
-        self.reads.resize(self.facts.locals, 0);
-        self.branchy.resize(self.facts.locals, false);
+        self.vars.resize(self.facts.locals, Var::default());
         self.facts
             .inline_bases
             .insert(inline_key(base, call), callee_base);

@@ -40,11 +40,11 @@ pub(super) struct Layout {
 }
 
 impl FuncLowering<'_> {
-    /// Plans the [`Layout`] of this attempt; returns `None` if a frameless
-    /// attempt has too few registers for it.
-    pub(super) fn plan_layout(&self) -> Option<Layout> {
+    /// Plans the [`Layout`] of this attempt into `layout` (a default one);
+    /// returns false if a frameless attempt has too few registers for it.
+    /// (Filled in place: a returned layout was copied twice on its way.)
+    pub(super) fn plan_layout(&self, layout: &mut Layout) -> bool {
         let arity = self.func.arity;
-        let mut layout = Layout::default();
         let mut used = RegSet::EMPTY;
         for param in 0..arity {
             layout.entry.push(match ARG_REGS.get(param) {
@@ -80,7 +80,7 @@ impl FuncLowering<'_> {
                     layout.entry[param] = Home::Reg(reg);
                 }
                 None if self.frame.allowed() => layout.frame_on_entry = true,
-                None => return None,
+                None => return false,
             }
         }
         for &param in &fixed_params {
@@ -143,9 +143,9 @@ impl FuncLowering<'_> {
             });
         }
         if self.shape.self_loop && self.shape.pool_homes {
-            self.plan_loop_registers(&mut layout);
+            self.plan_loop_registers(layout);
         }
-        Some(layout)
+        true
     }
 
     /// Whether parameter `param`, arriving in `reg`, moves when the frame

@@ -412,9 +412,10 @@ impl<'a> FuncLowering<'a> {
     /// itself in tail position) runs its prologue once and then a loop
     /// head that only checks the stack limit (see [`loops`]).
     fn emit(&mut self, func: &ir::Func) -> Attempt {
-        let Some(layout) = self.plan_layout() else {
+        let mut layout = Layout::default();
+        if !self.plan_layout(&mut layout) {
             return Attempt::OutOfRegisters;
-        };
+        }
         self.frame.reserve_slots(layout.reserved_slots);
         self.layout = layout;
         self.asm.bind(self.links.funcs[self.func.id]);
