@@ -227,18 +227,17 @@ impl Facts {
         walk.facts.registers = body.need;
         let arity = func.arity;
         let locals = walk.facts.locals;
-        let release_after = (0..locals).map(|local| {
-            let own = walk.facts.bindings[local] == Binding::Own;
-            let var = walk.vars[local];
-            if local >= arity && own && !var.branchy {
+        let released = &mut walk.facts.release_after;
+        released.reserve(locals);
+        let vars = walk.vars[..locals].iter();
+        for (local, (var, &binding)) in vars.zip(&walk.facts.bindings[..locals]).enumerate() {
+            let own = binding == Binding::Own;
+            released.push(if local >= arity && own && !var.branchy {
                 var.reads
             } else {
                 0
-            }
-        });
-        let mut released = std::mem::take(&mut walk.facts.release_after);
-        released.extend(release_after);
-        walk.facts.release_after = released;
+            });
+        }
         walk.facts.scratch = Scratch {
             vars: walk.vars,
             spine: walk.spine,

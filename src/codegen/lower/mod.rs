@@ -112,11 +112,21 @@ pub(crate) struct Emitted {
     pub(crate) expanded: Vec<(FuncId, FuncId)>,
 }
 
+/// Room the lowering reuses from function to function (one per
+/// assembler): the lists of branch snapshots, so that a branch allocates
+/// nothing once the first functions have made a few.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    /// Empty lists for [`stack::Snapshot`]'s slots and homes.
+    slots: Vec<Vec<bool>>,
+    homes: Vec<Vec<Option<Home>>>,
+}
+
 /// Emits function `id` of the program at the assembler's current offset,
 /// appending its trap sites and expanded calls to `emitted`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
-/// `facts` is scratch space, reused from function to function; `debug`
+/// `facts` and `room` are scratch space, reused from function to function; `debug`
 /// gets the function's debug rows, if it records. Returns whether the
 /// function has no frame: then `rsp` stays at its return address
 /// throughout, and no callee-saved register is touched.
@@ -126,6 +136,7 @@ pub(crate) fn function(
     emitted: &mut Emitted,
     debug: &mut Recorder,
     facts: &mut Facts,
+    room: &mut Room,
     id: FuncId,
 ) -> bool {
     let Emitted { traps, expanded } = emitted;
@@ -150,7 +161,8 @@ pub(crate) fn function(
         // (Lowered and dropped in place: `emit` taking the state by value,
         // or `drop`, copied it.)
         let attempt = {
-            let mut lowering = FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame);
+            let mut lowering =
+                FuncLowering::new(asm, links, outputs, &mut *room, id, func, facts, shape, frame);
             lowering.emit(func)
         };
         match attempt {
@@ -299,6 +311,7 @@ struct FuncLowering<'a> {
     traps: Traps<'a>,
     /// Where calls expanded in place are noted.
     expanded: &'a mut Vec<(FuncId, FuncId)>,
+    room: &'a mut Room,
     site: Site,
     retry: RetrySignals,
     /// Line and call-frame rows, when debug info is on.
@@ -371,6 +384,7 @@ impl<'a> FuncLowering<'a> {
         asm: &'a mut Assembler,
         links: &'a Links<'a>,
         (traps, expanded, debug): Outputs<'a>,
+        room: &'a mut Room,
         id: FuncId,
         func: &ir::Func,
         facts: &'a Facts,
@@ -394,6 +408,7 @@ impl<'a> FuncLowering<'a> {
                 stubs: SmallVec::new(),
             },
             expanded,
+            room,
             site: Site {
                 looping: loops::Copy::default(),
                 local_base: 0,
@@ -559,7 +574,7 @@ impl<'a> FuncLowering<'a> {
                 let snapshot = self.snapshot();
                 self.tail_expr(then_branch);
                 self.asm.bind(else_label);
-                self.restore(&snapshot);
+                self.restore(snapshot);
                 self.tail_expr(else_branch);
             }
             ir::Kind::Let { local, value, body } => {
@@ -691,7 +706,7 @@ impl<'a> FuncLowering<'a> {
         let result = self.owned(val, RegSet::EMPTY);
         self.asm.jmp(end);
         self.asm.bind(else_label);
-        self.restore(&snapshot);
+        self.restore(snapshot);
         self.expr(else_branch);
         let val = self.values.pop();
         let src = self.src(val);

@@ -543,19 +543,25 @@ impl FuncLowering<'_> {
         self.values.replace(index, to);
     }
 
-    /// The state to restore for the other side of a branch.
-    pub(super) fn snapshot(&self) -> Snapshot {
+    /// The state to restore for the other side of a branch (in lists the
+    /// [`super::Room`] had spare).
+    pub(super) fn snapshot(&mut self) -> Snapshot {
+        let mut slots = self.room.slots.pop().unwrap_or_default();
+        slots.extend_from_slice(&self.frame.slots);
+        let mut homes = self.room.homes.pop().unwrap_or_default();
+        homes.extend_from_slice(&self.values.homes);
         Snapshot {
             used: self.values.used,
-            slots: self.frame.slots.to_vec(),
+            slots,
             slot_hint: self.frame.slot_hint,
             depth: self.values.len(),
             frame_ready: self.frame.ready,
-            homes: self.values.homes.to_vec(),
+            homes,
         }
     }
 
-    pub(super) fn restore(&mut self, snapshot: &Snapshot) {
+    /// Restores `snapshot`, whose lists go back to the room.
+    pub(super) fn restore(&mut self, snapshot: Snapshot) {
         self.values.used = snapshot.used;
         let len = self.frame.slots.len();
         self.frame.slots.clear();
@@ -567,6 +573,15 @@ impl FuncLowering<'_> {
         self.frame.ready = snapshot.frame_ready;
         self.values.homes.clear();
         self.values.homes.extend_from_slice(&snapshot.homes);
+        let Snapshot {
+            mut slots,
+            mut homes,
+            ..
+        } = snapshot;
+        slots.clear();
+        homes.clear();
+        self.room.slots.push(slots);
+        self.room.homes.push(homes);
         // Restored at a label only jumps reach.
         self.cfi_settled();
     }
