@@ -745,21 +745,21 @@ impl Assembler {
     /// `jmp target` (rel32; [`Self::relax`] may shorten it)
     pub fn jmp(&mut self, target: Label) {
         self.branches.push(self.offset());
-        self.byte(0xE9);
-        self.rel32(target);
+        self.fixup_after(1, target);
+        self.append([0xE9, 0, 0, 0, 0]);
     }
 
     /// `jcc target` (rel32; [`Self::relax`] may shorten it)
     pub fn jcc(&mut self, cond: Cond, target: Label) {
         self.branches.push(self.offset());
-        self.bytes(&[0x0F, 0x80 + cond as u8]);
-        self.rel32(target);
+        self.fixup_after(2, target);
+        self.append([0x0F, 0x80 + cond as u8, 0, 0, 0, 0]);
     }
 
     /// `call target` (rel32)
     pub fn call(&mut self, target: Label) {
-        self.byte(0xE8);
-        self.rel32(target);
+        self.fixup_after(1, target);
+        self.append([0xE8, 0, 0, 0, 0]);
     }
 
     /// `call r`
@@ -923,11 +923,17 @@ impl Assembler {
         }
     }
 
-    fn rel32(&mut self, target: Label) {
-        let at = self.offset32();
+    /// Records the rel32 field to `target` of an instruction about to be
+    /// appended whose field follows its `opcode_len` bytes of opcode (the
+    /// instruction then goes in in one piece).
+    fn fixup_after(&mut self, opcode_len: usize, target: Label) {
+        let at = u32::try_from(self.code.len() + opcode_len)
+            .ok()
+            .filter(|&at| at != UNBOUND)
+            .expect("code of 4 GiB or more");
         self.fixups.push((at, target));
-        self.bytes(&[0; 4]);
     }
+
 
     fn byte(&mut self, byte: u8) {
         self.code.push(byte);

@@ -379,7 +379,10 @@ struct RetrySignals {
 }
 
 impl<'a> FuncLowering<'a> {
+    // (Always inlined: the state is then built where it lives, not built
+    // and copied.)
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn new(
         asm: &'a mut Assembler,
         links: &'a Links<'a>,

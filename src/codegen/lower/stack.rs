@@ -124,6 +124,9 @@ impl ValueStack {
         self.forget(old);
     }
 
+    // (Always inlined: a literal or a variable read is pushed where its
+    // parent is lowered, and the call cost as much as the push.)
+    #[inline(always)]
     pub(super) fn push(&mut self, val: Val) {
         self.vals.push(val);
     }
