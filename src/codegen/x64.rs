@@ -872,13 +872,19 @@ impl Assembler {
     }
 
     /// A 64-bit instruction with a memory operand.
+    #[inline(always)]
     fn op_rm(&mut self, opcode: &[u8], reg: Reg, mem: Mem) {
-        self.byte(rex(true, reg.number(), 0, mem.base.number()));
-        self.bytes(opcode);
+        let rex = rex(true, reg.number(), 0, mem.base.number());
+        match *opcode {
+            [op] => self.append([rex, op]),
+            [op, op2] => self.append([rex, op, op2]),
+            _ => unreachable!("opcodes are one or two bytes"),
+        }
         self.mem_operand(reg.low(), mem);
     }
 
-    /// ModRM (+ SIB) (+ displacement) for `[base + disp]`.
+    /// ModRM (+ SIB) (+ displacement) for `[base + disp]`, appended in one
+    /// piece.
     fn mem_operand(&mut self, reg_field: u8, mem: Mem) {
         let base = mem.base.low();
         // r/m = 101 with mod = 00 means RIP-relative, so rbp and r13 always
@@ -890,18 +896,23 @@ impl Assembler {
         } else {
             0b10
         };
+        let [d0, d1, d2, d3] = mem.disp.to_le_bytes();
         // r/m = 100 means "a SIB byte follows", so rsp and r12 as a base
         // need the SIB form with no index (index = 100).
         if base == 0b100 {
-            self.byte(modrm(mode, reg_field, 0b100));
-            self.byte(sib(0, 0b100, base));
+            let (modrm, sib) = (modrm(mode, reg_field, 0b100), sib(0, 0b100, base));
+            match mode {
+                0b00 => self.append([modrm, sib]),
+                0b01 => self.append([modrm, sib, d0]),
+                _ => self.append([modrm, sib, d0, d1, d2, d3]),
+            }
         } else {
-            self.byte(modrm(mode, reg_field, base));
-        }
-        match mode {
-            0b01 => self.byte(mem.disp as u8),
-            0b10 => self.bytes(&mem.disp.to_le_bytes()),
-            _ => {}
+            let modrm = modrm(mode, reg_field, base);
+            match mode {
+                0b00 => self.append([modrm]),
+                0b01 => self.append([modrm, d0]),
+                _ => self.append([modrm, d0, d1, d2, d3]),
+            }
         }
     }
 
