@@ -179,8 +179,10 @@ impl Loc {
 /// through the scratch register. Needs no free register. Hands each step
 /// to `emit` as it is found (emptying `pending`): nothing is listed.
 pub fn sequence_moves(pending: &mut Moves, mut emit: impl FnMut(Step)) {
+    // Moves of a place to itself are dropped now, and again after a swap,
+    // which alone changes sources (so alone can make more of them).
+    pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
     loop {
-        pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
         if pending.is_empty() {
             return;
         }
@@ -224,6 +226,7 @@ pub fn sequence_moves(pending: &mut Moves, mut emit: impl FnMut(Step)) {
                     *src = now_at;
                 }
             }
+            pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
             continue;
         }
         // A cycle wholly in memory: m0 <- m1 <- ... <- m(k-1) <- m0.
