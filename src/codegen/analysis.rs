@@ -25,7 +25,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::abi::{Reg, stack_arg_count};
 use crate::ast::{BinOp, UnOp};
-use crate::codegen::divide::{DivisorKind, divisor_kind};
+use crate::codegen::divide::{DivisorCache, DivisorKind};
 use crate::codegen::inline::InlinePlan;
 use crate::codegen::regs::RegSet;
 use crate::ir::{self, Args, Expr, FuncId, Kind, LocalId};
@@ -116,15 +116,15 @@ pub struct Facts {
     /// The walk's own per-variable state, kept between functions so that
     /// analysing one allocates nothing once the buffers are large enough.
     scratch: Scratch,
+    /// The magic numbers of the divisors met so far, in this function or
+    /// the ones before (kept by [`Facts::reset`]: it only saves work).
+    divisors: DivisorCache,
 }
 
-/// Per-variable state of the walk (see [`Walk`]).
+/// The walk's own state kept between functions (see [`Walk`]).
 #[derive(Clone, Debug, Default)]
 struct Scratch {
-    bound_at: Vec<u32>,
-    bound_depth: Vec<u32>,
-    reads: Vec<u32>,
-    branchy: Vec<bool>,
+    vars: Vec<Var>,
     spine: Vec<(ir::NodeId, RegSet)>,
     expanding: Vec<FuncId>,
     deferred: Vec<LocalId>,
@@ -172,6 +172,7 @@ impl Facts {
             inline_bases,
             foreign_tail_calls,
             scratch,
+            divisors: _,
         } = self;
         for flag in [non_tail_calls, tail_calls, self_tail_calls, accumulates, foreign_tail_calls] {
             *flag = false;
@@ -181,12 +182,8 @@ impl Facts {
             *number = 0;
         }
         *count = locals;
-        for list in [&mut scratch.bound_at, &mut scratch.bound_depth, &mut scratch.reads] {
-            list.clear();
-            list.resize(locals, 0);
-        }
-        scratch.branchy.clear();
-        scratch.branchy.resize(locals, false);
+        scratch.vars.clear();
+        scratch.vars.resize(locals, Var::default());
         scratch.spine.clear();
         scratch.expanding.clear();
         scratch.deferred.clear();
@@ -219,11 +216,8 @@ impl Facts {
             expanding: scratch.expanding,
             deferred: scratch.deferred,
             calls: 0,
-            bound_at: scratch.bound_at,
             depth: 0,
-            bound_depth: scratch.bound_depth,
-            reads: scratch.reads,
-            branchy: scratch.branchy,
+            vars: scratch.vars,
             spine: scratch.spine,
             nested_operations: 0,
         };
@@ -233,22 +227,19 @@ impl Facts {
         walk.facts.registers = body.need;
         let arity = func.arity;
         let locals = walk.facts.locals;
-        let release_after = (0..locals).map(|local| {
-            let own = walk.facts.bindings[local] == Binding::Own;
-            if local >= arity && own && !walk.branchy[local] {
-                walk.reads[local]
+        let released = &mut walk.facts.release_after;
+        released.reserve(locals);
+        let vars = walk.vars[..locals].iter();
+        for (local, (var, &binding)) in vars.zip(&walk.facts.bindings[..locals]).enumerate() {
+            let own = binding == Binding::Own;
+            released.push(if local >= arity && own && !var.branchy {
+                var.reads
             } else {
                 0
-            }
-        });
-        let mut released = std::mem::take(&mut walk.facts.release_after);
-        released.extend(release_after);
-        walk.facts.release_after = released;
+            });
+        }
         walk.facts.scratch = Scratch {
-            bound_at: walk.bound_at,
-            bound_depth: walk.bound_depth,
-            reads: walk.reads,
-            branchy: walk.branchy,
+            vars: walk.vars,
             spine: walk.spine,
             expanding: walk.expanding,
             deferred: walk.deferred,
@@ -259,6 +250,13 @@ impl Facts {
     /// inside the body whose variables start at `base`.
     pub fn inline_base(&self, base: usize, call: Expr<'_>) -> usize {
         self.inline_bases[&inline_key(base, call)]
+    }
+
+    /// How to divide by the constant `divisor` (see
+    /// [`crate::codegen::divide::divisor_kind`]), without working out again
+    /// a magic number the analysis did.
+    pub fn divisor_kind(&self, divisor: i64) -> DivisorKind {
+        self.divisors.lookup(divisor)
     }
 
     /// How many variables bound to their own home are live across a call
@@ -325,17 +323,11 @@ struct Walk<'a> {
     facts: &'a mut Facts,
     /// Non-tail calls on the path walked so far.
     calls: u32,
-    /// Per variable: [`Walk::calls`] when it was bound.
-    bound_at: Vec<u32>,
     /// How many branches (sides of an `if`, right operands of `&&`/`||`)
     /// the walk is inside.
     depth: u32,
-    /// Per variable: [`Walk::depth`] when it was bound.
-    bound_depth: Vec<u32>,
-    /// Per variable: reads so far.
-    reads: Vec<u32>,
-    /// Per variable: read inside a branch its binding is outside of.
-    branchy: Vec<bool>,
+    /// Per variable: what the walk tracks of it.
+    vars: Vec<Var>,
     /// The operations of the left spines of the operator chains being
     /// walked, innermost last, with their fixed registers (see
     /// [`Walk::operator_chain`]).
@@ -343,6 +335,20 @@ struct Walk<'a> {
     /// The operations whose left operands are being walked by recursion
     /// (see [`Walk::operator_chain`]).
     nested_operations: u32,
+}
+
+/// What [`Walk`] tracks of one variable: in one list, so that a read
+/// looks up one entry and an inlined body's variables take one resize.
+#[derive(Copy, Clone, Debug, Default)]
+struct Var {
+    /// [`Walk::calls`] when it was bound.
+    bound_at: u32,
+    /// [`Walk::depth`] when it was bound.
+    bound_depth: u32,
+    /// Reads so far.
+    reads: u32,
+    /// Read inside a branch its binding is outside of.
+    branchy: bool,
 }
 
 /// How many operations' left operands the walk recurses into before it
@@ -387,12 +393,13 @@ impl Walk<'_> {
         let Some(local) = local else {
             return;
         };
-        if self.calls > self.bound_at[local] {
+        let var = &mut self.vars[local];
+        if self.calls > var.bound_at {
             self.facts.across_call[local] = true;
         }
-        self.reads[local] += 1;
-        if self.depth != self.bound_depth[local] {
-            self.branchy[local] = true;
+        var.reads += 1;
+        if self.depth != var.bound_depth {
+            var.branchy = true;
         }
     }
 
@@ -408,8 +415,9 @@ impl Walk<'_> {
             }
             _ => Binding::Own,
         };
-        self.bound_at[local] = self.calls;
-        self.bound_depth[local] = self.depth;
+        let var = &mut self.vars[local];
+        var.bound_at = self.calls;
+        var.bound_depth = self.depth;
     }
 
     fn constant(&mut self, value: i64) {
@@ -417,6 +425,46 @@ impl Walk<'_> {
             match self.facts.constants.iter_mut().find(|(c, _)| *c == value) {
                 Some((_, uses)) => *uses += 1,
                 None => self.facts.constants.push((value, 1)),
+            }
+        }
+    }
+
+    /// [`Walk::walk`] of a child: a literal or a variable read (most
+    /// operands are one) is walked here, without the call.
+    #[inline(always)]
+    fn walk_child(
+        &mut self,
+        expr: Expr<'_>,
+        base: usize,
+        tail: bool,
+        pending: usize,
+        lets: usize,
+    ) -> Walked {
+        match *expr.node() {
+            ir::Node::Int(value) => {
+                self.constant(value);
+                Walked::LEAF
+            }
+            ir::Node::Local(local) => self.local(base + local as LocalId),
+            _ => self.walk(expr, base, tail, pending, lets),
+        }
+    }
+
+    /// A read of variable `local` (numbered in the whole function).
+    #[inline(always)]
+    fn local(&mut self, local: LocalId) -> Walked {
+        match self.facts.bindings[local] {
+            Binding::Own => Walked {
+                deferred: Some(local),
+                ..Walked::LEAF
+            },
+            Binding::Alias(root) => Walked {
+                deferred: Some(root),
+                ..Walked::LEAF
+            },
+            Binding::Const(value) => {
+                self.constant(value);
+                Walked::LEAF
             }
         }
     }
@@ -437,22 +485,9 @@ impl Walk<'_> {
                 self.constant(value);
                 Walked::LEAF
             }
-            Kind::Local(local) => match self.facts.bindings[base + local] {
-                Binding::Own => Walked {
-                    deferred: Some(base + local),
-                    ..Walked::LEAF
-                },
-                Binding::Alias(root) => Walked {
-                    deferred: Some(root),
-                    ..Walked::LEAF
-                },
-                Binding::Const(value) => {
-                    self.constant(value);
-                    Walked::LEAF
-                }
-            },
+            Kind::Local(local) => self.local(base + local),
             Kind::Unary { op, operand } => {
-                let inner = self.walk(operand, base, false, pending, lets);
+                let inner = self.walk_child(operand, base, false, pending, lets);
                 self.read(inner.deferred);
                 if op == UnOp::Not {
                     self.facts.stable = self.facts.stable.max(pending + lets);
@@ -466,9 +501,9 @@ impl Walk<'_> {
             {
                 let (e, call) = additive_self_call(expr, self.id).expect("matched");
                 self.facts.accumulates = true;
-                let value = self.walk(e, base, false, pending, lets);
+                let value = self.walk_child(e, base, false, pending, lets);
                 self.read(value.deferred);
-                let jump = self.walk(call, base, true, pending, lets);
+                let jump = self.walk_child(call, base, true, pending, lets);
                 Walked::value(value.need.max(jump.need))
             }
             Kind::Binary { op, lhs, rhs, .. } if masked_shift(op, lhs, rhs).is_some() => {
@@ -476,7 +511,7 @@ impl Walk<'_> {
                 if let Some(mask) = mask {
                     self.constant(mask);
                 }
-                let inner = self.walk(x, base, false, pending, lets);
+                let inner = self.walk_child(x, base, false, pending, lets);
                 self.read(inner.deferred);
                 Walked::value(inner.need)
             }
@@ -488,7 +523,7 @@ impl Walk<'_> {
                 rhs,
                 ..
             } if rhs.int() == Some(0xFFFF_FFFF) => {
-                let inner = self.walk(lhs, base, false, pending, lets);
+                let inner = self.walk_child(lhs, base, false, pending, lets);
                 self.read(inner.deferred);
                 Walked::value(inner.need.max(1))
             }
@@ -500,10 +535,10 @@ impl Walk<'_> {
             } => {
                 // Conditions: each side is consumed by its own jump.
                 self.facts.stable = self.facts.stable.max(pending + lets);
-                let left = self.walk(lhs, base, false, pending, lets);
+                let left = self.walk_child(lhs, base, false, pending, lets);
                 self.read(left.deferred);
                 self.depth += 1;
-                let right = self.walk(rhs, base, false, pending, lets);
+                let right = self.walk_child(rhs, base, false, pending, lets);
                 self.read(right.deferred);
                 self.depth -= 1;
                 Walked::value(left.need.max(right.need))
@@ -518,17 +553,17 @@ impl Walk<'_> {
                 ..
             } => {
                 self.facts.stable = self.facts.stable.max(pending + lets);
-                let c = self.walk(cond, base, false, pending, lets);
+                let c = self.walk_child(cond, base, false, pending, lets);
                 self.read(c.deferred);
                 // The branches are separate paths: a call on one does not
                 // make the other's reads live across it; after the join,
                 // either may have been taken.
                 let before = self.calls;
                 self.depth += 1;
-                let t = self.walk(then_branch, base, tail, pending, lets);
+                let t = self.walk_child(then_branch, base, tail, pending, lets);
                 self.read(t.deferred);
                 let after_then = std::mem::replace(&mut self.calls, before);
-                let e = self.walk(else_branch, base, tail, pending, lets);
+                let e = self.walk_child(else_branch, base, tail, pending, lets);
                 self.read(e.deferred);
                 self.depth -= 1;
                 self.calls = self.calls.max(after_then);
@@ -538,10 +573,10 @@ impl Walk<'_> {
             Kind::Let { local, value, body } => {
                 self.facts.lets += 1;
                 self.facts.stable = self.facts.stable.max(pending + lets + 1);
-                let v = self.walk(value, base, false, pending, lets);
+                let v = self.walk_child(value, base, false, pending, lets);
                 self.bind(base + local, value, v);
                 let home = usize::from(self.facts.bindings[base + local] == Binding::Own);
-                let b = self.walk(body, base, tail, pending, lets + 1);
+                let b = self.walk_child(body, base, tail, pending, lets + 1);
                 self.let_result(base + local, v.need.max(home + b.need), b)
             }
             Kind::Call { func, args, .. }
@@ -568,7 +603,7 @@ impl Walk<'_> {
                 let mut held = 0;
                 let first = self.deferred.len();
                 for arg in args {
-                    let walked = self.walk(arg, base, false, pending + held, lets);
+                    let walked = self.walk_child(arg, base, false, pending + held, lets);
                     need = need.max(held + walked.need);
                     held += usize::from(walked.held);
                     self.deferred.extend(walked.deferred);
@@ -607,13 +642,13 @@ impl Walk<'_> {
         let top_fixed = self.note_fixed_registers(op, rhs);
         let left = if self.nested_operations < MAX_NESTED_OPERATIONS {
             self.nested_operations += 1;
-            let left = self.walk(lhs, base, false, pending, lets);
+            let left = self.walk_child(lhs, base, false, pending, lets);
             self.nested_operations -= 1;
             left
         } else if in_operator_chain(lhs) {
             self.left_spine(top, lhs, base, pending, lets)
         } else {
-            self.walk(lhs, base, false, pending, lets)
+            self.walk_child(lhs, base, false, pending, lets)
         };
         self.finish_operation((op, rhs), top_fixed, left, base, pending, lets)
     }
@@ -634,7 +669,7 @@ impl Walk<'_> {
             self.spine.push((bottom.id(), fixed));
             bottom = lhs;
         }
-        let mut left = self.walk(bottom, base, false, pending, lets);
+        let mut left = self.walk_child(bottom, base, false, pending, lets);
         while self.spine.len() > outer {
             let (id, fixed) = self.spine.pop().expect("above outer");
             let Kind::Binary { op, rhs, .. } = top.sibling(id).kind() else {
@@ -668,7 +703,7 @@ impl Walk<'_> {
         lets: usize,
     ) -> Walked {
         let held_left = usize::from(left.held);
-        let right = self.walk(rhs, base, false, pending + held_left, lets);
+        let right = self.walk_child(rhs, base, false, pending + held_left, lets);
         // Both operands are read when the operation runs.
         self.read(left.deferred);
         self.read(right.deferred);
@@ -694,7 +729,7 @@ impl Walk<'_> {
         let divides = RegSet::of(&[Reg::Rax, Reg::Rdx]);
         match op {
             BinOp::Div | BinOp::Rem => match folded_constant(rhs) {
-                Some(d) => match divisor_kind(d) {
+                Some(d) => match self.facts.divisors.kind(d) {
                     DivisorKind::Magic(magic) => {
                         self.constant(magic.multiplier);
                         divides
@@ -740,10 +775,7 @@ impl Walk<'_> {
         self.facts.locals += callee.locals;
         self.facts.across_call.resize(self.facts.locals, false);
         self.facts.bindings.resize(self.facts.locals, Binding::Own);
-        self.bound_at.resize(self.facts.locals, 0);
-        self.bound_depth.resize(self.facts.locals, 0);
-        self.reads.resize(self.facts.locals, 0);
-        self.branchy.resize(self.facts.locals, false);
+        self.vars.resize(self.facts.locals, Var::default());
         self.facts
             .inline_bases
             .insert(inline_key(base, call), callee_base);
@@ -751,13 +783,13 @@ impl Walk<'_> {
         let mut homes = 0;
         for (param, arg) in args.iter().enumerate() {
             self.facts.stable = self.facts.stable.max(pending + lets + homes + 1);
-            let walked = self.walk(arg, base, false, pending, lets + homes);
+            let walked = self.walk_child(arg, base, false, pending, lets + homes);
             need = need.max(homes + walked.need);
             self.bind(callee_base + param, arg, walked);
             homes += usize::from(self.facts.bindings[callee_base + param] == Binding::Own);
         }
         self.expanding.push(func);
-        let body = self.walk(callee.root(), callee_base, tail, pending, lets + homes);
+        let body = self.walk_child(callee.root(), callee_base, tail, pending, lets + homes);
         self.expanding.pop();
         need = need.max(homes + body.need);
         match body.deferred {

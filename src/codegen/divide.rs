@@ -48,6 +48,50 @@ pub fn divisor_kind(divisor: i64) -> DivisorKind {
     }
 }
 
+/// The magic numbers of divisors classified before, so that a divisor met
+/// again (in the analysis, then the lowering, then other functions: a
+/// program's divisors repeat) is not worked out again: a direct-mapped
+/// table, a divisor per slot. Only what [`divisor_kind`] gives is kept.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DivisorCache {
+    slots: Vec<Option<(i64, Magic)>>,
+}
+
+impl DivisorCache {
+    const SLOTS: usize = 64;
+
+    fn slot(divisor: i64) -> usize {
+        (divisor as u64 % Self::SLOTS as u64) as usize
+    }
+
+    /// [`divisor_kind`], kept for the next time.
+    pub(crate) fn kind(&mut self, divisor: i64) -> DivisorKind {
+        if let Some(kind) = self.known(divisor) {
+            return kind;
+        }
+        let kind = divisor_kind(divisor);
+        if let DivisorKind::Magic(magic) = kind {
+            if self.slots.is_empty() {
+                self.slots.resize(Self::SLOTS, None);
+            }
+            self.slots[Self::slot(divisor)] = Some((divisor, magic));
+        }
+        kind
+    }
+
+    /// [`divisor_kind`], from the table when it holds `divisor`.
+    pub(crate) fn lookup(&self, divisor: i64) -> DivisorKind {
+        self.known(divisor).unwrap_or_else(|| divisor_kind(divisor))
+    }
+
+    fn known(&self, divisor: i64) -> Option<DivisorKind> {
+        match self.slots.get(Self::slot(divisor)) {
+            Some(&Some((key, magic))) if key == divisor => Some(DivisorKind::Magic(magic)),
+            _ => None,
+        }
+    }
+}
+
 /// The magic number for `divisor` (`|divisor| >= 3`, not a power of two).
 fn magic(divisor: i64) -> Magic {
     const TWO63: u64 = 1 << 63;

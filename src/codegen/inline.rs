@@ -28,7 +28,7 @@
 //! `InlinePlan::decide_in_order`, every question the functions before
 //! them ask, in the order one thread would.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use crate::codegen::analysis::additive_self_call;
 use crate::ir::{self, FuncId, Kind, NodeId};
@@ -51,6 +51,10 @@ pub struct InlinePlan<'p> {
     /// Each function's [`Decision`], encoded (see [`Decision::encode`]).
     /// A plan is one thread's: each code generation thread has its own.
     decided: Vec<Cell<u8>>,
+    /// Room for the sizing's walks of [`InlinePlan::inlines`], kept from
+    /// question to question (a new list per function sized cost more than
+    /// a small function's sizing).
+    sizing: RefCell<Vec<NodeId>>,
 }
 
 /// What is known about inlining one function.
@@ -126,6 +130,7 @@ impl<'p> InlinePlan<'p> {
         InlinePlan {
             program,
             decided: vec![Cell::new(decision.encode()); program.funcs.len()],
+            sizing: RefCell::new(Vec::new()),
         }
     }
 
@@ -314,7 +319,8 @@ impl<'p> InlinePlan<'p> {
     /// expansion makes no call is: a tail call is already a jump, so
     /// expanding one that calls on saves little and costs compile time.
     pub fn inlines(&self, func: FuncId, tail: bool) -> bool {
-        self.inlines_with(func, tail, &mut Vec::new())
+        // (Sizing never asks this again, so the room is not borrowed yet.)
+        self.inlines_with(func, tail, &mut self.sizing.borrow_mut())
     }
 
     /// [`Self::inlines`], sizing in `work` (see [`Self::decide`]).
@@ -365,7 +371,9 @@ impl<'p> InlinePlan<'p> {
             let id = work.pop().expect("above base");
             let expr = root.sibling(id);
             size += 1;
-            if let Kind::Call { func: callee, .. } = expr.kind() {
+            // (The node, not `kind`: only a call's callee is needed.)
+            if let ir::Node::Call { func: callee, .. } = *expr.node() {
+                let callee = callee as FuncId;
                 if callee == func {
                     work.truncate(base);
                     return None;

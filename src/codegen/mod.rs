@@ -29,7 +29,7 @@ use std::ops::Range;
 use crate::abi::REGISTER_ARGS;
 use crate::artifact::{Artifact, BatchEntry, FrameRule, FuncCode, PiecedArtifact, TrapKind, compact};
 use crate::ir;
-use lower::{Emitted, Links};
+use lower::{Emitted, Links, Room};
 use x64::{Assembler, Label};
 
 /// Function entries start at a multiple of this many bytes.
@@ -182,6 +182,7 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
     let head = head.then(|| emit_head(&mut asm, links, options, &mut debug));
     let mut emitted = Emitted::default();
     let mut facts = analysis::Facts::default();
+    let mut room = Room::default();
     let mut funcs = Vec::with_capacity(ids.len());
     let mut names = String::new();
     let mut name_of = |func: &ir::Func| {
@@ -225,7 +226,7 @@ fn emit_part(mut asm: Assembler, links: &Links, options: Options, ids: Range<usi
         });
         let offset = asm.offset();
         let traps_before = emitted.traps.len();
-        let frameless = lower::function(&mut asm, links, &mut emitted, &mut debug, &mut facts, id);
+        let frameless = lower::function(&mut asm, links, &mut emitted, &mut debug, &mut facts, &mut room, id);
         // Its jumps inside it, its calls to functions before it and to the
         // trap exit are filled in now: only the others are kept.
         asm.seal();

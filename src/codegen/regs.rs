@@ -6,6 +6,8 @@
 //! register or memory). Instructions are chosen when values are consumed, so
 //! constants become immediates and variables are read in place.
 
+use smallvec::SmallVec;
+
 use crate::abi::Reg;
 use crate::codegen::x64::Mem;
 use crate::ir::LocalId;
@@ -174,20 +176,22 @@ impl Loc {
 /// destination is still to be read), the moves left form disjoint cycles,
 /// each place read by exactly one move: a cycle is broken with `xchg` of
 /// two registers, or of a register and memory, or, all in memory, rotated
-/// through the scratch register. Needs no free register.
-pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
-    let mut steps = Vec::with_capacity(pending.len());
+/// through the scratch register. Needs no free register. Hands each step
+/// to `emit` as it is found (emptying `pending`): nothing is listed.
+pub fn sequence_moves(pending: &mut Moves, mut emit: impl FnMut(Step)) {
+    // Moves of a place to itself are dropped now, and again after a swap,
+    // which alone changes sources (so alone can make more of them).
+    pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
     loop {
-        pending.retain(|&(dst, src)| !dst.is_read_by(src));
         if pending.is_empty() {
-            return steps;
+            return;
         }
         let free = pending
             .iter()
             .position(|&(dst, _)| !pending.iter().any(|&(_, src)| dst.is_read_by(src)));
         if let Some(index) = free {
             let (dst, src) = pending.remove(index);
-            steps.push(Step::Move(dst, src));
+            emit(Step::Move(dst, src));
             continue;
         }
         // Swap a destination with its source: the move is done, and the
@@ -208,20 +212,21 @@ pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
             let (dst, src) = pending.remove(index);
             let (old, now_at) = match (dst, src) {
                 (Loc::Reg(a), Src::Reg(b)) => {
-                    steps.push(Step::Swap(a, b));
+                    emit(Step::Swap(a, b));
                     (dst.as_src(), src)
                 }
                 (Loc::Reg(reg), Src::Mem(mem)) | (Loc::Mem(mem), Src::Reg(reg)) => {
-                    steps.push(Step::SwapMem(reg, mem));
+                    emit(Step::SwapMem(reg, mem));
                     (dst.as_src(), src)
                 }
                 _ => unreachable!("chosen for a register on one side"),
             };
-            for (_, src) in &mut pending {
+            for (_, src) in pending.iter_mut() {
                 if *src == old {
                     *src = now_at;
                 }
             }
+            pending.retain(|&mut (dst, src)| !dst.is_read_by(src));
             continue;
         }
         // A cycle wholly in memory: m0 <- m1 <- ... <- m(k-1) <- m0.
@@ -244,9 +249,14 @@ pub fn sequence_moves(mut pending: Vec<(Loc, Src)>) -> Vec<Step> {
             }
             cycle.push(next);
         }
-        steps.push(Step::RotateMem(cycle));
+        emit(Step::RotateMem(cycle));
     }
 }
+
+/// The moves of a parallel move (`dst <- src`, see [`sequence_moves`]).
+/// Inline for the few of a call's arguments or a loop's parameters: a
+/// heap list per call cost more than sequencing it.
+pub type Moves = SmallVec<[(Loc, Src); 8]>;
 
 /// One instruction (or, for [`Step::RotateMem`], a few) of a sequenced
 /// parallel move.
@@ -281,7 +291,9 @@ mod tests {
             Src::Mem(m) => memory[&m.disp],
             Src::Imm(v) => v,
         };
-        for step in sequence_moves(moves.clone()) {
+        let mut steps = Vec::new();
+        sequence_moves(&mut moves.iter().copied().collect(), |step| steps.push(step));
+        for step in steps {
             match step {
                 Step::Move(Loc::Reg(dst), src) => {
                     regs[dst.number() as usize] = read(&regs, &memory, src)

@@ -459,17 +459,21 @@ impl Assembler {
     /// Flags are never touched (unlike the `xor r, r` idiom for zero), so
     /// this is safe between a compare and its jump.
     pub fn mov_ri(&mut self, dst: Reg, imm: i64) {
+        let opcode = 0xB8 + dst.low();
         if let Ok(imm) = u32::try_from(imm) {
-            self.rex_opt(false, 0, 0, dst.number());
-            self.byte(0xB8 + dst.low());
-            self.bytes(&imm.to_le_bytes());
+            let [a, b, c, d] = imm.to_le_bytes();
+            match rex(false, 0, 0, dst.number()) {
+                REX => self.append([opcode, a, b, c, d]),
+                rex => self.append([rex, opcode, a, b, c, d]),
+            }
         } else if let Ok(imm) = i32::try_from(imm) {
-            self.op_r_ext(&[0xC7], 0, dst);
-            self.bytes(&imm.to_le_bytes());
+            let [rex, modrm] = ext_bytes(0, dst);
+            let [a, b, c, d] = imm.to_le_bytes();
+            self.append([rex, 0xC7, modrm, a, b, c, d]);
         } else {
-            self.byte(rex(true, 0, 0, dst.number()));
-            self.byte(0xB8 + dst.low());
-            self.bytes(&imm.to_le_bytes());
+            let [a, b, c, d, e, f, g, h] = imm.to_le_bytes();
+            let rex = rex(true, 0, 0, dst.number());
+            self.append([rex, opcode, a, b, c, d, e, f, g, h]);
         }
     }
 
@@ -623,12 +627,12 @@ impl Assembler {
 
     /// `imul dst, src, imm`
     pub fn imul_rri(&mut self, dst: Reg, src: Reg, imm: i32) {
+        let [rex, modrm] = rr_bytes(dst, src);
         if let Ok(imm) = i8::try_from(imm) {
-            self.op_rr(&[0x6B], dst, src);
-            self.byte(imm as u8);
+            self.append([rex, 0x6B, modrm, imm as u8]);
         } else {
-            self.op_rr(&[0x69], dst, src);
-            self.bytes(&imm.to_le_bytes());
+            let [a, b, c, d] = imm.to_le_bytes();
+            self.append([rex, 0x69, modrm, a, b, c, d]);
         }
     }
 
@@ -723,33 +727,39 @@ impl Assembler {
     // ---- stack and control flow --------------------------------------------
 
     pub fn push_r(&mut self, r: Reg) {
-        self.rex_opt(false, 0, 0, r.number());
-        self.byte(0x50 + r.low());
+        self.opcode_r(0x50, r);
     }
 
     pub fn pop_r(&mut self, r: Reg) {
-        self.rex_opt(false, 0, 0, r.number());
-        self.byte(0x58 + r.low());
+        self.opcode_r(0x58, r);
+    }
+
+    /// An instruction whose opcode holds the register (`push`, `pop`).
+    fn opcode_r(&mut self, opcode: u8, r: Reg) {
+        match rex(false, 0, 0, r.number()) {
+            REX => self.append([opcode + r.low()]),
+            rex => self.append([rex, opcode + r.low()]),
+        }
     }
 
     /// `jmp target` (rel32; [`Self::relax`] may shorten it)
     pub fn jmp(&mut self, target: Label) {
         self.branches.push(self.offset());
-        self.byte(0xE9);
-        self.rel32(target);
+        self.fixup_after(1, target);
+        self.append([0xE9, 0, 0, 0, 0]);
     }
 
     /// `jcc target` (rel32; [`Self::relax`] may shorten it)
     pub fn jcc(&mut self, cond: Cond, target: Label) {
         self.branches.push(self.offset());
-        self.bytes(&[0x0F, 0x80 + cond as u8]);
-        self.rel32(target);
+        self.fixup_after(2, target);
+        self.append([0x0F, 0x80 + cond as u8, 0, 0, 0, 0]);
     }
 
     /// `call target` (rel32)
     pub fn call(&mut self, target: Label) {
-        self.byte(0xE8);
-        self.rel32(target);
+        self.fixup_after(1, target);
+        self.append([0xE8, 0, 0, 0, 0]);
     }
 
     /// `call r`
@@ -816,43 +826,65 @@ impl Assembler {
     /// Group-1 ALU with an immediate: the sign-extended imm8 form when the
     /// value fits, else imm32.
     fn alu_ri(&mut self, op: AluOp, dst: Reg, imm: i32) {
+        let [rex, modrm] = ext_bytes(op.extension, dst);
         if let Ok(imm) = i8::try_from(imm) {
-            self.op_r_ext(&[0x83], op.extension, dst);
-            self.byte(imm as u8);
+            self.append([rex, 0x83, modrm, imm as u8]);
         } else {
-            self.op_r_ext(&[0x81], op.extension, dst);
-            self.bytes(&imm.to_le_bytes());
+            let [a, b, c, d] = imm.to_le_bytes();
+            self.append([rex, 0x81, modrm, a, b, c, d]);
         }
     }
 
     fn shift_ri(&mut self, extension: u8, r: Reg, count: u8) {
-        self.op_r_ext(&[0xC1], extension, r);
-        self.byte(count);
+        let [rex, modrm] = ext_bytes(extension, r);
+        self.append([rex, 0xC1, modrm, count]);
     }
 
     /// A 64-bit instruction with ModRM in register form: `reg` goes in the
-    /// ModRM reg field, `rm` in the r/m field.
+    /// ModRM reg field, `rm` in the r/m field. (Each instruction is
+    /// appended at once: a push per byte checked the capacity per byte,
+    /// which cost more than the encoding.)
+    #[inline(always)]
     fn op_rr(&mut self, opcode: &[u8], reg: Reg, rm: Reg) {
-        self.byte(rex(true, reg.number(), 0, rm.number()));
-        self.bytes(opcode);
-        self.byte(modrm(0b11, reg.low(), rm.low()));
+        let [rex, modrm] = rr_bytes(reg, rm);
+        match *opcode {
+            [op] => self.append([rex, op, modrm]),
+            [op, op2] => self.append([rex, op, op2, modrm]),
+            _ => unreachable!("opcodes are one or two bytes"),
+        }
     }
 
     /// A 64-bit instruction whose ModRM reg field is an opcode extension.
+    #[inline(always)]
     fn op_r_ext(&mut self, opcode: &[u8], extension: u8, rm: Reg) {
-        self.byte(rex(true, 0, 0, rm.number()));
-        self.bytes(opcode);
-        self.byte(modrm(0b11, extension, rm.low()));
+        let [rex, modrm] = ext_bytes(extension, rm);
+        match *opcode {
+            [op] => self.append([rex, op, modrm]),
+            [op, op2] => self.append([rex, op, op2, modrm]),
+            _ => unreachable!("opcodes are one or two bytes"),
+        }
+    }
+
+    /// Appends the bytes of one instruction.
+    #[inline(always)]
+    fn append<const N: usize>(&mut self, bytes: [u8; N]) {
+        self.code.extend_from_slice(&bytes);
     }
 
     /// A 64-bit instruction with a memory operand.
+    #[inline(always)]
     fn op_rm(&mut self, opcode: &[u8], reg: Reg, mem: Mem) {
-        self.byte(rex(true, reg.number(), 0, mem.base.number()));
-        self.bytes(opcode);
+        let rex = rex(true, reg.number(), 0, mem.base.number());
+        match *opcode {
+            [op] => self.append([rex, op]),
+            [op, op2] => self.append([rex, op, op2]),
+            _ => unreachable!("opcodes are one or two bytes"),
+        }
         self.mem_operand(reg.low(), mem);
     }
 
-    /// ModRM (+ SIB) (+ displacement) for `[base + disp]`.
+    /// ModRM (+ SIB) (+ displacement) for `[base + disp]`, appended in one
+    /// piece.
     fn mem_operand(&mut self, reg_field: u8, mem: Mem) {
         let base = mem.base.low();
         // r/m = 101 with mod = 00 means RIP-relative, so rbp and r13 always
@@ -864,18 +896,23 @@ impl Assembler {
         } else {
             0b10
         };
+        let [d0, d1, d2, d3] = mem.disp.to_le_bytes();
         // r/m = 100 means "a SIB byte follows", so rsp and r12 as a base
         // need the SIB form with no index (index = 100).
         if base == 0b100 {
-            self.byte(modrm(mode, reg_field, 0b100));
-            self.byte(sib(0, 0b100, base));
+            let (modrm, sib) = (modrm(mode, reg_field, 0b100), sib(0, 0b100, base));
+            match mode {
+                0b00 => self.append([modrm, sib]),
+                0b01 => self.append([modrm, sib, d0]),
+                _ => self.append([modrm, sib, d0, d1, d2, d3]),
+            }
         } else {
-            self.byte(modrm(mode, reg_field, base));
-        }
-        match mode {
-            0b01 => self.byte(mem.disp as u8),
-            0b10 => self.bytes(&mem.disp.to_le_bytes()),
-            _ => {}
+            let modrm = modrm(mode, reg_field, base);
+            match mode {
+                0b00 => self.append([modrm]),
+                0b01 => self.append([modrm, d0]),
+                _ => self.append([modrm, d0, d1, d2, d3]),
+            }
         }
     }
 
@@ -897,11 +934,17 @@ impl Assembler {
         }
     }
 
-    fn rel32(&mut self, target: Label) {
-        let at = self.offset32();
+    /// Records the rel32 field to `target` of an instruction about to be
+    /// appended whose field follows its `opcode_len` bytes of opcode (the
+    /// instruction then goes in in one piece).
+    fn fixup_after(&mut self, opcode_len: usize, target: Label) {
+        let at = u32::try_from(self.code.len() + opcode_len)
+            .ok()
+            .filter(|&at| at != UNBOUND)
+            .expect("code of 4 GiB or more");
         self.fixups.push((at, target));
-        self.bytes(&[0; 4]);
     }
+
 
     fn byte(&mut self, byte: u8) {
         self.code.push(byte);
@@ -920,6 +963,22 @@ const REX: u8 = 0x40;
 /// register) to reach r8..r15.
 fn rex(w: bool, reg: u8, index: u8, rm: u8) -> u8 {
     REX | (u8::from(w) << 3) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (rm >> 3)
+}
+
+/// The REX prefix and register-form ModRM of a 64-bit instruction with
+/// `reg` in the ModRM reg field and `rm` in the r/m field.
+#[inline(always)]
+fn rr_bytes(reg: Reg, rm: Reg) -> [u8; 2] {
+    [
+        rex(true, reg.number(), 0, rm.number()),
+        modrm(0b11, reg.low(), rm.low()),
+    ]
+}
+
+/// [`rr_bytes`] with an opcode extension in the reg field.
+#[inline(always)]
+fn ext_bytes(extension: u8, rm: Reg) -> [u8; 2] {
+    [rex(true, 0, 0, rm.number()), modrm(0b11, extension, rm.low())]
 }
 
 fn modrm(mode: u8, reg: u8, rm: u8) -> u8 {

@@ -8,7 +8,7 @@ use crate::abi::Reg;
 use crate::artifact::TrapKind;
 use crate::ast::{BinOp, Span, UnOp};
 use crate::codegen::analysis::{self, left_operand};
-use crate::codegen::divide::{DivisorKind, Magic, divisor_kind};
+use crate::codegen::divide::{DivisorKind, Magic};
 use crate::codegen::regs::{POOL, RegSet, SCRATCH, Src, Val};
 use crate::codegen::x64::{Assembler, Cond, Mem};
 use crate::ir;
@@ -312,7 +312,7 @@ impl FuncLowering<'_> {
 
     pub(super) fn divide_by_constant(&mut self, op: BinOp, op_span: Span, divisor: i64) {
         let rem = op == BinOp::Rem;
-        match divisor_kind(divisor) {
+        match self.func.facts.divisor_kind(divisor) {
             DivisorKind::Zero => {
                 let trap = self.stub(TrapKind::DivisionByZero { op_span: op_span.into() }, false);
                 self.asm.jmp(trap);

@@ -7,7 +7,7 @@ use super::debug::Pending;
 use super::stack::Disturbance;
 use crate::abi::{ARG_REGS, Reg, stack_arg_count};
 use crate::artifact::{Cfa, Saved};
-use crate::codegen::regs::{Loc, SCRATCH, Val};
+use crate::codegen::regs::{Loc, Moves, SCRATCH, Val};
 use crate::codegen::x64::Mem;
 use crate::artifact::{TrapKind, TrapSite};
 use crate::ast::Span;
@@ -75,12 +75,12 @@ impl FuncLowering<'_> {
             let at = Mem::new(Reg::Rsp, 8 * (k - ARG_REGS.len()) as i32);
             self.store_mem(at, src);
         }
-        let moves = args
-            .iter()
-            .zip(ARG_REGS)
-            .map(|(&arg, reg)| (Loc::Reg(reg), self.src(arg)))
-            .collect();
-        self.emit_moves(moves);
+        // (Pushed one by one: collecting into an inline list cost more.)
+        let mut moves = Moves::new();
+        for (&arg, reg) in args.iter().zip(ARG_REGS) {
+            moves.push((Loc::Reg(reg), self.src(arg)));
+        }
+        self.emit_moves(&mut moves);
         for arg in args {
             self.free(arg);
         }
@@ -165,7 +165,8 @@ impl FuncLowering<'_> {
         self.asm.mov_rm(Reg::R10, Mem::new(Reg::Rbp, 0));
         rule.rule = rule.rule.with_saved(Reg::Rbp, Saved::InReg(Reg::R10));
         self.cfi(|_| rule);
-        for (index, &reg) in self.frame.saved.clone().iter().enumerate() {
+        for index in 0..self.frame.saved.len() {
+            let reg = self.frame.saved[index];
             self.asm
                 .mov_rm(reg, Mem::new(Reg::Rbp, -8 * (index as i32 + 1)));
             rule.rule = rule.rule.with_saved(reg, Saved::Same);

@@ -292,7 +292,9 @@ impl FuncLowering<'_> {
             stage.rbp_based = true;
             self.cfi(|this| this.frame.rule(stage));
         }
-        for reg in self.frame.saved.clone() {
+        // (By index: the list is the frame's, which `cfi` reads.)
+        for index in 0..self.frame.saved.len() {
+            let reg = self.frame.saved[index];
             self.asm.push_r(reg);
             stage.saved += 1;
             self.cfi(|this| this.frame.rule(stage));
@@ -341,7 +343,8 @@ impl FuncLowering<'_> {
             stage.allocated = false;
             self.cfi(|this| this.frame.rule(stage));
         }
-        for reg in self.frame.saved.clone().into_iter().rev() {
+        for index in (0..self.frame.saved.len()).rev() {
+            let reg = self.frame.saved[index];
             self.asm.pop_r(reg);
             stage.saved -= 1;
             self.cfi(|this| this.frame.rule(stage));

@@ -40,11 +40,11 @@ pub(super) struct Layout {
 }
 
 impl FuncLowering<'_> {
-    /// Plans the [`Layout`] of this attempt; returns `None` if a frameless
-    /// attempt has too few registers for it.
-    pub(super) fn plan_layout(&self) -> Option<Layout> {
+    /// Plans the [`Layout`] of this attempt into `layout` (a default one);
+    /// returns false if a frameless attempt has too few registers for it.
+    /// (Filled in place: a returned layout was copied twice on its way.)
+    pub(super) fn plan_layout(&self, layout: &mut Layout) -> bool {
         let arity = self.func.arity;
-        let mut layout = Layout::default();
         let mut used = RegSet::EMPTY;
         for param in 0..arity {
             layout.entry.push(match ARG_REGS.get(param) {
@@ -58,9 +58,12 @@ impl FuncLowering<'_> {
         // Parameters in `rcx`/`rdx` move out of the way of division and
         // variable shifts: to a free caller-saved register outside the
         // fixed ones, or to their stable home on entry.
-        let fixed_params: Vec<usize> = (0..arity.min(ARG_REGS.len()))
-            .filter(|&p| self.shape.fixed.has(ARG_REGS[p]))
-            .collect();
+        let mut fixed_params: SmallVec<[usize; 3]> = SmallVec::new();
+        for (param, &reg) in ARG_REGS.iter().enumerate().take(arity) {
+            if self.shape.fixed.has(reg) {
+                fixed_params.push(param);
+            }
+        }
         for &param in &fixed_params {
             if self.wants_stable_home(param) || !self.shape.pool_homes {
                 layout.frame_on_entry |= self.frame.allowed();
@@ -77,7 +80,7 @@ impl FuncLowering<'_> {
                     layout.entry[param] = Home::Reg(reg);
                 }
                 None if self.frame.allowed() => layout.frame_on_entry = true,
-                None => return None,
+                None => return false,
             }
         }
         for &param in &fixed_params {
@@ -85,7 +88,9 @@ impl FuncLowering<'_> {
                 used.remove(ARG_REGS[param]);
             }
         }
-        layout.framed = layout.entry.clone();
+        // (Copies of `Copy` lists from slices: `clone` goes element by
+        // element.)
+        layout.framed = SmallVec::from_slice(&layout.entry);
         let mut saved = self.frame.saved.iter().copied();
         for param in 0..arity {
             match layout.entry[param] {
@@ -106,9 +111,9 @@ impl FuncLowering<'_> {
             }
         }
         layout.looping = if self.frame.allowed() {
-            layout.framed.clone()
+            SmallVec::from_slice(&layout.framed)
         } else {
-            layout.entry.clone()
+            SmallVec::from_slice(&layout.entry)
         };
         if self.func.facts.accumulates {
             // Live across the calls of the loop body if it makes any.
@@ -138,9 +143,9 @@ impl FuncLowering<'_> {
             });
         }
         if self.shape.self_loop && self.shape.pool_homes {
-            self.plan_loop_registers(&mut layout);
+            self.plan_loop_registers(layout);
         }
-        Some(layout)
+        true
     }
 
     /// Whether parameter `param`, arriving in `reg`, moves when the frame

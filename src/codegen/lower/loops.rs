@@ -17,7 +17,7 @@
 use super::FuncLowering;
 use crate::abi::Reg;
 use crate::abi::{REGISTER_ARGS, stack_arg_count};
-use crate::codegen::regs::{Home, Loc, POOL};
+use crate::codegen::regs::{Home, Loc, Moves, POOL};
 use crate::codegen::regs::{SCRATCH, Src};
 use crate::codegen::x64::{Label, Mem};
 use crate::ir;
@@ -314,18 +314,15 @@ impl FuncLowering<'_> {
     /// [`crate::codegen::regs::sequence_moves`]), so nothing spills and the
     /// frame stays as the target head expects it.
     fn move_into_homes(&mut self, base: usize, homes: &[Home]) {
-        let moves = homes
-            .iter()
-            .enumerate()
-            .map(|(param, &home)| {
-                let dst = match home {
-                    Home::Reg(reg) => Loc::Reg(reg),
-                    home => Loc::Mem(self.home_mem(home).expect("a parameter's home is a place")),
-                };
-                (dst, self.src(self.values.at(base + param)))
-            })
-            .collect();
-        self.emit_moves(moves);
+        let mut moves = Moves::new();
+        for (param, &home) in homes.iter().enumerate() {
+            let dst = match home {
+                Home::Reg(reg) => Loc::Reg(reg),
+                home => Loc::Mem(self.home_mem(home).expect("a parameter's home is a place")),
+            };
+            moves.push((dst, self.src(self.values.at(base + param))));
+        }
+        self.emit_moves(&mut moves);
     }
 
     /// The memory a home is, if it is memory.

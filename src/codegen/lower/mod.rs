@@ -112,11 +112,21 @@ pub(crate) struct Emitted {
     pub(crate) expanded: Vec<(FuncId, FuncId)>,
 }
 
+/// Room the lowering reuses from function to function (one per
+/// assembler): the lists of branch snapshots, so that a branch allocates
+/// nothing once the first functions have made a few.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    /// Empty lists for [`stack::Snapshot`]'s slots and homes.
+    slots: Vec<Vec<bool>>,
+    homes: Vec<Vec<Option<Home>>>,
+}
+
 /// Emits function `id` of the program at the assembler's current offset,
 /// appending its trap sites and expanded calls to `emitted`. Tries without a frame first when the
 /// analysis allows, and again with one (or with a frame check, or with
 /// every variable in a stable home) when an attempt says it needs it.
-/// `facts` is scratch space, reused from function to function; `debug`
+/// `facts` and `room` are scratch space, reused from function to function; `debug`
 /// gets the function's debug rows, if it records. Returns whether the
 /// function has no frame: then `rsp` stays at its return address
 /// throughout, and no callee-saved register is touched.
@@ -126,6 +136,7 @@ pub(crate) fn function(
     emitted: &mut Emitted,
     debug: &mut Recorder,
     facts: &mut Facts,
+    room: &mut Room,
     id: FuncId,
 ) -> bool {
     let Emitted { traps, expanded } = emitted;
@@ -147,8 +158,13 @@ pub(crate) fn function(
             ..Shape::new(facts, pool_homes, loop_budget)
         };
         let outputs = (&mut *traps, &mut *expanded, &mut *debug);
-        let attempt =
-            FuncLowering::new(asm, links, outputs, id, func, facts, shape, frame).emit(func);
+        // (Lowered and dropped in place: `emit` taking the state by value,
+        // or `drop`, copied it.)
+        let attempt = {
+            let mut lowering =
+                FuncLowering::new(asm, links, outputs, &mut *room, id, func, facts, shape, frame);
+            lowering.emit(func)
+        };
         match attempt {
             // The loop body used fewer registers than the analysis bounded:
             // emit it again with the rest holding stack parameters and
@@ -295,6 +311,7 @@ struct FuncLowering<'a> {
     traps: Traps<'a>,
     /// Where calls expanded in place are noted.
     expanded: &'a mut Vec<(FuncId, FuncId)>,
+    room: &'a mut Room,
     site: Site,
     retry: RetrySignals,
     /// Line and call-frame rows, when debug info is on.
@@ -362,11 +379,15 @@ struct RetrySignals {
 }
 
 impl<'a> FuncLowering<'a> {
+    // (Always inlined: the state is then built where it lives, not built
+    // and copied.)
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn new(
         asm: &'a mut Assembler,
         links: &'a Links<'a>,
         (traps, expanded, debug): Outputs<'a>,
+        room: &'a mut Room,
         id: FuncId,
         func: &ir::Func,
         facts: &'a Facts,
@@ -390,6 +411,7 @@ impl<'a> FuncLowering<'a> {
                 stubs: SmallVec::new(),
             },
             expanded,
+            room,
             site: Site {
                 looping: loops::Copy::default(),
                 local_base: 0,
@@ -407,10 +429,11 @@ impl<'a> FuncLowering<'a> {
     /// size patched in and the trap stubs. A loop (a function that calls
     /// itself in tail position) runs its prologue once and then a loop
     /// head that only checks the stack limit (see [`loops`]).
-    fn emit(mut self, func: &ir::Func) -> Attempt {
-        let Some(layout) = self.plan_layout() else {
+    fn emit(&mut self, func: &ir::Func) -> Attempt {
+        let mut layout = Layout::default();
+        if !self.plan_layout(&mut layout) {
             return Attempt::OutOfRegisters;
-        };
+        }
         self.frame.reserve_slots(layout.reserved_slots);
         self.layout = layout;
         self.asm.bind(self.links.funcs[self.func.id]);
@@ -554,7 +577,7 @@ impl<'a> FuncLowering<'a> {
                 let snapshot = self.snapshot();
                 self.tail_expr(then_branch);
                 self.asm.bind(else_label);
-                self.restore(&snapshot);
+                self.restore(snapshot);
                 self.tail_expr(else_branch);
             }
             ir::Kind::Let { local, value, body } => {
@@ -593,8 +616,17 @@ impl<'a> FuncLowering<'a> {
     fn expr(&mut self, expr: ir::Expr<'_>) {
         if self.debug.on {
             self.expr_spanned(expr);
-        } else {
-            self.expr_kind(expr);
+            return;
+        }
+        // A literal or a variable read (most operands are one) is lowered
+        // here, without the call: as `expr_kind` does.
+        match *expr.node() {
+            ir::Node::Int(value) => self.values.push(Val::Const(value)),
+            ir::Node::Local(local) => {
+                let val = self.read_local(self.site.local_base + local as LocalId);
+                self.values.push(val);
+            }
+            _ => self.expr_kind(expr),
         }
     }
 
@@ -677,7 +709,7 @@ impl<'a> FuncLowering<'a> {
         let result = self.owned(val, RegSet::EMPTY);
         self.asm.jmp(end);
         self.asm.bind(else_label);
-        self.restore(&snapshot);
+        self.restore(snapshot);
         self.expr(else_branch);
         let val = self.values.pop();
         let src = self.src(val);

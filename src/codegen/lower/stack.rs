@@ -13,7 +13,7 @@ use smallvec::{SmallVec, smallvec};
 use super::{FuncLowering, Homes};
 use crate::abi::Reg;
 use crate::codegen::regs::{
-    Home, Loc, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves,
+    Home, Moves, POOL, POOL_FIXED_LAST, RegSet, SCRATCH, Src, Step, Val, sequence_moves, Loc,
 };
 use crate::codegen::x64::Mem;
 use crate::ir::LocalId;
@@ -124,6 +124,9 @@ impl ValueStack {
         self.forget(old);
     }
 
+    // (Always inlined: a literal or a variable read is pushed where its
+    // parent is lowered, and the call cost as much as the push.)
+    #[inline(always)]
     pub(super) fn push(&mut self, val: Val) {
         self.vals.push(val);
     }
@@ -161,9 +164,11 @@ impl ValueStack {
         self.vals[index]
     }
 
-    /// Removes and returns the values from `base` up.
-    pub(super) fn drain_from(&mut self, base: usize) -> Vec<Val> {
-        let vals: Vec<Val> = self.vals.drain(base..).collect();
+    /// Removes and returns the values from `base` up (a call's arguments,
+    /// a loop step's: a few, kept inline).
+    pub(super) fn drain_from(&mut self, base: usize) -> SmallVec<[Val; 8]> {
+        let vals = SmallVec::from_slice(&self.vals[base..]);
+        self.vals.truncate(base);
         for &val in &vals {
             self.forget(val);
         }
@@ -380,9 +385,8 @@ impl FuncLowering<'_> {
     }
 
     /// Emits a parallel move (see [`sequence_moves`]).
-    pub(super) fn emit_moves(&mut self, moves: Vec<(Loc, Src)>) {
-        for step in sequence_moves(moves) {
-            match step {
+    pub(super) fn emit_moves(&mut self, moves: &mut Moves) {
+        sequence_moves(moves, |step| match step {
                 Step::Move(Loc::Reg(dst), src) => self.load(dst, src),
                 Step::Move(Loc::Mem(dst), src) => self.store_mem(dst, src),
                 Step::Swap(a, b) => self.asm.xchg_rr(a, b),
@@ -394,8 +398,7 @@ impl FuncLowering<'_> {
                     }
                     self.asm.mov_mr(cycle[0], SCRATCH);
                 }
-            }
-        }
+        });
     }
 
     /// `dst = src` (flags untouched).
@@ -543,19 +546,25 @@ impl FuncLowering<'_> {
         self.values.replace(index, to);
     }
 
-    /// The state to restore for the other side of a branch.
-    pub(super) fn snapshot(&self) -> Snapshot {
+    /// The state to restore for the other side of a branch (in lists the
+    /// [`super::Room`] had spare).
+    pub(super) fn snapshot(&mut self) -> Snapshot {
+        let mut slots = self.room.slots.pop().unwrap_or_default();
+        slots.extend_from_slice(&self.frame.slots);
+        let mut homes = self.room.homes.pop().unwrap_or_default();
+        homes.extend_from_slice(&self.values.homes);
         Snapshot {
             used: self.values.used,
-            slots: self.frame.slots.to_vec(),
+            slots,
             slot_hint: self.frame.slot_hint,
             depth: self.values.len(),
             frame_ready: self.frame.ready,
-            homes: self.values.homes.to_vec(),
+            homes,
         }
     }
 
-    pub(super) fn restore(&mut self, snapshot: &Snapshot) {
+    /// Restores `snapshot`, whose lists go back to the room.
+    pub(super) fn restore(&mut self, snapshot: Snapshot) {
         self.values.used = snapshot.used;
         let len = self.frame.slots.len();
         self.frame.slots.clear();
@@ -567,6 +576,15 @@ impl FuncLowering<'_> {
         self.frame.ready = snapshot.frame_ready;
         self.values.homes.clear();
         self.values.homes.extend_from_slice(&snapshot.homes);
+        let Snapshot {
+            mut slots,
+            mut homes,
+            ..
+        } = snapshot;
+        slots.clear();
+        homes.clear();
+        self.room.slots.push(slots);
+        self.room.homes.push(homes);
         // Restored at a label only jumps reach.
         self.cfi_settled();
     }
