@@ -847,17 +847,19 @@ impl Assembler {
     #[inline(always)]
     fn op_rr(&mut self, opcode: &[u8], reg: Reg, rm: Reg) {
         let [rex, modrm] = rr_bytes(reg, rm);
-        match *opcode {
-            [op] => self.append([rex, op, modrm]),
-            [op, op2] => self.append([rex, op, op2, modrm]),
-            _ => unreachable!("opcodes are one or two bytes"),
-        }
+        self.append_op(rex, opcode, modrm);
     }
 
     /// A 64-bit instruction whose ModRM reg field is an opcode extension.
     #[inline(always)]
     fn op_r_ext(&mut self, opcode: &[u8], extension: u8, rm: Reg) {
         let [rex, modrm] = ext_bytes(extension, rm);
+        self.append_op(rex, opcode, modrm);
+    }
+
+    /// Appends `rex`, the one- or two-byte `opcode` and `modrm` at once.
+    #[inline(always)]
+    fn append_op(&mut self, rex: u8, opcode: &[u8], modrm: u8) {
         match *opcode {
             [op] => self.append([rex, op, modrm]),
             [op, op2] => self.append([rex, op, op2, modrm]),
