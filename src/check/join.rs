@@ -106,9 +106,14 @@ pub(super) fn join<N: Borrow<Names>>(
         symbols: hashbrown::HashTable::new(),
         names: Vec::new(),
         hashes: Vec::new(),
+        // The first part's are its own symbols (`Join::seed`).
         part_symbols: part_names
             .iter()
-            .map(|names| vec![NO_SYMBOL; names.len()])
+            .enumerate()
+            .map(|(index, names)| match index {
+                0 => (0..names.len() as Symbol).collect(),
+                _ => vec![NO_SYMBOL; names.len()],
+            })
             .collect(),
         earlier: HashMap::new(),
         signatures: Vec::new(),
@@ -126,7 +131,6 @@ pub(super) fn join<N: Borrow<Names>>(
     // rehashes it, each step a walk of scattered strings.
     if let Some(&first) = part_names.first() {
         join.seed(first);
-        join.part_symbols[0] = (0..first.len() as Symbol).collect();
     }
     let names: usize = part_names.iter().skip(1).map(|names| names.len()).sum();
     join.reserve(names + broken.len());
