@@ -347,7 +347,7 @@ fn move_pieces(map: &Mapping, mut pieces: Vec<CodePiece>) -> io::Result<()> {
         bytes += pieces[first_half].bytes.len();
         first_half += 1;
     }
-    let others = pieces.split_off(first_half.max(1).min(pieces.len()));
+    let mut others = pieces.split_off(first_half.max(1).min(pieces.len()));
     let map = MovingInto(map);
     let move_all = |pieces: Vec<CodePiece>| {
         let map = &map;
@@ -359,29 +359,20 @@ fn move_pieces(map: &Mapping, mut pieces: Vec<CodePiece>) -> io::Result<()> {
         move_all(pieces)?;
         return move_all(others);
     }
-    // Behind a lock only so that this thread can take them back if no
-    // thread can be started.
-    let others = std::sync::Mutex::new(Some(others));
-    let take_others = || {
-        others
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .unwrap_or_default()
-    };
-    std::thread::scope(|scope| {
+    let (mine, theirs) = std::thread::scope(|scope| {
         let helper = std::thread::Builder::new()
             .name("exprjit-load".to_owned())
-            .spawn_scoped(scope, || move_all(take_others()));
+            .spawn_scoped(scope, || move_all(std::mem::take(&mut others)));
         let mine = move_all(pieces);
-        let theirs = match helper {
-            Ok(helper) => helper
+        let theirs = helper.ok().map(|helper| {
+            helper
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => move_all(take_others()),
-        };
-        mine.and(theirs)
-    })
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (mine, theirs)
+    });
+    // No thread could be started: the others are still here, to move now.
+    mine.and(theirs.unwrap_or_else(|| move_all(others)))
 }
 
 impl ExecutableCode {
